@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,15 @@ from finlite.data.io import frame_sha256, read_table
 from finlite.data.market import MarketSpec
 from finlite.errors import ConfigError, DataError
 from finlite.jobs.forecast import train_forecaster
-from finlite.jobs.reproduce import REL_TOL, compare_metrics, flatten_metrics, is_timing, render_reproduction, reproduce
+from finlite.jobs.reproduce import (
+    DECISION_CUTOFF,
+    REL_TOL,
+    compare_metrics,
+    flatten_metrics,
+    is_timing,
+    render_reproduction,
+    reproduce,
+)
 from finlite.recipe.presets import load_preset
 from finlite.recipe.spec import Recipe
 from finlite.training.loop import TrainConfig
@@ -130,10 +139,13 @@ def test_an_edited_preprocessing_or_a_swapped_onnx_model_is_not_reproduced(expor
     other.write_bytes((teacher_copy / "model.onnx").read_bytes())
     amend_artifact(swapped, {"model.onnx": other.read_bytes()}, {})
     served = reproduce(swapped, german_csv, teacher=teacher_dir)
-    assert served.files["model.onnx (served)"]["match"] is False and not served.matched
-    assert "disagrees with the weights" in served.files["model.onnx (served)"]["reproduced"]
+    key = "model.onnx, model_int8.onnx (served)"  # both exported files are checked, and named
+    assert served.files[key]["match"] is False and not served.matched
+    assert "disagrees with the weights" in served.files[key]["reproduced"]
+    assert render_reproduction(served).endswith("NOT reproduced: the metrics and the weights match, but the exported "
+                                                "model that score and serve run disagrees with the weights (see above)")
     plain = reproduce(exported_dir, german_csv, teacher=teacher_dir)
-    assert plain.files["model.onnx (served)"]["match"] is True
+    assert plain.files[key]["match"] is True
 
 
 def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv: Path) -> None:
@@ -146,7 +158,7 @@ def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv:
     timing = sorted(k for k in test if k.startswith(("latency", "rows_per_second")) or k in ("batch", "timed"))
     assert timing, "the fixture compresses with timing on"
     assert sorted(result.skipped) == sorted(f"test.{k}" for k in timing)
-    assert {c.name for c in result.metrics} == {f"test.{k}" for k in test if k not in timing}
+    assert {c.name for c in result.metrics} == {*(f"test.{k}" for k in test if k not in timing), DECISION_CUTOFF}
     auc = next(c for c in result.metrics if c.name == "test.auc")
     assert auc.recorded == test["auc"] == auc.reproduced
     assert result.files["weights.safetensors"]["recorded"] == recorded["files"]["weights.safetensors"]
@@ -160,6 +172,12 @@ def test_a_compressed_artifact_reproduces_exactly(student_dir: Path, german_csv:
     assert ev is not None and ev["judged"] and ev["match"] and ev["different"] == 0 and ev["compared"] > 500, ev
     assert ev["only_recorded"] == 0 and ev["only_reproduced"] == 0
     assert f"report.json evidence: {ev['compared']:,} values compared, 0 differ" in text
+    # The documents a reader signs: rendered again from report.json, or the rerun's (report.md but for
+    # the timings the rerun does not take).
+    assert {k: v["match"] for k, v in result.documents.items()} == {
+        "report.html": True, "MODEL_CARD.md": True, "report.md": True, "flips.csv": True}
+    assert "MODEL_CARD.md against report.json, rendered again: the same" in text
+    assert "report.md against the rerun's, timing rows aside: the same" in text
 
 
 def test_an_edited_report_is_not_reproduced(student_dir: Path, german_csv: Path, tmp_path: Path) -> None:
@@ -246,6 +264,72 @@ def test_a_tampered_metric_is_not_reproduced_and_a_moved_teacher_is_found_when_g
     assert [c.name for c in wrong] == ["test.auc"]
     assert wrong[0].recorded == pytest.approx(recorded + 0.01) and wrong[0].reproduced == pytest.approx(recorded)
     assert "NOT reproduced" in render_reproduction(result)
+
+
+def test_edited_documents_are_not_reproduced(student_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """The card's WARN made PASS, an AUC edited in report.html, a flipped row deleted from
+    flips.csv, a status edited in report.md, each re-hashed: "reproduced", as only report.json
+    was compared (an auditor's walk-through, 2026-12-06)."""
+    from finlite.jobs.reproduce import compare_documents
+
+    copy = tmp_path / "copy"
+    shutil.copytree(student_dir, copy)
+    card = (copy / "MODEL_CARD.md").read_text()
+    status = json.loads((copy / "report.json").read_text())["status"]
+    other = "PASS" if status != "PASS" else "FAIL"
+    assert f"**{status}**" in card
+    amend_artifact(copy, {"MODEL_CARD.md": card.replace(f"**{status}**", f"**{other}**", 1).encode()}, {})
+    result = reproduce(copy, german_csv)
+    assert result.metrics_match and result.weights_match and result.evidence_match and not result.matched
+    assert result.documents["MODEL_CARD.md"] == {"match": False, "against": "report.json, rendered again"}
+    assert all(d["match"] for name, d in result.documents.items() if name != "MODEL_CARD.md")
+    text = render_reproduction(result)
+    assert "MODEL_CARD.md against report.json, rendered again: DIFFERS" in text
+    assert text.endswith("NOT reproduced: the metrics and report.json match, but MODEL_CARD.md differ from what "
+                         "report.json renders or the rerun wrote: edited after the run (see above)")
+    # The others, against the student's own files as the rerun's (a deterministic rerun writes them so).
+    art = finlite.load(student_dir)
+    own = {n: (student_dir / n).read_bytes() for n in ("report.md", "flips.csv")}
+    assert all(d["match"] for d in compare_documents(art, own, deterministic=True).values())
+    html = (student_dir / "report.html").read_text()
+    auc = f"{art.manifest['metrics']['test']['auc']:.4g}"
+    assert auc in html
+    flips = own["flips.csv"].decode().splitlines(keepends=True)
+    assert len(flips) > 2
+    md = own["report.md"].decode()
+    edits = {"report.html": html.replace(auc, "0.9999").encode(),
+             "flips.csv": "".join(flips[:1] + flips[2:]).encode(),
+             "report.md": md.replace("| AUC |", "| AUC (edited) |", 1).encode()}
+    assert edits["report.md"] != own["report.md"]
+    for name, edited in edits.items():
+        shutil.rmtree(copy)
+        shutil.copytree(student_dir, copy)
+        amend_artifact(copy, {name: edited}, {})
+        judged = compare_documents(finlite.load(copy), own, deterministic=True)
+        assert [n for n, d in judged.items() if not d["match"]] == [name]
+    # Not deterministic: the rerun's files are not judged, the rendered ones still are.
+    loose = compare_documents(finlite.load(copy), own, deterministic=False)
+    assert loose["report.md"] == {"match": None, "against": "the rerun's: not judged (the run is not deterministic)"}
+    assert loose["report.html"]["match"] is True
+
+
+def test_a_moved_decision_cutoff_is_not_reproduced(student_dir: Path, german_csv: Path, teacher_dir: Path,
+                                                   tmp_path: Path) -> None:
+    """The manifest's cutoff and operating point (what score and serve decide at) moved together
+    and re-hashed: "reproduced", as only metrics.test.cutoff was compared (an auditor's walk-through,
+    2026-12-06: 126 flagged rows instead of 283)."""
+    for source, name in ((student_dir, "student"), (teacher_dir, "teacher")):
+        copy = tmp_path / name
+        shutil.copytree(source, copy)
+        manifest = finlite.load(copy).manifest
+        real = manifest["cutoff"]
+        amend_artifact(copy, {}, {"cutoff": 0.6, "operating_point": {**manifest["operating_point"], "cutoff": 0.6}})
+        assert finlite.load(copy).cutoff == 0.6
+        result = reproduce(copy, german_csv)
+        assert not result.matched and not result.metrics_match and result.weights_match
+        wrong = [c for c in result.metrics if not c.match]
+        assert [(c.name, c.recorded, c.reproduced) for c in wrong] == [(DECISION_CUTOFF, 0.6, pytest.approx(real))]
+        assert "NOT reproduced" in render_reproduction(result)
 
 
 def test_other_data_is_refused_naming_both_hashes(student_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:

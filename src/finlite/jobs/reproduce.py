@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -43,6 +44,8 @@ __all__ = ["REL_TOL", "TIMING_DETAILS", "TIMING_KEYS", "MetricCheck", "Reproduct
 #: Largest relative difference between a recorded and a reproduced metric that still matches
 #: (float printing and summation order aside, a deterministic run gives the same bits).
 REL_TOL = 1e-9
+#: The name of the check of the manifest's cut-off (the one score and serve decide at).
+DECISION_CUTOFF = "cutoff (the decision rule of score and serve)"
 #: Prefixes of metric names that are timing measurements, skipped by the comparison.
 TIMING_KEYS = ("latency", "rows_per_second")
 #: Names that describe a timing measurement (the batch size of rows_per_second, the runtime timed),
@@ -89,6 +92,14 @@ class Reproduction:
     #: report.json's evidence against the rerun's (:func:`compare_evidence`); None when there was
     #: nothing to compare (a teacher, a rerun that made no student, an artifact without a report).
     evidence: dict[str, Any] | None = None
+    #: The report's other documents (report.html, MODEL_CARD.md, report.md, flips.csv) against what
+    #: they must be (:func:`compare_documents`).
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def documents_match(self) -> bool:
+        """No judged document differs from what report.json renders or the rerun wrote."""
+        return all(d.get("match") is not False for d in self.documents.values())
 
     @property
     def evidence_match(self) -> bool:
@@ -117,7 +128,8 @@ class Reproduction:
     def matched(self) -> bool:
         """The verdict: metrics match, (where the run is deterministic) so do the weights, and
         report.json's evidence is the rerun's where it is judged."""
-        return self.metrics_match and (self.weights_match or not self.deterministic) and self.evidence_match
+        return (self.metrics_match and (self.weights_match or not self.deterministic) and self.evidence_match
+                and self.documents_match)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``finlite reproduce --json`` prints)."""
@@ -126,7 +138,8 @@ class Reproduction:
                 "metrics_match": self.metrics_match,
                 "weights_match": self.weights_match, "metrics": [m.to_dict() for m in self.metrics],
                 "skipped": list(self.skipped), "files": {k: dict(v) for k, v in self.files.items()},
-                "evidence": None if self.evidence is None else dict(self.evidence), "notes": list(self.notes)}
+                "evidence": None if self.evidence is None else dict(self.evidence),
+                "documents": {k: dict(v) for k, v in self.documents.items()}, "notes": list(self.notes)}
 
 
 # -- comparing ------------------------------------------------------------------------------------
@@ -600,8 +613,15 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
             notes, deterministic = [], True
         rerun_pre = (out / PREPROCESSOR).read_bytes() if (out / PREPROCESSOR).is_file() else None
         rerun_report = (out / "report.json").read_bytes() if (out / "report.json").is_file() else None
+        rerun_docs = {name: (out / name).read_bytes() for name in _RERUN_DOCUMENTS if (out / name).is_file()}
     checks, skipped = compare_metrics(_quality(manifest.get("metrics") or {}, role),
                                       _quality(new.get("metrics") or {}, role), rel_tol=rel_tol)
+    if manifest.get("cutoff") is not None or new.get("cutoff") is not None:
+        # The cut-off score and serve decide at, as the rerun sets it again: the manifest's cutoff
+        # and operating point edited together (and re-hashed) passed, as only metrics.test.cutoff
+        # was compared (an auditor's walk-through, 2026-12-06).
+        recorded_cut, rerun_cut = manifest.get("cutoff"), new.get("cutoff")
+        checks.append(MetricCheck(DECISION_CUTOFF, recorded_cut, rerun_cut, _same(recorded_cut, rerun_cut, rel_tol)))
     files = {}
     for name in MODEL_FILES:
         old_sha, new_sha = manifest["files"].get(name), new["files"].get(name)
@@ -616,7 +636,10 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
         files[f"{PREPROCESSOR} (encoding)"] = {"recorded": old_enc, "reproduced": new_enc, "match": old_enc == new_enc}
     served = None if table is None else _served_check(art, table, found)
     if served is not None:
-        files["model.onnx (served)"] = served
+        # Named by the files checked: a swapped model_int8.onnx was reported under model.onnx's
+        # name and sha256 (an auditor's walk-through, 2026-12-06).
+        exported = [n for n in ("model.onnx", "model_int8.onnx") if n in manifest["files"]]
+        files[f"{', '.join(exported)} (served)"] = served
     checks, recount = _recounted(checks, files)
     notes += recount
     checks, newer = _newer_metrics(checks, manifest.get("metrics") or {})
@@ -635,8 +658,84 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
 
         evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol,
                                     manifest_metrics=manifest.get("metrics") or {})
+    documents = compare_documents(art, rerun_docs, deterministic=deterministic) if role == "student" else {}
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
-                        skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence)
+                        skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence,
+                        documents=documents)
+
+
+#: The report's documents a reader signs off on, besides report.json: rendered from it (report.html,
+#: MODEL_CARD.md), or written by the run beside it (report.md, flips.csv).
+_RENDERED_DOCUMENTS = ("report.html", "MODEL_CARD.md")
+_RERUN_DOCUMENTS = ("report.md", "flips.csv")
+#: A report.md line a rerun without the recorded timings writes otherwise: a latency, a throughput,
+#: the runtime timed.
+_TIMED_LINE = re.compile(r"µs|rows/s|^\|\s*(?:timed in|speed)", re.IGNORECASE)
+
+
+#: The data's file name in report.md, which a rerun from a copy of the same rows names otherwise.
+_SOURCE_NAME = re.compile(r"^source: .*? \(content sha256 ", re.MULTILINE)
+
+
+def _timing_only(recorded: str, rerun: str) -> bool:
+    """Whether two report.md texts differ only in lines of timings (see :data:`_TIMED_LINE`), and
+    in the data's file name beside the same content sha256."""
+    import difflib
+
+    recorded, rerun = (_SOURCE_NAME.sub("source: (content sha256 ", text) for text in (recorded, rerun))
+    changed = [line[1:] for line in difflib.unified_diff(recorded.splitlines(), rerun.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return all(_TIMED_LINE.search(line) for line in changed)
+
+
+def compare_documents(art: Artifact, rerun: Mapping[str, bytes], *, deterministic: bool) -> dict[str, dict[str, Any]]:
+    """The student's human-readable evidence against what it must be, each ``{"match": bool | None,
+    "against": how}`` (None: not judged, and why): report.html and MODEL_CARD.md rendered again
+    from the recorded report.json (by the same code: its ``finlite_code_sha256``), byte for byte;
+    flips.csv and report.md against the rerun's, in a deterministic run (report.md but for the
+    timing rows a rerun does not measure). An edited card (WARN made PASS), an edited page or a
+    deleted flipped row, re-hashed, was "reproduced", since only report.json was compared (an
+    auditor's walk-through, 2026-12-06)."""
+    from finlite._manifest import read_listed
+    from finlite._util import strict_json_loads
+    from finlite._version import code_sha256
+
+    listed = art.manifest.get("files") or {}
+    out: dict[str, dict[str, Any]] = {}
+    if "report.json" not in listed:
+        return out
+    try:
+        report = strict_json_loads(read_listed(art.path, art.manifest, "report.json").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        report = None  # compare_evidence says so
+    code = code_sha256()
+    same_code = code is not None and isinstance(report, Mapping) and report.get("finlite_code_sha256") == code
+    wanted = [n for n in _RENDERED_DOCUMENTS if n in listed]
+    if wanted:
+        if not same_code:
+            for name in wanted:
+                out[name] = {"match": None, "against": "report.json, rendered by other finlite code: not judged"}
+        else:
+            from finlite.jobs.report import render_report_files
+
+            rendered = render_report_files(report)
+            for name in wanted:
+                if name in rendered:
+                    same = rendered[name].encode("utf-8") == read_listed(art.path, art.manifest, name)
+                    out[name] = {"match": same, "against": "report.json, rendered again"}
+    for name in (n for n in _RERUN_DOCUMENTS if n in listed):
+        if not deterministic or not same_code or name not in rerun:
+            why = ("the run is not deterministic" if not deterministic else
+                   "another finlite wrote it" if not same_code else "the rerun wrote none")
+            out[name] = {"match": None, "against": f"the rerun's: not judged ({why})"}
+            continue
+        recorded = read_listed(art.path, art.manifest, name)
+        if name == "report.md":
+            same = _timing_only(recorded.decode("utf-8", "replace"), rerun[name].decode("utf-8", "replace"))
+            out[name] = {"match": same, "against": "the rerun's, timing rows aside"}
+        else:
+            out[name] = {"match": recorded == rerun[name], "against": "the rerun's"}
+    return out
 
 
 #: report.json's parts that a rerun does not repeat: the cost section (it times the models), and
@@ -777,7 +876,7 @@ def _served_check(art: Artifact, table: Any, content_sha256: str) -> dict[str, A
     prepared = prepare_if_trained_on(art, table, content_sha256=content_sha256)
     if prepared is None:
         return None
-    sha = art.manifest["files"]["model.onnx"]
+    sha = ", ".join(art.manifest["files"][n] for n in ("model.onnx", "model_int8.onnx") if n in art.manifest["files"])
     try:
         agreement = check_served_model(art, prepared.x_test, "test")
     except ArtifactError as exc:
@@ -935,6 +1034,9 @@ def render_reproduction(result: Reproduction) -> str:
         lines.append(f"report.json evidence: {ev['compared']:,} values compared, {ev['different']:,} differ"
                      + ("" if ev["judged"] else " (built by other finlite code: listed, not part of the verdict)"))
         lines += [f"  differs: {d}" for d in ev["differences"]]
+    for name, doc in result.documents.items():
+        said = {True: "the same", False: "DIFFERS", None: ""}[doc.get("match")]
+        lines.append(f"{name} against {doc.get('against')}" + (f": {said}" if said else ""))
     lines += [n if n.startswith("warning: ") else f"note: {n}" for n in result.notes]
     if result.matched:
         verdict = "reproduced: the same metrics" + (" and weights" if result.deterministic else "")
@@ -943,10 +1045,20 @@ def render_reproduction(result: Reproduction) -> str:
                         "were not verified against the rerun")
     elif not rerun:
         verdict = "NOT reproduced: the rerun made nothing to compare; see the notes above"
+    elif (result.metrics_match and result.evidence_match and not result.documents_match
+          and (result.weights_match or not result.deterministic)):
+        differ = ", ".join(n for n, d in result.documents.items() if d.get("match") is False)
+        verdict = (f"NOT reproduced: the metrics and report.json match, but {differ} differ from what report.json "
+                   "renders or the rerun wrote: edited after the run (see above)")
     elif result.metrics_match and not result.evidence_match and (result.weights_match or not result.deterministic):
         verdict = "NOT reproduced: the metrics match but report.json's evidence differs from the rerun's (see above)"
-    elif result.metrics_match:  # a deterministic run whose metrics all match: only the weights differ
-        verdict = "NOT reproduced: the metrics match but the weights differ (weights match: no)"
+    elif result.metrics_match:  # a deterministic run whose metrics all match: only the model files differ
+        unmatched = [n for n, f in result.files.items() if not f["match"]]
+        if unmatched and all(n.endswith("(served)") for n in unmatched):
+            verdict = ("NOT reproduced: the metrics and the weights match, but the exported model that score and "
+                       "serve run disagrees with the weights (see above)")
+        else:
+            verdict = "NOT reproduced: the metrics match but the weights differ (weights match: no)"
     else:
         verdict = "NOT reproduced: see the rows marked NO above"
     lines.append(verdict)
