@@ -426,9 +426,22 @@ def test_runs_that_measure_time_are_not_deterministic() -> None:
 def test_an_mlp_teacher_reproduces(teacher_dir: Path, german_csv: Path) -> None:
     result = reproduce(teacher_dir, german_csv)
     assert result.job == "train --model mlp" and result.matched
+    assert not [n for n in result.notes if "not the recorded file" in n]  # the recorded file: no such note
     assert {"test.auc", "validation_auc"} <= {c.name for c in result.metrics}
     with pytest.raises(ConfigError, match=r"is a teacher.*Drop teacher"):
         reproduce(teacher_dir, german_csv, teacher=teacher_dir)
+
+
+def test_the_same_rows_in_another_file_are_named(teacher_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
+    """The recorded rows as Parquet have the CSV's content digest, so they are accepted; a rerun
+    from another file (float32 columns train other medians) was left unexplained when it differed
+    (an auditor's walk-through, 2026-12-06): a note names both files' sha256."""
+    copy = tmp_path / "german.parquet"
+    german.to_parquet(copy)
+    result = reproduce(teacher_dir, copy)
+    recorded = finlite.load(teacher_dir).manifest["data"]["file_sha256"]
+    note = next(n for n in result.notes if "holds the recorded rows by value, but is not the recorded file" in n)
+    assert f"recorded {recorded}" in note and "reproduce from the recorded file" in note
 
 
 def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Path) -> None:

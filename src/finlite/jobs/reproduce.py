@@ -225,6 +225,22 @@ def _check_data(art: Artifact, data: DataLike) -> tuple[str, Any]:
     return found, table
 
 
+def _other_file_note(art: Artifact, table: Any) -> str | None:
+    """A note when the data holds the recorded rows by content but is another file than the one
+    recorded: the same rows as a float32 Parquet and a float64 CSV have one content digest (the
+    values as text) yet train other medians and weights, and the rerun's mismatch was left
+    unexplained (an auditor's walk-through, 2026-12-06)."""
+    recorded = (art.manifest.get("data") or {}).get("file_sha256")
+    given = getattr(table, "file_sha256", None)
+    if not recorded or not given or recorded == given:
+        return None
+    types = ", ".join(sorted({str(t) for t in table.frame.dtypes}))
+    return (f"{table.source} holds the recorded rows by value, but is not the recorded file (file sha256 {given}, "
+            f"recorded {recorded} for {(art.manifest.get('data') or {}).get('source')!r}): another format or other "
+            f"column types (here {types}) read the same values at another precision, which can train other "
+            "numbers; where the rerun differs, reproduce from the recorded file")
+
+
 def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:
     """Where the recorded teacher may be: ``given``, else the recorded path (as written, then
     beside the student, then its folder name beside the student)."""
@@ -651,6 +667,9 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
+    other_file = None if table is None else _other_file_note(art, table)
+    if other_file is not None:
+        notes.append(other_file)
     notes += version_notes(manifest.get("versions") or {}, new.get("versions") or {})
     evidence = None
     if role == "student" and rerun_report is not None and "report.json" in manifest["files"]:
