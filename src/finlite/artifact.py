@@ -43,7 +43,7 @@ from finlite._manifest import (
     swap_in,
 )
 from finlite._spec import check_market_spec, check_preprocessor_spec, is_market_spec
-from finlite._util import check_flags, dump_json, package_versions, sha256_file, utc_timestamp
+from finlite._util import check_flags, dump_json, package_versions, sha256_file, source_date_epoch, utc_timestamp
 from finlite._version import __version__
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.market import (
@@ -116,13 +116,20 @@ AnyPreprocessor = Preprocessor | MarketPreprocessor
 #: encoders, ONNX Runtime's served numbers, the boosters of an imported teacher, SHAP and
 #: fairlearn in the report). A validator's review (2026-12-04) found only the first five.
 RECORDED_LIBRARIES = ("torch", "numpy", "pandas", "safetensors", "pyarrow", "scipy", "scikit-learn", "onnx",
-                      "onnxruntime", "lightgbm", "xgboost", "shap", "fairlearn")
+                      "onnxruntime", "lightgbm", "xgboost", "shap", "fairlearn", "jinja2", "pyyaml")
 
 
 def library_versions() -> dict[str, str]:
     """Versions of Python and every library that shapes a model's numbers or its evidence
-    ("not installed" for an optional one that is not)."""
-    return {"python": platform.python_version(), "finlite": __version__, **package_versions(RECORDED_LIBRARIES)}
+    ("not installed" for an optional one that is not: jinja2 renders the report, PyYAML reads
+    recipes), with the digest of finlite's own code (``finlite_code_sha256``: one development
+    version spans many commits; only a student's report.json recorded it, so a teacher named no
+    code beyond its version: an auditor's walk-through, 2026-12-06)."""
+    from finlite._version import code_sha256
+
+    code = code_sha256()
+    return {"python": platform.python_version(), "finlite": __version__,
+            **({"finlite_code_sha256": code} if code is not None else {}), **package_versions(RECORDED_LIBRARIES)}
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -200,6 +207,8 @@ def save_artifact(
             "format": FORMAT,
             "role": role,
             "created_utc": utc_timestamp(),
+            # A pinned time reads as the clock's otherwise (an auditor's walk-through, 2026-12-06).
+            **({"created_utc_from": "SOURCE_DATE_EPOCH"} if source_date_epoch() is not None else {}),
             "versions": library_versions(),
             "seed": seed,
             "task": task,

@@ -64,6 +64,15 @@ def test_identical_runs_write_identical_bytes(tmp_path: Path) -> None:
     differ = [name for name in a if a[name] != b[name]]
     assert not differ, f"files differ between two identical runs: {differ}"
     assert b'"created_utc": "2023-11-14T22:13:20Z"' in a["student/manifest.json"]
+    # A pinned time says so, and the code that made the artifact is named (an auditor's walk-through).
+    import json
+
+    manifest = json.loads(a["mlp/manifest.json"])
+    assert manifest["created_utc_from"] == "SOURCE_DATE_EPOCH"
+    from finlite._version import code_sha256
+
+    assert manifest["versions"]["finlite_code_sha256"] == code_sha256()
+    assert {"jinja2", "pyyaml"} <= manifest["versions"].keys()
 
 
 def test_source_date_epoch_sets_the_timestamp(monkeypatch: pytest.MonkeyPatch) -> None:

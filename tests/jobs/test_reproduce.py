@@ -432,6 +432,18 @@ def test_an_mlp_teacher_reproduces(teacher_dir: Path, german_csv: Path) -> None:
         reproduce(teacher_dir, german_csv, teacher=teacher_dir)
 
 
+def test_other_code_and_other_library_versions_are_named_apart() -> None:
+    from finlite.jobs.reproduce import version_notes
+
+    recorded = {"finlite_code_sha256": "a" * 64, "numpy": "2.0", "xgboost": "not installed"}
+    now = {"finlite_code_sha256": "b" * 64, "numpy": "2.1", "xgboost": "3.0"}
+    notes = version_notes(recorded, now)
+    assert notes[0].startswith(f"the artifact was made by other finlite code (code sha256 {'a' * 16}…, this "
+                               f"finlite's {'b' * 16}…)")
+    assert notes[1].startswith("library versions differ from the ones the artifact records: numpy 2.0 → 2.1;")
+    assert version_notes({**recorded, "numpy": "2.1"}, {**now, "finlite_code_sha256": "a" * 64}) == []
+
+
 def test_the_same_rows_in_another_file_are_named(teacher_dir: Path, german: pd.DataFrame, tmp_path: Path) -> None:
     """The recorded rows as Parquet have the CSV's content digest, so they are accepted; a rerun
     from another file (float32 columns train other medians) was left unexplained when it differed

@@ -909,12 +909,18 @@ def version_notes(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
     those both record): the first suspect when a number does not match. A library recorded as
     not installed is left out: it shaped none of the recorded numbers (and manifests before
     2026-12-05 recorded XGBoost so even where it was installed, as ``xgboost-cpu``)."""
+    code = "finlite_code_sha256"
     changed = [f"{name} {recorded[name]} → {now[name]}" for name in sorted(recorded.keys() & now.keys())
-               if str(recorded[name]) != str(now[name]) and str(recorded[name]) != "not installed"]
-    if not changed:
-        return []
-    return [f"library versions differ from the ones the artifact records: {', '.join(changed)}; a number that does "
-            "not match may come from them (install the recorded versions to rerun it exactly)"]
+               if name != code and str(recorded[name]) != str(now[name]) and str(recorded[name]) != "not installed"]
+    notes = []
+    if recorded.get(code) is not None and now.get(code) is not None and recorded[code] != now[code]:
+        notes.append(f"the artifact was made by other finlite code (code sha256 {str(recorded[code])[:16]}…, this "
+                     f"finlite's {str(now[code])[:16]}…): a number that does not match may come from a rule changed "
+                     "since")
+    if changed:
+        notes.append(f"library versions differ from the ones the artifact records: {', '.join(changed)}; a number "
+                     "that does not match may come from them (install the recorded versions to rerun it exactly)")
+    return notes
 
 
 #: Counts finlite derives from a model's weights by a rule, not measured on the data.
