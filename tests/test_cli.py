@@ -963,3 +963,19 @@ def test_inspect_prints_the_test_rows_the_manifest_hashed(teacher_dir: Path, ger
     german.head(900).to_csv(other, index=False)
     refused = cli.invoke(app, ["inspect", str(teacher_dir), "--test-rows", str(other)])
     assert refused.exit_code == 2 and refused.stdout == ""
+    # The training and validation rows too (what PSI and CSI compare the test rows with: an
+    # auditor's walk-through, 2026-12-06): the three parts are the labelled rows, once each.
+    parts = {}
+    for part in ("train", "validation"):
+        listed = cli.invoke(app, ["inspect", str(teacher_dir), "--test-rows", str(german_csv), "--part", part])
+        assert listed.exit_code == 0, listed.output
+        parts[part] = [int(r) for r in listed.stdout.splitlines()]
+        assert f"{len(parts[part]):,} {part} row(s) of {german_csv}; the split's test rows have the recorded sha256 " \
+               f"{recorded}" in listed.stderr
+    assert sorted(parts["train"] + parts["validation"] + numbers) == list(range(1, 1001))
+    split = json.loads((teacher_dir / "manifest.json").read_text())["data"]["split"]
+    assert {k: len(v) for k, v in parts.items()} == {k: split["rows"][k] for k in ("train", "validation")}
+    bad = cli.invoke(app, ["inspect", str(teacher_dir), "--test-rows", str(german_csv), "--part", "holdout"])
+    assert bad.exit_code == 2 and "--part 'holdout' is no part of a split; use test, train or validation" in bad.output
+    alone = cli.invoke(app, ["inspect", str(teacher_dir), "--part", "train"])
+    assert alone.exit_code == 2 and "pass --test-rows DATA too" in alone.output

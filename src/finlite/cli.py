@@ -270,6 +270,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "accept_failed_gates": ("--accept-failed-gates",),
     "manifest_sha256": ("--manifest-sha256",),
     "test_rows": ("--test-rows",),
+    "part": ("--part",),
     "passphrase_file": ("--passphrase-file",),
     "strict": ("--strict",),
     "baseline": ("--baseline",),
@@ -1564,17 +1565,19 @@ def inspect(
     verify_key: VerifyKey = None,
     manifest_sha256: ManifestPin = None,
     test_rows: Annotated[Path | None, typer.Option("--test-rows", help="The table the artifact was trained on: print the 1-based data rows of its test split, one per line (nothing else on stdout), after checking them against the manifest's data.split.test_rows_sha256 ('printf %s \"$(cat rows.txt)\" | sha256sum' gives it again).")] = None,
+    part: Annotated[str, typer.Option("--part", help="With --test-rows: the part of the split whose rows to print: test (the default), train (the rows PSI and CSI compare the test rows with) or validation; the split is checked by its test rows all the same.")] = "test",
 ) -> None:
     """Verify an artifact's hashes (and signature) and show its schema, steps, metrics and pruning plan;
     or show a refused run's record (OUT.rejected.json): its decision, teacher, data, seed and gates.
-    With --test-rows DATA, print the test split's rows instead, for a validator's own tools."""
+    With --test-rows DATA, print the test split's rows instead (--part train or validation: those
+    parts' rows), for a validator's own tools."""
     from finlite._manifest import verify_artifact
 
     say = _echo  # the manifest's text (step names, gate messages) is a file's: escaped, as every line printed
     if artifact.name.endswith(".rejected.json") and not artifact.is_dir():
-        if verify_key is not None or manifest_sha256 is not None or test_rows is not None:
+        if verify_key is not None or manifest_sha256 is not None or test_rows is not None or part != "test":
             raise ConfigError("A refused run's record is no artifact: it has no manifest, signature or test split to "
-                              "check. Drop --verify-key, --manifest-sha256 and --test-rows.")
+                              "check. Drop --verify-key, --manifest-sha256, --test-rows and --part.")
         from finlite.jobs.compress import describe_rejected
 
         for line in describe_rejected(artifact):
@@ -1584,9 +1587,14 @@ def inspect(
     def one_line(value: Any) -> str:  # a manifest field may not add lines of its own (a fake trust line)
         return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
+    if part not in ("train", "validation", "test"):
+        raise ConfigError(f"--part {part!r} is no part of a split; use test, train or validation.", param="part")
+    if part != "test" and test_rows is None:
+        raise ConfigError("--part chooses the rows --test-rows DATA prints; pass --test-rows DATA too, or drop --part.",
+                          param="part")
     root, verified, trust = verify_artifact(artifact, verify_key=verify_key, manifest_sha256=manifest_sha256)
     if test_rows is not None:
-        _print_test_rows(artifact, test_rows, verify_key, manifest_sha256)
+        _print_test_rows(artifact, test_rows, verify_key, manifest_sha256, part)
         return
     try:
         from finlite.artifact import load
@@ -1677,10 +1685,12 @@ def _trust_line(trust: dict[str, Any]) -> str:
             "is not trusted until you pass --verify-key PUBLIC.pem")
 
 
-def _print_test_rows(artifact: Path, data: Path, verify_key: Any, manifest_sha256: str | None) -> None:
+def _print_test_rows(artifact: Path, data: Path, verify_key: Any, manifest_sha256: str | None,
+                     part: str = "test") -> None:
     """``inspect --test-rows DATA``: the test split's 1-based data rows, one per line on stdout,
     checked against the manifest's ``data.split.test_rows_sha256`` (a validator had the digest
-    and no list to hash: a walk-through, 2026-12-06)."""
+    and no list to hash: a walk-through, 2026-12-06); ``part`` train or validation: that part's
+    rows instead, the split checked by its test rows all the same."""
     from finlite.artifact import load, prepare_like
     from finlite.data.prepared import PreparedData
 
@@ -1698,9 +1708,14 @@ def _print_test_rows(artifact: Path, data: Path, verify_key: Any, manifest_sha25
     if recorded is None:
         _echo(f"note: {artifact} was written before finlite recorded data.split.test_rows_sha256: these rows are the "
               "split made again from its recorded settings, with nothing recorded to check them against.", err=True)
-    rows = prepared.test_file_rows()
+    rows = prepared.file_rows(part)
     typer.echo("\n".join(map(str, rows.tolist())))
-    _echo(f"{rows.size:,} test row(s) of {data}; sha256 {digest} (of the rows without the final line break)", err=True)
+    if part == "test":
+        _echo(f"{rows.size:,} test row(s) of {data}; sha256 {digest} (of the rows without the final line break)",
+              err=True)
+    else:
+        _echo(f"{rows.size:,} {part} row(s) of {data}; the split's test rows have the recorded sha256 {digest}",
+              err=True)
 
 
 @app.command()

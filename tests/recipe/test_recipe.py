@@ -229,7 +229,7 @@ def test_cli_recipe_exit_codes(teacher_dir: Path, german_csv: Path, tmp_path: Pa
     assert f"\nrecord sha256 {written['record_sha256']} (its content matches it)\n" in shown.output
     # A record has no test split: --test-rows is refused, not ignored (a review, 2026-12-06).
     rows = runner.invoke(app, ["inspect", str(tmp_path / "s2.rejected.json"), "--test-rows", str(german_csv)])
-    assert rows.exit_code == 2 and "Drop --verify-key, --manifest-sha256 and --test-rows" in rows.output
+    assert rows.exit_code == 2 and "Drop --verify-key, --manifest-sha256, --test-rows and --part" in rows.output
     # An edit after the fact (the seed, here) is told, and nothing of the record is shown (a
     # review, 2026-12-06: a changed seed, data hash and gate were printed as the run's).
     (tmp_path / "edited.rejected.json").write_text(json.dumps({**written, "seed": 99}))

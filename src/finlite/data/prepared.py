@@ -14,7 +14,7 @@ from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema, infer_schema
 from finlite.data.split import Split, SplitConfig, make_split
-from finlite.errors import DataError
+from finlite.errors import ConfigError, DataError
 
 __all__ = ["RATE_SHIFT_WARN", "UNSEEN_TEST_WARN", "PreparedData", "SplitArrays", "prepare"]
 
@@ -93,8 +93,20 @@ class PreparedData(SplitArrays):
         """The 1-based data rows of the file (or frame) that make the test split, ascending: the
         rows without a label that ``prepare`` left out are counted as the file holds them (a
         hold-out's rows are its own, 1 to n)."""
-        rows = np.asarray(self.split.test, dtype=np.int64)
+        return self.file_rows("test")
+
+    def file_rows(self, part: str) -> np.ndarray:
+        """The 1-based data rows of the file (or frame) that make ``part`` of the split (train,
+        validation or test), ascending, counted as :meth:`test_file_rows` counts them: PSI and
+        CSI compare the test rows with the training rows, which a validator could not list (an
+        auditor's walk-through, 2026-12-06)."""
+        if part not in ("train", "validation", "test"):
+            raise ConfigError(f"part must be train, validation or test; got {part!r}.", param="part")
+        rows = np.asarray(getattr(self.split, part), dtype=np.int64)
         if self.test_is_holdout:
+            if part != "test":  # its train and validation rows are the training table's, not this one's
+                raise ConfigError(f"The {part} rows of a run judged on a hold-out are rows of the training table; list "
+                                  "them from the training table itself.", param="part")
             return np.arange(1, len(rows) + 1, dtype=np.int64)
         labelled = np.flatnonzero(self.table.frame[self.schema.target].notna().to_numpy())
         return np.sort(labelled[rows] + 1)
