@@ -6,6 +6,7 @@ the API from its own OpenAPI schema and must find no 5xx.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -698,6 +699,44 @@ def test_a_worker_that_cannot_restart_stops_the_service_with_exit_2(exported_dir
     assert code == 2, out
     assert "The service stopped: a worker process could not start." in out and "preprocessor.json" in out, out
     assert "Traceback" not in out, out
+
+
+@pytest.mark.slow  # starts the service with two worker processes: about 10 s
+def test_workers_stop_when_their_supervisor_is_killed(exported_dir: Path, tmp_path: Path) -> None:
+    """A SIGKILLed ``finlite serve --workers 2`` left its workers serving decisions and writing the
+    audit log with nothing managing them, and a new service could not take the port (an MLOps
+    walk-through, 2026-12-06)."""
+    audit, port = tmp_path / "audit.jsonl", _free_port()
+    finlite = Path(sys.executable).parent / "finlite"
+    proc = subprocess.Popen([str(finlite), "serve", str(exported_dir), "--port", str(port), "--workers", "2",
+                             "--audit-log", str(audit)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    workers: list[int] = []
+    try:
+        wait_until_serving(proc, port)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{w}").exists() and b"spawn_main" in Path(f"/proc/{w}/cmdline").read_bytes()
+                  for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                 and b"spawn_main" in Path(f"/proc/{w}/cmdline").read_bytes()]
+        assert not alive, f"workers {alive} still run without their supervisor"
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    finally:
+        for w in workers:
+            with contextlib.suppress(OSError):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=20)
+    # Each worker stopped as on SIGTERM: its audit stop line written, the chain intact.
+    lines = _audit(audit)
+    assert sorted(line["pid"] for line in lines if line["event"] == "stop") == sorted(workers)
 
 
 # -- fuzzing ----------------------------------------------------------------------------------------

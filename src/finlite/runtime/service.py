@@ -56,6 +56,7 @@ import re
 import signal
 import socket
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -2127,6 +2128,44 @@ def _run_server(uvicorn: Any, app: Any, host: str, port: int, options: dict[str,
 _STARTUP_FAILURE = 3
 
 
+#: Linux's prctl option that sends a signal to this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int | None) -> None:
+    """Make this worker stop (SIGTERM: it finishes its requests, writes its audit stop line) when
+    the ``finlite serve`` process that supervises it dies. Killed with SIGKILL (the OOM killer, a
+    ``kill -9``), the supervisor left its workers scoring and writing the audit log with nothing
+    managing them, and a new ``finlite serve`` could not take the port (an MLOps walk-through,
+    2026-12-06). On Linux the kernel sends the signal (``PR_SET_PDEATHSIG``); elsewhere a thread
+    looks for a new parent every second. A parent gone before that is checked at once."""
+    if not isinstance(parent, int):
+        return
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the supervisor died before the signal was asked for
+        logging.getLogger("uvicorn.error").error("finlite serve: worker %d stops: its supervisor (pid %d) is gone",
+                                                 os.getpid(), parent)
+        raise SystemExit(0)
+    if armed:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        logging.getLogger("uvicorn.error").error("finlite serve: worker %d stops: its supervisor (pid %d) is gone",
+                                                 os.getpid(), parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="finlite-parent-watch", daemon=True).start()
+
+
 def worker_app() -> FastAPI:
     """:func:`app_from_environment` for a worker process started by ``serve --workers N``.
 
@@ -2136,6 +2175,11 @@ def worker_app() -> FastAPI:
     private failure file, logs one line, asks the parent to stop (SIGTERM: every uvicorn version
     stops all its workers on it) and exits. ``finlite serve`` then exits 2 with the reason.
     """
+    try:
+        parent = json.loads(os.environ.get(_ENV) or "{}").get("parent_pid")
+    except (ValueError, AttributeError):
+        parent = None
+    _stop_with_parent(parent)
     try:
         return app_from_environment()
     except (FinliteError, OSError) as exc:
