@@ -485,7 +485,8 @@ class AuditLog:
             # The detail (a path, an option) is the operator's, in the server log; the client's 500
             # says only that no decision was made.
             log.error("the audit log %s was moved or removed, and no new log can be opened there: %s", self.path, exc)
-            raise OSError(errno.EIO, "the audit log was rotated and cannot be reopened") from None
+            raise OSError(errno.EIO, "the audit log was moved or removed and cannot be opened again at its path") \
+                from None
         rfd = self._reader(fd)
         os.close(self._fd)
         if self._rfd >= 0:
@@ -1491,8 +1492,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             line["record_count"] = len(records)
         try:
             audit.write([line])
-        except OSError:
-            log.exception("cannot write the audit log %s", audit.path)
+        except OSError as exc:  # one line, no traceback: a full disk fails every request (an MLOps walk-through)
+            log.error("cannot write the error line to the audit log %s: %s", audit.path, exc.strerror or exc)
 
     def audit_line(now: str, request_id: str, score: float, decision: int, unseen: list[str],
                    record: Mapping[str, Any], index: int | None,
@@ -1810,8 +1811,14 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             failure, caught = f"the audit log could not be written ({exc.strerror or exc})", exc
         except model_errors as exc:
             failure, caught = f"the model failed while scoring ({type(exc).__name__}: {str(exc)[:200]})", exc
-        # Outside the except blocks there is no exception to log ("NoneType: None"): pass it.
-        log.error("request %s: %s", request_id, failure, exc_info=caught)
+        # Outside the except blocks there is no exception to log ("NoneType: None"): pass it. An
+        # audit log that cannot be written (a full disk, its folder removed) is one line naming the
+        # file and the cause: two tracebacks a request flooded the server log just as the disk
+        # filled (an MLOps walk-through, 2026-12-06); a model's failure keeps its traceback.
+        if isinstance(caught, OSError):
+            log.error("request %s: %s: %s", request_id, failure, audit.path if audit is not None else "")
+        else:
+            log.error("request %s: %s", request_id, failure, exc_info=caught)
         audit_error(request_id, 500, f"{failure}; see the server log")
         return answer(500, orjson.dumps({"detail": f"{failure}; no decision was made (request {request_id}); "
                                                    "see the server log"}), request_id)
@@ -2002,8 +2009,8 @@ def _audit_lifecycle(app: FastAPI, audit: AuditLog, predictor: Predictor, settin
             yield state
         try:
             audit.write([service_event("stop", predictor, settings)])
-        except OSError:
-            log.exception("cannot write the stop line to the audit log %s", audit.path)
+        except OSError as exc:
+            log.error("cannot write the stop line to the audit log %s: %s", audit.path, exc.strerror or exc)
 
     app.router.lifespan_context = lifespan
 
