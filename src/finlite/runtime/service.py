@@ -2145,9 +2145,13 @@ def _stop_with_parent(parent: int | None) -> None:
     ``kill -9``), the supervisor left its workers scoring and writing the audit log with nothing
     managing them, and a new ``finlite serve`` could not take the port (an MLOps walk-through,
     2026-12-06). On Linux the kernel sends the signal (``PR_SET_PDEATHSIG``); elsewhere a thread
-    looks for a new parent every second. A parent gone before that is checked at once."""
-    if not isinstance(parent, int):
-        return
+    looks for a new parent every second. A worker orphaned before it got here exits at once."""
+    if not isinstance(parent, int) or isinstance(parent, bool) or parent <= 0:
+        return  # no supervisor named: nothing to watch, and no signal asked for
+    gone = "finlite serve: worker %d stops: its supervisor (pid %d) is gone"
+    if os.getppid() != parent:  # orphaned already, in its first second
+        logging.getLogger("uvicorn.error").error(gone, os.getpid(), parent)
+        raise SystemExit(0)
     armed = False
     if sys.platform.startswith("linux"):
         try:
@@ -2156,9 +2160,8 @@ def _stop_with_parent(parent: int | None) -> None:
             armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
         except (OSError, AttributeError):
             armed = False
-    if os.getppid() != parent:  # the supervisor died before the signal was asked for
-        logging.getLogger("uvicorn.error").error("finlite serve: worker %d stops: its supervisor (pid %d) is gone",
-                                                 os.getpid(), parent)
+    if os.getppid() != parent:  # the supervisor died between the check and the request
+        logging.getLogger("uvicorn.error").error(gone, os.getpid(), parent)
         raise SystemExit(0)
     if armed:
         return
@@ -2166,8 +2169,7 @@ def _stop_with_parent(parent: int | None) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
-        logging.getLogger("uvicorn.error").error("finlite serve: worker %d stops: its supervisor (pid %d) is gone",
-                                                 os.getpid(), parent)
+        logging.getLogger("uvicorn.error").error(gone, os.getpid(), parent)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="finlite-parent-watch", daemon=True).start()
