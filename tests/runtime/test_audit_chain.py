@@ -53,6 +53,30 @@ def test_each_line_links_to_the_one_before_whichever_worker_wrote_it(tmp_path: P
     assert check.last_sha256 in result.output
 
 
+def test_a_log_named_twice_or_beside_its_copy_is_refused(tmp_path: Path) -> None:
+    """The same file named twice, or a rotated file beside a .gz made from it, was "intact" with
+    its decisions counted twice (an MLOps walk-through, 2026-12-06)."""
+    import gzip
+    import os
+
+    path = tmp_path / "audit.jsonl.1"
+    log = AuditLog(path)
+    log.write([_entry(i) for i in range(3)])
+    log.close()
+    with pytest.raises(DataError, match=r"audit.jsonl.1' is named twice: its lines would be checked and counted twice"):
+        verify_audit_log([path, path])
+    os.link(path, tmp_path / "hard.jsonl")
+    with pytest.raises(DataError, match=r"hard.jsonl' is named twice \(as '.*audit.jsonl.1'\)"):
+        verify_audit_log([path, tmp_path / "hard.jsonl"])
+    (tmp_path / "audit.jsonl.1.gz").write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(DataError, match=r"audit.jsonl.1' and '.*audit.jsonl.1.gz' begin with the same line: one is a "
+                                        r"copy of the other"):
+        verify_audit_log([path, tmp_path / "audit.jsonl.1.gz"])
+    result = CliRunner().invoke(app, ["audit", str(path), str(path)])
+    assert result.exit_code == 2 and "named twice" in result.output
+    assert verify_audit_log([path]).lines == 3
+
+
 @pytest.mark.parametrize("tamper,line,why", [
     ("edit", 4, "its prev_sha256 is not the sha256 of the line before it"),
     ("delete", 4, "its prev_sha256 is not the sha256 of the line before it"),

@@ -184,8 +184,21 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
         if len(check.breaks) < 10:
             check.breaks.append({"file": where, "line": number, "why": why})
 
+    seen_files: dict[tuple[int, int], str] = {}
+    first_lines: dict[str, str] = {}  # each file's first line's sha256 -> the file
     for raw in paths:
         path = Path(raw)
+        # One file named twice, or a copy beside it (logrotate's .1 and a .1.gz made from it), was
+        # checked twice and its decisions counted twice as "intact" (an MLOps walk-through, 2026-12-06).
+        try:
+            held = os.stat(path, follow_symlinks=False)
+        except OSError:
+            held = None  # _reader names what is wrong with it
+        if held is not None:
+            twin = seen_files.setdefault((held.st_dev, held.st_ino), str(path))
+            if twin != str(path) or [str(p) for p in paths].count(str(path)) > 1:
+                raise DataError(f"The audit log {str(path)!r} is named twice{'' if twin == str(path) else f' (as {twin!r})'}: "
+                                "its lines would be checked and counted twice. Name each file once.")
         prev: str | None = None
         chained = False  # a line with a link seen in this file
         prefix_time: str | None = None  # the latest time among the lines before the chain began
@@ -203,6 +216,12 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                         break
                     number += 1
                     digest = line_sha256(line)
+                    if number == 1:
+                        copy = first_lines.setdefault(digest, str(path))
+                        if copy != str(path):
+                            raise DataError(f"The audit logs {copy!r} and {str(path)!r} begin with the same line: one "
+                                            "is a copy of the other (a rotated file beside a .gz made from it), and "
+                                            "its lines would be counted twice. Name each log file once.")
                     if wanted is not None and digest == wanted and not check.expected.get("found"):  # type: ignore[union-attr]
                         check.expected = {"sha256": wanted, "found": True, "file": str(path), "line": number}
                     if len(line) > MAX_LINE_BYTES:
