@@ -502,6 +502,14 @@ def check_name_lengths(target: Path, option: str, error: type[FinliteError], *, 
                         f"{room}. Choose a shorter name.", param=_param(option))
 
 
+def _read_only_mount(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (False where that cannot be told)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def check_folder_writable(target: Path, option: str, error: type[FinliteError]) -> None:
     """Raise ``error`` unless a new entry can be made beside ``target`` (its folder exists and
     takes a new file, or the nearest existing ancestor is a writable folder)."""
@@ -517,7 +525,10 @@ def check_folder_writable(target: Path, option: str, error: type[FinliteError]) 
         if existing == folder:  # the real test: create (and remove) a file where the output will go
             new_temp_file(target).unlink()
         elif not os.access(existing, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
+            # A read-only mount was said as "Permission denied", sending the operator to chmod (an
+            # MLOps walk-through, 2026-12-06).
+            code = errno.EROFS if _read_only_mount(existing) else errno.EACCES
+            raise OSError(code, os.strerror(code), str(existing))
     except OSError as exc:
         raise error(f"{_spelled(option, target)} cannot be written ({exc.strerror or exc}); choose a path in a "
                     "writable folder. Checked before any work, so nothing was written.", param=_param(option)) from exc

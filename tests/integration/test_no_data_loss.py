@@ -361,3 +361,19 @@ def test_check_replaceable_file_messages(tmp_path: Path) -> None:
         _paths.check_replaceable_file(existing, overwrite=False)
     _paths.check_replaceable_file(existing, overwrite=True)
     _paths.check_replaceable_file(tmp_path / "new.csv", overwrite=False)
+
+
+def test_an_output_under_a_read_only_mount_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An output in a folder still to be made under a read-only mount was refused as "Permission
+    denied", sending the operator to chmod (an MLOps walk-through, 2026-12-06)."""
+    from finlite.errors import DataError
+
+    target = tmp_path / "sub" / "o.csv"
+    monkeypatch.setattr(_paths.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(_paths, "_read_only_mount", lambda folder: folder == tmp_path)
+    with pytest.raises(DataError, match=r"cannot be written \(Read-only file system\); choose a path in a writable"):
+        _paths.check_folder_writable(target, "-o", DataError)
+    monkeypatch.setattr(_paths, "_read_only_mount", lambda folder: False)
+    with pytest.raises(DataError, match=r"cannot be written \(Permission denied\)"):
+        _paths.check_folder_writable(target, "-o", DataError)
+    assert not (tmp_path / "sub").exists()

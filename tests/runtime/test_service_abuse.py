@@ -574,6 +574,19 @@ def test_serve_refuses_bad_token_files(exported_dir: Path, tmp_path: Path, conte
     assert "Traceback" not in result.output
 
 
+def test_serve_prints_an_ipv6_address_in_brackets(exported_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """http://::1:8000 is no URL (an MLOps walk-through, 2026-12-06)."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)  # checked and announced; not served
+    port = _free_port()
+    result = CliRunner().invoke(cli, ["serve", str(exported_dir), "--no-audit", "--host", "::1", "--port", str(port)])
+    if result.exit_code == 2 and "Cannot listen on" in result.output:
+        pytest.skip("no IPv6 loopback on this machine")  # the port check binds it first
+    assert result.exit_code == 0, result.output
+    assert f" on http://[::1]:{port} with 1 worker(s)" in result.output
+
+
 def test_serve_warns_of_a_token_file_others_can_read(exported_dir: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A world-readable token file was used silently (a review, 2026-12-03)."""

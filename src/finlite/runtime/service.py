@@ -2079,7 +2079,9 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
                 f"{', '.join(protected)}{cited}: {USE_ADVICE}.")
         for note in masked_protected_notes(predictor, codes):
             say(note)
-    say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{host}:{port} with {workers} "
+    # An IPv6 address goes in brackets in a URL: http://::1:8000 is none (an MLOps walk-through).
+    url_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{url_host}:{port} with {workers} "
         f"worker(s); OpenAPI page: /docs" + ("" if audit is None else f"; audit log {audit.path}"))
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": access_log,
                                "http": bounded_http_protocol(), "limit_concurrency": MAX_CONNECTIONS,
