@@ -17,6 +17,8 @@ the baseline's ONNX Runtime fp32 backend (the Predictor on its exported model) w
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,21 @@ def _records(art: Artifact, n: int, seed: int) -> tuple[list[dict[str, Any]], st
         return records, f"{n} synthetic rows (training table not found)"
 
 
+@contextlib.contextmanager
+def _one_thread(model: Any) -> Iterator[None]:
+    """torch (and a boosting library's predict) on one thread while the context lasts: batch-1
+    latency with every core swung 200-fold between runs for LightGBM on a loaded machine (an
+    MLOps walk-through, 2026-12-06)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    own = getattr(model, "one_thread", None)
+    try:
+        with own() if callable(own) else contextlib.nullcontext():
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _torch_backend(art: Artifact, encoder: Encoder, records: list[dict[str, Any]], x: np.ndarray,
                    big: np.ndarray, repeats: int) -> dict[str, Any]:
     model = art.model.eval()
@@ -84,10 +101,12 @@ def _torch_backend(art: Artifact, encoder: Encoder, records: list[dict[str, Any]
     big_t = torch.from_numpy(big)
     # Every timed call scores: a boosted model must not answer the repeated batch from memory.
     with torch.inference_mode(), remembered_scores(False):
-        out = {"record": latency_us(record, records, repeats=repeats),
-               "vector": latency_us(lambda t: torch.sigmoid(model(t)), rows, repeats=repeats),
-               "rows_per_second": throughput(lambda t: torch.sigmoid(model(t)), big_t, len(big)),
-               "threads": torch.get_num_threads()}
+        with _one_thread(model):  # batch 1 as a server scores it, and as ONNX Runtime is timed here
+            out: dict[str, Any] = {"record": latency_us(record, records, repeats=repeats),
+                                   "vector": latency_us(lambda t: torch.sigmoid(model(t)), rows,
+                                                        repeats=repeats)}
+        out.update({"rows_per_second": throughput(lambda t: torch.sigmoid(model(t)), big_t, len(big)),
+                    "threads": torch.get_num_threads()})
     kind = art.manifest["model"]["kind"]
     library = art.manifest["model"].get("library")
     out["backend"] = f"{library} native" if kind == "gbdt" else "torch eager"

@@ -551,6 +551,28 @@ class BoostedEnsemble(FinliteModel):
         out[rows, np.tile(column, len(bases))] = np.tile(value, len(bases))
         return out
 
+    @contextmanager
+    def one_thread(self) -> Iterator[None]:
+        """Score on one thread while the context lasts, as a server scores one request: ``finlite
+        bench`` times batch 1 so. With every core, LightGBM's threads stalled on a loaded 2-core
+        machine and one row took 40 µs in one run and 7,500 µs in the next (an MLOps walk-through,
+        2026-12-06); ONNX Runtime was timed on one thread all along."""
+        if self.library == "lightgbm":
+            before: int | None = getattr(self, "_threads", None)
+            self._threads: int | None = 1
+            try:
+                yield
+            finally:
+                self._threads = before
+            return
+        config = json.loads(self.model.save_config())
+        previous = config.get("learner", {}).get("generic_param", {}).get("nthread", 0)
+        self.model.set_param({"nthread": 1})
+        try:
+            yield
+        finally:
+            self.model.set_param({"nthread": previous})
+
     def logits_np(self, x: np.ndarray) -> np.ndarray:
         """The raw output for encoded rows, as float64: log-odds, or the forecast of a regression.
 
@@ -569,7 +591,9 @@ class BoostedEnsemble(FinliteModel):
                 return hit
         feats = self.features(arr)
         if self.library == "lightgbm":
-            out = np.asarray(self.model.predict(feats, raw_score=True), dtype=np.float64)
+            threads = getattr(self, "_threads", None)
+            out = np.asarray(self.model.predict(feats, raw_score=True, **({"num_threads": threads} if threads else {})),
+                             dtype=np.float64)
         else:
             out = np.asarray(self.model.inplace_predict(feats, predict_type="margin"), dtype=np.float64)
         if memo is not None and key is not None:
