@@ -110,8 +110,30 @@ def test_the_training_table_with_other_column_types_is_scored_as_a_hold_out_with
     finlite.train(tmp_path / "other.csv", target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "m2")
     (tmp_path / "again").mkdir()
     book.tail(100).to_csv(tmp_path / "again" / "other.csv", index=False)
+    # The training file found, the rows are compared by value: none is a training row, so no warning
+    # (a monitoring walk-through, 2026-12-06); moved away, its name alone warns.
+    assert "note" not in evaluate_artifact(tmp_path / "m2", tmp_path / "again" / "other.csv", timing=False)
+    (tmp_path / "other.csv").rename(tmp_path / "moved.csv")
     named = evaluate_artifact(tmp_path / "m2", tmp_path / "again" / "other.csv", timing=False)["note"]
     assert "the name 'other.csv' of the table" in named and "(150 rows; this one has 100)" in named
+
+
+def test_a_new_quarter_the_training_tables_size_is_no_copy_when_no_row_is_a_training_row(tmp_path: Path) -> None:
+    """Every quarter of a steady-sized book was warned it may be a copy of the training table,
+    though its rows were compared by value and none was one (a monitoring walk-through,
+    2026-12-06): with the training table found, only an overlap keeps the warning."""
+    from tests.conftest import FAST, make_loans
+
+    train = tmp_path / "book.csv"
+    make_loans(300).to_csv(train, index=False)
+    finlite.train(train, target="defaulted", hidden=(8,), config=FAST, out=tmp_path / "m")
+    later = tmp_path / "quarter.csv"
+    make_loans(300, seed=11).to_csv(later, index=False)
+    assert "note" not in evaluate_artifact(tmp_path / "m", later, timing=False)
+    copy = tmp_path / "copy.csv"
+    make_loans(300).convert_dtypes().iloc[::-1].to_csv(copy, index=False)  # the training rows, reordered
+    noted = evaluate_artifact(tmp_path / "m", copy, timing=False)["note"]
+    assert "equal rows of the training or validation split" in noted and "as many rows (300)" in noted
 
 
 def test_a_baseline_of_other_data_is_named_as_the_cause(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:

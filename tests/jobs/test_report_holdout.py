@@ -264,3 +264,14 @@ def test_the_cli_names_the_rows_it_judged_and_refuses_bad_input_with_exit_2(
         assert message in result.output and "Traceback" not in result.output, (args, result.output)
     assert not (tmp_path / "x").exists()
     assert np.isfinite(json.loads((out / "report.json").read_text())["student"]["auc"])
+
+
+def test_a_new_sample_the_training_tables_size_is_not_called_a_copy(exported_dir: Path, german_csv: Path,
+                                                                    tmp_path: Path) -> None:
+    """A hold-out of as many rows as the training table, none of them a training row by value, was
+    warned it may be a copy whose metrics are optimistic (a monitoring walk-through, 2026-12-06)."""
+    _holdout(german_csv, tmp_path / "later.csv", rows=slice(0, 1000), stretch=2.0)  # every row changed
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", out=tmp_path / "report")
+    record = json.loads((out / "report.json").read_text())["data"]["holdout"]
+    assert record["rows"] == 1000 and not any(record["rows_in_training_table"].values())
+    assert not [w for w in record.get("warnings", []) if "as many rows" in w or "content hash" in w]

@@ -313,7 +313,10 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         warnings.append(f"{source} holds only {small:,} row(s) of its rarer class: every rate and interval the "
                         f"report gives is that noisy. Read it as indicative; a hold-out with at least "
                         f"{MIN_HOLDOUT_CLASS_ROWS} of each class says more.")
-    note = _copy_warning(artifact, table)
+    # A table the training table's size or name may be a copy of it; compared row by row above, one
+    # with no row of the training table is none (every steady-sized quarter was told it might be: a
+    # monitoring walk-through, 2026-12-06).
+    note = _copy_warning(artifact, table) if any(overlap.values()) else None
     if note is not None:
         warnings.append(note.removeprefix("warning: "))
     if warnings:
