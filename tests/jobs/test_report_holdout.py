@@ -275,3 +275,63 @@ def test_a_new_sample_the_training_tables_size_is_not_called_a_copy(exported_dir
     record = json.loads((out / "report.json").read_text())["data"]["holdout"]
     assert record["rows"] == 1000 and not any(record["rows_in_training_table"].values())
     assert not [w for w in record.get("warnings", []) if "as many rows" in w or "content hash" in w]
+
+
+def test_a_holdout_is_judged_against_the_models_own_validation_too(exported_dir: Path, german_csv: Path,
+                                                                    tmp_path: Path) -> None:
+    """Every rule compared the student with its teacher, so a model both had stopped serving passed:
+    AUC 0.787 at validation and 0.605 on a hold-out, PASS; a mean PD of 4.4 % against 12.1 % defaults,
+    PASS (a monitoring walk-through, 2026-12-06). Checked against sklearn and scipy by hand."""
+    from scipy.special import betainc
+
+    rng = np.random.default_rng(3)
+    frame = _holdout(german_csv, tmp_path / "decayed.csv", rows=slice(0, 1000), stretch=2.0)
+    shuffled = rng.permutation(len(frame))[:600]  # outcomes no longer follow the scores
+    frame.loc[shuffled, "creditability"] = frame["creditability"].to_numpy()[rng.permutation(shuffled)]
+    frame.to_csv(tmp_path / "decayed.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "decayed.csv", out=tmp_path / "r1")
+    report = json.loads((out / "report.json").read_text())
+    disc = _section(report, "discrimination")
+    since = disc["metrics"]["since_validation"]["student"]
+    student = load(exported_dir)
+    y = student.schema.labels(frame, "decayed")
+    p = get_task(student.task).scores(student.model, student.tabular.transform(frame, "decayed"))
+    auc = roc_auc_score(y, p)
+    validated = json.loads((exported_dir / "manifest.json").read_text())["metrics"]["test"]["auc"]
+    assert since["validated_auc"] == pytest.approx(validated) and since["auc"] == pytest.approx(auc, abs=1e-9)
+    assert since["gini_relative_decline"] == pytest.approx(1 - (2 * auc - 1) / (2 * validated - 1), abs=1e-9)
+    assert since["gini_relative_decline"] > 0.25 and since["beyond_noise"]
+    assert disc["status"] == "FAIL" and "markedly worse than when it was validated" in disc["summary"]
+    assert report["status"] == "FAIL"
+
+    # Calibration in the large: twice the defaults the model predicts (bad rows taken twice as often).
+    again = _holdout(german_csv, tmp_path / "worse.csv", rows=slice(0, 1000))
+    bad = again[again["creditability"] == "bad"]
+    worse = pd.concat([bad, bad, again[again["creditability"] == "good"].head(300)], ignore_index=True)
+    worse["app_id"] = [f"APP-{i:05d}" for i in range(len(worse))]
+    worse.to_csv(tmp_path / "worse.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "worse.csv", out=tmp_path / "r2")
+    cal = _section(json.loads((out / "report.json").read_text()), "calibration")
+    own = cal["metrics"]["in_the_large"]["student"]
+    y2 = student.schema.labels(worse, "worse")
+    p2 = get_task(student.task).scores(student.model, student.tabular.transform(worse, "worse"))
+    d, n, mean = int(y2.sum()), len(y2), float(np.mean(p2, dtype=np.float64))
+    assert own["observed_rate"] == pytest.approx(d / n) and own["mean_predicted"] == pytest.approx(mean, rel=1e-6)
+    assert own["p_under"] == pytest.approx(betainc(d + 0.5, n - d + 0.5, mean), rel=1e-6)
+    assert own["factor"] >= 1.5 and own["p_under"] < 0.005
+    assert cal["status"] == "FAIL" and "underestimate the rate markedly" in cal["summary"]
+
+
+def test_a_holdout_like_the_validation_sample_keeps_its_verdicts(exported_dir: Path, german_csv: Path,
+                                                                  tmp_path: Path) -> None:
+    """The same population (the training table's rows, lengths doubled so none is a training row)
+    gives no decline to speak of: the new rules add tables, not alarms."""
+    _holdout(german_csv, tmp_path / "later.csv", rows=slice(0, 1000), stretch=1.0)
+    later = pd.read_csv(tmp_path / "later.csv")
+    later["credit_amount"] = later["credit_amount"] + 1  # none is a training row any more
+    later.to_csv(tmp_path / "later.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", out=tmp_path / "r")
+    report = json.loads((out / "report.json").read_text())
+    assert any(t["id"] == "since_validation" for t in _section(report, "discrimination")["tables"])
+    assert _section(report, "discrimination")["metrics"]["since_validation"]["student"]["gini_relative_decline"] < 0.10
+    assert _section(report, "calibration")["metrics"]["in_the_large"]["student"]["factor"] < 1.25

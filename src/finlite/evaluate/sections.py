@@ -312,3 +312,9 @@ class TabularInputs:
     #: What the decisions are (:data:`DOMAINS`): "credit" (a flag declines an applicant, whose
     #: adverse-action notice gives reasons) or "fraud" (a flag sends a transaction to an analyst).
     domain: str = "credit"
+    #: For a report judged on a hold-out: each model's metrics on its own test split when it was
+    #: validated (``{"teacher": {...}, "student": {...}}``, the manifests' ``metrics.test``), which
+    #: discrimination and calibration judge the hold-out against. Without it every rule compared the
+    #: student with its teacher only, and a model both had stopped serving passed (a monitoring
+    #: walk-through, 2026-12-06: AUC 0.787 at validation, 0.605 on the hold-out, PASS).
+    validated: Mapping[str, Mapping[str, Any]] | None = None

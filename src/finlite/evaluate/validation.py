@@ -928,6 +928,10 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
         summary += (f" The student ranks no better than chance (its AUC's interval {_fmt(s_auc['lower'])} to "
                     f"{_fmt(s_auc['upper'])} reaches 0.5) where the teacher does (above 0.5), and the difference's "
                     "interval lies above 0: it has lost the teacher's ranking.")
+    since, since_said, since_table, since_record = _since_validation(inp, per)
+    if since is not None:
+        status = worst([status, since])
+        summary += since_said
     fewest = int(min(y.sum(), y.size - y.sum()))
     if fewest < THIN_CLASS_ROWS:
         # Said on the console only, it never reached the saved evidence a validator reads (a
@@ -946,6 +950,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                     "teacher − student, paired on the same resampled rows)",
                     ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
                      "student_upper", "difference", "difference_lower", "difference_upper"], rows)]
+    if since_table is not None:
+        tables.append(since_table)
     lift_cols = ["band", "rows", "positives", "bad_rate", "lift", "cumulative_capture", "min_score", "max_score"]
     lifts = {}
     for m, p in (("teacher", t), ("student", s)):
@@ -988,12 +994,118 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                    "(the interval reaches 0.02: too few rows to rule out a material loss; or it lies wholly "
                    "above 0: significantly but not materially worse); at least WARN when the test rows hold "
                    f"fewer than {THIN_CLASS_ROWS} of a class. "
-                   f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
+                   + (f"On a hold-out, also against the student's own AUC at validation (its test split): WARN "
+                      f"when its Gini fell by {GINI_DECLINE_WARN:.0%} or more, FAIL by {GINI_DECLINE_FAIL:.0%} or "
+                      "more, each only when the validated AUC lies above the hold-out AUC's 95 % interval. "
+                      if since is not None else "")
+                   + f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
         summary=summary,
         metrics={"rows": int(y.size), "positives": int(y.sum()), "n_boot": n_boot, "level": level,
                  "teacher": per["teacher"], "student": per["student"], "difference": per["difference"],
-                 "lift": lifts},
+                 "lift": lifts, **({"since_validation": since_record} if since is not None else {})},
         tables=tables, plots=plots, notes=notes)
+
+
+#: Relative decline of a model's Gini since validation (hold-out against its test split) from which
+#: discrimination is WARN, and FAIL: judged only where the validated AUC lies above the hold-out's
+#: 95 % interval (a decline beyond sampling noise).
+GINI_DECLINE_WARN, GINI_DECLINE_FAIL = 0.10, 0.25
+
+
+def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, str, Table | None,
+                                                                                           dict[str, Any]]:
+    """On a hold-out, each model's AUC and Gini against its own at validation (``inp.validated``):
+    the status the student's decline gives (None: nothing to judge), a sentence, a table, metrics."""
+    if not inp.validated:
+        return None, "", None, {}
+    rows, record = [], {}
+    for m in ("teacher", "student"):
+        then = (inp.validated.get(m) or {}).get("auc")
+        now = per[m]["auc"]
+        if not isinstance(then, (int, float)) or isinstance(then, bool) or now["estimate"] is None:
+            continue
+        gini_then, gini_now = 2 * float(then) - 1, 2 * float(now["estimate"]) - 1
+        decline = 1 - gini_now / gini_then if gini_then > 0 else None
+        beyond = now["upper"] is not None and float(then) > now["upper"]
+        record[m] = {"validated_auc": float(then), "auc": now["estimate"], "validated_gini": gini_then,
+                     "gini": gini_now, "gini_relative_decline": decline, "beyond_noise": beyond}
+        rows.append([m, float(then), now["estimate"], now["lower"], now["upper"], gini_then, gini_now, decline,
+                     "yes" if beyond else "no"])
+    mine = record.get("student")
+    if mine is None:
+        return None, "", None, {}
+    decline, beyond = mine["gini_relative_decline"], mine["beyond_noise"]
+    status = ("FAIL" if beyond and decline is not None and decline >= GINI_DECLINE_FAIL else
+              "WARN" if beyond and decline is not None and decline >= GINI_DECLINE_WARN else "PASS")
+    said = (f" Since validation (its own test split), the student's AUC went {_fmt(mine['validated_auc'])} → "
+            f"{_fmt(mine['auc'])} (Gini {_fmt(mine['validated_gini'])} → {_fmt(mine['gini'])}, "
+            + (f"{decline:.0%} lower" if decline is not None and decline >= 0 else
+               f"{-decline:.0%} higher" if decline is not None else "no Gini at validation")
+            + ("; beyond the hold-out's 95 % interval" if beyond else "; within the hold-out's 95 % interval") + ")")
+    if status != "PASS":
+        said += (": the model ranks these applicants markedly worse than when it was validated, whatever the "
+                 "teacher does; redevelop or recalibrate it before relying on it." if status == "FAIL" else
+                 ": it ranks these applicants worse than when it was validated; watch it, and find the cause "
+                 "(the population, the feed, the outcome definition).")
+    else:
+        said += "."
+    table = Table("since_validation", "AUC and Gini on the hold-out against each model's own at validation (its "
+                  "test split); 'beyond noise': the validated AUC lies above the hold-out AUC's 95 % interval",
+                  ["model", "validated_auc", "auc", "auc_lower", "auc_upper", "validated_gini", "gini",
+                   "gini_relative_decline", "beyond_noise"], rows)
+    return status, said, table, record
+
+
+#: Calibration in the large on a hold-out, the student's own (not against the teacher): WARN from
+#: this factor between the mean predicted and the observed rate, FAIL from the next, each only where
+#: the Jeffreys test rejects the mean prediction at 1 % (two-sided; the ECB's monitoring test).
+HOLDOUT_CITL_WARN, HOLDOUT_CITL_FAIL = 1.25, 1.5
+
+
+def _jeffreys(positives: int, rows: int, predicted: float) -> dict[str, float]:
+    """The Jeffreys test of a mean predicted rate against ``positives`` of ``rows``: the posterior
+    Beta(d + ½, n − d + ½) of the rate, its probability below and above ``predicted``. A small
+    ``p_under`` says the observed rate is above the prediction (risk underestimated)."""
+    from scipy.stats import beta
+
+    a, b = positives + 0.5, rows - positives + 0.5
+    below = float(beta.cdf(predicted, a, b))
+    return {"p_under": below, "p_over": 1.0 - below}
+
+
+def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
+        str | None, str, Table | None, dict[str, Any]]:
+    """On a hold-out, each model's mean prediction against the observed rate (a status from the
+    student's), with the Jeffreys test: a model whose predictions both miss by a factor of 2.75
+    passed, as only the student's against the teacher's was judged (a monitoring walk-through,
+    2026-12-06)."""
+    if not inp.validated:
+        return None, "", None, {}
+    n, d = int(y.size), int(y.sum())
+    rate = d / n if n else 0.0
+    rows, record = [], {}
+    for m, p in (("teacher", t), ("student", s)):
+        mean = float(np.mean(p, dtype=np.float64))
+        test = _jeffreys(d, n, mean)
+        factor = (max(mean / rate, rate / mean) if rate > 0 and mean > 0 else math.inf)
+        record[m] = {"observed_rate": rate, "mean_predicted": mean, "factor": factor, **test}
+        rows.append([m, n, d, rate, mean, factor, test["p_under"], test["p_over"]])
+    mine = record["student"]
+    rejected = min(mine["p_under"], mine["p_over"]) < 0.005  # two-sided at 1 %
+    status = ("FAIL" if rejected and mine["factor"] >= HOLDOUT_CITL_FAIL else
+              "WARN" if rejected and mine["factor"] >= HOLDOUT_CITL_WARN else "PASS")
+    way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
+    said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
+            f"{inp.positive} rate of {_fmt(rate)} (×{_fmt(mine['mean_predicted'] / rate if rate else None)}; Jeffreys "
+            f"test p {_fmt(min(mine['p_under'], mine['p_over']))})")
+    said += ((f": its predictions {way} the rate markedly, so every PD it gives is off; recalibrate it before "
+              "relying on them." if status == "FAIL" else
+              f": its predictions {way} the rate beyond sampling noise; watch it.") if status != "PASS" else ".")
+    table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the hold-out, each "
+                  "model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
+                  "the observed rate is above the prediction)",
+                  ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over"], rows)
+    return status, said, table, record
 
 
 def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
@@ -1087,6 +1199,12 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
         summary += (f" In the top tenth of the scores (the positive class is rare): {res['student']['tail_bands_failing']} "
                     f"student band(s) and {res['teacher']['tail_bands_failing']} teacher band(s) fail the binomial "
                     "test at p < 0.01.")
+    own, own_said, own_table, own_record = _absolute_calibration(inp, y, s, t)
+    if own is not None:
+        status = worst([status, own])
+        summary += own_said
+        if own_table is not None:
+            tables.append(own_table)
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
@@ -1098,14 +1216,19 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    f"teacher's, or less than 1/{CITL_FAIL:g} of it; WARN at {CAL_REL_WARN} × prev and "
                    f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
                    f"binomial p < 0.01 while no teacher band does (below a {RARE_RATE:.0%} positive rate, also a band "
-                   f"of the top tenth of the scores). Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
+                   f"of the top tenth of the scores). "
+                   + (f"On a hold-out, also the student's own mean prediction against the observed rate: WARN "
+                      f"when they differ by a factor of {HOLDOUT_CITL_WARN:g} or more, FAIL by "
+                      f"{HOLDOUT_CITL_FAIL:g} or more, each only when the Jeffreys test rejects the mean "
+                      "prediction at 1 % (two-sided). " if own is not None else "")
+                   + f"Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
         summary=summary,
         metrics={"bins": bins, "ece_gap": gap, "ece_gap_relative": rel_gap, "base_rate": rate,
                  "calibration_in_the_large_excess": citl_excess, "mean_prediction_factor": shift,
                  "teacher": res["teacher"],
-                 "student": res["student"]},
+                 "student": res["student"], **({"in_the_large": own_record} if own is not None else {})},
         tables=tables, plots=plots,
         notes=[f"{bins} bands of equal row count by score; ECE weighs each band's |observed − predicted| by its "
                "share of rows. With many bands some p < 0.01 can occur by chance, and more often the more test "

@@ -1020,6 +1020,12 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column,
                                 domain=options.domain or _recorded_domain(stored))
+        if holdout_record is not None:
+            # What each model achieved on its own test split when validated: the hold-out is judged
+            # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).
+            inputs = replace(inputs, validated={
+                "teacher": dict((base.manifest.get("metrics") or {}).get("test") or {}),
+                "student": dict((art.manifest.get("metrics") or {}).get("test") or {})})
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
