@@ -1714,7 +1714,8 @@ def _print_test_rows(artifact: Path, data: Path, verify_key: Any, manifest_sha25
         _echo(f"{rows.size:,} test row(s) of {data}; sha256 {digest} (of the rows without the final line break)",
               err=True)
     else:
-        _echo(f"{rows.size:,} {part} row(s) of {data}; the split's test rows have the recorded sha256 {digest}",
+        checked = "the recorded" if recorded is not None else "(nothing recorded to check it against) the"
+        _echo(f"{rows.size:,} {part} row(s) of {data}; the split's test rows have {checked} sha256 {digest}",
               err=True)
 
 

@@ -496,6 +496,13 @@ def test_amounts_written_with_dots_as_thousands_are_noted(tmp_path: Path) -> Non
     too_few = tmp_path / "few.csv"
     too_few.write_text("amount,bad\n1.169,0\n870,1\n2.096,0\n640,1\n")
     assert read_table(too_few).written == {}
+    # Rates written "%.3f" have a dot in every value and none below a thousand without one: no note
+    # (a review, 2026-12-06); nor does a text field holding U+2028 shift the columns after it.
+    rates = tmp_path / "rates.csv"
+    rates.write_text("rate,note,amt,bad\n" + "".join(f"{r},a\u2028007,{a},{i % 2}\n" for i, (r, a) in enumerate(
+        zip(["3.875", "4.125", "4.250", "5.500", "6.000"] * 2, [5, 7, 9, 11, 13] * 2, strict=True))),
+        encoding="utf-8")
+    assert read_table(rates).written == {}
 
 
 def test_a_clock_among_the_numbers_gets_a_note_and_stays_a_feature() -> None:

@@ -7,6 +7,7 @@ import csv
 import decimal
 import gzip
 import hashlib
+import io
 import os
 import re
 import zlib
@@ -148,7 +149,7 @@ def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[
     as ``{column: (form, example)}``: :data:`LEADING_ZEROS` where a value is a whole number with a
     leading zero (``022``: branch, product or postal codes, which read_csv turns into 22), and
     :data:`DOTS_AS_THOUSANDS` where every value with a dot has a dot every three digits
-    (``1.169``), at least five do, and every other is below a thousand: a European export's
+    (``1.169``), at least five do, and every other is below a thousand, one at least: a European export's
     thousands, which read_csv reads as 1.169 (note 70). Only the head is read: a hint for the
     schema's notes, not a judgement."""
     numeric = {str(c): i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
@@ -158,11 +159,17 @@ def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     found: dict[str, tuple[str, str]] = {}
     dotted: dict[str, list[str]] = {name: [] for name in numeric}
+    undotted: set[str] = set()
     try:
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
             head = fh.read(1 << 20)
-        lines = head.splitlines()[1:-1] if len(head) == 1 << 20 else head.splitlines()[1:]
-        for row in csv.reader(lines, delimiter=sep):
+        # Rows as the csv module cuts them (only \r and \n end a line: str.splitlines also cut at
+        # U+2028 inside a text field, shifting the columns after it: a review, 2026-12-06); the
+        # header first, and a row cut short at the end of the MiB last.
+        rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=sep))[1:]
+        if len(head) == 1 << 20:
+            rows = rows[:-1]
+        for row in rows:
             for name, at in numeric.items():
                 value = row[at].strip() if at < len(row) else ""
                 if not value:
@@ -174,12 +181,16 @@ def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[
                     continue
                 if _DOT_GROUPS.fullmatch(value):
                     kept.append(value)
-                elif not _UNDER_A_THOUSAND.fullmatch(value):
+                elif _UNDER_A_THOUSAND.fullmatch(value):
+                    undotted.add(name)
+                else:
                     del dotted[name]  # a decimal, a sign, an exponent, 1000 undotted: no thousands' dots
     except (OSError, csv.Error, EOFError, zlib.error):
         return {}
     for name, values in dotted.items():
-        if len(values) >= _MIN_DOTTED and name not in found:
+        # An undotted value beside the dotted ones: a column of rates written "%.3f" (4.125, 5.500)
+        # has a dot in every value, and got the note (a review, 2026-12-06).
+        if len(values) >= _MIN_DOTTED and name in undotted and name not in found:
             found[name] = (DOTS_AS_THOUSANDS, values[0])
     return {c: found[c] for c in numeric if c in found}
 

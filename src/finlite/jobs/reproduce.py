@@ -234,11 +234,11 @@ def _other_file_note(art: Artifact, table: Any) -> str | None:
     given = getattr(table, "file_sha256", None)
     if not recorded or not given or recorded == given:
         return None
-    types = ", ".join(sorted({str(t) for t in table.frame.dtypes}))
     return (f"{table.source} holds the recorded rows by value, but is not the recorded file (file sha256 {given}, "
-            f"recorded {recorded} for {(art.manifest.get('data') or {}).get('source')!r}): another format or other "
-            f"column types (here {types}) read the same values at another precision, which can train other "
-            "numbers; where the rerun differs, reproduce from the recorded file")
+            f"recorded {recorded} for {(art.manifest.get('data') or {}).get('source')!r}): another compression is "
+            "harmless, but another format or other column types (a float32 Parquet of a float64 CSV) read the same "
+            "values at another precision, which can train other numbers; where the rerun differs, reproduce from "
+            "the recorded file")
 
 
 def teacher_candidates(art: Artifact, recorded_path: str, given: str | Path | None) -> list[Path]:

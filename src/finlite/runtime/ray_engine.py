@@ -26,7 +26,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,25 +385,6 @@ def _datasource(path: Path, kind: str, columns: list[str], dictionary: list[str]
 
 # -- scoring: one Predictor per actor ---------------------------------------------------------------
 
-def _no_restarts(map_batches: Callable[..., Any]) -> dict[str, Any]:
-    """``max_restarts=0`` for the scoring actors, where this Ray's ``map_batches`` still takes
-    remote arguments by name (until Ray 2.64); nothing otherwise.
-
-    Ray Data restarts a dead map actor without end by default, and its core worker printed an
-    error line on every run that an actor whose constructor arguments sit in the object store
-    may not restart (note 71's Ray noise). A scoring actor that dies fails the run instead: the
-    output is written only when every row was scored, so the run is simply started again, and a
-    block that kills its actor each time cannot keep a nightly run restarting it for ever."""
-    import inspect
-
-    try:
-        takes = "ray_remote_args" in inspect.signature(map_batches).parameters
-    except (TypeError, ValueError):
-        takes = False
-    return {"max_restarts": 0} if takes else {}
-
-
-
 class _Scorer:
     """A Ray Data actor: verifies the artifact once, then scores the blocks it is handed."""
 
@@ -735,7 +716,6 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     hushed = contextlib.ExitStack()
     hushed.enter_context(warnings.catch_warnings())
     warnings.filterwarnings("ignore", message=r"The minimum number of concurrent actors", category=UserWarning)
-    warnings.filterwarnings("ignore", message=r"`ray_remote_args` is deprecated")  # see _no_restarts
     try:
         from ray.data import DataContext
 
@@ -774,7 +754,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
                                       num_cpus=0,
                                       override_num_blocks=tasks, concurrency=max(1, (size + 1) // 2))
         scored = ds.map_batches(
-            _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1, **_no_restarts(ray.data.Dataset.map_batches),
+            _Scorer, batch_format="pyarrow", batch_size=None, num_cpus=1,
             compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,

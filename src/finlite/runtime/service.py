@@ -2146,7 +2146,8 @@ def _stop_with_parent(parent: int | None) -> None:
     the ``finlite serve`` process that supervises it dies. Killed with SIGKILL (the OOM killer, a
     ``kill -9``), the supervisor left its workers scoring and writing the audit log with nothing
     managing them, and a new ``finlite serve`` could not take the port (an MLOps walk-through,
-    2026-12-06). On Linux the kernel sends the signal (``PR_SET_PDEATHSIG``); elsewhere a thread
+    2026-12-06). On Linux the kernel sends the signal (``PR_SET_PDEATHSIG``); elsewhere (macOS: serve
+    needs ``fcntl``, so not Windows, whose ``getppid`` would keep the dead parent's id) a thread
     looks for a new parent every second. A worker orphaned before it got here exits at once."""
     if not isinstance(parent, int) or isinstance(parent, bool) or parent <= 0:
         return  # no supervisor named: nothing to watch, and no signal asked for
