@@ -24,7 +24,7 @@ import threading
 import typing
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -1426,6 +1426,7 @@ def evaluate(
             how = TIMED_NAMES.get(str(m.get("timed")), "timed") + (", one thread" if m.get("timed") == "onnx" else "")
             _echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
                   f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
+        _since_validation_lines(result)
     if result.get("note"):  # on stderr with --json too: the JSON on stdout is no place to hide a warning
         _echo(result["note"], err=True)
     if not as_json:
@@ -1449,6 +1450,32 @@ def evaluate(
         from finlite.runtime.batch import outside_notes
 
         _say_score_notes(outside_notes(result["outside"], int(result.get("rows") or 0)))
+
+
+def _since_validation_lines(result: Mapping[str, Any]) -> None:
+    """A hold-out's AUC and Gini beside the model's own at validation, and its mean prediction beside
+    the observed rate (the Jeffreys test), with a warning on stderr where ``report --holdout`` would
+    fail discrimination or calibration on them (its thresholds, without its intervals)."""
+    from finlite.evaluate.validation import GINI_DECLINE_FAIL, HOLDOUT_CITL_FAIL
+
+    since, own = result.get("since_validation"), result.get("calibration_in_the_large")
+    if isinstance(since, Mapping):
+        decline = since.get("gini_relative_decline")
+        moved = ("" if decline is None else f", {decline:.0%} lower" if decline >= 0 else f", {-decline:.0%} higher")
+        _echo(f"  {'since validation':<21}AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here "
+              f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved})")
+        if decline is not None and decline >= GINI_DECLINE_FAIL:
+            _echo(f"warning: the model ranks these rows markedly worse than when it was validated (Gini {decline:.0%} "
+                  "lower); 'finlite report --holdout' judges it with intervals.", err=True)
+    if isinstance(own, Mapping):
+        ratio = float(own["ratio"])
+        p = min(float(own["p_under"]), float(own["p_over"]))
+        _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
+              f"{own['mean_predicted']:.2%} (×{ratio:.2f}; Jeffreys test p {p:.2g})")
+        if p < 0.005 and max(ratio, 1 / ratio if ratio > 0 else float("inf")) >= HOLDOUT_CITL_FAIL:
+            way = "underestimate" if ratio < 1 else "overestimate"
+            _echo(f"warning: the model's predictions {way} the observed rate of these rows markedly (×{ratio:.2f}); "
+                  "recalibrate it before relying on its PDs ('finlite report --holdout' judges it).", err=True)
 
 
 def _shown(path: Path) -> Path:

@@ -493,3 +493,40 @@ def test_a_credit_network_kept_at_its_first_epoch_is_said_so_in_a_credit_models_
                                                      "teacher_training": {"best_epoch": 0, "epochs_run": 6}})[0]
     amend_artifact(first, {}, {"steps": [{**steps[0], "best_epoch": 2, "epochs_run": 6}, *steps[1:]]})
     assert "training_warnings" not in evaluate_artifact(first, german_csv, timing=False)  # it improved
+
+
+def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path, german: pd.DataFrame,
+                                                             german_csv: Path, tmp_path: Path) -> None:
+    """evaluate printed a hold-out's AUC with nothing to read it against, and PDs of 4.4 % beside
+    12.1 % defaults without a word (a monitoring walk-through, 2026-12-06). Checked by hand."""
+    from scipy.special import betainc
+    from sklearn.metrics import roc_auc_score
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.tasks import get_task
+
+    bad = german[german["creditability"] == "bad"]
+    worse = pd.concat([bad, bad, german[german["creditability"] == "good"].head(300)], ignore_index=True)
+    worse["credit_amount"] = worse["credit_amount"] + 1  # no row a training row
+    worse.to_csv(tmp_path / "worse.csv", index=False)
+    result = evaluate_artifact(exported_dir, tmp_path / "worse.csv", timing=False)
+    art = finlite.load(exported_dir)
+    y = art.schema.labels(worse, "worse")
+    p = get_task(art.task).scores(art.model, art.tabular.transform(worse, "worse"))
+    since = result["since_validation"]
+    assert since["validated_auc"] == pytest.approx(art.manifest["metrics"]["test"]["auc"])
+    assert since["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-9)
+    own = result["calibration_in_the_large"]
+    d, n = int(y.sum()), len(y)
+    assert own["observed_rate"] == pytest.approx(d / n) and own["mean_predicted"] == pytest.approx(p.mean(), rel=1e-6)
+    assert own["p_under"] == pytest.approx(betainc(d + 0.5, n - d + 0.5, float(p.mean())), rel=1e-6)
+    cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--no-timing"])
+    assert cli.exit_code == 0, cli.output
+    assert f"  since validation     AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here" \
+        in cli.output
+    assert f"  observed rate        {d / n:.2%} against a mean prediction of {p.mean():.2%}" in cli.output
+    assert "warning: the model's predictions underestimate the observed rate of these rows markedly" in cli.output
+    # Its own test split: no such lines (the numbers are those of validation).
+    plain = evaluate_artifact(exported_dir, german_csv, timing=False)
+    assert plain["split"] == "test" and "since_validation" not in plain and "calibration_in_the_large" not in plain

@@ -1062,7 +1062,7 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
 HOLDOUT_CITL_WARN, HOLDOUT_CITL_FAIL = 1.25, 1.5
 
 
-def _jeffreys(positives: int, rows: int, predicted: float) -> dict[str, float]:
+def jeffreys_test(positives: int, rows: int, predicted: float) -> dict[str, float]:
     """The Jeffreys test of a mean predicted rate against ``positives`` of ``rows``: the posterior
     Beta(d + ½, n − d + ½) of the rate, its probability below and above ``predicted``. A small
     ``p_under`` says the observed rate is above the prediction (risk underestimated)."""
@@ -1086,7 +1086,7 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     rows, record = [], {}
     for m, p in (("teacher", t), ("student", s)):
         mean = float(np.mean(p, dtype=np.float64))
-        test = _jeffreys(d, n, mean)
+        test = jeffreys_test(d, n, mean)
         factor = (max(mean / rate, rate / mean) if rate > 0 and mean > 0 else math.inf)
         record[m] = {"observed_rate": rate, "mean_predicted": mean, "factor": factor, **test}
         rows.append([m, n, d, rate, mean, factor, test["p_under"], test["p_over"]])
