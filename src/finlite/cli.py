@@ -1408,6 +1408,7 @@ def evaluate(
         _echo(render_forecast_table(result["forecast"], teacher="teacher" if baseline is None else "baseline"))
     elif baseline is not None:
         _echo(render_table(result, names=("baseline", "artifact")))
+        _own_cutoff_lines(result)
     else:
         m = result["model"]
         point = result.get("operating_point")
@@ -1450,6 +1451,26 @@ def evaluate(
         from finlite.runtime.batch import outside_notes
 
         _say_score_notes(outside_notes(result["outside"], int(result.get("rows") or 0)))
+
+
+def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
+    """evaluate --baseline where the two models record other cut-offs: each at its own, the swap set
+    a champion/challenger decision reads (the table above judges both at the artifact's)."""
+    own = result.get("own_cutoffs")
+    if not isinstance(own, Mapping):
+        return
+
+    def cell(name: str) -> str:
+        c = own["swap"][name]
+        rate = "" if c["positive_rate"] is None else f", positive rate {c['positive_rate']:.1%}"
+        return f"{c['rows']:,} rows{rate}"
+
+    _echo(f"each at its own cut-off (baseline {own['baseline_cutoff']:.6g}, flagging {own['flagged_by_baseline']:.1%}; "
+          f"artifact {own['artifact_cutoff']:.6g}, flagging {own['flagged_by_artifact']:.1%}): agreement "
+          f"{own['agreement']:.1%}; flagged by the baseline only {cell('baseline_only')}; by the artifact only "
+          f"{cell('artifact_only')}; by both {cell('both')}; by neither {cell('neither')}")
+    _echo("note: the table above judges both models at the artifact's cut-off; the baseline records another, so the "
+          "line above is the swap set of their own decisions.", err=True)
 
 
 def _since_validation_lines(result: Mapping[str, Any]) -> None:

@@ -530,3 +530,40 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
     # Its own test split: no such lines (the numbers are those of validation).
     plain = evaluate_artifact(exported_dir, german_csv, timing=False)
     assert plain["split"] == "test" and "since_validation" not in plain and "calibration_in_the_large" not in plain
+
+
+def test_champion_and_challenger_are_also_judged_each_at_its_own_cutoff(boosted_dir: Path, teacher_dir: Path,
+                                                                         german_csv: Path) -> None:
+    """evaluate --baseline judged both models at the artifact's cut-off, so its swap set was not the
+    decisions a swap would change (a monitoring walk-through, 2026-12-06). Checked by hand."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.tasks import get_task
+
+    result = evaluate_artifact(boosted_dir, german_csv, baseline=teacher_dir, timing=False)
+    own = result["own_cutoffs"]
+    champion, challenger = finlite.load(teacher_dir), finlite.load(boosted_dir)
+    assert own["baseline_cutoff"] == champion.cutoff and own["artifact_cutoff"] == challenger.cutoff
+    assert champion.cutoff != challenger.cutoff
+    from finlite.artifact import prepare_like
+
+    prepared = prepare_like(challenger, german_csv)
+    task = get_task(challenger.task)
+    frame = prepared.frame.iloc[prepared.split.test]
+    fb = task.scores(champion.model, champion.tabular.transform(frame, "t")) >= champion.cutoff
+    fa = task.scores(challenger.model, challenger.tabular.transform(frame, "t")) >= challenger.cutoff
+    y = np.asarray(prepared.y_test).astype(bool)
+    assert own["agreement"] == pytest.approx(float((fb == fa).mean()))
+    assert own["swap"]["baseline_only"] == {"rows": int((fb & ~fa).sum()), "positives": int((fb & ~fa & y).sum()),
+                                            "positive_rate": pytest.approx((fb & ~fa & y).sum() / max((fb & ~fa).sum(), 1))
+                                            if (fb & ~fa).sum() else None}
+    assert sum(c["rows"] for c in own["swap"].values()) == len(y)
+    cli = CliRunner().invoke(app, ["evaluate", str(boosted_dir), str(german_csv), "--baseline", str(teacher_dir),
+                                   "--no-timing"])
+    assert cli.exit_code == 0, cli.output
+    assert f"each at its own cut-off (baseline {champion.cutoff:.6g}" in cli.output
+    assert "note: the table above judges both models at the artifact's cut-off" in cli.output
+    # The same cut-off (a student and the teacher it inherited it from), or one given: no such block.
+    assert "own_cutoffs" not in evaluate_artifact(boosted_dir, german_csv, baseline=teacher_dir, timing=False,
+                                                  cutoff=0.5)

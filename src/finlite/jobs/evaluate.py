@@ -421,6 +421,10 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     if point is not None and (flag_rate is not None or given):
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name, given)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
+    if task.decides and flag_rate is None and not given and x_base is not None:
+        own = _own_cutoffs(base, art, x_base, x, y)
+        if own is not None:
+            report["own_cutoffs"] = own
     _with_preprocessor_sizes(report, base, art)
     if note is not None:
         report["note"] = note
@@ -433,6 +437,32 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         report["outside"] = outside
     report["served_model"] = served
     return report
+
+
+def _own_cutoffs(base: Artifact, art: Artifact, x_base: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
+    """Champion and challenger each deciding at its own recorded cut-off, where the two differ: the
+    comparison judged both at the artifact's, so its swap set was not the decisions a swap would
+    change (a monitoring walk-through, 2026-12-06: the champion flagged 10.7 % there, 4.8 % at its
+    own). The swap set with each cell's rows and positives (the swap-in and swap-out bad rates a
+    champion/challenger decision reads); None when both record the same cut-off."""
+    task = get_task(art.task)
+    theirs, mine = base.decision_cutoff, art.decision_cutoff
+    if theirs is None or mine is None or float(theirs) == float(mine):
+        return None
+    flag_b = task.scores(base.model, x_base) >= float(theirs)
+    flag_a = task.scores(art.model, x) >= float(mine)
+    y = np.asarray(y).astype(bool)
+
+    def cell(mask: np.ndarray) -> dict[str, Any]:
+        n = int(mask.sum())
+        bad = int((mask & y).sum())
+        return {"rows": n, "positives": bad, "positive_rate": bad / n if n else None}
+
+    return {"baseline_cutoff": float(theirs), "artifact_cutoff": float(mine),
+            "flagged_by_baseline": float(flag_b.mean()), "flagged_by_artifact": float(flag_a.mean()),
+            "agreement": float((flag_b == flag_a).mean()),
+            "swap": {"both": cell(flag_b & flag_a), "baseline_only": cell(flag_b & ~flag_a),
+                     "artifact_only": cell(~flag_b & flag_a), "neither": cell(~flag_b & ~flag_a)}}
 
 
 def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
