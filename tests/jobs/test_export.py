@@ -316,3 +316,31 @@ def test_missing_training_table_is_named(exported_dir: Path, tmp_path: Path) -> 
     loaded.manifest = {**manifest, "data": {**manifest["data"], "source": "gone.csv"}}
     with pytest.raises(DataError, match=r"'gone\.csv'.*was not found; pass it as data=PATH"):
         export_artifact(loaded)
+
+
+def test_an_exported_teacher_gives_score_its_training_scores_bins(teacher_dir: Path, german_csv: Path,
+                                                                   tmp_path: Path) -> None:
+    """A teacher deployed as it is had no report, so score judged no PSI and --max-psi refused every
+    run naming the wrong cause (a monitoring walk-through, 2026-12-06). Export records the bins of
+    its training scores; score's PSI on the file is checked against them by hand."""
+    from finlite.evaluate.fidelity import psi_contributions
+    from finlite.runtime import Predictor
+    from finlite.runtime.batch import ScoreLimits, score_file
+
+    art = tmp_path / "teacher"
+    shutil.copytree(teacher_dir, art)
+    export_artifact(art, german_csv)
+    record = json.loads((art / "manifest.json").read_text())["export"]["score_stability"]
+    bins = record["bins"]
+    assert len(bins) >= 2 and bins[-1]["upper"] is None
+    assert sum(b["expected_share"] for b in bins) == pytest.approx(1.0)
+    predictor = Predictor(art)
+    summary = score_file(predictor, german_csv, tmp_path / "out.csv", limits=ScoreLimits(max_psi=5.0))
+    assert summary.psi is not None
+    import pandas as pd
+
+    scores = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy(np.float64)
+    uppers = np.array([b["upper"] for b in bins[:-1]], dtype=np.float64)
+    counts = np.bincount(np.searchsorted(uppers, scores, side="left"), minlength=len(bins)).astype(np.float64)
+    expected = np.array([b["expected_share"] for b in bins])
+    assert summary.psi == pytest.approx(float(psi_contributions(expected, counts / counts.sum()).sum()), abs=1e-6)

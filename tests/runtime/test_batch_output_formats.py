@@ -340,8 +340,9 @@ def test_a_run_checks_its_population_against_the_training_rows(exported_dir: Pat
     # Which inputs moved: the two scaled columns, named with their CSI, largest first.
     assert moved.notes[-1].startswith("warning: fields whose distribution shifted since training (CSI ≥ 0.25): "
                                       "credit_amount ") and "duration_in_month" in moved.notes[-1]
+    # A teacher has no validation report: its export records its training scores' bins instead.
     assert score_file(_exported_teacher(teacher_dir, german_csv, tmp_path),
-                      german_csv, tmp_path / "t.csv").psi is None  # a teacher has no validation report
+                      german_csv, tmp_path / "t.csv").psi is not None
 
 
 def _exported_teacher(teacher_dir: Path, german_csv: Path, tmp_path: Path) -> Predictor:
@@ -629,8 +630,11 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
     assert summary.rows == 1000 and (tmp_path / "ok.parquet").is_file()
     # The PSI of 50 rows cannot be judged: a limit asked for never passes unmade.
     frame.head(50).to_csv(tmp_path / "few.csv", index=False)
-    with pytest.raises(GatesFailedError, match=r"the scores' PSI could not be judged against --max-psi 0\.25 \(50 rows"):
+    with pytest.raises(GatesFailedError, match=r"the scores' PSI could not be judged against --max-psi 0\.25 \(50 rows"
+                       ) as few:
         score_file(predictor, tmp_path / "few.csv", tmp_path / "few_out.csv", limits=ScoreLimits(max_psi=0.25))
+    # Raising a limit that could not be judged changes nothing: not advised (a monitoring walk-through).
+    assert "raise the limit" not in str(few.value) and "score enough rows, or drop that limit" in str(few.value)
     # A tighter PSI limit than the run's own PSI breaches, with the number.
     with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
         score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))
@@ -772,7 +776,13 @@ def test_a_run_without_training_scores_to_compare_says_it_has_no_psi(german_csv:
     finlite.train(german_csv, target="creditability", model="logistic",
                   config=finlite.TrainConfig(epochs=20, progress=False), out=tmp_path / "t")
     export_artifact(tmp_path / "t", german_csv)
+    # An export made before finlite recorded the training scores' bins (the record taken out).
+    from finlite._manifest import amend_artifact
+
+    export = dict(finlite.load(tmp_path / "t").manifest["export"])
+    del export["score_stability"]
+    amend_artifact(tmp_path / "t", {}, {"export": export})
     summary = score_file(Predictor(tmp_path / "t"), german_csv, tmp_path / "out.parquet")
     assert summary.psi is None
     assert any(n.startswith("no PSI check of the scores: the artifact records no training scores to compare with")
-               for n in summary.notes), summary.notes
+               and "run 'finlite export' on it again" in n for n in summary.notes), summary.notes

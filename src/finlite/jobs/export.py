@@ -230,6 +230,19 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
         record["stability"] = reference_record(prepared.frame.iloc[prepared.split.train], schema.numeric,
                                                schema.categorical, schema.text_numbers,
                                                f"the training rows of {prepared.source}")
+        if cutoff is not None and "report.json" not in art.manifest["files"]:
+            # A teacher deployed as it is has no report whose stability section gives score the
+            # training scores' bins: its PSI was never judged, and --max-psi refused every run
+            # naming the wrong cause (a monitoring walk-through, 2026-12-06). The exported graph's
+            # scores of the training rows (the report's sample of them), binned as the report bins.
+            from finlite.evaluate.validation import psi_table
+            from finlite.jobs.report import train_score_rows
+
+            rows = train_score_rows(len(prepared.x_train), int(art.manifest["seed"]))
+            scores = run_onnx_blocks(onnx_session(fp32), np.ascontiguousarray(prepared.x_train[rows]), "probability")
+            bins = psi_table(scores, scores)["bins"]
+            record["score_stability"] = {"rows": len(rows), "bins": [
+                {"upper": b["upper"], "expected_share": b["expected_share"]} for b in bins]}
     # Pinned to the manifest loaded above: a folder changed during the parity check is refused,
     # so the key never signs what was not verified (and the ONNX files match the weights beside them).
     # An int8 file of an earlier 'export --int8' that this export does not write again goes: kept

@@ -187,7 +187,8 @@ class ScoreLimits:
         if self.max_psi is not None:
             if psi is None:
                 out.append(f"the scores' PSI could not be judged against --max-psi {self.max_psi:g} ({rows:,} rows; it "
-                           f"needs {PSI_MIN_ROWS} and an artifact exported with its stability bins)")
+                           f"needs {PSI_MIN_ROWS} rows and the training scores' bins: a student's report, or, for a "
+                           "teacher, an export by this finlite)")
             elif psi > self.max_psi:
                 out.append(f"the scores' PSI {psi:.3f} is above --max-psi {self.max_psi:g}")
         if self.max_csi is not None:
@@ -219,9 +220,15 @@ def learned_blanks(encoder: Any) -> frozenset[str]:
 
 def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
     """The error of a run beyond its :class:`ScoreLimits`: nothing was written (exit 1: a check decided)."""
+    unjudged = [b for b in breaches if "could not be judged" in b]
+    advice = ("Check the feed (a lost column, a change of units or coding), or raise the limit if the change is "
+              "expected." if len(unjudged) < len(breaches) else "")
+    if unjudged:
+        # Raising a limit that could not be judged changes nothing (a monitoring walk-through, 2026-12-06).
+        advice += (" " if advice else "") + ("A limit that could not be judged stops the run whatever its value: score "
+                                             "enough rows, or drop that limit for this run.")
     return GatesFailedError(f"Scoring {source} went beyond its limits, so no decision was written: "
-                            + "; ".join(breaches) + ". Check the feed (a lost column, a change of units or coding), "
-                            "or raise the limit if the change is expected.", gates=list(breaches))
+                            + "; ".join(breaches) + ". " + advice, gates=list(breaches))
 
 
 @dataclass
@@ -1445,8 +1452,9 @@ class RunCounts:
             # Said, not left out: a teacher scored with "psi": null and no word (an SBA walk-through,
             # 2026-12-06), where the card promises a PSI on every run.
             stability.append("no PSI check of the scores: the artifact records no training scores to compare with "
-                             "(its report.json holds no usable stability section: a teacher has no report; a "
-                             "compressed student's report written by this finlite holds them)")
+                             "(its report.json holds no usable stability section, or, for a teacher, which has no "
+                             "report, it was exported before 'finlite export' recorded them: run 'finlite export' "
+                             "on it again)")
         if self.fields is None:
             if self.stale_export and rows:
                 stability.append("no feature CSI check: the artifact was exported before finlite recorded its "
@@ -1712,8 +1720,12 @@ def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | Non
     from finlite._manifest import parse_json_bytes, read_listed
 
     manifest = predictor.manifest
-    if "report.json" not in manifest.get("files", {}) or predictor.cutoff is None:
+    if predictor.cutoff is None:
         return None
+    if "report.json" not in manifest.get("files", {}):
+        # A teacher deployed as it is: the bins export recorded from its training scores.
+        bins = ((manifest.get("export") or {}).get("score_stability") or {}).get("bins")
+        return None if not isinstance(bins, list) else _usable_bins(bins)
     # Not JSON, or nested too deeply: refused naming the file (a forged report, re-hashed), never
     # read past as "no report".
     report = parse_json_bytes(read_listed(predictor.path, manifest, "report.json"),
@@ -1721,10 +1733,19 @@ def _reference_bins(predictor: Predictor) -> tuple[np.ndarray, np.ndarray] | Non
     try:
         section = next(s for s in report["sections"] if s.get("id") == "stability")
         bins = section["metrics"]["student"]["bins"]
+    except (StopIteration, KeyError, TypeError):
+        return None  # an older report, or a forecaster's: no check rather than a wrong one
+    return _usable_bins(bins)
+
+
+def _usable_bins(bins: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A stability record's bins (``upper`` edges, ``expected_share``) as arrays, or None when they
+    are not a usable reference (no check rather than a wrong one)."""
+    try:
         uppers = np.array([float(b["upper"]) for b in bins[:-1]], dtype=np.float64)
         expected = np.array([float(b["expected_share"]) for b in bins], dtype=np.float64)
-    except (StopIteration, KeyError, TypeError, ValueError, IndexError):
-        return None  # an older report, or a forecaster's: no check rather than a wrong one
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
     if (expected.size < 2 or not np.all(np.isfinite(uppers)) or np.any(np.diff(uppers) <= 0)
             or not np.all(np.isfinite(expected)) or abs(expected.sum() - 1.0) > 1e-6):
         return None
