@@ -665,6 +665,22 @@ def test_a_missing_column_names_its_near_miss_in_the_file(exported_dir: Path, ge
         score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
 
 
+def test_a_renamed_column_is_guessed_among_the_files_other_columns(exported_dir: Path, german: pd.DataFrame,
+                                                                    tmp_path: Path) -> None:
+    """A column renamed by a feed ('revolving_util' for 'revol_util') was named missing with no
+    hint (a monitoring walk-through, 2026-12-06): the nearest spelling among the columns no
+    feature is named by is said as a guess, and a feature present is never offered."""
+    src = tmp_path / "book.parquet"
+    german.head(5).rename(columns={"duration_in_month": "duration_in_months"}).assign(note="x").to_parquet(src)
+    with pytest.raises(DataError, match=r"lacks 1 column\(s\) .*: duration_in_month\. .* Spelled otherwise in the "
+                                        r"file: perhaps 'duration_in_months' for 'duration_in_month'"):
+        score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
+    german.head(5).drop(columns=["purpose"]).to_parquet(src)  # nothing like it left: no guess
+    with pytest.raises(DataError) as caught:
+        score_file(Predictor(exported_dir), src, tmp_path / "o.csv")
+    assert "Spelled otherwise" not in str(caught.value) and "lacks 1 column(s)" in str(caught.value)
+
+
 @pytest.mark.parametrize(("kind", "said"), [
     ("gzip", r"the file is gzip-compressed; name it \.csv\.gz"),
     ("parquet", r"the file is Parquet, not CSV; name it \.parquet"),
