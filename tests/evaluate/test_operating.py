@@ -288,6 +288,9 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
     p1 = band[0.001]
     assert (f"positives caught: teacher {p1['teacher_positives_flagged']:,}, student "
             f"{p1['student_positives_flagged']:,} of {p1['positives']:,})") in text
+    # Under evaluate --baseline's columns the cells name the baseline and the artifact too.
+    renamed = render_table(small, names=("baseline", "artifact"))
+    assert "positives caught: baseline " in renamed and "positives caught: teacher" not in renamed
     # A direction forecaster's intro speaks of up calls.
     up = render_markdown({**small, "task": "direction"})
     assert "the teacher calls 10.0% up and the student" in up and "teacher flags" not in up

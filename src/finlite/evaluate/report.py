@@ -281,7 +281,9 @@ def render_table(report: dict[str, Any], names: tuple[str, str] = ("teacher", "s
     if names != ("teacher", "student"):
         # The rows compare the second model with the first: "vs baseline", not "vs teacher", where
         # the columns say baseline and artifact (finlite evaluate --baseline: a validator's walk-through).
-        rows = [(renamed_label(r[0], names), r[1], r[2]) for r in rows]
+        # The cells too: the band's "positives caught: teacher 2, student 3" under baseline and
+        # artifact columns (a monitoring walk-through, 2026-12-06).
+        rows = [(renamed_label(r[0], names), r[1], renamed_label(r[2], names)) for r in rows]
     head = ("metric", *names)
     widths = [max(len(r[i]) for r in [*rows, head]) for i in range(3)]
 
