@@ -1456,6 +1456,10 @@ def evaluate(
 def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
     """evaluate --baseline where the two models record other cut-offs: each at its own, the swap set
     a champion/challenger decision reads (the table above judges both at the artifact's)."""
+    diff = result.get("auc_difference")
+    if isinstance(diff, Mapping):
+        _echo(f"AUC difference (artifact − baseline) {diff['difference']:+.4f}, 95 % DeLong paired interval "
+              f"{diff['lower']:+.4f} to {diff['upper']:+.4f}, p {diff['p_value']:.3g}")
     own = result.get("own_cutoffs")
     if not isinstance(own, Mapping):
         return
@@ -1468,7 +1472,9 @@ def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
     _echo(f"each at its own cut-off (baseline {own['baseline_cutoff']:.6g}, flagging {own['flagged_by_baseline']:.1%}; "
           f"artifact {own['artifact_cutoff']:.6g}, flagging {own['flagged_by_artifact']:.1%}): agreement "
           f"{own['agreement']:.1%}; flagged by the baseline only {cell('baseline_only')}; by the artifact only "
-          f"{cell('artifact_only')}; by both {cell('both')}; by neither {cell('neither')}")
+          f"{cell('artifact_only')}; by both {cell('both')}; by neither {cell('neither')}; McNemar p "
+          f"{own['mcnemar']['p_value']:.3g} (decisions right: the baseline alone on {own['mcnemar']['b']:,} rows, "
+          f"the artifact alone on {own['mcnemar']['c']:,})")
     _echo("note: the table above judges both models at the artifact's cut-off; the baseline records another, so the "
           "line above is the swap set of their own decisions.", err=True)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import ks_2samp, spearmanr
 from sklearn import metrics as skm
 
@@ -194,3 +196,51 @@ def test_calibration_measures_refuse_what_is_not_a_probability() -> None:
                                             r"\(from -2 to 1.5\)"):
             measure(y, margins, 2)
     assert expected_calibration_error(y, [0.9, 0.6, 0.2, 0.4], 2) == pytest.approx(0.5 * abs(0.5 - 0.3) + 0.5 * abs(0.5 - 0.75))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 1.0))
+def test_the_paired_auc_difference_matches_sklearn_and_its_se_the_bootstrap(seed: int, tie: float) -> None:
+    """DeLong's paired test of two models on the same rows: the difference is sklearn's AUCs'; its
+    standard error matches a bootstrap of the difference within a loose tolerance, and each model's
+    own variance is auc_and_se's (an independent check of the structural components)."""
+    from hypothesis import assume
+
+    from finlite.evaluate.metrics import auc_and_se, paired_auc_difference
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    y = (rng.random(n) < 0.3).astype(float)
+    assume(5 <= y.sum() <= n - 5)
+    base = y + rng.normal(0, 1.0, n)
+    first = np.round(base + rng.normal(0, 0.5, n), 1 if tie > 0.5 else 6)  # ties, some of the time
+    second = base + rng.normal(0, 0.8, n)
+    out = paired_auc_difference(y, first, second)
+    assert out["difference"] == pytest.approx(skm.roc_auc_score(y, second) - skm.roc_auc_score(y, first), abs=1e-12)
+    same = paired_auc_difference(y, first, first)
+    assert same["difference"] == 0 and same["se"] == pytest.approx(0, abs=1e-12) and same["p_value"] == 1.0
+    # Against a model scoring independently: the covariance terms vanish in expectation, so the
+    # paired variance is near the sum of the two unpaired ones (auc_and_se's).
+    pos, neg = y == 1, y == 0
+    se1, se2 = auc_and_se(first[pos], first[neg])[1], auc_and_se(second[pos], second[neg])[1]
+    assert out["se"] <= np.hypot(se1, se2) * 1.5
+    assert out["lower"] < out["difference"] < out["upper"] and 0 <= out["p_value"] <= 1
+
+
+def test_the_paired_auc_se_is_the_bootstraps() -> None:
+    rng = np.random.default_rng(5)
+    n = 2_000
+    y = (rng.random(n) < 0.3).astype(float)
+    base = y + rng.normal(0, 1.0, n)
+    first, second = base + rng.normal(0, 0.5, n), base + rng.normal(0, 0.7, n)
+    from finlite.evaluate.metrics import paired_auc_difference
+
+    out = paired_auc_difference(y, first, second)
+    draws = []
+    for _ in range(400):
+        i = rng.integers(0, n, n)
+        if 0 < y[i].sum() < n:
+            draws.append(skm.roc_auc_score(y[i], second[i]) - skm.roc_auc_score(y[i], first[i]))
+    assert out["se"] == pytest.approx(np.std(draws, ddof=1), rel=0.15)
+    with pytest.raises(DataError, match="at least two rows of each class"):
+        paired_auc_difference(np.array([1.0, 0, 0]), np.array([0.1, 0.2, 0.3]), np.array([0.3, 0.2, 0.1]))

@@ -559,10 +559,23 @@ def test_champion_and_challenger_are_also_judged_each_at_its_own_cutoff(boosted_
                                             "positive_rate": pytest.approx((fb & ~fa & y).sum() / max((fb & ~fa).sum(), 1))
                                             if (fb & ~fa).sum() else None}
     assert sum(c["rows"] for c in own["swap"].values()) == len(y)
+    right_b, right_a = fb == y, fa == y
+    assert (own["mcnemar"]["b"], own["mcnemar"]["c"]) == (int((right_b & ~right_a).sum()),
+                                                          int((~right_b & right_a).sum()))
+    # The ranking compared with a test: DeLong's paired AUC difference (sklearn's AUCs).
+    from sklearn.metrics import roc_auc_score
+
+    pb = task.scores(champion.model, champion.tabular.transform(frame, "t"))
+    pa = task.scores(challenger.model, challenger.tabular.transform(frame, "t"))
+    diff = result["auc_difference"]
+    assert diff["difference"] == pytest.approx(roc_auc_score(y, pa) - roc_auc_score(y, pb), abs=1e-9)
+    assert diff["of"] == "artifact - baseline" and diff["lower"] < diff["difference"] < diff["upper"]
     cli = CliRunner().invoke(app, ["evaluate", str(boosted_dir), str(german_csv), "--baseline", str(teacher_dir),
                                    "--no-timing"])
     assert cli.exit_code == 0, cli.output
     assert f"each at its own cut-off (baseline {champion.cutoff:.6g}" in cli.output
+    assert f"AUC difference (artifact − baseline) {diff['difference']:+.4f}, 95 % DeLong paired interval" in cli.output
+    assert f"McNemar p {own['mcnemar']['p_value']:.3g}" in cli.output
     assert "note: the table above judges both models at the artifact's cut-off" in cli.output
     # The same cut-off (a student and the teacher it inherited it from), or one given: no such block.
     assert "own_cutoffs" not in evaluate_artifact(boosted_dir, german_csv, baseline=teacher_dir, timing=False,

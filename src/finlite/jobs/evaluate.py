@@ -421,10 +421,19 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     if point is not None and (flag_rate is not None or given):
         report["operating_point"]["description"] = _describe(point, flag_rate, "baseline", reference, task.name, given)
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
-    if task.decides and flag_rate is None and not given and x_base is not None:
-        own = _own_cutoffs(base, art, x_base, x, y)
-        if own is not None:
-            report["own_cutoffs"] = own
+    if task.decides and x_base is not None:
+        p_base, p_art = task.scores(base.model, x_base), task.scores(art.model, x)
+        if 2 <= int(np.sum(y)) <= len(y) - 2:
+            # Is the challenger's ranking better beyond noise? The paired DeLong test (a champion/
+            # challenger comparison had agreement and a swap set, no test: a monitoring walk-through).
+            from finlite.evaluate.metrics import paired_auc_difference
+
+            report["auc_difference"] = {**paired_auc_difference(y, p_base, p_art), "method": "DeLong, paired",
+                                        "of": "artifact - baseline"}
+        if flag_rate is None and not given:
+            own = _own_cutoffs(base, art, p_base, p_art, y)
+            if own is not None:
+                report["own_cutoffs"] = own
     _with_preprocessor_sizes(report, base, art)
     if note is not None:
         report["note"] = note
@@ -439,19 +448,21 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     return report
 
 
-def _own_cutoffs(base: Artifact, art: Artifact, x_base: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
+def _own_cutoffs(base: Artifact, art: Artifact, p_base: np.ndarray, p_art: np.ndarray,
+                 y: np.ndarray) -> dict[str, Any] | None:
     """Champion and challenger each deciding at its own recorded cut-off, where the two differ: the
     comparison judged both at the artifact's, so its swap set was not the decisions a swap would
     change (a monitoring walk-through, 2026-12-06: the champion flagged 10.7 % there, 4.8 % at its
     own). The swap set with each cell's rows and positives (the swap-in and swap-out bad rates a
     champion/challenger decision reads); None when both record the same cut-off."""
-    task = get_task(art.task)
+    from finlite.evaluate.validation import mcnemar
+
     theirs, mine = base.decision_cutoff, art.decision_cutoff
     if theirs is None or mine is None or float(theirs) == float(mine):
         return None
-    flag_b = task.scores(base.model, x_base) >= float(theirs)
-    flag_a = task.scores(art.model, x) >= float(mine)
+    flag_b, flag_a = p_base >= float(theirs), p_art >= float(mine)
     y = np.asarray(y).astype(bool)
+    right_b, right_a = flag_b == y, flag_a == y
 
     def cell(mask: np.ndarray) -> dict[str, Any]:
         n = int(mask.sum())
@@ -461,6 +472,8 @@ def _own_cutoffs(base: Artifact, art: Artifact, x_base: np.ndarray, x: np.ndarra
     return {"baseline_cutoff": float(theirs), "artifact_cutoff": float(mine),
             "flagged_by_baseline": float(flag_b.mean()), "flagged_by_artifact": float(flag_a.mean()),
             "agreement": float((flag_b == flag_a).mean()),
+            # Which one decides more rows right: b = the baseline alone right, c = the artifact alone.
+            "mcnemar": mcnemar(int((right_b & ~right_a).sum()), int((~right_b & right_a).sum())),
             "swap": {"both": cell(flag_b & flag_a), "baseline_only": cell(flag_b & ~flag_a),
                      "artifact_only": cell(~flag_b & flag_a), "neither": cell(~flag_b & ~flag_a)}}
 
