@@ -1489,20 +1489,24 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
         moved = ("" if decline is None else f", {decline:.0%} lower" if decline >= 0 else f", {-decline:.0%} higher")
+        noise = "beyond" if since.get("beyond_noise") else "within"
         _echo(f"  {'since validation':<21}AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here "
-              f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved})")
-        if decline is not None and decline >= GINI_DECLINE_FAIL:
+              f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
+              "sampling noise)")
+        if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             _echo(f"warning: the model ranks these rows markedly worse than when it was validated (Gini {decline:.0%} "
-                  "lower); 'finlite report --holdout' judges it with intervals.", err=True)
+                  "lower, beyond sampling noise); 'finlite report --holdout' judges it in full.", err=True)
     if isinstance(own, Mapping):
         ratio = float(own["ratio"])
-        p = min(float(own["p_under"]), float(own["p_over"]))
+        factor = max(ratio, 1 / ratio) if ratio > 0 else float("inf")
         _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
-              f"{own['mean_predicted']:.2%} (×{ratio:.2f}; Jeffreys test p {p:.2g})")
-        if p < 0.005 and max(ratio, 1 / ratio if ratio > 0 else float("inf")) >= HOLDOUT_CITL_FAIL:
+              f"{own['mean_predicted']:.2%} (off by a factor of {factor:.2f}; Jeffreys test p {own['p_value']:.2g}, "
+              "two-sided)")
+        if own["p_value"] < 0.01 and factor >= HOLDOUT_CITL_FAIL:
             way = "underestimate" if ratio < 1 else "overestimate"
-            _echo(f"warning: the model's predictions {way} the observed rate of these rows markedly (×{ratio:.2f}); "
-                  "recalibrate it before relying on its PDs ('finlite report --holdout' judges it).", err=True)
+            _echo(f"warning: the model's predictions {way} the observed rate of these rows markedly (a factor of "
+                  f"{factor:.2f}); recalibrate it before relying on its PDs ('finlite report --holdout' judges it).",
+                  err=True)
 
 
 def _shown(path: Path) -> Path:

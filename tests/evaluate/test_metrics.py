@@ -244,3 +244,25 @@ def test_the_paired_auc_se_is_the_bootstraps() -> None:
     assert out["se"] == pytest.approx(np.std(draws, ddof=1), rel=0.15)
     with pytest.raises(DataError, match="at least two rows of each class"):
         paired_auc_difference(np.array([1.0, 0, 0]), np.array([0.1, 0.2, 0.3]), np.array([0.3, 0.2, 0.1]))
+
+
+def test_a_recorded_aucs_error_and_the_decline_test() -> None:
+    """Hanley–McNeil's error from an AUC and its class counts is near DeLong's on binormal scores
+    (an independent estimate); auc_decline counts both AUCs' errors: a fall within them is noise."""
+    from finlite.evaluate.metrics import auc_and_se, auc_decline, hanley_mcneil_se
+
+    rng = np.random.default_rng(11)
+    n1, n0 = 150, 850
+    pos, neg = rng.normal(1.2, 1, n1), rng.normal(0, 1, n0)
+    value, delong = auc_and_se(pos, neg)
+    assert hanley_mcneil_se(value, n1, n0) == pytest.approx(delong, rel=0.25)  # its exponential model: a little wider
+    with pytest.raises(DataError, match="both classes"):
+        hanley_mcneil_se(0.7, 0, 10)
+    y = np.r_[np.ones(n1), np.zeros(n0)]
+    p = np.r_[pos, neg]
+    small = auc_decline(value + 0.02, 600, 90, y, p)  # a 600-row test split's AUC a little higher
+    se = np.hypot(hanley_mcneil_se(value + 0.02, 90, 510), delong)
+    assert small["z"] == pytest.approx(0.02 / se) and not small["beyond_noise"]
+    big = auc_decline(value + 0.15, 600, 90, y, p)
+    assert big["beyond_noise"] and big["gini_relative_decline"] == pytest.approx(
+        1 - (2 * value - 1) / (2 * (value + 0.15) - 1))

@@ -322,16 +322,30 @@ def test_a_holdout_is_judged_against_the_models_own_validation_too(exported_dir:
     assert cal["status"] == "FAIL" and "underestimate the rate markedly" in cal["summary"]
 
 
-def test_a_holdout_like_the_validation_sample_keeps_its_verdicts(exported_dir: Path, german_csv: Path,
-                                                                  tmp_path: Path) -> None:
-    """The same population (the training table's rows, lengths doubled so none is a training row)
-    gives no decline to speak of: the new rules add tables, not alarms."""
-    _holdout(german_csv, tmp_path / "later.csv", rows=slice(0, 1000), stretch=1.0)
-    later = pd.read_csv(tmp_path / "later.csv")
-    later["credit_amount"] = later["credit_amount"] + 1  # none is a training row any more
-    later.to_csv(tmp_path / "later.csv", index=False)
-    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", out=tmp_path / "r")
+def test_a_new_sample_of_the_same_population_raises_no_alarm(tmp_path: Path) -> None:
+    """A hold-out drawn from the training book's own population (another seed of the synthetic
+    portfolio): the fall since validation is within both AUCs' noise and the mean prediction
+    near the observed rate. Counting only the hold-out's noise gave WARN one time in five on such
+    samples (a review, 2026-12-06)."""
+    import finlite
+    from finlite.datasets.synth import write_portfolio
+
+    write_portfolio(tmp_path / "book.parquet", rows=3_000, seed=1)
+    write_portfolio(tmp_path / "later.parquet", rows=20_000, seed=2)
+    finlite.train(tmp_path / "book.parquet", target="defaulted", hidden=(16,), out=tmp_path / "teacher",
+                  config=finlite.TrainConfig(epochs=15, progress=False))
+    finlite.compress(tmp_path / "teacher", tmp_path / "book.parquet", student_hidden=(8,), out=tmp_path / "student",
+                     config=finlite.TrainConfig(epochs=10, progress=False), timing=False, progress=False)
+    out = rebuild_report(tmp_path / "student", tmp_path / "book.parquet", holdout=tmp_path / "later.parquet",
+                         out=tmp_path / "report")
     report = json.loads((out / "report.json").read_text())
-    assert any(t["id"] == "since_validation" for t in _section(report, "discrimination")["tables"])
-    assert _section(report, "discrimination")["metrics"]["since_validation"]["student"]["gini_relative_decline"] < 0.10
-    assert _section(report, "calibration")["metrics"]["in_the_large"]["student"]["factor"] < 1.25
+    since = _section(report, "discrimination")["metrics"]["since_validation"]["student"]
+    assert not since["beyond_noise"] and abs(since["z"]) < 1.96, since
+    # This small student was already off in the large at validation (its compress report says so):
+    # on the same population it is off by as much, no more (the hold-out's check states it, absolute).
+    own = _section(report, "calibration")["metrics"]["in_the_large"]["student"]
+    developed = json.loads((tmp_path / "student" / "report.json").read_text())
+    then = _section(developed, "calibration")["metrics"]["student"]["calibration_in_the_large"]
+    assert own["mean_predicted"] / own["observed_rate"] == pytest.approx(then, rel=0.15), (own, then)
+    table = next(t for t in _section(report, "discrimination")["tables"] if t["id"] == "since_validation")
+    assert table["columns"][:5] == ["model", "validated_auc", "validated_se", "auc", "se"]

@@ -1014,23 +1014,23 @@ GINI_DECLINE_WARN, GINI_DECLINE_FAIL = 0.10, 0.25
 
 def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, str, Table | None,
                                                                                            dict[str, Any]]:
-    """On a hold-out, each model's AUC and Gini against its own at validation (``inp.validated``):
-    the status the student's decline gives (None: nothing to judge), a sentence, a table, metrics."""
+    """On a hold-out, each model's AUC and Gini against its own at validation (``inp.validated``,
+    with its test split's rows and positives): the status the student's decline gives (None:
+    nothing to judge), a sentence, a table, metrics (:func:`~finlite.evaluate.metrics.auc_decline`)."""
     if not inp.validated:
         return None, "", None, {}
+    y = np.asarray(inp.y_test)
     rows, record = [], {}
-    for m in ("teacher", "student"):
-        then = (inp.validated.get(m) or {}).get("auc")
-        now = per[m]["auc"]
-        if not isinstance(then, (int, float)) or isinstance(then, bool) or now["estimate"] is None:
+    for m, model in (("teacher", inp.teacher), ("student", inp.student)):
+        then = inp.validated.get(m) or {}
+        auc_then, n, d = then.get("auc"), then.get("rows"), then.get("positives")
+        if (not isinstance(auc_then, (int, float)) or isinstance(auc_then, bool) or not isinstance(n, int)
+                or not isinstance(d, int) or not 0 < d < n or per[m]["auc"]["estimate"] is None):
             continue
-        gini_then, gini_now = 2 * float(then) - 1, 2 * float(now["estimate"]) - 1
-        decline = 1 - gini_now / gini_then if gini_then > 0 else None
-        beyond = now["upper"] is not None and float(then) > now["upper"]
-        record[m] = {"validated_auc": float(then), "auc": now["estimate"], "validated_gini": gini_then,
-                     "gini": gini_now, "gini_relative_decline": decline, "beyond_noise": beyond}
-        rows.append([m, float(then), now["estimate"], now["lower"], now["upper"], gini_then, gini_now, decline,
-                     "yes" if beyond else "no"])
+        one = _m.auc_decline(float(auc_then), n, d, y, model.scores_test)
+        record[m] = one
+        rows.append([m, one["validated_auc"], one["validated_se"], one["auc"], one["se"], one["validated_gini"],
+                     one["gini"], one["gini_relative_decline"], one["z"], "yes" if one["beyond_noise"] else "no"])
     mine = record.get("student")
     if mine is None:
         return None, "", None, {}
@@ -1041,7 +1041,8 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
             f"{_fmt(mine['auc'])} (Gini {_fmt(mine['validated_gini'])} → {_fmt(mine['gini'])}, "
             + (f"{decline:.0%} lower" if decline is not None and decline >= 0 else
                f"{-decline:.0%} higher" if decline is not None else "no Gini at validation")
-            + ("; beyond the hold-out's 95 % interval" if beyond else "; within the hold-out's 95 % interval") + ")")
+            + f"; z {_fmt(mine['z'])} from both AUCs' errors: "
+            + ("a fall beyond sampling noise" if beyond else "within sampling noise") + ")")
     if status != "PASS":
         said += (": the model ranks these applicants markedly worse than when it was validated, whatever the "
                  "teacher does; redevelop or recalibrate it before relying on it." if status == "FAIL" else
@@ -1050,9 +1051,10 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
     else:
         said += "."
     table = Table("since_validation", "AUC and Gini on the hold-out against each model's own at validation (its "
-                  "test split); 'beyond noise': the validated AUC lies above the hold-out AUC's 95 % interval",
-                  ["model", "validated_auc", "auc", "auc_lower", "auc_upper", "validated_gini", "gini",
-                   "gini_relative_decline", "beyond_noise"], rows)
+                  "test split), with each AUC's standard error (Hanley–McNeil from the recorded counts; DeLong on "
+                  "the hold-out) and z of the fall; 'beyond noise': z > 1.96",
+                  ["model", "validated_auc", "validated_se", "auc", "se", "validated_gini", "gini",
+                   "gini_relative_decline", "z", "beyond_noise"], rows)
     return status, said, table, record
 
 
@@ -1090,21 +1092,24 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
         factor = (max(mean / rate, rate / mean) if rate > 0 and mean > 0 else math.inf)
         record[m] = {"observed_rate": rate, "mean_predicted": mean, "factor": factor, **test}
         rows.append([m, n, d, rate, mean, factor, test["p_under"], test["p_over"]])
+    for one in record.values():  # two-sided: twice the smaller tail
+        one["p_value"] = min(1.0, 2 * min(one["p_under"], one["p_over"]))
     mine = record["student"]
-    rejected = min(mine["p_under"], mine["p_over"]) < 0.005  # two-sided at 1 %
+    rejected = mine["p_value"] < 0.01
     status = ("FAIL" if rejected and mine["factor"] >= HOLDOUT_CITL_FAIL else
               "WARN" if rejected and mine["factor"] >= HOLDOUT_CITL_WARN else "PASS")
     way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
     said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
-            f"{inp.positive} rate of {_fmt(rate)} (×{_fmt(mine['mean_predicted'] / rate if rate else None)}; Jeffreys "
-            f"test p {_fmt(min(mine['p_under'], mine['p_over']))})")
+            f"{inp.positive} rate of {_fmt(rate)} (off by a factor of {_fmt(mine['factor'])}; Jeffreys test p "
+            f"{_fmt(mine['p_value'])}, two-sided)")
     said += ((f": its predictions {way} the rate markedly, so every PD it gives is off; recalibrate it before "
               "relying on them." if status == "FAIL" else
               f": its predictions {way} the rate beyond sampling noise; watch it.") if status != "PASS" else ".")
     table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the hold-out, each "
                   "model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
                   "the observed rate is above the prediction)",
-                  ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over"], rows)
+                  ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over",
+                   "p_value"], [[*r, record[str(r[0])]["p_value"]] for r in rows])
     return status, said, table, record
 
 

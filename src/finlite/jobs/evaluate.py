@@ -484,20 +484,22 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
     printed an AUC of 0.758 with nothing to read it against, and PDs of 4.4 % beside 12.1 %
     defaults without a word (a monitoring walk-through, 2026-12-06). ``report --holdout`` judges
     both, with intervals."""
+    from finlite.evaluate.metrics import auc_decline
     from finlite.evaluate.validation import jeffreys_test
 
     out: dict[str, Any] = {}
-    then, now = ((art.manifest.get("metrics") or {}).get("test") or {}).get("auc"), metrics.get("auc")
-    if isinstance(then, (int, float)) and not isinstance(then, bool) and isinstance(now, (int, float)):
-        gini_then, gini_now = 2 * float(then) - 1, 2 * float(now) - 1
-        out["since_validation"] = {"validated_auc": float(then), "auc": float(now), "validated_gini": gini_then,
-                                   "gini": gini_now,
-                                   "gini_relative_decline": 1 - gini_now / gini_then if gini_then > 0 else None}
+    test = (art.manifest.get("metrics") or {}).get("test") or {}
+    then, rows, positives = test.get("auc"), test.get("rows"), test.get("positives")
     n, d = len(y), int(np.sum(y))
+    if (isinstance(then, (int, float)) and not isinstance(then, bool) and isinstance(rows, int)
+            and isinstance(positives, int) and 0 < positives < rows and 0 < d < n):
+        out["since_validation"] = auc_decline(float(then), rows, positives, y, p)
     mean = float(np.mean(p, dtype=np.float64)) if n else 0.0
     if n and d:
+        test_j = jeffreys_test(d, n, mean)
         out["calibration_in_the_large"] = {"rows": n, "positives": d, "observed_rate": d / n, "mean_predicted": mean,
-                                           "ratio": mean / (d / n), **jeffreys_test(d, n, mean)}
+                                           "ratio": mean / (d / n), **test_j,
+                                           "p_value": min(1.0, 2 * min(test_j["p_under"], test_j["p_over"]))}
     return out
 
 

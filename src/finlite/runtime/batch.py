@@ -226,7 +226,9 @@ def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
     if unjudged:
         # Raising a limit that could not be judged changes nothing (a monitoring walk-through, 2026-12-06).
         advice += (" " if advice else "") + ("A limit that could not be judged stops the run whatever its value: score "
-                                             "enough rows, or drop that limit for this run.")
+                                             "enough rows, export the artifact again with this finlite (a teacher "
+                                             "exported before its training scores' bins were recorded), or drop "
+                                             "that limit for this run.")
     return GatesFailedError(f"Scoring {source} went beyond its limits, so no decision was written: "
                             + "; ".join(breaches) + ". " + advice, gates=list(breaches))
 
@@ -1014,7 +1016,8 @@ def _near_names(absent: list[str], names: list[str], fields: Sequence[str] = ())
     taken = {*fields, *(f for f, _ in pairs)}
     spare = [n for n in names if n not in taken]
     for a in [a for a in absent if plain(a) not in by_plain][:10]:
-        guess = difflib.get_close_matches(a, spare, n=1)
+        # Close spellings only (difflib's 0.6 offered a dropped date, "issue_month", for "term_months").
+        guess = difflib.get_close_matches(a, spare, n=1, cutoff=0.8)
         if guess:
             said.append(f"perhaps {guess[0]!r} for {a!r}")
     return ", ".join(said)
