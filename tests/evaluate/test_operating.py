@@ -288,6 +288,14 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
     p1 = band[0.001]
     assert (f"positives caught: teacher {p1['teacher_positives_flagged']:,}, student "
             f"{p1['student_positives_flagged']:,} of {p1['positives']:,})") in text
+    # Two score scales that rank alike: the PSI row says so rather than read as instability.
+    from finlite.evaluate.report import _rows
+
+    scaled = {"teacher": {}, "student": {}, "fidelity": {"agreement": 0.97, "psi": 1.46, "spearman": 0.96}}
+    cell = {r[0]: r[2] for r in _rows(scaled)}["PSI (student vs teacher)"]
+    assert cell == "1.4600 (the score scales differ; they rank alike: Spearman 0.96)"
+    scaled["fidelity"]["spearman"] = 0.5
+    assert {r[0]: r[2] for r in _rows(scaled)}["PSI (student vs teacher)"] == "1.4600"
     # Under evaluate --baseline's columns the cells name the baseline and the artifact too.
     renamed = render_table(small, names=("baseline", "artifact"))
     assert "positives caught: baseline " in renamed and "positives caught: teacher" not in renamed

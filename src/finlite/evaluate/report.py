@@ -231,7 +231,13 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             if really is not None and point.get("tied"):
                 label += f" ({percent(really)}: tied scores)"  # no cut-off splits a tie
             rows.append((label, "", shown))
-        rows.append(("PSI (student vs teacher)", "", _fmt(f["psi"], "f")))
+        psi_cell = _fmt(f["psi"], "f")
+        rho = f.get("spearman")
+        if isinstance(f.get("psi"), (int, float)) and f["psi"] >= 0.25 and isinstance(rho, (int, float)) and rho >= 0.9:
+            # Two models of other score scales (LightGBM's floor beside an MLP's) rank alike yet
+            # read as "unstable": 1.46 with a rank correlation of 0.96 (a monitoring walk-through).
+            psi_cell += f" (the score scales differ; they rank alike: Spearman {rho:.2f})"
+        rows.append(("PSI (student vs teacher)", "", psi_cell))
         if f.get("ic_pvalue") is not None:  # a panel direction model's ranking of its assets
             rows.append(("cross-sectional IC vs teacher, p (worse)", "", _fmt(f["ic_pvalue"], "f")))
     else:
