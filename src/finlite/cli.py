@@ -1391,6 +1391,9 @@ def evaluate(
         _echo(f"warning: {artifact} failed its recipe's gates on the test split when it was compressed ({failed}); "
               "compress exited 1 for it. Read these numbers as those of a rejected student.", err=True)
     if as_json:
+        said = _validation_warnings(result)
+        if said:  # kept in the JSON's note as well, as evaluate's other warnings are
+            result["note"] = "\n".join([*([result["note"]] if result.get("note") else []), *said])
         _echo(_json_out(result))
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
@@ -1430,6 +1433,8 @@ def evaluate(
         _since_validation_lines(result)
     if result.get("note"):  # on stderr with --json too: the JSON on stdout is no place to hide a warning
         _echo(result["note"], err=True)
+    for warning in [] if as_json else _validation_warnings(result):  # with --json, in the note above
+        _echo(warning, err=True)
     if not as_json:
         _echo(_served_line(result.get("served_model") or {}))
         if "forecast" not in result and str(result.get("split", "")).startswith("hold-out"):
@@ -1469,22 +1474,45 @@ def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
         rate = "" if c["positive_rate"] is None else f", positive rate {c['positive_rate']:.1%}"
         return f"{c['rows']:,} rows{rate}"
 
-    _echo(f"each at its own cut-off (baseline {own['baseline_cutoff']:.6g}, flagging {own['flagged_by_baseline']:.1%}; "
-          f"artifact {own['artifact_cutoff']:.6g}, flagging {own['flagged_by_artifact']:.1%}): agreement "
-          f"{own['agreement']:.1%}; flagged by the baseline only {cell('baseline_only')}; by the artifact only "
-          f"{cell('artifact_only')}; by both {cell('both')}; by neither {cell('neither')}; McNemar p "
-          f"{own['mcnemar']['p_value']:.3g} (decisions right: the baseline alone on {own['mcnemar']['b']:,} rows, "
-          f"the artifact alone on {own['mcnemar']['c']:,})")
+    alerts, caught = own["alerts"], own["positives_caught"]
+    _echo(f"each at its own cut-off: the baseline ({own['baseline_cutoff']:.6g}) flags {alerts['baseline']:,} rows "
+          f"({percent(own['flagged_by_baseline'])}) and catches {caught['baseline']:,} of {caught['of']:,} positives; "
+          f"the artifact ({own['artifact_cutoff']:.6g}) flags {alerts['artifact']:,} ({percent(own['flagged_by_artifact'])}) "
+          f"and catches {caught['artifact']:,}. Agreement {own['agreement']:.1%}; flagged by the baseline only "
+          f"{cell('baseline_only')}; by the artifact only {cell('artifact_only')}; by both {cell('both')}; by "
+          f"neither {cell('neither')}. McNemar p {own['mcnemar']['p_value']:.3g} (decisions right: the baseline "
+          f"alone on {own['mcnemar']['b']:,} rows, the artifact alone on {own['mcnemar']['c']:,}; it weighs a missed "
+          "positive and an extra flag alike, so a model that flags less can lead it)")
     _echo("note: the table above judges both models at the artifact's cut-off; the baseline records another, so the "
           "line above is the swap set of their own decisions.", err=True)
 
 
-def _since_validation_lines(result: Mapping[str, Any]) -> None:
-    """A hold-out's AUC and Gini beside the model's own at validation, and its mean prediction beside
-    the observed rate (the Jeffreys test), with a warning on stderr where ``report --holdout`` would
-    fail discrimination or calibration on them (its thresholds, without its intervals)."""
+def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
+    """The warnings a hold-out's comparison with the model's own validation gives, where ``report
+    --holdout`` would fail it (its rules and noise tests): said on stderr with ``--json`` too (a
+    nightly job read none: a fraud walk-through, 2026-12-06)."""
     from finlite.evaluate.validation import GINI_DECLINE_FAIL, HOLDOUT_CITL_FAIL
 
+    out = []
+    since, own = result.get("since_validation"), result.get("calibration_in_the_large")
+    if isinstance(since, Mapping):
+        decline = since.get("gini_relative_decline")
+        if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
+            out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
+                       f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
+    factor = own.get("factor") if isinstance(own, Mapping) else None
+    if isinstance(own, Mapping) and own["p_value"] < 0.01 and (factor is None or float(factor) >= HOLDOUT_CITL_FAIL):
+        factor = float("inf") if factor is None else float(factor)
+        way = "underestimate" if float(own["ratio"]) < 1 else "overestimate"
+        out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly (a factor of "
+                   f"{factor:.2f}); recalibrate it before relying on its PDs ('finlite report "
+                   "--holdout' judges it; a model off by as much at validation was off from the start).")
+    return out
+
+
+def _since_validation_lines(result: Mapping[str, Any]) -> None:
+    """A hold-out's AUC and Gini beside the model's own at validation, and its mean prediction beside
+    the observed rate (the Jeffreys test); the warnings are :func:`_validation_warnings`'."""
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
@@ -1493,20 +1521,10 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
         _echo(f"  {'since validation':<21}AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here "
               f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
               "sampling noise)")
-        if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
-            _echo(f"warning: the model ranks these rows markedly worse than when it was validated (Gini {decline:.0%} "
-                  "lower, beyond sampling noise); 'finlite report --holdout' judges it in full.", err=True)
     if isinstance(own, Mapping):
-        ratio = float(own["ratio"])
-        factor = max(ratio, 1 / ratio) if ratio > 0 else float("inf")
         _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
-              f"{own['mean_predicted']:.2%} (off by a factor of {factor:.2f}; Jeffreys test p {own['p_value']:.2g}, "
-              "two-sided)")
-        if own["p_value"] < 0.01 and factor >= HOLDOUT_CITL_FAIL:
-            way = "underestimate" if ratio < 1 else "overestimate"
-            _echo(f"warning: the model's predictions {way} the observed rate of these rows markedly (a factor of "
-                  f"{factor:.2f}); recalibrate it before relying on its PDs ('finlite report --holdout' judges it).",
-                  err=True)
+              f"{own['mean_predicted']:.2%} (off by a factor of {float(own.get('factor') or float('inf')):.2f}; "
+              f"Jeffreys test p {own['p_value']:.2g}, two-sided)")
 
 
 def _shown(path: Path) -> Path:

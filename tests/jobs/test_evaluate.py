@@ -527,6 +527,12 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
         in cli.output
     assert f"  observed rate        {d / n:.2%} against a mean prediction of {p.mean():.2%}" in cli.output
     assert "warning: the model's predictions underestimate the observed rate of these rows markedly" in cli.output
+    # With --json too: on stderr and in the JSON's note (a nightly job read none: a fraud walk-through).
+    as_json = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--no-timing",
+                                       "--json"])
+    assert as_json.exit_code == 0
+    assert as_json.output.count("warning: the model's predictions underestimate the observed rate") == 2  # stderr + note
+    assert own["factor"] == pytest.approx(max(own["ratio"], 1 / own["ratio"]))
     # Its own test split: no such lines (the numbers are those of validation).
     plain = evaluate_artifact(exported_dir, german_csv, timing=False)
     assert plain["split"] == "test" and "since_validation" not in plain and "calibration_in_the_large" not in plain
@@ -573,7 +579,12 @@ def test_champion_and_challenger_are_also_judged_each_at_its_own_cutoff(boosted_
     cli = CliRunner().invoke(app, ["evaluate", str(boosted_dir), str(german_csv), "--baseline", str(teacher_dir),
                                    "--no-timing"])
     assert cli.exit_code == 0, cli.output
-    assert f"each at its own cut-off (baseline {champion.cutoff:.6g}" in cli.output
+    assert own["alerts"] == {"baseline": int(fb.sum()), "artifact": int(fa.sum())}
+    assert own["positives_caught"] == {"baseline": int((fb & y).sum()), "artifact": int((fa & y).sum()),
+                                       "of": int(y.sum())}
+    assert (f"each at its own cut-off: the baseline ({champion.cutoff:.6g}) flags {int(fb.sum()):,} rows" in cli.output
+            and f"and catches {int((fb & y).sum()):,} of {int(y.sum()):,} positives" in cli.output)
+    assert "it weighs a missed positive and an extra flag alike" in cli.output
     assert f"AUC difference (artifact − baseline) {diff['difference']:+.4f}, 95 % DeLong paired interval" in cli.output
     assert f"McNemar p {own['mcnemar']['p_value']:.3g}" in cli.output
     assert "note: the table above judges both models at the artifact's cut-off" in cli.output

@@ -1311,8 +1311,10 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
         # How much PSI two samples of one population give at these sizes: the 0.1 line sits inside
         # it on a few hundred rows (German credit's 600 and 200: 0.113 at 95 %; a validator's
         # walk-through, 2026-12-06). Said beside the conventional bands, which still set the status.
+        # Three decimals read 0.000 for 90,000 and 67,000 rows (a fraud walk-through, 2026-12-06).
+        p95 = f"{noise['p95']:.3f}" if noise["p95"] >= 0.01 else f"{noise['p95']:.2g}"
         summary += (f" With no drift at all, samples of {noise['expected_rows']:,} and {noise['actual_rows']:,} rows "
-                    f"give a PSI above {noise['p95']:.3f} one time in 20 (the student's: p = {noise['p_value']:.2g}"
+                    f"give a PSI above {p95} one time in 20 (the student's: p = {noise['p_value']:.2g}"
                     + ("; within sampling noise" if noise["p_value"] >= 0.05 else "") + ").")
         notes.append("PSI under no drift: for two independent samples of one population, PSI is close to (1/n₁ + "
                      "1/n₂)·χ² with (bins − 1) degrees of freedom (its first-order term is the chi-square statistic "

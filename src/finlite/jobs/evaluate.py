@@ -471,6 +471,11 @@ def _own_cutoffs(base: Artifact, art: Artifact, p_base: np.ndarray, p_art: np.nd
 
     return {"baseline_cutoff": float(theirs), "artifact_cutoff": float(mine),
             "flagged_by_baseline": float(flag_b.mean()), "flagged_by_artifact": float(flag_a.mean()),
+            # What a fraud team staffs for and is judged by: alerts, and positives caught (McNemar weighs
+            # a missed fraud and an avoided false alert alike: a fraud walk-through, 2026-12-06).
+            "alerts": {"baseline": int(flag_b.sum()), "artifact": int(flag_a.sum())},
+            "positives_caught": {"baseline": int((flag_b & y).sum()), "artifact": int((flag_a & y).sum()),
+                                 "of": int(y.sum())},
             "agreement": float((flag_b == flag_a).mean()),
             # Which one decides more rows right: b = the baseline alone right, c = the artifact alone.
             "mcnemar": mcnemar(int((right_b & ~right_a).sum()), int((~right_b & right_a).sum())),
@@ -497,8 +502,11 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
     mean = float(np.mean(p, dtype=np.float64)) if n else 0.0
     if n and d:
         test_j = jeffreys_test(d, n, mean)
+        ratio = mean / (d / n)
         out["calibration_in_the_large"] = {"rows": n, "positives": d, "observed_rate": d / n, "mean_predicted": mean,
-                                           "ratio": mean / (d / n), **test_j,
+                                           "ratio": ratio,
+                                           # max(r, 1/r), as report.json's calibration_in_the_large names it
+                                           "factor": max(ratio, 1 / ratio) if ratio > 0 else None, **test_j,
                                            "p_value": min(1.0, 2 * min(test_j["p_under"], test_j["p_over"]))}
     return out
 
