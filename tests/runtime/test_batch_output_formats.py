@@ -635,6 +635,17 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
         score_file(predictor, tmp_path / "few.csv", tmp_path / "few_out.csv", limits=ScoreLimits(max_psi=0.25))
     # Raising a limit that could not be judged changes nothing: not advised (a monitoring walk-through).
     assert "raise the limit" not in str(few.value) and "score enough rows, export the artifact again" in str(few.value)
+    # The alert budget: more rows decided 1 than the share allowed stops the run (a fraud walk-through:
+    # a burst of alerts barely moved the decile PSI).
+    flagged = summary.positives / summary.rows
+    with pytest.raises(GatesFailedError, match=rf"{flagged:.1%} of the rows were decided 1 \({summary.positives:,} of "
+                                               rf"1,000\), above --max-flag-share 0\.1"):
+        score_file(predictor, german_csv, tmp_path / "burst.parquet", limits=ScoreLimits(max_flag_share=0.1))
+    assert not (tmp_path / "burst.parquet").exists()
+    assert score_file(predictor, german_csv, tmp_path / "budget.parquet",
+                      limits=ScoreLimits(max_flag_share=flagged + 0.01)).rows == 1000
+    with pytest.raises(ConfigError, match="--max-flag-share must be a share of the rows, from 0 to 1"):
+        ScoreLimits(max_flag_share=2.0)
     # A tighter PSI limit than the run's own PSI breaches, with the number.
     with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
         score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))

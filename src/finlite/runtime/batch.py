@@ -45,6 +45,7 @@ from finlite._util import (
     not_csv_text,
     not_parquet,
     open_bounded_gzip,
+    percent,
     sep_line_refusal,
     separator_hint,
 )
@@ -153,17 +154,21 @@ class ScoreLimits:
     ``max_psi``: the scores' PSI against the training rows; ``max_csi``: every field's CSI;
     ``max_blank_share``: every field's share of rows sent blank where training never saw it blank
     (imputed numbers, empty categories); ``max_outside_share``: every numeric field's share of rows
-    beyond every training value. A limit that cannot be judged (a PSI on fewer than 100 rows, an
-    artifact exported without its bins) is a breach: a check asked for never passes unmade.
+    beyond every training value; ``max_flag_share``: the share of rows decided 1 (the alert budget
+    a fraud team is staffed for: a burst of alerts moved the decile PSI from 0.173 to 0.166, and
+    nothing could stop the run on it: a fraud walk-through, 2026-12-06). A limit that cannot be
+    judged (a PSI on fewer than 100 rows, an artifact exported without its bins) is a breach: a
+    check asked for never passes unmade.
     """
 
     max_psi: float | None = None
     max_csi: float | None = None
     max_blank_share: float | None = None
     max_outside_share: float | None = None
+    max_flag_share: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_psi", "max_csi", "max_blank_share", "max_outside_share"):
+        for name in ("max_psi", "max_csi", "max_blank_share", "max_outside_share", "max_flag_share"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -175,11 +180,12 @@ class ScoreLimits:
 
     def any(self) -> bool:
         """Whether any limit is set."""
-        return any(v is not None for v in (self.max_psi, self.max_csi, self.max_blank_share, self.max_outside_share))
+        return any(v is not None for v in (self.max_psi, self.max_csi, self.max_blank_share, self.max_outside_share,
+                                           self.max_flag_share))
 
     def breaches(self, rows: int, psi: float | None, csi: Mapping[str, float], imputed: Mapping[str, int],
                  unseen_empty: Mapping[str, int], outside: Mapping[str, int],
-                 learned: Collection[str] = ()) -> list[str]:
+                 learned: Collection[str] = (), positives: int | None = None) -> list[str]:
         """Each limit the run went beyond, said with its numbers (empty: within every limit).
         ``learned``: the numeric fields training saw blank (a missing indicator): their blanks are
         the model's own case, not counted against ``max_blank_share``."""
@@ -205,6 +211,13 @@ class ScoreLimits:
             if over:
                 out.append(f"fields blank beyond --max-blank-share {self.max_blank_share:g} (scored on the training median "
                            "or the unseen category): " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
+        if self.max_flag_share is not None:
+            if positives is None or not rows:
+                out.append(f"the share of rows decided 1 could not be judged against --max-flag-share "
+                           f"{self.max_flag_share:g} ({rows:,} rows; a model that decides, scoring at least one row)")
+            elif positives / rows > self.max_flag_share:
+                out.append(f"{percent(positives / rows)} of the rows were decided 1 ({positives:,} of {rows:,}), above "
+                           f"--max-flag-share {self.max_flag_share:g}")
         if rows and self.max_outside_share is not None:
             over = {f: k / rows for f, k in outside.items() if k / rows > self.max_outside_share}
             if over:
@@ -1347,7 +1360,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         psi = counts.psi()
         if limits is not None and limits.any():  # before the output exists: a broken feed writes no decision
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
-                                       learned_blanks(encoder))
+                                       learned_blanks(encoder),
+                                       positives=positives if predictor.decision_cutoff is not None else None)
             if breached:
                 raise limits_refusal(breached, str(src))
         input_sha256 = digest.result()  # and the file did not change while it was scored

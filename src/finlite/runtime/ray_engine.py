@@ -686,6 +686,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     gate_notes = _gate_notes(local) + masked_protected_notes(local, codes)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
+    decides = local.decision_cutoff is not None  # --max-flag-share reads its decisions
     # The reasons' values about the loan, not the applicant: told apart from the protected ones.
     protected = protected_values(local, codes) if k else []
     others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
@@ -808,7 +809,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         psi = counts.psi()
         if limits is not None and limits.any():  # as the local run: beyond them, nothing is written
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
-                                       learned)
+                                       learned, positives=positives if decides else None)
             if breached:
                 raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above
