@@ -1484,6 +1484,13 @@ def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
           f"neither {cell('neither')}. McNemar p {own['mcnemar']['p_value']:.3g} (decisions right: the baseline "
           f"alone on {own['mcnemar']['b']:,} rows, the artifact alone on {own['mcnemar']['c']:,}; it weighs a missed "
           "positive and an extra flag alike, so a model that flags less can lead it)")
+    budgets = own.get("same_budget") or []
+    if budgets:
+        # The table's band cuts both at the baseline's score; at a budget, each at its own.
+        _echo("at the same alert budget, each model's own top rows: " + "; ".join(
+            f"{percent(b['flag_rate'])} ({b['alerts']:,} alerts): overlap "
+            f"{'-' if b['overlap'] is None else format(b['overlap'], '.0%')}, positives caught baseline "
+            f"{b['baseline_caught']:,}, artifact {b['artifact_caught']:,} of {b['positives']:,}" for b in budgets))
     _echo("note: the table above judges both models at the artifact's cut-off; the baseline records another, so the "
           "line above is the swap set of their own decisions.", err=True)
 

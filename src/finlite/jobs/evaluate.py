@@ -479,8 +479,35 @@ def _own_cutoffs(base: Artifact, art: Artifact, p_base: np.ndarray, p_art: np.nd
             "agreement": float((flag_b == flag_a).mean()),
             # Which one decides more rows right: b = the baseline alone right, c = the artifact alone.
             "mcnemar": mcnemar(int((right_b & ~right_a).sum()), int((~right_b & right_a).sum())),
+            "same_budget": _same_budget(p_base, p_art, y),
             "swap": {"both": cell(flag_b & flag_a), "baseline_only": cell(flag_b & ~flag_a),
                      "artifact_only": cell(~flag_b & flag_a), "neither": cell(~flag_b & ~flag_a)}}
+
+
+def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """At each alert budget (the band's rates, and a fraud team's 0.1 % and 0.5 % where the rows
+    allow 20 alerts), each model cut at its own score for that share of the rows: the alerts both
+    raise (Jaccard) and the positives each catches. The table's band cuts both at the baseline's
+    score, which flags almost every row of a model on another score scale (a logistic challenger
+    beside a LightGBM champion: "agreement 1.5 %": a fraud walk-through, 2026-12-06)."""
+    from finlite.evaluate.operating import FLAG_RATE_BAND, LOW_FLAG_RATES, MIN_ALERTS
+
+    out = []
+    n = len(y)
+    for rate in (*LOW_FLAG_RATES, *FLAG_RATE_BAND):
+        k = round(rate * n)
+        if k < MIN_ALERTS:
+            continue
+        # The k highest scores of each (ties broken by position, as a queue of k alerts would be).
+        top_b = np.zeros(n, dtype=bool)
+        top_b[np.argsort(-p_base, kind="stable")[:k]] = True
+        top_a = np.zeros(n, dtype=bool)
+        top_a[np.argsort(-p_art, kind="stable")[:k]] = True
+        either = int((top_b | top_a).sum())
+        out.append({"flag_rate": rate, "alerts": k, "overlap": int((top_b & top_a).sum()) / either if either else None,
+                    "baseline_caught": int((top_b & y).sum()), "artifact_caught": int((top_a & y).sum()),
+                    "positives": int(y.sum())})
+    return out
 
 
 def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
