@@ -1487,12 +1487,16 @@ def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
     budgets = own.get("same_budget") or []
     if budgets:
         # The table's band cuts both at the baseline's score; at a budget, each at its own.
-        _echo("at the same alert budget, each model's own top rows: " + "; ".join(
-            f"{percent(b['flag_rate'])} ({b['alerts']:,} alerts): overlap "
-            f"{'-' if b['overlap'] is None else format(b['overlap'], '.0%')}, positives caught baseline "
-            f"{b['baseline_caught']:,}, artifact {b['artifact_caught']:,} of {b['positives']:,}" for b in budgets))
-    _echo("note: the table above judges both models at the artifact's cut-off; the baseline records another, so the "
-          "line above is the swap set of their own decisions.", err=True)
+        def budget(b: Mapping[str, Any]) -> str:
+            tied = ("" if b["baseline_alerts"] == b["artifact_alerts"] == b["alerts"] else
+                    f"; tied scores at the cut: baseline {b['baseline_alerts']:,}, artifact {b['artifact_alerts']:,}")
+            overlap = "-" if b["overlap"] is None else format(b["overlap"], ".0%")
+            return (f"{percent(b['flag_rate'])} ({b['alerts']:,} alerts{tied}): overlap {overlap}, positives caught "
+                    f"baseline {b['baseline_caught']:,}, artifact {b['artifact_caught']:,} of {b['positives']:,}")
+
+        _echo("at the same alert budget, each model's own top rows: " + "; ".join(budget(b) for b in budgets))
+    _echo("note: the table judges both models at the artifact's cut-off; the baseline records another, so the "
+          "lines after it give each model's own decisions.", err=True)
 
 
 def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
@@ -1525,7 +1529,8 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
         moved = ("" if decline is None else f", {decline:.0%} lower" if decline >= 0 else f", {-decline:.0%} higher")
-        noise = "beyond" if since.get("beyond_noise") else "within"
+        noise = ("a fall beyond" if since.get("beyond_noise") else "a rise beyond" if since["z"] < -1.96 else
+                 "within")
         _echo(f"  {'since validation':<21}AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here "
               f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
               "sampling noise)")

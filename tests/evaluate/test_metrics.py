@@ -263,6 +263,8 @@ def test_a_recorded_aucs_error_and_the_decline_test() -> None:
     small = auc_decline(value + 0.02, 600, 90, y, p)  # a 600-row test split's AUC a little higher
     se = np.hypot(hanley_mcneil_se(value + 0.02, 90, 510), delong)
     assert small["z"] == pytest.approx(0.02 / se) and not small["beyond_noise"]
+    rise = auc_decline(value - 0.15, 600, 90, y, p)  # better than at validation: no fall, whatever z says
+    assert rise["z"] < -1.96 and not rise["beyond_noise"] and rise["gini_relative_decline"] < 0
     big = auc_decline(value + 0.15, 600, 90, y, p)
     assert big["beyond_noise"] and big["gini_relative_decline"] == pytest.approx(
         1 - (2 * value - 1) / (2 * (value + 0.15) - 1))

@@ -319,3 +319,25 @@ def test_the_manifest_names_the_test_rows_by_a_digest_anyone_can_check(tmp_path:
     assert 5 not in rows and 51 not in rows
     text = "\n".join(str(r) for r in rows)
     assert manifest["data"]["split"]["test_rows_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_teacher_whose_pds_are_off_its_test_rate_is_warned_of() -> None:
+    """A logistic teacher stopped early on AUC gave PDs four times the fraud rate, said only when a
+    later week was evaluated (a fraud walk-through, 2026-12-06). Checked with scipy's beta."""
+    from scipy.stats import beta
+
+    from finlite.jobs.train import _calibration_warning
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(5_000) < 0.02).astype(float)
+    high = np.full(5_000, 0.08)  # four times the rate
+    [said] = _calibration_warning(y, high)
+    d, n = int(y.sum()), len(y)
+    p = min(1.0, 2 * min(beta.cdf(0.08, d + 0.5, n - d + 0.5), beta.sf(0.08, d + 0.5, n - d + 0.5)))
+    assert said.startswith(f"the model's mean prediction on its test split, 8.0%, overstates the observed rate of "
+                           f"{d / n:.1%} by a factor of {0.08 / (d / n):.2f} (Jeffreys test p {p:.2g})")
+    assert _calibration_warning(y, np.full(5_000, d / n)) == []  # right on average
+    assert _calibration_warning(y[:50], high[:50]) in ([], _calibration_warning(y[:50], high[:50]))
+    assert _calibration_warning(np.zeros(10), np.full(10, 0.5)) == []  # one class: nothing to judge
+    low = _calibration_warning(y, np.full(5_000, 0.005))
+    assert low and "understates the observed rate" in low[0]

@@ -646,6 +646,12 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
                       limits=ScoreLimits(max_flag_share=flagged + 0.01)).rows == 1000
     with pytest.raises(ConfigError, match="--max-flag-share must be a share of the rows, from 0 to 1"):
         ScoreLimits(max_flag_share=2.0)
+    from finlite.cli import app as cli_app
+
+    said = CliRunner().invoke(cli_app, ["score", str(predictor.path), str(german_csv), "-o",
+                                        str(tmp_path / "cli.parquet"), "--max-flag-share", "0.1"])
+    assert said.exit_code == 1 and "above --max-flag-share 0.1" in said.output
+    assert not (tmp_path / "cli.parquet").exists()
     # A tighter PSI limit than the run's own PSI breaches, with the number.
     with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
         score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))

@@ -236,7 +236,7 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         if isinstance(f.get("psi"), (int, float)) and f["psi"] >= 0.25 and isinstance(rho, (int, float)) and rho >= 0.9:
             # Two models of other score scales (LightGBM's floor beside an MLP's) rank alike yet
             # read as "unstable": 1.46 with a rank correlation of 0.96 (a monitoring walk-through).
-            psi_cell += f" (the score scales differ; they rank alike: Spearman {rho:.2f})"
+            psi_cell += f" (the score scales differ; over all rows they rank alike: Spearman {rho:.2f})"
         rows.append(("PSI (student vs teacher)", "", psi_cell))
         if f.get("ic_pvalue") is not None:  # a panel direction model's ranking of its assets
             rows.append(("cross-sectional IC vs teacher, p (worse)", "", _fmt(f["ic_pvalue"], "f")))

@@ -486,8 +486,9 @@ def _own_cutoffs(base: Artifact, art: Artifact, p_base: np.ndarray, p_art: np.nd
 
 def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
     """At each alert budget (the band's rates, and a fraud team's 0.1 % and 0.5 % where the rows
-    allow 20 alerts), each model cut at its own score for that share of the rows: the alerts both
-    raise (Jaccard) and the positives each catches. The table's band cuts both at the baseline's
+    allow 20 alerts), each model cut at its own score for that share of the rows (rows tied at the
+    cut all flagged: ``baseline_alerts`` / ``artifact_alerts`` then exceed ``alerts``): the alerts
+    both raise (Jaccard) and the positives each catches. The table's band cuts both at the baseline's
     score, which flags almost every row of a model on another score scale (a logistic challenger
     beside a LightGBM champion: "agreement 1.5 %": a fraud walk-through, 2026-12-06)."""
     from finlite.evaluate.operating import FLAG_RATE_BAND, LOW_FLAG_RATES, MIN_ALERTS
@@ -498,13 +499,15 @@ def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[d
         k = round(rate * n)
         if k < MIN_ALERTS:
             continue
-        # The k highest scores of each (ties broken by position, as a queue of k alerts would be).
-        top_b = np.zeros(n, dtype=bool)
-        top_b[np.argsort(-p_base, kind="stable")[:k]] = True
-        top_a = np.zeros(n, dtype=bool)
-        top_a[np.argsort(-p_art, kind="stable")[:k]] = True
+        # Each model's cut at its k-th highest score, ties at it included: the rows' order in the file
+        # decides nothing (a stable sort split ties by position: a review, 2026-12-06), and a tie
+        # that takes more than k rows is said.
+        top_b = p_base >= np.partition(p_base, n - k)[n - k]
+        top_a = p_art >= np.partition(p_art, n - k)[n - k]
         either = int((top_b | top_a).sum())
-        out.append({"flag_rate": rate, "alerts": k, "overlap": int((top_b & top_a).sum()) / either if either else None,
+        out.append({"flag_rate": rate, "alerts": k, "baseline_alerts": int(top_b.sum()),
+                    "artifact_alerts": int(top_a.sum()),
+                    "overlap": int((top_b & top_a).sum()) / either if either else None,
                     "baseline_caught": int((top_b & y).sum()), "artifact_caught": int((top_a & y).sum()),
                     "positives": int(y.sum())})
     return out

@@ -15,7 +15,7 @@ import torch
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_flags, check_instance, param_error
+from finlite._util import check_flags, check_instance, param_error, percent
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.prepared import PreparedData, prepare
 from finlite.data.preprocess import Encoding
@@ -275,6 +275,32 @@ def _no_skill(metrics: Mapping[str, Any]) -> list[str]:
             "or deploy it."]
 
 
+def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:
+    """A warning when a new teacher's mean prediction on its test split is off the observed rate by
+    a factor of 1.5 or more and the Jeffreys test rejects it at 1 % (two-sided), as ``report
+    --holdout`` judges a later sample: a logistic teacher stopped early on AUC gave PDs four times
+    the fraud rate, said only when a later week was evaluated, where it read like drift (a fraud
+    walk-through, 2026-12-06)."""
+    from finlite.evaluate.validation import HOLDOUT_CITL_FAIL, jeffreys_test
+
+    y = np.asarray(y, dtype=np.float64).ravel()
+    p = np.asarray(p, dtype=np.float64).ravel()
+    n, d = len(y), int(y.sum())
+    if not n or not 0 < d < n:
+        return []
+    mean, rate = float(p.mean()), d / n
+    factor = max(mean / rate, rate / mean) if mean > 0 else float("inf")
+    tails = jeffreys_test(d, n, mean)
+    p_value = min(1.0, 2 * min(tails["p_under"], tails["p_over"]))
+    if p_value >= 0.01 or factor < HOLDOUT_CITL_FAIL:
+        return []
+    way = "over" if mean > rate else "under"
+    return [f"the model's mean prediction on its test split, {percent(mean)}, {way}states the observed rate of "
+            f"{percent(rate)} by a factor of {factor:.2f} (Jeffreys test p {p_value:.2g}): its scores rank, but are no "
+            "probabilities to read as PDs; recalibrate before using them so (a hold-out will be judged off by as "
+            "much)."]
+
+
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
                     operating: tuple[float | None, float | None], out: str | Path | None, overwrite: bool,
                     extra: dict[str, Any], at_cutoff: Callable[[float], None] | None = None,
@@ -296,7 +322,7 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
     oof = getattr(net, "oof_logits", None)
     if oof is not None:  # how far the ensemble's own training scores sit from its OOF scores
         metrics["train_oof_auc"] = classification_metrics(prepared.y_train, 1 / (1 + np.exp(-oof)), cutoff)["auc"]
-    said = tuple(notes(metrics)) if notes is not None else ()
+    said = (*(notes(metrics) if notes is not None else ()), *_calibration_warning(prepared.y_test, p_test))
     if said:
         steps[0]["warnings"] = list(said)
     path = None

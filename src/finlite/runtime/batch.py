@@ -1207,8 +1207,9 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             raise ConfigError("A forecaster reads a price history, not records with fields to flag: its output has no "
                               "imputed, outside or unseen fields. Drop flags.", param="flags")
         if limits is not None and limits.any():
-            raise ConfigError("A forecaster's run counts no PSI, CSI, blank or outside fields: the score limits apply "
-                              "to a table model's records. Drop them.", param="limits")
+            raise ConfigError("A forecaster's run counts no PSI, CSI, blank or outside fields, nor a share of rows "
+                              "decided 1: the score limits apply to a table model's records. Drop them.",
+                              param="limits")
         n_workers = _default_workers(predictor) if workers is None else \
             _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
         # Each scores a block on a core of its own: more than the cores only holds more blocks
@@ -1216,6 +1217,10 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         n_workers = min(n_workers, _limits.available_cores())
         return _forecast_file(predictor, src, dst, id_columns, chunk_rows, overwrite, n_workers)
     reasons = _limits.check_count(reasons, "reasons", low=0, high=64, fix="Four is the US adverse-action practice.")
+    if limits is not None and limits.max_flag_share is not None and predictor.decision_cutoff is None:
+        # Refused before the file is read, not judged "unjudgeable" after it (a review, 2026-12-06).
+        raise ConfigError(f"--max-flag-share limits the share of rows decided 1; {predictor.path} is a "
+                          f"{predictor.task} model, which decides nothing. Drop it.", param="max_flag_share")
     codes = reasons_setup(predictor, reasons, reason_codes)
     k = reason_columns(predictor, reasons, codes)  # refuses an artifact without a reference
     reason_names = [f"reason_{j + 1}" for j in range(k)] + ([INCOMPLETE_COLUMN] if k else [])

@@ -687,6 +687,9 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
     decides = local.decision_cutoff is not None  # --max-flag-share reads its decisions
+    if limits is not None and limits.max_flag_share is not None and not decides:
+        raise ConfigError(f"--max-flag-share limits the share of rows decided 1; {local.path} is a {local.task} model, "
+                          "which decides nothing. Drop it.", param="max_flag_share")
     # The reasons' values about the loan, not the applicant: told apart from the protected ones.
     protected = protected_values(local, codes) if k else []
     others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
