@@ -293,7 +293,7 @@ def test_reports_add_the_fraud_budgets_where_the_rows_hold_enough_alerts() -> No
 
     scaled = {"teacher": {}, "student": {}, "fidelity": {"agreement": 0.97, "psi": 1.46, "spearman": 0.96}}
     cell = {r[0]: r[2] for r in _rows(scaled)}["PSI (student vs teacher)"]
-    assert cell == "1.4600 (the score scales differ; they rank alike: Spearman 0.96)"
+    assert cell == "1.4600 (the score scales differ; over all rows they rank alike: Spearman 0.96)"
     scaled["fidelity"]["spearman"] = 0.5
     assert {r[0]: r[2] for r in _rows(scaled)}["PSI (student vs teacher)"] == "1.4600"
     # Under evaluate --baseline's columns the cells name the baseline and the artifact too.
