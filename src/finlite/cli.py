@@ -1503,7 +1503,7 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     """The warnings a hold-out's comparison with the model's own validation gives, where ``report
     --holdout`` would fail it (its rules and noise tests): said on stderr with ``--json`` too (a
     nightly job read none: a fraud walk-through, 2026-12-06)."""
-    from finlite.evaluate.validation import GINI_DECLINE_FAIL, HOLDOUT_CITL_FAIL
+    from finlite.evaluate.validation import GINI_DECLINE_FAIL, calibration_status
 
     out = []
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
@@ -1512,13 +1512,12 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
-    factor = own.get("factor") if isinstance(own, Mapping) else None
-    if isinstance(own, Mapping) and own["p_value"] < 0.01 and (factor is None or float(factor) >= HOLDOUT_CITL_FAIL):
-        factor = float("inf") if factor is None else float(factor)
-        way = "underestimate" if float(own["ratio"]) < 1 else "overestimate"
-        out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly (a factor of "
-                   f"{factor:.2f}); recalibrate it before relying on its PDs ('finlite report "
-                   "--holdout' judges it; a model off by as much at validation was off from the start).")
+    if isinstance(own, Mapping) and calibration_status(own) == "FAIL":
+        way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
+        factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
+        out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly ({factor}); "
+                   "recalibrate it before relying on its PDs ('finlite report --holdout' judges it; a model off by "
+                   "as much at validation was off from the start).")
     return out
 
 

@@ -52,12 +52,15 @@ __all__ = [
     "build_decisions",
     "build_discrimination",
     "build_stability",
+    "calibration_in_the_large",
+    "calibration_status",
     "csi_table",
     "default_n_boot",
     "expected_calibration_error",
     "feature_csi",
     "flipped_cases_csv",
     "hosmer_lemeshow",
+    "jeffreys_test",
     "ks_curve",
     "lift_table",
     "mcnemar",
@@ -996,7 +999,7 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                    f"fewer than {THIN_CLASS_ROWS} of a class. "
                    + (f"On a hold-out, also against the student's own AUC at validation (its test split): WARN "
                       f"when its Gini fell by {GINI_DECLINE_WARN:.0%} or more, FAIL by {GINI_DECLINE_FAIL:.0%} or "
-                      "more, each only when the validated AUC lies above the hold-out AUC's 95 % interval. "
+                      "more, each only when the fall is beyond both AUCs' sampling noise (z > 1.96). "
                       if since is not None else "")
                    + f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
         summary=summary,
@@ -1007,8 +1010,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
 
 
 #: Relative decline of a model's Gini since validation (hold-out against its test split) from which
-#: discrimination is WARN, and FAIL: judged only where the validated AUC lies above the hold-out's
-#: 95 % interval (a decline beyond sampling noise).
+#: discrimination is WARN, and FAIL: judged only where the fall is beyond both AUCs' sampling noise
+#: (:func:`finlite.evaluate.metrics.auc_decline`).
 GINI_DECLINE_WARN, GINI_DECLINE_FAIL = 0.10, 0.25
 
 
@@ -1076,6 +1079,29 @@ def jeffreys_test(positives: int, rows: int, predicted: float) -> dict[str, floa
     return {"p_under": float(beta.cdf(predicted, a, b)), "p_over": float(beta.sf(predicted, a, b))}
 
 
+def calibration_in_the_large(positives: int, rows: int, mean: float) -> dict[str, Any]:
+    """A mean prediction against ``positives`` of ``rows``: the observed rate, the ratio of the two,
+    the factor they differ by either way (max(r, 1/r); None for a mean of 0, infinitely off), and
+    the Jeffreys test's tails and two-sided p-value. One record for the report, ``evaluate`` and
+    ``train``'s warning, whose verdict is :func:`calibration_status`."""
+    rate = positives / rows
+    ratio = mean / rate if rate > 0 else None
+    tails = jeffreys_test(positives, rows, mean)
+    return {"rows": rows, "positives": positives, "observed_rate": rate, "mean_predicted": mean, "ratio": ratio,
+            "factor": max(ratio, 1 / ratio) if ratio else None, **tails,
+            "p_value": min(1.0, 2 * min(tails["p_under"], tails["p_over"]))}
+
+
+def calibration_status(record: Mapping[str, Any]) -> str:
+    """PASS, WARN or FAIL for a :func:`calibration_in_the_large` record: WARN from a factor of
+    :data:`HOLDOUT_CITL_WARN`, FAIL from :data:`HOLDOUT_CITL_FAIL`, each only where the Jeffreys test
+    rejects the mean prediction at 1 % (two-sided)."""
+    if record["p_value"] >= 0.01:
+        return "PASS"
+    factor = math.inf if record["factor"] is None else float(record["factor"])
+    return "FAIL" if factor >= HOLDOUT_CITL_FAIL else "WARN" if factor >= HOLDOUT_CITL_WARN else "PASS"
+
+
 def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
         str | None, str, Table | None, dict[str, Any]]:
     """On a hold-out, each model's mean prediction against the observed rate (a status from the
@@ -1085,20 +1111,15 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     if not inp.validated:
         return None, "", None, {}
     n, d = int(y.size), int(y.sum())
-    rate = d / n if n else 0.0
-    rows, record = [], {}
-    for m, p in (("teacher", t), ("student", s)):
-        mean = float(np.mean(p, dtype=np.float64))
-        test = jeffreys_test(d, n, mean)
-        factor = (max(mean / rate, rate / mean) if rate > 0 and mean > 0 else math.inf)
-        record[m] = {"observed_rate": rate, "mean_predicted": mean, "factor": factor, **test}
-        rows.append([m, n, d, rate, mean, factor, test["p_under"], test["p_over"]])
-    for one in record.values():  # two-sided: twice the smaller tail
-        one["p_value"] = min(1.0, 2 * min(one["p_under"], one["p_over"]))
+    if not 0 < d < n:  # a hold-out holds both classes; nothing to judge otherwise
+        return None, "", None, {}
+    rate = d / n
+    record = {m: calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64)))
+              for m, p in (("teacher", t), ("student", s))}
+    rows = [[m, n, d, rate, r["mean_predicted"], r["factor"], r["p_under"], r["p_over"], r["p_value"]]
+            for m, r in record.items()]
     mine = record["student"]
-    rejected = mine["p_value"] < 0.01
-    status = ("FAIL" if rejected and mine["factor"] >= HOLDOUT_CITL_FAIL else
-              "WARN" if rejected and mine["factor"] >= HOLDOUT_CITL_WARN else "PASS")
+    status = calibration_status(mine)
     way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
     said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
             f"{inp.positive} rate of {_fmt(rate)} (off by a factor of {_fmt(mine['factor'])}; Jeffreys test p "
@@ -1110,7 +1131,7 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
                   "model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
                   "the observed rate is above the prediction)",
                   ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over",
-                   "p_value"], [[*r, record[str(r[0])]["p_value"]] for r in rows])
+                   "p_value"], rows)
     return status, said, table, record
 
 

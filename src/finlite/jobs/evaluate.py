@@ -520,7 +520,7 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
     defaults without a word (a monitoring walk-through, 2026-12-06). ``report --holdout`` judges
     both, with intervals."""
     from finlite.evaluate.metrics import auc_decline
-    from finlite.evaluate.validation import jeffreys_test
+    from finlite.evaluate.validation import calibration_in_the_large
 
     out: dict[str, Any] = {}
     test = (art.manifest.get("metrics") or {}).get("test") or {}
@@ -529,15 +529,8 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
     if (isinstance(then, (int, float)) and not isinstance(then, bool) and isinstance(rows, int)
             and isinstance(positives, int) and 0 < positives < rows and 0 < d < n):
         out["since_validation"] = auc_decline(float(then), rows, positives, y, p)
-    mean = float(np.mean(p, dtype=np.float64)) if n else 0.0
-    if n and d:
-        test_j = jeffreys_test(d, n, mean)
-        ratio = mean / (d / n)
-        out["calibration_in_the_large"] = {"rows": n, "positives": d, "observed_rate": d / n, "mean_predicted": mean,
-                                           "ratio": ratio,
-                                           # max(r, 1/r), as report.json's calibration_in_the_large names it
-                                           "factor": max(ratio, 1 / ratio) if ratio > 0 else None, **test_j,
-                                           "p_value": min(1.0, 2 * min(test_j["p_under"], test_j["p_over"]))}
+    if 0 < d < n:
+        out["calibration_in_the_large"] = calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64)))
     return out
 
 

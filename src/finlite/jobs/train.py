@@ -281,24 +281,22 @@ def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:
     --holdout`` judges a later sample: a logistic teacher stopped early on AUC gave PDs four times
     the fraud rate, said only when a later week was evaluated, where it read like drift (a fraud
     walk-through, 2026-12-06)."""
-    from finlite.evaluate.validation import HOLDOUT_CITL_FAIL, jeffreys_test
+    from finlite.evaluate.validation import calibration_in_the_large, calibration_status
 
     y = np.asarray(y, dtype=np.float64).ravel()
     p = np.asarray(p, dtype=np.float64).ravel()
     n, d = len(y), int(y.sum())
     if not n or not 0 < d < n:
         return []
-    mean, rate = float(p.mean()), d / n
-    factor = max(mean / rate, rate / mean) if mean > 0 else float("inf")
-    tails = jeffreys_test(d, n, mean)
-    p_value = min(1.0, 2 * min(tails["p_under"], tails["p_over"]))
-    if p_value >= 0.01 or factor < HOLDOUT_CITL_FAIL:
+    record = calibration_in_the_large(d, n, float(p.mean()))
+    if calibration_status(record) != "FAIL":
         return []
-    way = "over" if mean > rate else "under"
-    return [f"the model's mean prediction on its test split, {percent(mean)}, {way}states the observed rate of "
-            f"{percent(rate)} by a factor of {factor:.2f} (Jeffreys test p {p_value:.2g}): its scores rank, but are no "
-            "probabilities to read as PDs; recalibrate before using them so (a hold-out will be judged off by as "
-            "much)."]
+    way = "over" if record["mean_predicted"] > record["observed_rate"] else "under"
+    factor = "an unbounded factor" if record["factor"] is None else f"a factor of {record['factor']:.2f}"
+    return [f"the model's mean prediction on its test split, {percent(record['mean_predicted'])}, {way}states the "
+            f"observed rate of {percent(record['observed_rate'])} by {factor} (Jeffreys test p "
+            f"{record['p_value']:.2g}): its scores rank, but are no probabilities to read as PDs; recalibrate before "
+            "using them so (a hold-out will be judged off by as much)."]
 
 
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
