@@ -635,6 +635,11 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
         score_file(predictor, tmp_path / "few.csv", tmp_path / "few_out.csv", limits=ScoreLimits(max_psi=0.25))
     # Raising a limit that could not be judged changes nothing: not advised (a monitoring walk-through).
     assert "raise the limit" not in str(few.value) and "score enough rows, export the artifact again" in str(few.value)
+    from finlite.runtime.batch import limits_refusal
+
+    for unjudged in (ScoreLimits(max_csi=0.2), ScoreLimits(max_psi=0.2), ScoreLimits(max_flag_share=0.1)):
+        said = str(limits_refusal(unjudged.breaches(50, None, {}, {}, {}, {}), "few.csv"))
+        assert "could not be judged against" in said and "raise the limit" not in said, said
     # The alert budget: more rows decided 1 than the share allowed stops the run (a fraud walk-through:
     # a burst of alerts barely moved the decile PSI).
     flagged = summary.positives / summary.rows

@@ -144,6 +144,12 @@ _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 MOSTLY_UNSEEN = 0.5
 
 
+#: The words of every breach that is a limit the run could not judge (too few rows, no bins): raising
+#: such a limit changes nothing, so :func:`limits_refusal` does not advise it (the CSI's words were
+#: other, and it was advised: a re-read, 2026-12-06).
+_UNJUDGED = "could not be judged against"
+
+
 @dataclass(frozen=True)
 class ScoreLimits:
     """What a scoring run must stay within for its output to be written (``score --max-psi``
@@ -192,14 +198,14 @@ class ScoreLimits:
         out: list[str] = []
         if self.max_psi is not None:
             if psi is None:
-                out.append(f"the scores' PSI could not be judged against --max-psi {self.max_psi:g} ({rows:,} rows; it "
+                out.append(f"the scores' PSI {_UNJUDGED} --max-psi {self.max_psi:g} ({rows:,} rows; it "
                            f"needs {PSI_MIN_ROWS} rows and the training scores' bins: a student's report, or, for a "
                            "teacher, an export by this finlite)")
             elif psi > self.max_psi:
                 out.append(f"the scores' PSI {psi:.3f} is above --max-psi {self.max_psi:g}")
         if self.max_csi is not None:
             if not csi:
-                out.append(f"no field's CSI could be judged against --max-csi {self.max_csi:g} ({rows:,} rows; it needs "
+                out.append(f"the fields' CSI {_UNJUDGED} --max-csi {self.max_csi:g} ({rows:,} rows; it needs "
                            f"{PSI_MIN_ROWS} and an artifact exported with its fields' bins)")
             over = {f: v for f, v in csi.items() if v > self.max_csi}
             if over:
@@ -213,7 +219,7 @@ class ScoreLimits:
                            "or the unseen category): " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
         if self.max_flag_share is not None:
             if positives is None or not rows:
-                out.append(f"the share of rows decided 1 could not be judged against --max-flag-share "
+                out.append(f"the share of rows decided 1 {_UNJUDGED} --max-flag-share "
                            f"{self.max_flag_share:g} ({rows:,} rows; a model that decides, scoring at least one row)")
             elif positives / rows > self.max_flag_share:
                 out.append(f"{percent(positives / rows)} of the rows were decided 1 ({positives:,} of {rows:,}), above "
@@ -233,7 +239,7 @@ def learned_blanks(encoder: Any) -> frozenset[str]:
 
 def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
     """The error of a run beyond its :class:`ScoreLimits`: nothing was written (exit 1: a check decided)."""
-    unjudged = [b for b in breaches if "could not be judged" in b]
+    unjudged = [b for b in breaches if _UNJUDGED in b]
     advice = ("Check the feed (a lost column, a change of units or coding), or raise the limit if the change is "
               "expected." if len(unjudged) < len(breaches) else "")
     if unjudged:
