@@ -133,7 +133,7 @@ def _head_rows(path: Path, sep: str) -> tuple[list[str], list[str]] | None:
 
 
 #: A whole number written with a leading zero ("022", "00710"): a code, as read_csv turns it into 22.
-_ZERO_PADDED = re.compile(r"0[0-9]+")
+ZERO_PADDED = re.compile(r"0[0-9]+")
 #: A number with a dot every three digits ("1.169", "12.500.000"), and one below a thousand.
 _DOT_GROUPS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
 _UNDER_A_THOUSAND = re.compile(r"[0-9]{1,3}")
@@ -174,7 +174,7 @@ def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[
                 value = row[at].strip() if at < len(row) else ""
                 if not value:
                     continue
-                if name not in found and _ZERO_PADDED.fullmatch(value):
+                if name not in found and ZERO_PADDED.fullmatch(value):
                     found[name] = (LEADING_ZEROS, value)
                 kept = dotted.get(name)
                 if kept is None:

@@ -20,7 +20,7 @@ from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_valu
 from finlite._keys import NOT_ONE_VALUE, PLAIN_NUMBER, label_key
 from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
 from finlite._util import closest
-from finlite.data.io import DOTS_AS_THOUSANDS, LEADING_ZEROS
+from finlite.data.io import DOTS_AS_THOUSANDS, LEADING_ZEROS, ZERO_PADDED
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
 
@@ -919,7 +919,7 @@ def infer_schema(
             if share == 1.0:
                 numeric_column(series, name, source)  # text such as "1e309" parses to inf: refused
                 num_cols.append(name)
-                padded = [v for v in distinct_values if _ZERO_PADDED.fullmatch(str(v).strip())]
+                padded = [v for v in distinct_values if ZERO_PADDED.fullmatch(str(v).strip())]
                 code_note = _padded_note(name, str(padded[0]).strip()) if padded \
                     else _code_note(name, _to_numeric(series)[1])
                 if code_note is not None:
@@ -1132,10 +1132,6 @@ _CAMEL_CODE = re.compile(r"(?<=[a-z0-9])Code(?:$|[^a-z])")
 # SEX 1/2, EDUCATION 0-6, MARRIAGE 0-3), as words of the column name.
 _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marital|occupation|industry|purpose|"
                             r"segment|channel|category|grade|tier|region)(?:$|[^a-z])", re.IGNORECASE)
-
-
-#: A whole number written with a leading zero ("022"): a code (a branch, a product, a postal area).
-_ZERO_PADDED = re.compile(r"0[0-9]+")
 
 
 def _padded_note(name: str, example: str | None) -> str:

@@ -703,7 +703,7 @@ def _timing_only(recorded: str, rerun: str) -> bool:
 
     recorded, rerun = (_SOURCE_NAME.sub("source: (content sha256 ", text) for text in (recorded, rerun))
     changed = [line[1:] for line in difflib.unified_diff(recorded.splitlines(), rerun.splitlines(), lineterm="", n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+               if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     return all(_TIMED_LINE.search(line) for line in changed)
 
 
