@@ -120,7 +120,7 @@ def test_scoring_reads_the_missing_markers_training_read(exported_dir: Path, ger
     # What the scoring reader hands the encoder: those cells are missing, as pandas read them.
     from finlite.runtime.batch import _batches
 
-    batches, _ = _batches(src, "csv", ["purpose"], [], 1 << 16, ["purpose"])
+    batches, _, _ = _batches(src, "csv", ["purpose"], [], 1 << 16, ["purpose"])
     column = next(batches).column("purpose")
     assert column.null_count == int(pd.read_csv(src)["purpose"].isna().sum()) > 0
 

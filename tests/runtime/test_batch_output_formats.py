@@ -106,6 +106,28 @@ def test_blank_numbers_are_counted_and_a_lost_field_is_warned(exported_dir: Path
     assert score_file(Predictor(exported_dir), german_csv, tmp_path / "o3.csv").imputed == {}
 
 
+def test_columns_the_training_table_did_not_have_are_named_and_known_ones_are_not(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """A feed that gained a column was scored without a word of it (a monitoring walk-through,
+    2026-12-06); the target, the id columns and the model's fields are expected, not said."""
+    predictor = Predictor(exported_dir)
+    plain = score_file(predictor, german_csv, tmp_path / "plain.csv")  # German credit's own file, target and all
+    assert not any("did not have" in n for n in plain.notes)
+    frame = pd.read_csv(german_csv)
+    frame["loan_ref"] = [f"L{i}" for i in range(len(frame))]
+    for j in range(7):
+        frame[f"new_{j}"] = j
+    wider = tmp_path / "wider.parquet"
+    frame.to_parquet(wider)
+    summary = score_file(predictor, wider, tmp_path / "wider.csv", id_columns=["loan_ref"])
+    said = [n for n in summary.notes if "did not have" in n]
+    assert said == [f"{str(wider)!r} has 7 column(s) the training table did not have, which the model does not read: "
+                    "'new_0', 'new_1', 'new_2', 'new_3', 'new_4' and 2 more. It reads only the columns it was trained "
+                    "on: train again with them to use them."]
+    # The scores are those of the file without them.
+    assert pd.read_csv(tmp_path / "wider.csv")["score"].equals(pd.read_csv(tmp_path / "plain.csv")["score"])
+
+
 def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"unknown file type; use \.csv \(or \.txt\), \.csv\.gz, \.tsv or \.parquet"):
         score_file(Predictor(exported_dir), german_csv, tmp_path / "s.xlsx")

@@ -89,6 +89,7 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     frame["credit_amount"] *= 8  # 20x is refused now: far outside the training range
     frame["age_in_years"] = frame["age_in_years"].astype("float64")
     frame.loc[100:129, "age_in_years"] = None  # blanks, imputed and counted alike
+    frame["channel"] = "web"  # a column the feed gained since training: said by both engines
     shifted = tmp_path / "shifted.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), shifted, row_group_size=500)
     local = score_file(Predictor(exported_dir, threads=2), shifted, tmp_path / "local.parquet", id_columns=["loan_id"])
@@ -103,6 +104,8 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
     assert remote.csi == local.csi and local.csi["credit_amount"] >= 0.25 and local.csi["purpose"] >= 0.25
     assert remote.notes == local.notes and remote.notes[-2].startswith("warning: the scores' PSI")
     assert remote.notes[-1].startswith("warning: fields whose distribution shifted since training")
+    assert sum("the training table did not have, which the model does not read: 'channel'." in n
+               for n in local.notes) == 1
     assert remote.provenance == local.provenance
     meta = [pq.ParquetFile(tmp_path / name).metadata.metadata for name in ("local.parquet", "ray.parquet")]
     assert meta[0][b"finlite.provenance"] == meta[1][b"finlite.provenance"]

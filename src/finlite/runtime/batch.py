@@ -470,9 +470,9 @@ def _storage(kind: Any) -> Any:
 
 
 def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_rows: int,
-             categorical: Sequence[str]) -> tuple[Iterator[Any], int | None]:
-    """(record batches of the ``fields`` and ``ids`` columns, total rows if known), after the
-    file's columns are checked (:func:`_check_columns`)."""
+             categorical: Sequence[str]) -> tuple[Iterator[Any], int | None, list[str]]:
+    """(record batches of the ``fields`` and ``ids`` columns, total rows if known, the file's
+    column names), after the file's columns are checked (:func:`_check_columns`)."""
     import pyarrow as pa
 
     columns = list(dict.fromkeys(fields + ids))
@@ -502,9 +502,9 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             # and failed on day two (a review, 2026-12-04). One empty batch of the file's types.
             kept = [schema.field(c) for c in present]
             empty = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in kept], schema=pa.schema(kept))
-            return iter([empty]), 0
+            return iter([empty]), 0, list(schema.names)
         return _named_read_errors(reader.iter_batches(batch_size=chunk_rows, columns=present), path), \
-            reader.metadata.num_rows
+            reader.metadata.num_rows, list(schema.names)
     # pyarrow.csv is imported only for CSV (in csv_header and open_csv_text): it takes about 30 ms,
     # a tenth of the command's start-up.
     try:
@@ -520,7 +520,7 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
             raise DataError(f"Cannot read {str(path)!r} as CSV: {other}; check the file.") from exc
         raise DataError(f"Cannot read {str(path)!r} as CSV ({_arrow_said(exc)}){_csv_where(path, exc)}; check the file.") \
             from exc
-    return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None
+    return ids_as_written(csv_reader, path, ids, fields, chunk_rows), None, list(header)
 
 
 def _delimiter(path: Path) -> str:
@@ -1251,7 +1251,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     # Every field encoded as a category (one-hot or valued) is read dictionary-encoded: each chunk
     # then maps its few distinct values once, not every row.
     categorical = list(getattr(encoder, "category_fields", None) or [c[0] for c in encoder.categorical])
-    batches, total = _batches(src, in_kind, fields, ids, chunk_rows, categorical)
+    batches, total, names = _batches(src, in_kind, fields, ids, chunk_rows, categorical)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -1387,6 +1387,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
                         notes=_gate_notes(predictor) + masked_protected_notes(predictor, codes)
+                        + new_columns_notes(predictor, str(src), names, ids)
                         + flag_rate_notes(predictor.manifest, rows, positives)
                         + counts.notes(rows, positives, psi),
                         unseen=counts.unseen, psi=psi, provenance=origin, imputed=counts.imputed,
@@ -1736,6 +1737,24 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
 def _rate(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a share strictly between 0 and 1 (a number, not a boolean)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+
+def new_columns_notes(predictor: Predictor, source: str, names: Sequence[str], ids: Sequence[str]) -> list[str]:
+    """A note naming the input's columns that the training table did not have (neither a feature,
+    nor dropped, nor the target or the date): the model does not read them, and a feed that gained
+    a column (a new ``channel``) was scored without a word of it (a monitoring walk-through,
+    2026-12-06). Columns training dropped, the target and the id columns are expected, not said.
+    Nothing for an artifact whose schema does not list its dropped columns."""
+    schema = predictor.manifest.get("schema") or {}
+    if not isinstance(schema, Mapping) or "drop" not in schema:
+        return []
+    known = {*predictor.fields, *(schema.get("drop") or ()), schema.get("target"), schema.get("date_column"), *ids}
+    new = [c for c in names if c not in known]
+    if not new:
+        return []
+    shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5:,} more" if len(new) > 5 else "")
+    return [f"{source!r} has {len(new):,} column(s) the training table did not have, which the model does not read: "
+            f"{shown}. It reads only the columns it was trained on: train again with them to use them."]
 
 
 def _gate_notes(predictor: Predictor) -> list[str]:

@@ -66,6 +66,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     incomplete_texts,
     learned_blanks,
     limits_refusal,
+    new_columns_notes,
     open_csv_text,
     points_column,
     provenance,
@@ -683,7 +684,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     origin = provenance(local, src, k, codes, flags)
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
-    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes)
+    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes) + new_columns_notes(local, str(src), names, ids)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
     decides = local.decision_cutoff is not None  # --max-flag-share reads its decisions
