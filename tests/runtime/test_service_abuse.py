@@ -739,6 +739,13 @@ def test_workers_stop_when_their_supervisor_is_killed(exported_dir: Path, tmp_pa
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(workers) == 2
+        # Both workers serving (each writes its start line before it answers): the port answers as
+        # soon as one does, and a loaded machine left the other still loading the model when the
+        # supervisor died (it then stops with no line to write).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sorted(
+                line["pid"] for line in _audit(audit) if line["event"] == "start") != sorted(workers):
+            time.sleep(0.2)
         proc.kill()
         proc.wait(timeout=20)
         deadline = time.monotonic() + 30
