@@ -1528,8 +1528,8 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
         moved = ("" if decline is None else f", {decline:.0%} lower" if decline >= 0 else f", {-decline:.0%} higher")
-        noise = ("a fall beyond" if since.get("beyond_noise") else "a rise beyond" if since["z"] < -1.96 else
-                 "within")
+        noise = ("not judged against" if since.get("judged") is False else "a fall beyond"
+                 if since.get("beyond_noise") else "a rise beyond" if since["z"] < -1.96 else "within")
         _echo(f"  {'since validation':<21}AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here "
               f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
               "sampling noise)")

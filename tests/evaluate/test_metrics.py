@@ -268,3 +268,27 @@ def test_a_recorded_aucs_error_and_the_decline_test() -> None:
     big = auc_decline(value + 0.15, 600, 90, y, p)
     assert big["beyond_noise"] and big["gini_relative_decline"] == pytest.approx(
         1 - (2 * value - 1) / (2 * (value + 0.15) - 1))
+    assert big["judged"] and big["fewest_class_rows"] == n1
+
+
+def test_a_decline_on_a_handful_of_defaults_is_not_judged() -> None:
+    """19 goods and one low-scored default: DeLong's error drops the defaults' variance (z 12.7 and a
+    FAIL in a PD modeller's walk-through, 2026-12-06, where the AUC's sampling SD is about 0.26).
+    Below 30 rows of a class no fall is claimed, whatever z says; from 30 it is judged again."""
+    from finlite.evaluate.metrics import auc_and_se, auc_decline
+
+    rng = np.random.default_rng(3)
+    goods = rng.uniform(0.05, 0.5, 19)
+    y, p = np.r_[np.zeros(19), 1.0], np.r_[goods, 0.01]
+    one = auc_decline(0.78, 4000, 207, y, p)
+    assert one["auc"] == 0.0 and one["z"] > 1.96  # the statistic is kept, and would read as a fall
+    assert one["judged"] is False and one["beyond_noise"] is False and one["fewest_class_rows"] == 1
+    # Why: the sampling SD of the AUC with one positive against 19 negatives from these scores'
+    # populations, simulated, is several times the DeLong error of the one sample.
+    sims = [auc_and_se(rng.uniform(0.0, 0.5, 1), rng.uniform(0.05, 0.5, 19))[0] for _ in range(2000)]
+    assert np.std(sims) > 3 * auc_and_se(p[y == 1], p[y == 0])[1]
+    n = 30  # enough of each class: judged
+    bad = rng.uniform(0.0, 0.2, n)
+    y30, p30 = np.r_[np.zeros(n), np.ones(n)], np.r_[rng.uniform(0.1, 0.5, n), bad]
+    thirty = auc_decline(0.95, 4000, 207, y30, p30)
+    assert thirty["judged"] and thirty["beyond_noise"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
@@ -248,17 +247,21 @@ def test_hosmer_lemeshow_by_hand_and_against_an_independent_computation() -> Non
     # (0.4)² / (1.6 · 0.2) = 0.5. Chi-square with 2 degrees of freedom: p = exp(−1 / 2).
     hl = v.hosmer_lemeshow(y, p, 2)
     assert hl["statistic"] == pytest.approx(1.0) and hl["df"] == hl["groups"] == 2
-    assert hl["p_value"] == pytest.approx(math.exp(-0.5))
+    # Bands expecting fewer than 5 of a class: the tail is simulated, not chi-square's exp(-1/2).
+    assert hl["method"] == "simulated" and hl["min_expected"] == pytest.approx(0.4)
+    assert hl["p_value"] == pytest.approx(_exact_hl_tail(y, p, [2, 2], hl["statistic"]), abs=0.02)
     # Written separately: pandas groups by decile of the sorted rows, scipy's chi-square tail.
     from scipy.stats import chi2
 
-    y2, p2 = _data(500, ties=False)
+    y2, p2 = _data(2000, ties=False)
+    p2 = 0.25 + 0.5 * p2  # every band expects at least 5 of each class: chi-square's tail
+    y2 = (np.random.default_rng(5).random(p2.size) < p2).astype(float)
     frame = pd.DataFrame({"y": y2, "p": p2}).sort_values("p", kind="stable").reset_index(drop=True)
-    frame["group"] = np.repeat(np.arange(10), 50)
+    frame["group"] = np.repeat(np.arange(10), 200)
     g = frame.groupby("group").agg(o=("y", "sum"), e=("p", "sum"), n=("y", "size"))
     statistic = float((((g.o - g.e) ** 2) / (g.e * (1 - g.e / g.n))).sum())
     hl = v.hosmer_lemeshow(y2, p2, 10)
-    assert hl["statistic"] == pytest.approx(statistic, rel=1e-12)
+    assert hl["statistic"] == pytest.approx(statistic, rel=1e-12) and hl["method"] == "chi-square"
     assert hl["p_value"] == pytest.approx(float(chi2.sf(statistic, 10)), rel=1e-12)
     # A band of certain scores that its labels contradict: plainly wrong, p 0 (it read "n/a"); one
     # they agree with is left out, of the degrees of freedom too (a review, 2026-12-04).
@@ -269,7 +272,47 @@ def test_hosmer_lemeshow_by_hand_and_against_an_independent_computation() -> Non
     # Bands {0.3, 0.4}: O 1, E 0.7, (0.3)² / (0.7 · 0.65); {0.6, 0.7}: O 1, E 1.3, (0.3)² / (1.3 · 0.35).
     statistic = 0.09 / (0.7 * 0.65) + 0.09 / (1.3 * 0.35)
     assert kept["statistic"] == pytest.approx(statistic)
-    assert kept["p_value"] == pytest.approx(math.exp(-statistic / 2))
+    assert kept["p_value"] == pytest.approx(_exact_hl_tail(np.array([0, 1, 0, 1]), np.array([0.3, 0.4, 0.6, 0.7]),
+                                                           [2, 2], statistic), abs=0.02)
+
+
+def _exact_hl_tail(y: np.ndarray, p: np.ndarray, sizes: list[int], observed: float) -> float:
+    """P(HL statistic >= ``observed``) under labels drawn from ``p`` (sorted), by every labelling."""
+    starts = np.cumsum([0, *sizes[:-1]])
+    due = np.add.reduceat(p, starts)
+    spread = due * (1 - due / np.array(sizes))
+    tail = 0.0
+    for labels in itertools.product([0, 1], repeat=p.size):
+        chance = float(np.prod(np.where(np.array(labels) == 1, p, 1 - p)))
+        stat = float((((np.add.reduceat(np.array(labels, dtype=float), starts) - due) ** 2) / spread).sum())
+        tail += chance if stat >= observed - 1e-12 else 0.0
+    return tail
+
+
+def test_hosmer_lemeshow_simulates_its_tail_where_bands_expect_few_of_a_class() -> None:
+    """A PD modeller's walk-through (2026-12-06): 20 rows with one default got p 1.3e-43 from the
+    chi-square tail, and bands expecting 0.5 to 4 defaults rejected a calibrated low-default model at
+    1 % one time in forty. Simulated under the model's own PDs, the tail matches every labelling's
+    exact sum, and a calibrated model is rejected at 1 % about 1 % of the time."""
+    rng = np.random.default_rng(9)
+    p = np.sort(rng.uniform(0.01, 0.4, 12))
+    y = (rng.random(12) < p).astype(float)
+    hl = v.hosmer_lemeshow(y, p, 3)
+    assert hl["method"] == "simulated" and hl["draws"] == v.HL_DRAWS
+    assert hl["p_value"] == pytest.approx(_exact_hl_tail(y, p, [4, 4, 4], hl["statistic"]), abs=0.015)
+    assert v.hosmer_lemeshow(y, p, 3) == hl  # seeded: the same rows give the same p
+    # A calibrated low-default book (2,000 loans, PDs 0.1 % to 1.5 %): rejections at 1 % near 1 %,
+    # where chi-square's tail rejects more often.
+    pd_ = rng.uniform(0.001, 0.015, 2000)
+    simulated = chi = 0
+    from scipy.stats import chi2
+
+    for _ in range(80):
+        labels = (rng.random(pd_.size) < pd_).astype(float)
+        one = v.hosmer_lemeshow(labels, pd_, 10)
+        simulated += one["p_value"] < 0.01
+        chi += chi2.sf(one["statistic"], one["df"]) < 0.01
+    assert simulated <= 4 and chi >= simulated  # 1 % of 80 is 0.8; P(5 or more) is about 0.001
 
 
 def test_psi_table_by_hand_and_equal_to_fidelity_psi() -> None:
