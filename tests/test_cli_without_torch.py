@@ -82,6 +82,8 @@ def test_a_training_command_without_torch_names_the_extra(tmp_path: Path) -> Non
                                     "--out", "teacher", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "pip install 'finlite[train]'" in result.stderr and "Traceback" not in result.stderr
+    # PyPI's Linux torch pulls the CUDA libraries: the CPU build is named first (a packaging walk-through).
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in result.stderr
     assert not (tmp_path / "teacher").exists()
 
 

@@ -495,8 +495,11 @@ def _environment_error(exc: BaseException, flags: frozenset[str] | None = None, 
     if missing in _TRAIN_ONLY:
         # A scoring-only install (`pip install finlite`) has no torch: training, compression and
         # export need the `train` extra.
+        # PyPI's torch wheel for Linux pulls the CUDA libraries (gigabytes): the CPU build first.
+        cpu = (" (for torch on a machine without a GPU, first: pip install torch --index-url "
+               "https://download.pytorch.org/whl/cpu)" if missing == "torch" else "")
         return (f"this command needs {missing!r}, which a scoring-only install leaves out; install it with: "
-                "pip install 'finlite[train]' (scoring and serving an exported artifact need neither).")
+                f"pip install 'finlite[train]'{cpu} (scoring and serving an exported artifact need neither).")
     if isinstance(exc, MemoryError):
         return (f"the machine ran out of memory; {_memory_advice(flags, table)}, then run "
                 "again. A limit on this process's memory (ulimit -v, a scheduler's limit) counts as the machine's.")
