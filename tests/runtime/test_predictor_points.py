@@ -3,6 +3,7 @@ the integer sum of its points (a walk-through, 2026-12-06: score and serve gave 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,83 @@ def test_audit_refuses_a_first_link_that_is_not_text(tmp_path: Path) -> None:
     path.write_text('{"event":"prediction","time":"2026-12-06T19:00:00.000Z","prev_sha256":["x"]}\n')
     check = verify_audit_log([path])
     assert not check.intact and check.break_count == 1
+
+
+def _points_by_the_table(table: list[dict], frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
+    """Each row's total read off the published table alone, as a person would: the base, the bin
+    ``[low, high)`` of each numeric value, and the points of each category the row holds."""
+    total = np.full(len(frame), next(r["points"] for r in table if r["feature"] == "(base)"), dtype=np.int64)
+    for row in table:
+        feature, attribute = row["feature"], row["attribute"]
+        if feature in numeric:
+            low, high = (float(v) for v in attribute.strip("[)").split(", "))
+            total += np.where((frame[feature] >= low) & (frame[feature] < high), row["points"], 0)
+    # Categories: the row's value, else the table's other bucket (rare in training), else unseen.
+    listed: dict[str, dict[str, int]] = {}
+    for row in table:
+        if row["feature"] not in numeric and row["feature"] != "(base)" and "=" in row["attribute"]:
+            listed.setdefault(row["feature"], {})[row["attribute"].split("=", 1)[1]] = row["points"]
+    for feature, points in listed.items():
+        fallback = points.get("__other__", points.get("__unseen__", 0))
+        total += frame[feature].astype(str).map(lambda v, p=points, f=fallback: p.get(v, f)).to_numpy(np.int64)
+    return total
+
+
+def test_the_published_table_gives_every_rows_total_and_has_no_empty_bin(card: Path, german: pd.DataFrame) -> None:
+    """scorecard.json's bins were printed to 4 digits from edges on training values (credit_amount
+    2923 read into a bin of 0 points that scored 2), and an empty first bin gave a value below the
+    training range the points of the average row (a scorecard modeller's walk-through, 2026-12-06).
+    Read off the table, every row's total is the model's, and so is that of values between and
+    beyond the training values."""
+    table = json.loads((card / "scorecard.json").read_text())["points"]
+    art = finlite.load(card)
+    numeric = [c.name for c in art.tabular.numeric_]
+    frame = german.drop(columns="creditability")
+    predictor = Predictor(card)
+    assert np.array_equal(_points_by_the_table(table, frame, numeric), predictor.points(frame))
+    for name in numeric:  # every bin holds training rows: none is empty
+        bins = [r["attribute"] for r in table if r["feature"] == name]
+        for attribute in bins:
+            low, high = (float(v) for v in attribute.strip("[)").split(", "))
+            assert ((frame[name] >= low) & (frame[name] < high)).any(), (name, attribute)
+    # Values the training rows lack: between two of them, and below the least (the first bin).
+    rng = np.random.default_rng(0)
+    other = frame.sample(300, random_state=0, replace=True).reset_index(drop=True)
+    for name in numeric:
+        low, high = float(frame[name].min()), float(frame[name].max())
+        other[name] = np.round(rng.uniform(low, high, len(other)), 1)
+    other.loc[:9, "duration_in_month"] = float(frame["duration_in_month"].min()) - 1
+    first = next(r for r in table if r["feature"] == "duration_in_month")
+    assert first["attribute"].startswith("[-inf, ")
+    assert np.array_equal(_points_by_the_table(table, other, numeric), predictor.points(other))
+
+
+def test_a_column_of_small_whole_numbers_gets_round_edges_between_them() -> None:
+    """Mostly zeros, then 1 to 6 (delinquencies): the edge at 0 read 6.23e-09, and 0 sat in the bin
+    above it. Edges now lie between training values at the number of fewest digits, and the
+    table's bins decide every value, between and beyond the training values, as the model does."""
+    from finlite.data.preprocess import Preprocessor
+    from finlite.data.schema import infer_schema
+    from finlite.methods.linear import Scorecard, make_scorecard, scorecard_table
+    from finlite.models.linear import LogisticRegression
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pd.DataFrame({"delinq": np.where(rng.random(n) < 0.7, 0, rng.integers(1, 7, n)).astype(float),
+                          "dti": np.round(rng.uniform(0, 40, n), 2), "y": rng.integers(0, 2, n)})
+    pre = Preprocessor(infer_schema(frame, "y")).fit(frame)
+    x = pre.transform(frame)
+    logistic = LogisticRegression(x.shape[1])
+    with torch.no_grad():
+        logistic.linear.weight.copy_(torch.tensor([[0.8, 0.5]]))
+    card = make_scorecard(logistic, Scorecard(bins=8), x, 2, units=list(pre.numeric_))
+    table = scorecard_table(card, pre.feature_names, list(pre.numeric_))
+    delinq = [r["attribute"] for r in table if r["feature"] == "delinq"]
+    # Whole numbers (the cut at 0, the least value, made an empty first bin): 0 and 1 share the first.
+    assert delinq == ["[-inf, 2)", "[2, 4)", "[4, inf)"], delinq
+    dti = [r["attribute"] for r in table if r["feature"] == "dti"]
+    assert len(dti) == 8 and all("e" not in a.replace("inf", "") for a in dti), dti
+    grid = pd.DataFrame({"delinq": np.arange(-2, 9, 0.5), "dti": np.linspace(-1, 41, 22)})
+    with torch.no_grad():
+        by_model = card.score(torch.as_tensor(pre.transform(grid.assign(y=0)), dtype=torch.float32)).numpy()
+    assert np.array_equal(_points_by_the_table(table, grid, ["delinq", "dti"]), by_model.astype(np.int64))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -166,12 +166,90 @@ def integer_logistic(model: FinliteModel, method: IntegerWeights) -> IntegerLogi
     return out
 
 
+class NumericUnits(Protocol):
+    """A numeric column's two maps between its own units and the encoded (standardised) values the
+    model reads: a fitted Preprocessor's numeric column (``Preprocessor.numeric_``) has both."""
+
+    def encode(self, values: np.ndarray) -> np.ndarray: ...
+
+    def raw(self, encoded: np.ndarray) -> np.ndarray: ...
+
+
+def _encoded(unit: NumericUnits, value: float) -> np.float32:
+    """``value`` (the column's own units) as the model reads it: float32 of its encoding."""
+    return np.float32(unit.encode(np.array([value], dtype=np.float64))[0])
+
+
+def _plain(value: float, digits: int) -> float:
+    """``value`` to ``digits`` significant digits."""
+    return float(np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-"))
+
+
+def _text(value: float) -> str:
+    """A number as a person writes it: no exponent, no trailing zeros (2923.5, 30, 0.5)."""
+    return str(np.format_float_positional(value, trim="-"))
+
+
+def _round_edge(low: float, high: float, unit: NumericUnits) -> float | None:
+    """The encoded edge at the number of fewest significant digits (in the column's own units) whose
+    encoding lies above ``low`` and at most ``high`` (two neighbouring training values, encoded): 9
+    between durations of 8 and 9 months (9 then opens the bin above), 0.5 between 0 and 1
+    delinquencies, 2923.5 between 2923 and 2924. None when there is none (float32 neighbours)."""
+    raw_low, raw_high = (float(v) for v in unit.raw(np.array([low, high], dtype=np.float64)))
+    middle = (raw_low + raw_high) / 2.0
+    if not math.isfinite(middle):
+        return None
+    magnitude = math.floor(math.log10(abs(middle))) if middle != 0 else 0
+    for digits in range(1, 18):
+        places = digits - 1 - magnitude  # decimal places of `digits` significant digits
+        step = 10.0 ** -places
+        rounded = round(middle / step) * step
+        for candidate in sorted({rounded - step, rounded, rounded + step}, key=lambda c: abs(c - middle)):
+            number = round(candidate, max(places, 0))  # 2923.5, not 2923.5000000000005
+            edge = _encoded(unit, number)
+            if low < edge <= high:
+                return float(edge)
+    return None
+
+
+def _bin_edges(values: np.ndarray, bins: int, unit: NumericUnits | None) -> np.ndarray:
+    """The ``bins - 1`` edges of one numeric column (encoded values ``values``), padded with +inf.
+
+    The cuts are the training values' quantiles; each edge then lies above the training value
+    below its cut and at most at the one above it (every training row keeps its bin), at the number
+    of fewest digits in the column's own units (``unit``; the midpoint of the encoded values without
+    one), which the published table shows exactly (:func:`scorecard_table`): the edges were shown
+    to 4 digits, and a cut on a training value left 0 shown as below 6.23e-09 yet scored in the bin
+    above (a scorecard modeller's walk-through, 2026-12-06). Cuts at or below the least value (an
+    empty first bin, whose points a value below the training range took) and cuts that share a
+    neighbour are dropped: no bin is empty."""
+    distinct = np.unique(values)
+    cuts = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+    edges: list[float] = []
+    for cut in cuts[cuts > distinct[0]]:
+        k = int(np.searchsorted(distinct, cut, side="left"))  # distinct[k]: the least value >= cut
+        low, high = float(distinct[k - 1]), float(distinct[k])
+        edge = _round_edge(low, high, unit) if unit is not None else None
+        if edge is None:
+            middle = np.float32((low + high) / 2.0)
+            edge = float(middle) if low < middle <= high else high
+        if not edges or edge > edges[-1]:
+            edges.append(edge)
+    return np.concatenate([np.asarray(edges, dtype=np.float64), np.full(bins - 1 - len(edges), np.inf)])
+
+
 def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, n_numeric: int,
-                   *, rounded: bool = True) -> ScorecardModel:
+                   *, rounded: bool = True, units: Sequence[NumericUnits] | None = None) -> ScorecardModel:
     """Build the scorecard of a logistic model from its training rows.
 
     ``rounded=False`` keeps fractional points (the same bins), which isolates what rounding to
-    integers changes; the deployed scorecard is the rounded one.
+    integers changes; the deployed scorecard is the rounded one. ``units`` (a fitted
+    Preprocessor's ``numeric_``) puts each bin edge at a round number of the column's own units
+    (:func:`_bin_edges`).
+
+    Raises:
+        ConfigError: the points do not fit a 32-bit integer (``pdo`` or ``base_points`` far too
+            large for the coefficients), naming the settings.
     """
     coef, intercept = _logistic(model, "scorecard")
     factor = method.factor
@@ -179,19 +257,28 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     dtype = torch.int32 if rounded else torch.float64
     numeric_points = np.zeros((n_numeric, method.bins))
     edges = np.zeros((n_numeric, method.bins - 1))
-    for j in range(n_numeric):
-        values = x_train[:, j].astype(np.float64)
-        cuts = np.unique(np.quantile(values, np.linspace(0, 1, method.bins + 1)[1:-1]))
-        # Pad repeated cut points (a feature with few distinct values) with +inf: empty bins.
-        padded = np.concatenate([cuts, np.full(method.bins - 1 - len(cuts), np.inf)])
-        edges[j] = padded
-        bucket = np.searchsorted(padded, values, side="right")
+    for j in range(n_numeric):  # (a pdo of 1e308 overflows here: refused below, not warned of)
+        values = x_train[:, j].astype(np.float32).astype(np.float64)
+        edges[j] = _bin_edges(values, method.bins, None if units is None else units[j])
+        bucket = np.searchsorted(edges[j].astype(np.float32), values.astype(np.float32), side="right")
         for b in range(method.bins):
             inside = values[bucket == b]
-            rep = float(inside.mean()) if inside.size else 0.0  # an empty bin's points never apply
-            numeric_points[j, b] = -factor * coef[j] * rep
-    binary_points = -factor * coef[n_numeric:]
+            # Only padding bins (above +inf edges) are empty: their points never apply.
+            rep = float(inside.mean()) if inside.size else 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                numeric_points[j, b] = -factor * coef[j] * rep
+    with np.errstate(over="ignore", invalid="ignore"):
+        binary_points = -factor * coef[n_numeric:]
     base = method.offset - factor * intercept
+    # int32 points and their sum (the score): a pdo of 3e9 wrapped silently to -1.9e9 points, and
+    # one of 1e308 ended in an OverflowError traceback (a scorecard modeller's walk-through).
+    with np.errstate(over="ignore", invalid="ignore"):
+        worst = abs(base) + float(np.abs(numeric_points).max(axis=1).sum() if n_numeric else 0.0) \
+            + float(np.abs(binary_points).sum())
+    if not math.isfinite(worst) or worst >= 2**31 - 1:
+        raise ConfigError(f"The scorecard's points reach {worst:.3g}, beyond a 32-bit integer, with base_points "
+                          f"{method.base_points:g} and pdo {method.pdo:g}: use a bank's scale (e.g. base_points "
+                          "600, pdo 20).", param="pdo")
     if rounded:
         numeric_points, binary_points, base = np.round(numeric_points), np.round(binary_points), round(base)
     with torch.no_grad():
@@ -210,15 +297,28 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     return out
 
 
+def _edge_text(edge: float, unit: NumericUnits) -> str:
+    """An edge in the column's own units: the number of fewest digits whose encoding is the edge
+    itself (so the table's bounds decide a value as the model does), else its raw value in full."""
+    raw = float(unit.raw(np.array([edge]))[0])
+    if not math.isfinite(raw):
+        return "inf" if raw > 0 else "-inf"
+    for digits in range(1, 18):
+        if _encoded(unit, _plain(raw, digits)) == np.float32(edge):
+            return _text(_plain(raw, digits))
+    return _text(raw)
+
+
 def scorecard_table(card: ScorecardModel, feature_names: list[str],
-                    units: Sequence[tuple[float, float] | Callable[[np.ndarray], np.ndarray]] | None = None
+                    units: Sequence[tuple[float, float] | Callable[[np.ndarray], np.ndarray] | NumericUnits] | None = None
                     ) -> list[dict[str, Any]]:
     """The scorecard as rows a person reads: feature, attribute (bin or category), points.
 
-    ``units`` gives, for each numeric feature, (mean, std) or a function from standardised
-    values to raw ones (a fitted Preprocessor column's ``raw``: a squashed column is no linear
-    map), so bins are shown in the data's own units (e.g. months, euros) rather than
-    standardised ones.
+    ``units`` gives, for each numeric feature, a fitted Preprocessor's numeric column (its
+    ``encode`` and ``raw``: each edge shown as the shortest number whose encoding is the edge, so
+    the table decides every value as the model does), or (mean, std), or a function from
+    standardised values to raw ones (4 significant digits), so bins are shown in the data's own
+    units (e.g. months, euros) rather than standardised ones.
     """
     rows: list[dict[str, Any]] = [{"feature": "(base)", "attribute": "", "points": int(card.base_points)}]
     for j in range(card.n_numeric):
@@ -228,16 +328,19 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str],
             upper = edges[b] if b < len(edges) else math.inf
             if lower == upper or lower == math.inf:
                 break
-            lo, hi = lower, upper
-            if units is not None:
-                unit = units[j]
+            unit = None if units is None else units[j]
+            if unit is not None and hasattr(unit, "encode") and hasattr(unit, "raw"):
+                lo = "-inf" if lower == -math.inf else _edge_text(lower, unit)  # type: ignore[arg-type]
+                hi = "inf" if upper == math.inf else _edge_text(upper, unit)  # type: ignore[arg-type]
+                attribute = f"[{lo}, {hi})"
+            else:
+                low, high = lower, upper
                 if callable(unit):
-                    lo, hi = (float(v) for v in unit(np.array([lo, hi], dtype=np.float64)))
-                else:
-                    lo, hi = lo * unit[1] + unit[0], hi * unit[1] + unit[0]
-            scale = "" if units is not None else " (standardised)"
-            rows.append({"feature": feature_names[j], "attribute": f"[{lo:.4g}, {hi:.4g}){scale}",
-                         "points": int(card.numeric_points[j, b])})
+                    low, high = (float(v) for v in unit(np.array([low, high], dtype=np.float64)))
+                elif unit is not None:
+                    low, high = low * unit[1] + unit[0], high * unit[1] + unit[0]
+                attribute = f"[{low:.4g}, {high:.4g})" + ("" if units is not None else " (standardised)")
+            rows.append({"feature": feature_names[j], "attribute": attribute, "points": int(card.numeric_points[j, b])})
             lower = upper
     for i, name in enumerate(feature_names[card.n_numeric:]):
         rows.append({"feature": name.split("=")[0], "attribute": name, "points": int(card.binary_points[i])})
@@ -258,8 +361,9 @@ def _apply_scorecard(method: Scorecard, state: StepState, ctx: StepContext,
     model = state.need_model(method)
     data = ctx.table_data(method)
     n_numeric, _ = data.preprocessor.column_groups()
-    card = make_scorecard(model, method, data.x_train, n_numeric)
-    exact = make_scorecard(model, method, data.x_train, n_numeric, rounded=False)
+    columns = list(data.preprocessor.numeric_)
+    card = make_scorecard(model, method, data.x_train, n_numeric, units=columns)
+    exact = make_scorecard(model, method, data.x_train, n_numeric, rounded=False, units=columns)
     info: dict[str, Any] = {}
     for split, x in (("validation", data.x_val), ("test", data.x_test)):
         xt = torch.from_numpy(x)
@@ -270,8 +374,7 @@ def _apply_scorecard(method: Scorecard, state: StepState, ctx: StepContext,
         info[split] = {"flips_from_rounding": int((binned != rounded).sum()),
                        "flips_from_binning": int((logistic != binned).sum()),
                        "flips_vs_logistic": int((logistic != rounded).sum()), "rows": len(x)}
-    units = [num.raw for num in data.preprocessor.numeric_]
-    table = scorecard_table(card, data.preprocessor.feature_names, units)
+    table = scorecard_table(card, data.preprocessor.feature_names, columns)
     files = {**state.extra_files, "scorecard.json": dump_json({"method": method_to_dict(method), "points": table})}
     return StepState(card, {}, state.plan, files), info
 

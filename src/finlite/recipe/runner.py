@@ -127,6 +127,39 @@ def _check_layer_names(recipe: Recipe, initial: FinliteModel | None, data: Split
                                   f"{', '.join(names)}.", param="layer_sparsity")
 
 
+def _check_final_steps(recipe: Recipe, initial: FinliteModel | None, data: SplitArrays) -> None:
+    """Refuse, before anything trains, a ``scorecard`` or ``integer_weights`` step whose model will
+    not be logistic (it was refused only once the distillation before it had trained: a scorecard
+    modeller's walk-through, 2026-12-06), and a scorecard of a table with weight-of-evidence or
+    target-encoded columns: its points are per 0/1 column, and those columns' values were rounded
+    to -1, 0 or 1, so a category's points could not be read and decisions flipped."""
+    from finlite.methods.distill import Distillation, HintDistillation, RegressionDistillation
+    from finlite.methods.linear import Scorecard
+
+    kind = getattr(initial, "kind", None)
+    for i, step in enumerate(recipe.steps):
+        method = step.method
+        if isinstance(method, (Distillation, RegressionDistillation, HintDistillation)):
+            kind = "logistic" if getattr(method, "student", None) == "logistic" else "mlp"
+            continue
+        if step.name not in ("scorecard", "integer_weights"):
+            continue
+        if kind != "logistic":
+            raise ConfigError(f"{_step_label(recipe, i, step.name)} needs a logistic model, and the model it would "
+                              f"get is {'a ' + kind if kind else 'none'}: put a distillation step with 'student: "
+                              "logistic' before it.", param="recipe")
+        preprocessor = getattr(data, "preprocessor", None)
+        valued = [c.name for c in getattr(preprocessor, "categorical_", ()) if getattr(c, "encoding", None)
+                  in ("woe", "target")] if isinstance(method, Scorecard) and preprocessor is not None else []
+        if valued:
+            raise ConfigError(f"{_step_label(recipe, i, step.name)}: a scorecard gives points to each category, and "
+                              f"{', '.join(map(repr, valued))} {'is' if len(valued) == 1 else 'are'} encoded as one "
+                              "number per row (weight of evidence or target rate: more values than --max-categories), "
+                              "which a points table cannot show per category. Train the teacher with "
+                              "--high-cardinality onehot (the most frequent values one-hot, the rest 'other'), or "
+                              "a larger --max-categories, and compress again.", param="recipe")
+
+
 def check_ready_plan(recipe: Recipe, teacher: FinliteModel, initial: FinliteModel | None, data: SplitArrays,
                      plan: PruningPlan) -> None:
     """Refuse a ready pruning ``plan`` that the recipe's pruning step would refuse, before
@@ -229,6 +262,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                           param="cutoff")
     is_torch = next(teacher.parameters(), None) is not None
     initial = start if start is not None else (teacher if is_torch else None)
+    _check_final_steps(recipe, initial, data)
     if plan is None:  # a ready plan replaces what layer_sparsity would choose
         _check_layer_names(recipe, initial, data)
     else:
