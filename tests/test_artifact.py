@@ -213,3 +213,21 @@ def test_extra_files_with_plain_names_are_written_and_listed(artifact: Path, tmp
                      extra_files={"approval-note.md": "approved by the committee"}, progress=False)
     assert (out / "approval-note.md").read_text() == "approved by the committee"
     assert "approval-note.md" in json.loads((out / "manifest.json").read_text())["files"]
+
+
+def test_a_table_reordered_or_cut_is_told_by_what_differs(teacher_dir: Path, german_csv: Path) -> None:
+    """A notebook's frame with its columns reversed was refused as "not the table", with "the same
+    rows in the same order" and nothing of the columns (a notebook walk-through, 2026-12-06)."""
+    import pandas as pd
+
+    from finlite.artifact import prepare_like
+    from finlite.errors import DataError
+
+    teacher = finlite.load(teacher_dir)
+    frame = pd.read_csv(german_csv)
+    with pytest.raises(DataError, match=r"It has as many rows \(1,000\): if it is that table, its columns are in "
+                                        r"another order or of other types"):
+        prepare_like(teacher, frame[frame.columns[::-1]])
+    with pytest.raises(DataError, match=r"It has 900 rows and the training table had 1,000\. Compressing"):
+        prepare_like(teacher, frame.head(900))
+    assert prepare_like(teacher, frame).split.test.size == 200  # as it was: the same table

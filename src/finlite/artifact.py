@@ -244,6 +244,16 @@ class Artifact:
     preprocessor: AnyPreprocessor
     plan: PruningPlan | None
 
+    def __repr__(self) -> str:
+        """A line a notebook shows: the folder, the model and its task (the dataclass repr printed
+        the whole manifest and pruning plan, 42,595 characters: a notebook walk-through, 2026-12-06)."""
+        model = self.manifest.get("model")
+        kind = model.get("kind") if isinstance(model, dict) else None
+        role = self.manifest.get("role") or ("student" if "report.json" in (self.manifest.get("files") or {})
+                                             else "teacher")
+        return (f"Artifact({str(self.path)!r}, role={role!r}, model={kind!r}, task={self.task!r}, "
+                f"weights_bytes={self.weights_bytes:,})")
+
     @property
     def market(self) -> MarketPreprocessor | None:
         """The fitted market pipeline (spec, features, scaler) of a forecaster; None for a tabular model."""
@@ -542,11 +552,21 @@ def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedDat
     prepared = prepare_if_trained_on(artifact, table)
     if prepared is None:
         recorded = artifact.manifest["data"]
+        rows = recorded.get("rows")
+        # Which it is, where the rows can tell: the hash reads the column order and how each value
+        # is written (a column of whole numbers as floats: 1.0 for 1), and a frame reordered or
+        # retyped in a notebook was told only "the same rows in the same order" (a walk-through).
+        why = (f" It has {len(table.frame):,} rows and the training table had {rows:,}." if isinstance(rows, int)
+               and rows != len(table.frame) else
+               f" It has as many rows ({rows:,}): if it is that table, its columns are in another order or of other "
+               "types than when the model was trained (the hash reads both: whole numbers as floats are 1.0, not "
+               "1); pass it as it was then (the same file, or the DataFrame with the same column order and dtypes)."
+               if isinstance(rows, int) else "")
         raise DataError(
             f"{table.source} is not the table {artifact.path} was trained on (content sha256 differs from "
-            f"{recorded['content_sha256'][:16]}…, recorded from {recorded.get('source')!r}). Compressing, exporting "
-            "and reproducing need that table, with the same rows in the same order (the split is rebuilt from "
-            "it), so the test split stays unseen by both models."
+            f"{recorded['content_sha256'][:16]}…, recorded from {recorded.get('source')!r}).{why} Compressing, "
+            "exporting and reproducing need that table, with the same rows in the same order (the split is rebuilt "
+            "from it), so the test split stays unseen by both models."
         )
     return prepared
 

@@ -1382,8 +1382,9 @@ def evaluate(
         raise ConfigError("--cutoff and --flag-rate each set the cut-off decisions are judged at (a policy's value, or "
                           "where the reference model flags that share of the rows); give one of them.",
                           param="cutoff")
-    result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
-                               flag_rate=flag_rate, since=since, cutoff=cutoff)
+    with _own_warnings():  # its note is printed below, with the results
+        result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
+                                   flag_rate=flag_rate, since=since, cutoff=cutoff)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")

@@ -467,6 +467,7 @@ def test_a_train_outcome_prints_as_one_line() -> None:
     outcome = TrainOutcome(model=torch.nn.Linear(2, 1), data=big, metrics={"test": {"auc": 0.81234}},  # type: ignore[arg-type]
                            path=None, warnings=("a",))
     assert repr(outcome) == "TrainOutcome(model=Linear, test_auc=0.8123, path=None, warnings=1)"
+    assert outcome.test_auc == 0.81234  # what the repr names can be read (it raised AttributeError)
     from finlite.jobs.forecast import ForecastOutcome
 
     series = SimpleNamespace(x_train=np.zeros((5_000, 30, 8), dtype=np.float32))
@@ -474,6 +475,20 @@ def test_a_train_outcome_prints_as_one_line() -> None:
                                metrics={"test": {"directional_accuracy": 0.52345, "rmse": 0.0123456}}, path=None)
     assert repr(forecast) == ("ForecastOutcome(model=Linear, test_directional_accuracy=0.5234, test_rmse=0.0123, "
                               "path=None)")
+    assert forecast.test_directional_accuracy == 0.52345 and forecast.test_rmse == 0.0123456
+
+
+def test_an_artifact_and_a_predictor_show_a_line_in_a_notebook(exported_dir: Path) -> None:
+    """finlite.load's repr was 42,595 characters (the whole manifest and plan); a Predictor's named
+    only its address (a notebook walk-through, 2026-12-06)."""
+    from finlite.runtime import Predictor
+
+    shown = repr(finlite.load(exported_dir))
+    assert shown.startswith(f"Artifact({str(exported_dir)!r}, role='student', model='mlp', task='binary', ")
+    assert len(shown) < 200
+    predictor = Predictor(exported_dir)
+    assert repr(predictor) == (f"Predictor({str(exported_dir)!r}, variant='fp32', task='binary', "
+                               f"cutoff={predictor.cutoff:.6g}, threads=1)")
 
 
 def test_the_verdict_names_the_report_status_and_each_gate_that_failed_on_the_test_split() -> None:

@@ -902,6 +902,29 @@ def test_text_as_an_arrow_view_reads_as_text(exported_dir: Path, german: pd.Data
     assert "purpose" in infer_schema(frame, "creditability").categorical
 
 
+def test_a_notebooks_float16_and_object_booleans_train_as_their_plain_types(german: pd.DataFrame,
+                                                                            tmp_path: Path) -> None:
+    """A float16 column ended training in pandas' bare NotImplementedError ("float16 indexes are not
+    supported"), and an object column of True/False was read as numbers and refused ("send 1 or 0")
+    where a bool column is a categorical (a notebook walk-through, 2026-12-06). Both are read as
+    float32 and pandas' boolean, as from a Parquet file, and train."""
+    from finlite.data import infer_schema
+    from finlite.data.io import frame_sha256, read_table
+    from finlite.training.loop import TrainConfig
+
+    flags = pd.Series((np.arange(len(german)) % 3 == 0), dtype=object)
+    flags[5] = None
+    odd = german.assign(age_in_years=german["age_in_years"].astype(np.float16), flag=flags)
+    frame = read_table(odd).frame
+    assert frame["age_in_years"].dtype == np.float32 and frame["flag"].dtype == "boolean"
+    schema = infer_schema(frame, "creditability")
+    assert "flag" in schema.categorical and "age_in_years" in schema.numeric
+    typed = read_table(odd.assign(flag=flags.astype("boolean"))).frame
+    assert frame_sha256(frame) == frame_sha256(typed)  # the same table as one typed boolean
+    outcome = finlite.train(odd, target="creditability", out=tmp_path / "t", config=TrainConfig(epochs=1, progress=False))
+    assert "flag" in outcome.data.schema.categorical
+
+
 def test_the_bench_table_keeps_a_space_between_large_latencies() -> None:
     """Fixed widths ran a slow teacher's latencies together: "61.6µs12326.3µs" (a review, 2026-12-03)."""
     from finlite.jobs.bench import render_bench

@@ -419,7 +419,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
     if isinstance(data, pd.DataFrame):
         if data.empty:
             raise DataError("The DataFrame passed as data has no rows; pass a table with at least one row.")
-        frame = without_views(data.reset_index(drop=True))
+        frame = plain_types(data.reset_index(drop=True))
         _check_flat_frame(frame, "the DataFrame")
         return Table(frame, "DataFrame")
     if not isinstance(data, (str, os.PathLike)):
@@ -438,7 +438,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
     try:
         if name.endswith(_PARQUET_SUFFIXES):
             _check_flat_parquet(path)
-            frame = pd.read_parquet(path)
+            frame = plain_types(pd.read_parquet(path))
         elif name.endswith(_CSV_SUFFIXES):
             # A gzip, Parquet, xlsx, UTF-16 or binary file read "not UTF-8 text".
             other = not_csv_text(path, nul_in_header_only=True)
@@ -527,6 +527,34 @@ def _check_flat_parquet(path: Path) -> None:
     except (pa.ArrowInvalid, OSError) as exc:  # a damaged page met by the decoding pass
         raise DataError(f"Cannot read {str(path)!r} as Parquet ({' '.join(str(exc).split())[:300]}): the file is "
                         "damaged or incomplete. Write it again (or copy it again from its source).") from exc
+
+
+def _object_booleans(column: pd.Series) -> bool:
+    """Whether an object column holds booleans and missing values only (at least one boolean)."""
+    if not (isinstance(column.dtype, np.dtype) and column.dtype == object):
+        return False
+    present = column.notna().to_numpy()
+    # The first value first: a text column is told apart without scanning it.
+    return bool(present.any()) and isinstance(column.iloc[int(present.argmax())], (bool, np.bool_)) \
+        and pd.api.types.infer_dtype(column, skipna=True) == "boolean"
+
+
+def plain_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table read for training (:func:`read_table`) with the column types pandas cannot work on
+    as their plain equivalents: Arrow views (:func:`without_views`); float16 as float32 (pandas
+    has no float16 index: a bare ``NotImplementedError`` in training); and an object column of
+    booleans (and missing values) as pandas' ``boolean``, a categorical as a ``bool`` column is
+    (read as numbers it was refused, "send 1 or 0": a notebook walk-through, 2026-12-06). Each
+    holds the same values. The frame itself when it has none."""
+    out = without_views(frame)
+    for position, dtype in enumerate(out.dtypes):
+        half = isinstance(dtype, np.dtype) and dtype == np.float16
+        if half or _object_booleans(out.iloc[:, position]):
+            if out is frame:
+                out = frame.copy(deep=False)
+            column = out.iloc[:, position]
+            out.isetitem(position, column.to_numpy(np.float32) if half else column.astype("boolean").array)
+    return out
 
 
 def without_views(frame: pd.DataFrame) -> pd.DataFrame:

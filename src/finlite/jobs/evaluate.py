@@ -4,6 +4,7 @@ the served (ONNX) model decides as the model in memory does."""
 from __future__ import annotations
 
 import datetime
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import blank_numbers, unseen_counts
 from finlite.data.split import make_split
-from finlite.errors import ConfigError, DataError
+from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.export.timing import report_timer
@@ -284,7 +285,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     rows, and ``cutoff=0.3`` at that cut-off on P(positive) (a credit policy's, set by a
     committee). ``result["operating_point"]`` says which cut-off was used and how it was set.
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
-    (:func:`evaluate_forecaster`).
+    (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
+    table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
+    is also issued as a :class:`~finlite.FinliteWarning`.
 
     Raises:
         ArtifactError: the artifact does not verify, or its exported model disagrees with its weights.
@@ -308,6 +311,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     said = first_epoch_message(teacher_training(art.manifest), market=art.market is not None)
     if said:  # a network kept at its first epoch: said where it is judged, not only when it trained
         result["training_warnings"] = said
+    if isinstance(result.get("note"), str):
+        # Rows the models were fitted on among a "hold-out", a copy of the training file: the CLI
+        # prints the note; from Python it sat in result["note"] alone, where a notebook reading
+        # the metrics did not look (a notebook walk-through, 2026-12-06).
+        for line in result["note"].splitlines():
+            warnings.warn(line if line.startswith("warning: ") else f"warning: {line}", FinliteWarning, stacklevel=2)
     return result
 
 

@@ -115,6 +115,22 @@ class ForecastOutcome:
         return (f"ForecastOutcome(model={type(self.model).__name__}, test_directional_accuracy="
                 f"{shown('directional_accuracy')}, test_rmse={shown('rmse')}, path={where!r})")
 
+    def _test(self, key: str) -> float | None:
+        test = self.metrics.get("test") if isinstance(self.metrics, dict) else None
+        value = test.get(key) if isinstance(test, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    @property
+    def test_directional_accuracy(self) -> float | None:
+        """The test period's directional accuracy (``metrics["test"]["directional_accuracy"]``), as
+        the repr shows it; None without one."""
+        return self._test("directional_accuracy")
+
+    @property
+    def test_rmse(self) -> float | None:
+        """The test period's RMSE (``metrics["test"]["rmse"]``), as the repr shows it; None without one."""
+        return self._test("rmse")
+
 
 def _model_task(spec: MarketSpec) -> str:
     """The forecaster's own output: log-odds of an up move, or the forecast itself."""

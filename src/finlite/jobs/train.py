@@ -59,6 +59,14 @@ class TrainOutcome:
         return (f"TrainOutcome(model={type(self.model).__name__}, test_auc={shown}, path={where!r}, "
                 f"warnings={len(self.warnings)})")
 
+    @property
+    def test_auc(self) -> float | None:
+        """The test split's AUC (``metrics["test"]["auc"]``), as the repr shows it; None without one
+        (the repr named it, and ``outcome.test_auc`` raised AttributeError: a notebook walk-through)."""
+        test = self.metrics.get("test") if isinstance(self.metrics, dict) else None
+        auc = test.get("auc") if isinstance(test, dict) else None
+        return float(auc) if isinstance(auc, (int, float)) and not isinstance(auc, bool) else None
+
 
 def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: Any = None, dropout: Any = None,
                            config: TrainConfig | None = None, gbdt_params: Any = None) -> None:

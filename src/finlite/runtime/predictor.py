@@ -319,6 +319,13 @@ class Predictor:
                               "forecast(history) or forecast_all(history).")
         return self._encoder
 
+    def __repr__(self) -> str:
+        """A line a notebook shows: the artifact, the model scored, its task and cut-off (the
+        default repr named only the object's address: a notebook walk-through, 2026-12-06)."""
+        cutoff = self.decision_cutoff
+        return (f"Predictor({str(self.path)!r}, variant={self.variant!r}, task={self.task!r}, "
+                f"cutoff={'None' if cutoff is None else f'{cutoff:.6g}'}, threads={self._threads})")
+
     @property
     def decision_cutoff(self) -> float | None:
         """The cut-off decisions are made at; None for a model that makes no decisions (a forecast)."""
@@ -510,7 +517,7 @@ class Predictor:
         rows = given.astype(np.float32, copy=False)
         return rows.reshape(1, -1) if rows.ndim == 1 else rows
 
-    def score_record(self, record: Mapping[str, Any]) -> float:
+    def score_record(self, record: Mapping[Any, Any]) -> float:
         """P(positive) of one raw record (a dict of field to value): the fast path.
 
         The record is encoded straight into an input buffer already bound to the ONNX session
