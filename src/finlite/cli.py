@@ -1513,6 +1513,10 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
+        if since.get("reversed"):
+            out.append(f"warning: the model ranks these rows the wrong way round (AUC {since['auc']:.3f}, below 0.5 "
+                       "beyond sampling noise): check first that the outcome is coded as in training (the same "
+                       "value for the positive class), as a table whose 1 means performing reads exactly so.")
         if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")

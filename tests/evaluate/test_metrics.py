@@ -291,4 +291,7 @@ def test_a_decline_on_a_handful_of_defaults_is_not_judged() -> None:
     bad = rng.uniform(0.0, 0.2, n)
     y30, p30 = np.r_[np.zeros(n), np.ones(n)], np.r_[rng.uniform(0.1, 0.5, n), bad]
     thirty = auc_decline(0.95, 4000, 207, y30, p30)
-    assert thirty["judged"] and thirty["beyond_noise"]
+    assert thirty["judged"] and thirty["beyond_noise"] and thirty["reversed"]  # AUC near 0.1: the wrong way round
+    # The same rows with their labels the other way (1 = performing) rank well: not reversed.
+    assert not auc_decline(0.95, 4000, 207, 1 - y30, p30)["reversed"]
+    assert not one["reversed"]  # one default: nothing is judged, reversed included

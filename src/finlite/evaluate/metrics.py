@@ -169,7 +169,8 @@ def auc_decline(validated: float, rows: int, positives: int, y: np.ndarray, p: n
     new one's DeLong error). Only the new AUC's error was counted before, so a 600-row test split's
     noise read as decline one time in five on an unchanged population (a review, 2026-12-06).
     ``judged`` is False (and ``beyond_noise`` with it) when the new rows hold fewer than
-    :data:`finlite._limits.THIN_CLASS_ROWS` of a class: no rise or fall is claimed on them."""
+    :data:`finlite._limits.THIN_CLASS_ROWS` of a class: no rise or fall is claimed on them.
+    ``reversed``: the new AUC lies below 0.5 beyond its own noise (judged rows only)."""
     from finlite._limits import THIN_CLASS_ROWS
 
     pos, neg = np.asarray(y) == 1, np.asarray(y) == 0
@@ -187,7 +188,10 @@ def auc_decline(validated: float, rows: int, positives: int, y: np.ndarray, p: n
     return {"validated_auc": float(validated), "validated_se": se_then, "auc": now, "se": se_now,
             "validated_gini": gini_then, "gini": gini_now,
             "gini_relative_decline": 1 - gini_now / gini_then if gini_then > 0 else None,
-            "z": z, "beyond_noise": judged and z > 1.96, "judged": judged, "fewest_class_rows": fewest}
+            "z": z, "beyond_noise": judged and z > 1.96, "judged": judged, "fewest_class_rows": fewest,
+            # Ranked the wrong way round beyond noise: an outcome coded the other way (1 = performing)
+            # read as a model to redevelop (a PD modeller's walk-through, 2026-12-06).
+            "reversed": judged and now + 1.96 * se_now < 0.5}
 
 
 def gini(y: np.ndarray, p: np.ndarray) -> float:

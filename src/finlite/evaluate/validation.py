@@ -1097,6 +1097,10 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
                if mine.get("judged") is False else
                "a fall beyond sampling noise" if beyond else "a rise beyond sampling noise" if mine["z"] < -1.96
                else "within sampling noise") + ")")
+    if mine.get("reversed"):
+        said += (f". It ranks these rows the wrong way round (AUC below 0.5 beyond sampling noise): check first that "
+                 f"the outcome is coded as in training ({inp.positive!r} the positive class, the 1), as a table "
+                 "whose 1 means performing reads exactly so")
     if status != "PASS":
         said += (": the model ranks these applicants markedly worse than when it was validated, whatever the "
                  "teacher does; redevelop or recalibrate it before relying on it." if status == "FAIL" else
