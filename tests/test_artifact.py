@@ -228,6 +228,14 @@ def test_a_table_reordered_or_cut_is_told_by_what_differs(teacher_dir: Path, ger
     with pytest.raises(DataError, match=r"It has as many rows \(1,000\): if it is that table, its columns are in "
                                         r"another order or of other types"):
         prepare_like(teacher, frame[frame.columns[::-1]])
-    with pytest.raises(DataError, match=r"It has 900 rows and the training table had 1,000\. Compressing"):
+    with pytest.raises(DataError, match=r"It has 900 labelled rows and the training table had 1,000\. Compressing"):
         prepare_like(teacher, frame.head(900))
+    # Rows with no outcome are not counted: training leaves them out (the manifest counts the labelled).
+    blank = frame[frame.columns[::-1]].copy()
+    blank.loc[3, "creditability"] = None
+    with pytest.raises(DataError, match=r"It has 999 labelled rows and the training table had 1,000"):
+        prepare_like(teacher, blank)
+    padded = pd.concat([frame.assign(creditability=frame["creditability"]), frame.head(2).assign(creditability=None)])
+    with pytest.raises(DataError, match=r"It has as many rows \(1,000\)"):
+        prepare_like(teacher, padded[padded.columns[::-1]])
     assert prepare_like(teacher, frame).split.test.size == 200  # as it was: the same table

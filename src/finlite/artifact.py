@@ -251,8 +251,12 @@ class Artifact:
         kind = model.get("kind") if isinstance(model, dict) else None
         role = self.manifest.get("role") or ("student" if "report.json" in (self.manifest.get("files") or {})
                                              else "teacher")
+        try:
+            size = f"{self.weights_bytes:,}"
+        except OSError:  # its folder moved or removed since it was loaded
+            size = "unknown"
         return (f"Artifact({str(self.path)!r}, role={role!r}, model={kind!r}, task={self.task!r}, "
-                f"weights_bytes={self.weights_bytes:,})")
+                f"weights_bytes={size})")
 
     @property
     def market(self) -> MarketPreprocessor | None:
@@ -556,8 +560,11 @@ def prepare_like(artifact: Artifact, data: DataLike | PriceTable) -> PreparedDat
         # Which it is, where the rows can tell: the hash reads the column order and how each value
         # is written (a column of whole numbers as floats: 1.0 for 1), and a frame reordered or
         # retyped in a notebook was told only "the same rows in the same order" (a walk-through).
-        why = (f" It has {len(table.frame):,} rows and the training table had {rows:,}." if isinstance(rows, int)
-               and rows != len(table.frame) else
+        # The manifest counts the labelled rows (training leaves out those with no outcome).
+        target = preprocessor.schema.target
+        labelled = int(table.frame[target].notna().sum()) if target in table.frame.columns else len(table.frame)
+        why = (f" It has {labelled:,} labelled rows and the training table had {rows:,}." if isinstance(rows, int)
+               and rows != labelled else
                f" It has as many rows ({rows:,}): if it is that table, its columns are in another order or of other "
                "types than when the model was trained (the hash reads both: whole numbers as floats are 1.0, not "
                "1); pass it as it was then (the same file, or the DataFrame with the same column order and dtypes)."

@@ -478,7 +478,7 @@ def test_a_train_outcome_prints_as_one_line() -> None:
     assert forecast.test_directional_accuracy == 0.52345 and forecast.test_rmse == 0.0123456
 
 
-def test_an_artifact_and_a_predictor_show_a_line_in_a_notebook(exported_dir: Path) -> None:
+def test_an_artifact_and_a_predictor_show_a_line_in_a_notebook(exported_dir: Path, tmp_path: Path) -> None:
     """finlite.load's repr was 42,595 characters (the whole manifest and plan); a Predictor's named
     only its address (a notebook walk-through, 2026-12-06)."""
     from finlite.runtime import Predictor
@@ -486,6 +486,13 @@ def test_an_artifact_and_a_predictor_show_a_line_in_a_notebook(exported_dir: Pat
     shown = repr(finlite.load(exported_dir))
     assert shown.startswith(f"Artifact({str(exported_dir)!r}, role='student', model='mlp', task='binary', ")
     assert len(shown) < 200
+    import shutil
+
+    moved = tmp_path / "copy"
+    shutil.copytree(exported_dir, moved)
+    loaded = finlite.load(moved)
+    shutil.rmtree(moved)  # a temporary folder a notebook removed: still a line, not FileNotFoundError
+    assert repr(loaded).endswith("weights_bytes=unknown)")
     predictor = Predictor(exported_dir)
     assert repr(predictor) == (f"Predictor({str(exported_dir)!r}, variant='fp32', task='binary', "
                                f"cutoff={predictor.cutoff:.6g}, threads=1)")

@@ -126,6 +126,12 @@ def test_columns_the_training_table_did_not_have_are_named_and_known_ones_are_no
                     "on: train again with them to use them."]
     # The scores are those of the file without them.
     assert pd.read_csv(tmp_path / "wider.csv")["score"].equals(pd.read_csv(tmp_path / "plain.csv")["score"])
+    # A stored pandas index (__index_level_0__, a filtered frame's) is read as the index by training: not said.
+    indexed = tmp_path / "indexed.parquet"
+    german = pd.read_csv(german_csv)
+    german[german["age_in_years"] > 22].to_parquet(indexed)
+    assert "__index_level_0__" in pq.read_schema(indexed).names
+    assert not any("did not have" in n for n in score_file(predictor, indexed, tmp_path / "i.csv").notes)
 
 
 def test_an_unknown_suffix_is_refused_before_any_work(exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:

@@ -746,6 +746,8 @@ def test_workers_stop_when_their_supervisor_is_killed(exported_dir: Path, tmp_pa
         while time.monotonic() < deadline and sorted(
                 line["pid"] for line in _audit(audit) if line["event"] == "start") != sorted(workers):
             time.sleep(0.2)
+        started = sorted(line["pid"] for line in _audit(audit) if line["event"] == "start")
+        assert started == sorted(workers), f"workers {workers} did not all start serving: {started}"
         proc.kill()
         proc.wait(timeout=20)
         deadline = time.monotonic() + 30

@@ -541,8 +541,9 @@ def _object_booleans(column: pd.Series) -> bool:
 
 def plain_types(frame: pd.DataFrame) -> pd.DataFrame:
     """A table read for training (:func:`read_table`) with the column types pandas cannot work on
-    as their plain equivalents: Arrow views (:func:`without_views`); float16 as float32 (pandas
-    has no float16 index: a bare ``NotImplementedError`` in training); and an object column of
+    as their plain equivalents: Arrow views (:func:`without_views`); float16 as the float64 of
+    the number it is written as (pandas has no float16 index: a bare ``NotImplementedError`` in
+    training); and an object column of
     booleans (and missing values) as pandas' ``boolean``, a categorical as a ``bool`` column is
     (read as numbers it was refused, "send 1 or 0": a notebook walk-through, 2026-12-06). Each
     holds the same values. The frame itself when it has none."""
@@ -553,7 +554,10 @@ def plain_types(frame: pd.DataFrame) -> pd.DataFrame:
             if out is frame:
                 out = frame.copy(deep=False)
             column = out.iloc[:, position]
-            out.isetitem(position, column.to_numpy(np.float32) if half else column.astype("boolean").array)
+            # float16 as the number it is written as (0.787, not 0.78710938): the CSV written from a
+            # float16 frame then hashes as the frame does (frame_sha256), as a float32 column does.
+            out.isetitem(position, pd.to_numeric(column.astype(str)).to_numpy(np.float64) if half
+                         else column.astype("boolean").array)
     return out
 
 

@@ -316,7 +316,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
         # prints the note; from Python it sat in result["note"] alone, where a notebook reading
         # the metrics did not look (a notebook walk-through, 2026-12-06).
         for line in result["note"].splitlines():
-            warnings.warn(line if line.startswith("warning: ") else f"warning: {line}", FinliteWarning, stacklevel=2)
+            warnings.warn(line, FinliteWarning, stacklevel=2)
     return result
 
 

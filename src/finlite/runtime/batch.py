@@ -496,15 +496,18 @@ def _batches(path: Path, kind: str, fields: list[str], ids: list[str], chunk_row
         present = [c for c in columns if c in schema.names]
         # The columns read, before their rows are; each batch is checked as it is read.
         check_parquet_size(path, present)
+        # The file's columns for the note on columns training did not have: a stored pandas index
+        # is not one (training read it as the index: a review, 2026-12-06).
+        named = [c for c in schema.names if c not in stored_index_columns(schema)]
         if reader.metadata.num_rows == 0:
             # No rows, so no batch would reach the encoder, which refuses a column's type (a
             # timestamp where a number belongs): an empty feed of the wrong shape passed on day one
             # and failed on day two (a review, 2026-12-04). One empty batch of the file's types.
             kept = [schema.field(c) for c in present]
             empty = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in kept], schema=pa.schema(kept))
-            return iter([empty]), 0, list(schema.names)
+            return iter([empty]), 0, named
         return _named_read_errors(reader.iter_batches(batch_size=chunk_rows, columns=present), path), \
-            reader.metadata.num_rows, list(schema.names)
+            reader.metadata.num_rows, named
     # pyarrow.csv is imported only for CSV (in csv_header and open_csv_text): it takes about 30 ms,
     # a tenth of the command's start-up.
     try:
@@ -564,6 +567,16 @@ def csv_header(path: Path) -> list[str]:
             if stream is not None:
                 stream.close()
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def stored_index_columns(schema: Any) -> set[str]:
+    """The columns of a Parquet schema that hold a pandas index (``__index_level_0__``, or a named
+    index): what ``pd.read_parquet`` reads as the index, and training with it, not as a column."""
+    try:
+        meta = schema.pandas_metadata or {}
+    except Exception:  # noqa: BLE001 - metadata that is not pandas' own: no index known
+        return set()
+    return {c for c in meta.get("index_columns") or () if isinstance(c, str)}
 
 
 def _named_read_errors(batches: Iterator[Any], path: Path) -> Iterator[Any]:

@@ -73,6 +73,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     psi_bins,
     reason_counts,
     run_record,
+    stored_index_columns,
 )
 from finlite.runtime.predictor import score_blocks
 from finlite.runtime.reason_codes import (
@@ -570,6 +571,12 @@ class RayScoreSummary(ScoreSummary):
         return {**super().to_dict(), "engine": "ray", "workers": self.workers}
 
 
+def _parquet_schema(src: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(src)
+
+
 def _file_columns(src: Path, kind: str) -> list[str]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -684,7 +691,10 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     origin = provenance(local, src, k, codes, flags)
     reference = _reference_bins(local)
     feature_bins = _feature_bins(local)
-    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes) + new_columns_notes(local, str(src), names, ids)
+    # A stored pandas index is no column training had or lacked (it read it as the index).
+    index = stored_index_columns(_parquet_schema(src)) if in_kind == "parquet" else set()
+    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes) \
+        + new_columns_notes(local, str(src), [c for c in names if c not in index], ids)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
     decides = local.decision_cutoff is not None  # --max-flag-share reads its decisions
