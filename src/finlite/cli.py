@@ -1513,11 +1513,12 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
-        if since.get("reversed"):
+        if since.get("reversed"):  # the coding first; the decline's advice would say "redevelop" beside it
             out.append(f"warning: the model ranks these rows the wrong way round (AUC {since['auc']:.3f}, below 0.5 "
                        "beyond sampling noise): check first that the outcome is coded as in training (the same "
-                       "value for the positive class), as a table whose 1 means performing reads exactly so.")
-        if since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
+                       "value for the positive class), as a table whose positive rows are the performing ones reads "
+                       "exactly so; if it is, do not rely on the model until it is redeveloped.")
+        elif since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
     if isinstance(own, Mapping) and calibration_status(own) == "FAIL":

@@ -98,7 +98,9 @@ def _points_by_the_table(table: list[dict], frame: pd.DataFrame, numeric: list[s
     total = np.full(len(frame), next(r["points"] for r in table if r["feature"] == "(base)"), dtype=np.int64)
     for row in table:
         feature, attribute = row["feature"], row["attribute"]
-        if feature in numeric:
+        if feature in numeric and attribute == "(missing)":
+            total += np.where(frame[feature].isna(), row["points"], 0)
+        elif feature in numeric:
             low, high = (float(v) for v in attribute.strip("[)").split(", "))
             total += np.where((frame[feature] >= low) & (frame[feature] < high), row["points"], 0)
     # Categories: the row's value, else the table's other bucket (rare in training), else unseen.
@@ -152,21 +154,30 @@ def test_a_column_of_small_whole_numbers_gets_round_edges_between_them() -> None
 
     rng = np.random.default_rng(4)
     n = 3000
+    dti = np.round(rng.uniform(0, 40, n), 2)
+    dti[rng.random(n) < 0.1] = np.nan  # blanks: the table's (missing) row
     frame = pd.DataFrame({"delinq": np.where(rng.random(n) < 0.7, 0, rng.integers(1, 7, n)).astype(float),
-                          "dti": np.round(rng.uniform(0, 40, n), 2), "y": rng.integers(0, 2, n)})
+                          "dti": dti, "amount": np.round(rng.uniform(1e9, 1.5e9, n), 2), "y": rng.integers(0, 2, n)})
     pre = Preprocessor(infer_schema(frame, "y")).fit(frame)
     x = pre.transform(frame)
     logistic = LogisticRegression(x.shape[1])
     with torch.no_grad():
-        logistic.linear.weight.copy_(torch.tensor([[0.8, 0.5]]))
-    card = make_scorecard(logistic, Scorecard(bins=8), x, 2, units=list(pre.numeric_))
+        logistic.linear.weight.copy_(torch.tensor([[0.8, 0.5, -0.7, 0.9]]))  # delinq, dti, amount, dti missing
+    assert pre.feature_names == ["delinq", "dti", "amount", "dti__is_missing"]
+    card = make_scorecard(logistic, Scorecard(bins=8), x, 3, units=list(pre.numeric_))
     table = scorecard_table(card, pre.feature_names, list(pre.numeric_))
     delinq = [r["attribute"] for r in table if r["feature"] == "delinq"]
     # Whole numbers (the cut at 0, the least value, made an empty first bin): 0 and 1 share the first.
     assert delinq == ["[-inf, 2)", "[2, 4)", "[4, inf)"], delinq
     dti = [r["attribute"] for r in table if r["feature"] == "dti"]
-    assert len(dti) == 8 and all("e" not in a.replace("inf", "") for a in dti), dti
-    grid = pd.DataFrame({"delinq": np.arange(-2, 9, 0.5), "dti": np.linspace(-1, 41, 22)})
+    assert len(dti) == 9 and all("e" not in a.replace("inf", "") for a in dti), dti  # 8 bins and (missing)
+    assert [r["attribute"] for r in table if r["feature"] == "dti"][-1] == "(missing)"
+    # Every printed bound of amount (values near 1e9, where float32 lumps about 11 units together),
+    # a cent below it and at it; and a grid of the others with blanks.
+    bounds = [float(a.strip("[)").split(", ")[0]) for a in (r["attribute"] for r in table if r["feature"] == "amount")][1:]
+    probes = np.round(np.concatenate([[b - 0.01, b, b + 0.01] for b in bounds]), 2)
+    grid = pd.DataFrame({"delinq": np.resize(np.arange(-2, 9, 0.5), probes.size),
+                         "dti": np.resize(np.r_[np.linspace(-1, 41, 21), np.nan], probes.size), "amount": probes})
     with torch.no_grad():
         by_model = card.score(torch.as_tensor(pre.transform(grid.assign(y=0)), dtype=torch.float32)).numpy()
-    assert np.array_equal(_points_by_the_table(table, grid, ["delinq", "dti"]), by_model.astype(np.int64))
+    assert np.array_equal(_points_by_the_table(table, grid, ["delinq", "dti", "amount"]), by_model.astype(np.int64))

@@ -627,6 +627,17 @@ def _hl_statistic(observed: np.ndarray, expected: np.ndarray, spread: np.ndarray
     return np.asarray(((observed - expected) ** 2 / spread).sum(axis=-1))
 
 
+def _simulated_note(tests: Mapping[str, Mapping[str, Any]]) -> str:
+    """The end of the calibration summary's Hosmer–Lemeshow sentence: which models' p-values were
+    simulated (a band expecting fewer than HL_MIN_EXPECTED of a class), or a full stop."""
+    simulated = [m for m, test in tests.items() if test.get("method") == "simulated"]
+    if not simulated:
+        return "."
+    whose = "each model's" if len(simulated) == len(tests) else f"the {simulated[0]}'s"
+    return (f" ({'both' if len(simulated) == len(tests) else simulated[0]} simulated from {whose} own probabilities: "
+            f"a band expects fewer than {HL_MIN_EXPECTED:g} of a class, where chi-square's tail does not hold).")
+
+
 def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
     """The Hosmer–Lemeshow goodness-of-fit test over the equal-count score bands of
     :func:`reliability_table`: ``statistic`` = Σ (O − E)² / (E · (1 − E / n)) over the bands (O the
@@ -1098,10 +1109,13 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
                "a fall beyond sampling noise" if beyond else "a rise beyond sampling noise" if mine["z"] < -1.96
                else "within sampling noise") + ")")
     if mine.get("reversed"):
+        # The coding first, and the verdict only for a table coded as in training: "check the coding"
+        # glued to "redevelop it" read as both at once (a review, 2026-12-06).
         said += (f". It ranks these rows the wrong way round (AUC below 0.5 beyond sampling noise): check first that "
-                 f"the outcome is coded as in training ({inp.positive!r} the positive class, the 1), as a table "
-                 "whose 1 means performing reads exactly so")
-    if status != "PASS":
+                 f"the outcome is coded as in training (the positive class is {inp.positive!r}), as a table whose "
+                 "positive rows are the performing ones reads exactly so; if it is, the model ranks these "
+                 "applicants the wrong way round, and must not be relied on until it is redeveloped.")
+    elif status != "PASS":
         said += (": the model ranks these applicants markedly worse than when it was validated, whatever the "
                  "teacher does; redevelop or recalibrate it before relying on it." if status == "FAIL" else
                  ": it ranks these applicants worse than when it was validated; watch it, and find the cause "
@@ -1276,9 +1290,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                f"{_fmt(s_mean / t_mean if t_mean > 0 else None)}. Hosmer–Lemeshow p: student "
                f"{_fmt(res['student']['hosmer_lemeshow']['p_value'])}, teacher "
                f"{_fmt(res['teacher']['hosmer_lemeshow']['p_value'])}"
-               + (f" (simulated from each model's own probabilities: a band expects fewer than {HL_MIN_EXPECTED:g} "
-                  "of a class, where chi-square's tail does not hold)."
-                  if "simulated" in (res[m]["hosmer_lemeshow"].get("method") for m in ("teacher", "student")) else "."))
+               + _simulated_note({m: res[m]["hosmer_lemeshow"] for m in ("teacher", "student")}))
     if rare:
         summary += (f" In the top tenth of the scores (the positive class is rare): {res['student']['tail_bands_failing']} "
                     f"student band(s) and {res['teacher']['tail_bands_failing']} teacher band(s) fail the binomial "

@@ -166,6 +166,10 @@ def integer_logistic(model: FinliteModel, method: IntegerWeights) -> IntegerLogi
     return out
 
 
+#: The suffix of a numeric column's missing-value indicator among the encoded columns (finlite._spec).
+MISSING_SUFFIX = "__is_missing"
+
+
 class NumericUnits(Protocol):
     """A numeric column's two maps between its own units and the encoded (standardised) values the
     model reads: a fitted Preprocessor's numeric column (``Preprocessor.numeric_``) has both."""
@@ -278,7 +282,7 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     if not math.isfinite(worst) or worst >= 2**31 - 1:
         raise ConfigError(f"The scorecard's points reach {worst:.3g}, beyond a 32-bit integer, with base_points "
                           f"{method.base_points:g} and pdo {method.pdo:g}: use a bank's scale (e.g. base_points "
-                          "600, pdo 20).", param="pdo")
+                          "600, pdo 20).", param="base_points" if abs(method.base_points) >= 2**31 - 1 else "pdo")
     if rounded:
         numeric_points, binary_points, base = np.round(numeric_points), np.round(binary_points), round(base)
     with torch.no_grad():
@@ -297,16 +301,53 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     return out
 
 
+def _least_at_or_above(edge: float, unit: NumericUnits, near: float) -> float:
+    """The least value (the column's own units) that the model puts at or above ``edge``, found by
+    bisection below ``near`` (a value it puts there): float32 lumps a column of large values into
+    steps several units wide (amounts near 1e9: about 11), so a round number's step can begin
+    below it."""
+    target = np.float32(edge)
+    step = max(abs(near), 1.0) * 1e-7
+    low = near - step
+    for _ in range(200):  # downwards until a value falls below the edge
+        if _encoded(unit, low) < target:
+            break
+        step *= 2.0
+        low = near - step
+    high = near
+    for _ in range(200):
+        middle = (low + high) / 2.0
+        if middle in (low, high):
+            break
+        if _encoded(unit, middle) >= target:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def _edge_text(edge: float, unit: NumericUnits) -> str:
-    """An edge in the column's own units: the number of fewest digits whose encoding is the edge
-    itself (so the table's bounds decide a value as the model does), else its raw value in full."""
+    """An edge in the column's own units, such that the table's bound decides every value written to
+    the cent (or more coarsely) as the model does: the number of fewest digits whose encoding is
+    the edge, unless float32 puts values more than half a cent below it at or above the edge
+    (large values); then the least such value, to the cent above. Its raw value in full otherwise."""
     raw = float(unit.raw(np.array([edge]))[0])
     if not math.isfinite(raw):
         return "inf" if raw > 0 else "-inf"
+    shown = None
     for digits in range(1, 18):
         if _encoded(unit, _plain(raw, digits)) == np.float32(edge):
-            return _text(_plain(raw, digits))
-    return _text(raw)
+            shown = _plain(raw, digits)
+            break
+    if shown is None:
+        return _text(raw)
+    least = _least_at_or_above(edge, unit, shown)
+    if shown - least <= 0.005:
+        return _text(shown)
+    cents = math.ceil(round(least * 100.0, 6)) / 100.0  # the first cent the model puts at or above the edge
+    if _encoded(unit, cents) >= np.float32(edge) and _encoded(unit, cents - 0.01) < np.float32(edge):
+        return _text(cents)
+    return _text(least)
 
 
 def scorecard_table(card: ScorecardModel, feature_names: list[str],
@@ -316,7 +357,8 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str],
 
     ``units`` gives, for each numeric feature, a fitted Preprocessor's numeric column (its
     ``encode`` and ``raw``: each edge shown as the shortest number whose encoding is the edge, so
-    the table decides every value as the model does), or (mean, std), or a function from
+    the table decides every value written to the cent as the model does (:func:`_edge_text`), and
+    a blank value's points as one ``(missing)`` row: its indicator's and its stand-in's bin), or (mean, std), or a function from
     standardised values to raw ones (4 significant digits), so bins are shown in the data's own
     units (e.g. months, euros) rather than standardised ones.
     """
@@ -342,7 +384,20 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str],
                 attribute = f"[{low:.4g}, {high:.4g})" + ("" if units is not None else " (standardised)")
             rows.append({"feature": feature_names[j], "attribute": attribute, "points": int(card.numeric_points[j, b])})
             lower = upper
+    numeric = {feature_names[j]: j for j in range(card.n_numeric)}
     for i, name in enumerate(feature_names[card.n_numeric:]):
+        column = name[:-len(MISSING_SUFFIX)] if name.endswith(MISSING_SUFFIX) else None
+        unit = None if column not in numeric or units is None else units[numeric[column]]
+        if column is not None and unit is not None and hasattr(unit, "encode") and hasattr(unit, "median"):
+            # A blank value scores its indicator's points and those of the bin its stand-in (the
+            # training median) falls in: one row, as a scorecard shows "missing" (the table gave the
+            # indicator alone, and a reader could not tell which bin's points went with it: a review).
+            j = numeric[column]
+            stand_in = _encoded(unit, float(unit.median))  # type: ignore[arg-type,union-attr]
+            bucket = int(np.searchsorted(card.edges[j].numpy().astype(np.float32), stand_in, side="right"))
+            rows.append({"feature": column, "attribute": "(missing)",
+                         "points": int(card.binary_points[i]) + int(card.numeric_points[j, bucket])})
+            continue
         rows.append({"feature": name.split("=")[0], "attribute": name, "points": int(card.binary_points[i])})
     return rows
 

@@ -145,9 +145,10 @@ def _check_final_steps(recipe: Recipe, initial: FinliteModel | None, data: Split
         if step.name not in ("scorecard", "integer_weights"):
             continue
         if kind != "logistic":
+            got = {"mlp": "an MLP"}.get(kind or "", f"a {kind!r} model" if kind else "none")
             raise ConfigError(f"{_step_label(recipe, i, step.name)} needs a logistic model, and the model it would "
-                              f"get is {'a ' + kind if kind else 'none'}: put a distillation step with 'student: "
-                              "logistic' before it.", param="recipe")
+                              f"get is {got}: put a distillation step with 'student: logistic' before it.",
+                              param="recipe")
         preprocessor = getattr(data, "preprocessor", None)
         valued = [c.name for c in getattr(preprocessor, "categorical_", ()) if getattr(c, "encoding", None)
                   in ("woe", "target")] if isinstance(method, Scorecard) and preprocessor is not None else []

@@ -28,7 +28,7 @@ def test_a_scorecard_after_an_mlp_student_is_refused_before_it_trains(teacher_di
                               "  - {method: scorecard}\n", "card.yaml")
     started: list[str] = []
     with pytest.raises(ConfigError, match=r"Recipe step 2 \(scorecard\) needs a logistic model, and the model it "
-                                          r"would get is a mlp: put a distillation step with 'student: logistic'"):
+                                          r"would get is an MLP: put a distillation step with 'student: logistic'"):
         compress_with_recipe(teacher_dir, german_csv, recipe, out=tmp_path / "card", progress=False, timing=False,
                              on_step=lambda i, n, what: started.append(what))
     assert started == [] and not (tmp_path / "card").exists()
@@ -48,10 +48,11 @@ def test_weight_of_evidence_columns_are_refused_naming_them_and_the_fix() -> Non
     _check_final_steps(recipe, None, SimpleNamespace(preprocessor=onehot))  # one-hot: points per category
 
 
-@pytest.mark.parametrize(("settings", "reach"), [({"pdo": 1e308}, "inf"), ({"pdo": 3e9, "base_odds": 1}, "e[+]"),
-                                                  ({"base_points": 3e9}, "e[+]09")])
-def test_points_beyond_a_32_bit_integer_are_refused(settings: dict, reach: str) -> None:
+@pytest.mark.parametrize(("settings", "reach", "param"), [({"pdo": 1e308}, "inf", "pdo"),
+                                                           ({"pdo": 3e9, "base_odds": 1}, "e[+]", "pdo"),
+                                                           ({"base_points": 3e9}, "e[+]09", "base_points")])
+def test_points_beyond_a_32_bit_integer_are_refused(settings: dict, reach: str, param: str) -> None:
     x = np.random.default_rng(1).normal(size=(200, 3)).astype(np.float32)
     with pytest.raises(ConfigError, match=f"points reach [^ ]*{reach}.*beyond a 32-bit integer") as caught:
         make_scorecard(LogisticRegression(3), Scorecard(**settings), x, 2)
-    assert caught.value.param == "pdo"
+    assert caught.value.param == param
