@@ -801,3 +801,20 @@ def test_the_code_digest_covers_the_presets_and_the_report_template() -> None:
         data = path.read_bytes()
         digest.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
     assert version.code_sha256() == digest.hexdigest()
+
+
+def test_report_md_may_differ_in_the_status_line_only_as_the_timed_cost_section_moves_it() -> None:
+    """A student timed slower on a loaded machine makes the cost section WARN and the rerun's status
+    line name it: a fresh clone's run said "not reproduced" (2026-12-06). The recorded line must
+    still be the one its report.json renders; an edited one is caught."""
+    from finlite.jobs.reproduce import _timing_only
+
+    line = "Validation report status: WARN (the worst of 11 sections; not PASS: Stability WARN). report.html …"
+    slower = line.replace("Stability WARN", "Stability WARN, Cost: size and speed WARN")
+    recorded = f"# report\n{line}\n| latency p50 (batch 1, encoded row) | 7 µs | 5 µs |\n| AUC | 0.8 | 0.79 |\n"
+    rerun = recorded.replace(line, slower).replace("| 7 µs | 5 µs |", "| 9 µs | 12 µs |")
+    assert _timing_only(recorded, rerun, line)
+    edited = recorded.replace("WARN (the worst", "PASS (the worst")
+    assert not _timing_only(edited, rerun, line)  # the recorded line is not what its report.json says
+    assert not _timing_only(recorded, rerun.replace("| 0.79 |", "| 0.78 |"), line)  # a number, not a timing
+    assert not _timing_only(recorded, rerun, None)  # without the rendered line, no status change passes

@@ -533,7 +533,10 @@ def _object_booleans(column: pd.Series) -> bool:
     """Whether an object column holds booleans and missing values only (at least one boolean)."""
     if not (isinstance(column.dtype, np.dtype) and column.dtype == object):
         return False
-    present = column.notna().to_numpy()
+    try:
+        present = column.notna().to_numpy()
+    except decimal.InvalidOperation:  # Decimal('sNaN'): _check_flat_frame names it
+        return False
     # The first value first: a text column is told apart without scanning it.
     return bool(present.any()) and isinstance(column.iloc[int(present.argmax())], (bool, np.bool_)) \
         and pd.api.types.infer_dtype(column, skipna=True) == "boolean"
