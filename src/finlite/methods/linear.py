@@ -358,9 +358,9 @@ def scorecard_table(card: ScorecardModel, feature_names: list[str],
     ``units`` gives, for each numeric feature, a fitted Preprocessor's numeric column (its
     ``encode`` and ``raw``: each edge shown as the shortest number whose encoding is the edge, so
     the table decides every value written to the cent as the model does (:func:`_edge_text`), and
-    a blank value's points as one ``(missing)`` row: its indicator's and its stand-in's bin), or (mean, std), or a function from
-    standardised values to raw ones (4 significant digits), so bins are shown in the data's own
-    units (e.g. months, euros) rather than standardised ones.
+    a blank value's points as one ``(missing)`` row: its indicator's and its stand-in's bin's), or
+    (mean, std), or a function from standardised values to raw ones (4 significant digits), so
+    bins are shown in the data's own units (e.g. months, euros) rather than standardised ones.
     """
     rows: list[dict[str, Any]] = [{"feature": "(base)", "attribute": "", "points": int(card.base_points)}]
     for j in range(card.n_numeric):
