@@ -546,10 +546,9 @@ def plain_types(frame: pd.DataFrame) -> pd.DataFrame:
     """A table read for training (:func:`read_table`) with the column types pandas cannot work on
     as their plain equivalents: Arrow views (:func:`without_views`); float16 as the float64 of
     the number it is written as (pandas has no float16 index: a bare ``NotImplementedError`` in
-    training); and an object column of
-    booleans (and missing values) as pandas' ``boolean``, a categorical as a ``bool`` column is
-    (read as numbers it was refused, "send 1 or 0": a notebook walk-through, 2026-12-06). Each
-    holds the same values. The frame itself when it has none."""
+    training); and an object column of booleans (and missing values) as pandas' ``boolean``, a
+    categorical as a ``bool`` column is (read as numbers it was refused, "send 1 or 0": a notebook
+    walk-through, 2026-12-06). Each holds the same values. The frame itself when it has none."""
     out = without_views(frame)
     for position, dtype in enumerate(out.dtypes):
         half = isinstance(dtype, np.dtype) and dtype == np.float16
