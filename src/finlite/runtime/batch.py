@@ -571,7 +571,7 @@ def csv_header(path: Path) -> list[str]:
 
 def stored_index_columns(schema: Any) -> set[str]:
     """The columns of a Parquet schema that hold a pandas index (``__index_level_0__``, or a named
-    index): what ``pd.read_parquet`` reads as the index, and training with it, not as a column."""
+    index): ``pd.read_parquet``, and so training, reads them as the index, not as columns."""
     try:
         meta = schema.pandas_metadata or {}
     except Exception:  # noqa: BLE001 - metadata that is not pandas' own: no index known
