@@ -818,3 +818,17 @@ def test_report_md_may_differ_in_the_status_line_only_as_the_timed_cost_section_
     assert not _timing_only(edited, rerun, line)  # the recorded line is not what its report.json says
     assert not _timing_only(recorded, rerun.replace("| 0.79 |", "| 0.78 |"), line)  # a number, not a timing
     assert not _timing_only(recorded, rerun, None)  # without the rendered line, no status change passes
+
+
+def test_the_overall_status_is_compared_without_the_timed_cost_sections_part() -> None:
+    """The cost section's status is timed, and could move report.json's overall status on a loaded
+    machine: the evidence compares the status the other sections set (and each section's own)."""
+    from finlite.jobs.reproduce import _evidence
+
+    def report(cost: str, overall: str, stability: str = "PASS") -> dict:
+        return {"status": overall, "sections": [{"id": "stability", "status": stability, "metrics": {"psi": 0.01}},
+                                                {"id": "cost", "status": cost, "metrics": {"size_ratio": 0.1}}]}
+
+    assert _evidence(report("PASS", "PASS")) == _evidence(report("WARN", "WARN"))
+    assert _evidence(report("PASS", "PASS")) != _evidence(report("PASS", "WARN", stability="WARN"))
+    assert _evidence(report("WARN", "WARN"))["status"] == "PASS"
