@@ -1516,8 +1516,8 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         if since.get("reversed"):  # the coding first; the decline's advice would say "redevelop" beside it
             out.append(f"warning: the model ranks these rows the wrong way round (AUC {since['auc']:.3f}, below 0.5 "
                        "beyond sampling noise): check first that the outcome is coded as in training (the same "
-                       "value for the positive class), as a table whose positive rows are the performing ones reads "
-                       "exactly so; if it is, do not rely on the model until it is redeveloped.")
+                       "value for the positive class), since a table coded the other way round looks exactly like "
+                       "this; if it is coded so, do not rely on the model until it is redeveloped.")
         elif since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")

@@ -818,6 +818,8 @@ def test_report_md_may_differ_in_the_status_line_only_as_the_timed_cost_section_
     assert not _timing_only(edited, rerun, line)  # the recorded line is not what its report.json says
     assert not _timing_only(recorded, rerun.replace("| 0.79 |", "| 0.78 |"), line)  # a number, not a timing
     assert not _timing_only(recorded, rerun, None)  # without the rendered line, no status change passes
+    deleted = recorded.replace(line + "\n", "")  # the recorded line removed: the rerun's alone is no pair
+    assert not _timing_only(deleted, rerun, line)
 
 
 def test_the_overall_status_is_compared_without_the_timed_cost_sections_part() -> None:
@@ -832,3 +834,7 @@ def test_the_overall_status_is_compared_without_the_timed_cost_sections_part() -
     assert _evidence(report("PASS", "PASS")) == _evidence(report("WARN", "WARN"))
     assert _evidence(report("PASS", "PASS")) != _evidence(report("PASS", "WARN", stability="WARN"))
     assert _evidence(report("WARN", "WARN"))["status"] == "PASS"
+    # An overall status edited against its own sections (WARN made PASS over a WARN section), re-hashed
+    # and re-rendered, differs from the honest one: it is not what its sections set.
+    honest, edited = report("PASS", "WARN", stability="WARN"), report("PASS", "PASS", stability="WARN")
+    assert _evidence(honest) != _evidence(edited) and _evidence(edited)["status_of_its_sections"] is False

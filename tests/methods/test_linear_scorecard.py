@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import infer_schema
@@ -56,3 +57,14 @@ def test_points_beyond_a_32_bit_integer_are_refused(settings: dict, reach: str, 
     with pytest.raises(ConfigError, match=f"points reach [^ ]*{reach}.*beyond a 32-bit integer") as caught:
         make_scorecard(LogisticRegression(3), Scorecard(**settings), x, 2)
     assert caught.value.param == param
+
+
+def test_a_base_just_under_the_limit_is_named_as_the_cause() -> None:
+    x = np.random.default_rng(1).normal(size=(200, 3)).astype(np.float32)
+    logistic = LogisticRegression(3)
+    with torch.no_grad():
+        logistic.linear.weight.fill_(10.0)  # points of some hundreds: over the limit only beside that base
+    with pytest.raises(ConfigError, match="beyond a 32-bit integer") as caught:
+        make_scorecard(logistic, Scorecard(base_points=2_147_483_000), x, 2)
+    assert caught.value.param == "base_points"
+    make_scorecard(logistic, Scorecard(base_points=600), x, 2)  # a bank's base: no refusal

@@ -633,9 +633,9 @@ def _simulated_note(tests: Mapping[str, Mapping[str, Any]]) -> str:
     simulated = [m for m, test in tests.items() if test.get("method") == "simulated"]
     if not simulated:
         return "."
-    whose = "each model's" if len(simulated) == len(tests) else f"the {simulated[0]}'s"
-    return (f" ({'both' if len(simulated) == len(tests) else simulated[0]} simulated from {whose} own probabilities: "
-            f"a band expects fewer than {HL_MIN_EXPECTED:g} of a class, where chi-square's tail does not hold).")
+    which = "both p-values" if len(simulated) == len(tests) else f"the {simulated[0]}'s p"
+    return (f" ({which} simulated from the model's own probabilities: a band expects fewer than "
+            f"{HL_MIN_EXPECTED:g} of a class, where chi-square's tail does not hold).")
 
 
 def hosmer_lemeshow(y: Any, p: Any, bins: int = 10) -> dict[str, Any]:
@@ -1112,9 +1112,9 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
         # The coding first, and the verdict only for a table coded as in training: "check the coding"
         # glued to "redevelop it" read as both at once (a review, 2026-12-06).
         said += (f". It ranks these rows the wrong way round (AUC below 0.5 beyond sampling noise): check first that "
-                 f"the outcome is coded as in training (the positive class is {inp.positive!r}), as a table whose "
-                 "positive rows are the performing ones reads exactly so; if it is, the model ranks these "
-                 "applicants the wrong way round, and must not be relied on until it is redeveloped.")
+                 f"the outcome is coded as in training (the positive class is {inp.positive!r}), since a table coded "
+                 "the other way round looks exactly like this; if it is coded so, do not rely on the model until "
+                 "it is redeveloped.")
     elif status != "PASS":
         said += (": the model ranks these applicants markedly worse than when it was validated, whatever the "
                  "teacher does; redevelop or recalibrate it before relying on it." if status == "FAIL" else

@@ -711,13 +711,16 @@ def _timing_only(recorded: str, rerun: str, status_line: str | None = None) -> b
     diff = [line for line in difflib.unified_diff(recorded.splitlines(), rerun.splitlines(), lineterm="", n=0)
             if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
 
+    # A status line may change only as a pair: the recorded one as its report.json renders it,
+    # replaced by the rerun's (a deleted recorded line left the rerun's alone, accepted: a review).
+    removed = [line[1:] for line in diff if line.startswith("-") and line[1:].startswith(_STATUS_LINE)]
+    added = [line[1:] for line in diff if line.startswith("+") and line[1:].startswith(_STATUS_LINE)]
+    status_moved = status_line is not None and removed == [status_line] and len(added) == 1
+
     def explained(line: str) -> bool:
         if _TIMED_LINE.search(line[1:]):
             return True
-        if status_line is not None and line[1:].startswith(_STATUS_LINE):
-            # The rerun's own, or the recorded one as its report.json (carried costs) renders it.
-            return line.startswith("+") or line[1:] == status_line
-        return False
+        return status_moved and line[1:].startswith(_STATUS_LINE)
 
     return all(explained(line) for line in diff)
 
@@ -796,9 +799,13 @@ def _evidence(report: Mapping[str, Any]) -> dict[str, Any]:
     sections = [s for s in report.get("sections") or [] if isinstance(s, Mapping)]
     errors = ["WARN" for o in report.get("omitted") or [] if isinstance(o, Mapping) and o.get("error")]
     judged = [str(s.get("status")) for s in sections if s.get("id") not in _UNREPEATED_SECTIONS]
+    every = [str(s.get("status")) for s in sections]
     # (A status no section can hold, written by hand, is left as it is: the sections' own differ.)
-    parts["status"] = worst([*judged, *errors]) if sections and all(st in STATUSES for st in judged) \
-        else report.get("status")
+    known = bool(sections) and all(st in STATUSES for st in every)
+    parts["status"] = worst([*judged, *errors]) if known else report.get("status")
+    # And the recorded status must be what all its sections set, cost included: an overall WARN
+    # edited to PASS over WARN sections, re-hashed and re-rendered, passed (a review, 2026-12-06).
+    parts["status_of_its_sections"] = report.get("status") == worst([*every, *errors]) if known else None
     for section in report.get("sections") or []:
         if isinstance(section, Mapping) and section.get("id") not in _UNREPEATED_SECTIONS:
             parts[f"sections.{section.get('id')}"] = {"status": section.get("status"),

@@ -282,7 +282,7 @@ def make_scorecard(model: FinliteModel, method: Scorecard, x_train: np.ndarray, 
     if not math.isfinite(worst) or worst >= 2**31 - 1:
         raise ConfigError(f"The scorecard's points reach {worst:.3g}, beyond a 32-bit integer, with base_points "
                           f"{method.base_points:g} and pdo {method.pdo:g}: use a bank's scale (e.g. base_points "
-                          "600, pdo 20).", param="base_points" if abs(method.base_points) >= 2**31 - 1 else "pdo")
+                          "600, pdo 20).", param="base_points" if abs(method.base_points) >= worst / 2 else "pdo")
     if rounded:
         numeric_points, binary_points, base = np.round(numeric_points), np.round(binary_points), round(base)
     with torch.no_grad():
