@@ -239,3 +239,23 @@ def test_a_table_reordered_or_cut_is_told_by_what_differs(teacher_dir: Path, ger
     with pytest.raises(DataError, match=r"It has as many rows \(1,000\)"):
         prepare_like(teacher, padded[padded.columns[::-1]])
     assert prepare_like(teacher, frame).split.test.size == 200  # as it was: the same table
+
+
+def test_a_loaded_artifact_scores_records_as_the_predictor_does(artifact: Path) -> None:
+    """finlite.load(...).predict_score took only a DataFrame (a dict gave "Scoring takes a pandas
+    DataFrame") and had no score_record, where the Predictor takes both (a notebook walk-through,
+    2026-12-06)."""
+    from finlite.errors import DataError
+
+    art = finlite.load(artifact)
+    frame = make_loans(40, seed=3).drop(columns="defaulted")
+    records = frame.to_dict("records")
+    expected = art.predict_score(frame)
+    np.testing.assert_array_equal(art.predict_score(records), expected)
+    assert art.score_record(records[5]) == pytest.approx(float(expected[5]), abs=0)
+    np.testing.assert_array_equal(art.predict(records[:3]), art.predict(frame.head(3)))
+    assert art.predict_proba(records[0]).shape == (1, 2)
+    for bad in ("a,b", [], [records[0], 5], 7):
+        with pytest.raises(DataError, match=r"Scoring takes a pandas DataFrame, a record \(a dict"):
+            art.predict_score(bad)  # type: ignore[arg-type]
+

@@ -340,8 +340,10 @@ class Artifact:
     def _task(self) -> Task:
         return task_of_manifest(self.manifest)
 
-    def predict_score(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
-        """One number per row of a raw DataFrame with the training schema's columns: P(positive
+    def predict_score(self, frame: pd.DataFrame | Mapping[Any, Any] | Sequence[Mapping[Any, Any]],
+                      source: str = "the scoring data") -> np.ndarray:
+        """One number per row of a raw DataFrame with the training schema's columns (or of records:
+        one dict of field to value, or a list of them, as the runtime Predictor takes): P(positive
         class) for a binary classifier, the prediction itself for a regression model.
 
         Raises:
@@ -350,14 +352,32 @@ class Artifact:
             ScoreError: the model returned a NaN or infinite score for some row; no decision
                 is made.
         """
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError(f"Scoring takes a pandas DataFrame; got {type(frame).__name__}.", param="frame")
+        frame = self._as_frame(frame)
         if isinstance(self.preprocessor, MarketPreprocessor):
             return self._forecast(frame, source)[1]
         x = self.preprocessor.transform(frame, source)
         scores = self._task().scores(self.model, x)
         check_scores(scores, source)
         return scores
+
+    def _as_frame(self, data: Any) -> pd.DataFrame:
+        """``data`` as a DataFrame: itself, or records (a dict, or a list of dicts) of a table model,
+        which the Predictor took and this refused (a notebook walk-through, 2026-12-06)."""
+        if isinstance(data, pd.DataFrame):
+            return data
+        records = [data] if isinstance(data, Mapping) else data
+        if isinstance(self.preprocessor, MarketPreprocessor) or isinstance(records, (str, bytes)) \
+                or not isinstance(records, Sequence) or not records \
+                or not all(isinstance(r, Mapping) for r in records):
+            what = "a price history as a pandas DataFrame" if isinstance(self.preprocessor, MarketPreprocessor) \
+                else "a pandas DataFrame, a record (a dict of field to value) or a non-empty list of records"
+            raise DataError(f"Scoring takes {what}; got {type(data).__name__}.", param="frame")
+        return pd.DataFrame.from_records([dict(r) for r in records])
+
+    def score_record(self, record: Mapping[Any, Any]) -> float:
+        """P(positive class) (or the prediction) of one record, a dict of field to value, as the
+        runtime Predictor's ``score_record`` (here through the model in memory)."""
+        return float(self.predict_score(record)[0])
 
     def _forecast(self, history: pd.DataFrame | PriceTable, source: str) -> tuple[WindowStream, np.ndarray]:
         market = self.market
@@ -394,7 +414,8 @@ class Artifact:
             raise ConfigError(f"{self.path} holds a tabular model, not a forecaster.")
         return pd.DataFrame(forecast_columns(market.spec, windows, scores, self.decision_cutoff))
 
-    def predict_proba(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame | Mapping[Any, Any] | Sequence[Mapping[Any, Any]],
+                      source: str = "the scoring data") -> np.ndarray:
         """Class probabilities as scikit-learn returns them: shape ``(rows, 2)``, columns
         P(negative class), P(positive class) (e.g. P(good), P(bad)); :meth:`predict_score` gives
         the second column alone.
@@ -409,7 +430,8 @@ class Artifact:
         positive = self.predict_score(frame, source)
         return np.column_stack([1.0 - positive, positive])
 
-    def predict(self, frame: pd.DataFrame, source: str = "the scoring data") -> np.ndarray:
+    def predict(self, frame: pd.DataFrame | Mapping[Any, Any] | Sequence[Mapping[Any, Any]],
+                source: str = "the scoring data") -> np.ndarray:
         """Decisions at the artifact's cut-off for a classifier (1 = positive class, e.g. decline
         as bad; int8), the predictions themselves for a regression model (float64). For a
         forecaster, ``frame`` is a price history and the result has one entry per forecastable
