@@ -341,3 +341,17 @@ def test_a_teacher_whose_pds_are_off_its_test_rate_is_warned_of() -> None:
     assert _calibration_warning(np.zeros(10), np.full(10, 0.5)) == []  # one class: nothing to judge
     low = _calibration_warning(y, np.full(5_000, 0.005))
     assert low and "understates the observed rate" in low[0]
+
+
+def test_progress_is_a_parameter_as_compress_has_it(german_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """train took progress only inside a TrainConfig: progress=False was a bare TypeError, and a
+    notebook's stderr filled with a line per epoch (a notebook walk-through, 2026-12-06)."""
+    from dataclasses import replace
+
+    shown = replace(FAST, progress=True)
+    finlite.train(german_csv, target="creditability", hidden=(8,), config=shown, progress=False)
+    assert capsys.readouterr().err == ""
+    finlite.train(german_csv, target="creditability", hidden=(8,), config=replace(FAST, progress=False), progress=True)
+    assert "training mlp" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="progress"):
+        finlite.train(german_csv, target="creditability", config=FAST, progress="no")  # type: ignore[arg-type]

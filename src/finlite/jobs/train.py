@@ -121,12 +121,15 @@ def train(
     validation_fraction: float = 0.2,
     test_fraction: float = 0.2,
     strict: bool = False,
+    progress: bool | None = None,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
     ``hidden`` and ``dropout`` set an MLP's layers (default 256, 128 and 0.3), ``config`` a
     network's training and ``gbdt_params`` a boosted teacher's library parameters; a setting given
     for a teacher without it is refused (a boosted teacher reads only ``config.progress``).
+    ``progress`` (as :func:`finlite.compress` takes it) shows or hides the progress bar whatever
+    ``config`` says; None: ``config.progress`` (default shown).
 
     ``encoding`` sets how categorical columns are encoded (:class:`finlite.data.preprocess.Encoding`:
     the one-hot budget, weight of evidence or target encoding for high-cardinality columns).
@@ -161,6 +164,11 @@ def train(
         raise param_error("train", "model", f"one of {TEACHERS}", model)
     seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
     check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
+    if progress is not None:
+        # compress takes progress=; train took it only inside a TrainConfig, and progress=False
+        # was a bare TypeError (a notebook walk-through, 2026-12-06).
+        check_flags("train", progress=progress)
+        config = replace(config or TrainConfig(), progress=progress)
     check_instance(encoding, Encoding, "train", "encoding",
                    "a finlite.data.preprocess.Encoding (e.g. Encoding(max_categories=50))")
     # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
