@@ -255,7 +255,16 @@ def test_a_loaded_artifact_scores_records_as_the_predictor_does(artifact: Path) 
     assert art.score_record(records[5]) == pytest.approx(float(expected[5]), abs=0)
     np.testing.assert_array_equal(art.predict(records[:3]), art.predict(frame.head(3)))
     assert art.predict_proba(records[0]).shape == (1, 2)
-    for bad in ("a,b", [], [records[0], 5], 7):
+    for bad in ("a,b", [], 7):
         with pytest.raises(DataError, match=r"Scoring takes a pandas DataFrame, a record \(a dict"):
             art.predict_score(bad)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"item 1 of the list is a int, not a record"):
+        art.predict_score([records[0], 5])  # type: ignore[list-item]
+    # A field missing from one record of several is refused as from one alone (it was a blank,
+    # scored with the training median: a review), and score_record takes one record only.
+    short = {k: v for k, v in records[1].items() if k != "purpose"}
+    with pytest.raises(DataError, match=r"Record 1 lacks 1 field\(s\) the model reads: purpose"):
+        art.predict_score([records[0], short])
+    with pytest.raises(DataError, match=r"score_record takes one record .* got list"):
+        art.score_record(records)  # type: ignore[arg-type]
 

@@ -362,21 +362,39 @@ class Artifact:
 
     def _as_frame(self, data: Any) -> pd.DataFrame:
         """``data`` as a DataFrame: itself, or records (a dict, or a list of dicts) of a table model,
-        which the Predictor took and this refused (a notebook walk-through, 2026-12-06)."""
+        which the Predictor took and this refused (a notebook walk-through, 2026-12-06). Each record
+        must hold every field the model reads, as the Predictor requires: a key missing from one
+        record of several was a blank in the frame, scored with the training median (a review)."""
         if isinstance(data, pd.DataFrame):
             return data
+        market = isinstance(self.preprocessor, MarketPreprocessor)
+        accepted = ("a price history as a pandas DataFrame" if market else
+                    "a pandas DataFrame, a record (a dict of field to value) or a non-empty list of records")
         records = [data] if isinstance(data, Mapping) else data
-        if isinstance(self.preprocessor, MarketPreprocessor) or isinstance(records, (str, bytes)) \
-                or not isinstance(records, Sequence) or not records \
-                or not all(isinstance(r, Mapping) for r in records):
-            what = "a price history as a pandas DataFrame" if isinstance(self.preprocessor, MarketPreprocessor) \
-                else "a pandas DataFrame, a record (a dict of field to value) or a non-empty list of records"
-            raise DataError(f"Scoring takes {what}; got {type(data).__name__}.", param="frame")
+        if market or isinstance(records, (str, bytes)) or not isinstance(records, Sequence) or not records:
+            raise DataError(f"Scoring takes {accepted}; got {type(data).__name__}.", param="frame")
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping):
+                raise DataError(f"Scoring takes {accepted}; item {i} of the list is a {type(record).__name__}, not a "
+                                "record (a dict of field to value).", param="frame")
+            schema = self.schema
+            missing = [f for f in (*schema.numeric, *schema.categorical) if f not in record]
+            if missing:
+                raise DataError(f"Record {i} lacks {len(missing)} field(s) the model reads: {', '.join(missing)}. "
+                                "Send every field (None for a value that is missing).", param="frame")
         return pd.DataFrame.from_records([dict(r) for r in records])
 
     def score_record(self, record: Mapping[Any, Any]) -> float:
         """P(positive class) (or the prediction) of one record, a dict of field to value, as the
-        runtime Predictor's ``score_record`` (here through the model in memory)."""
+        runtime Predictor's ``score_record`` (here through the model in memory).
+
+        Raises:
+            DataError: ``record`` is not one record (a list of them goes to :meth:`predict_score`),
+                or lacks a field; as :meth:`predict_score` otherwise.
+        """
+        if not isinstance(record, Mapping):
+            raise DataError(f"score_record takes one record (a dict of field to value); got "
+                            f"{type(record).__name__}. Pass several to predict_score.", param="record")
         return float(self.predict_score(record)[0])
 
     def _forecast(self, history: pd.DataFrame | PriceTable, source: str) -> tuple[WindowStream, np.ndarray]:
