@@ -228,13 +228,17 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
                       f"(column {at}: {expected[at] if at < len(expected) else 'none'!r:.80} expected)")
 
 
+#: The suffix of a numeric column's missing-value indicator among the encoded columns.
+MISSING_SUFFIX = "__is_missing"
+
+
 def encoded_names(numeric: Sequence[Mapping[str, Any]], categorical: Sequence[Mapping[str, Any]]) -> list[str]:
     """The encoded columns' names, in order, from a spec's fields (``name`` and ``indicator`` of
     each numeric field; ``name``, ``encoding`` (default one-hot), ``categories`` and ``other`` of
     each categorical one). The one rule: :meth:`finlite.data.preprocess.Preprocessor.feature_names`
     names its columns with it, and a spec whose ``feature_names`` differ is refused."""
     names: list[str] = [item["name"] for item in numeric]
-    names.extend(f"{item['name']}__is_missing" for item in numeric if item["indicator"])
+    names.extend(f"{item['name']}{MISSING_SUFFIX}" for item in numeric if item["indicator"])
     valued = [item for item in categorical if item.get("encoding", "onehot") != "onehot"]
     names.extend(f"{item['name']}__{item['encoding']}" for item in valued)
     for item in categorical:

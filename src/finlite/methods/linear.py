@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from finlite._spec import MISSING_SUFFIX
 from finlite._util import check_fraction, dump_json, param_error
 from finlite.errors import ConfigError
 from finlite.methods.base import StepContext, StepState
@@ -166,17 +167,15 @@ def integer_logistic(model: FinliteModel, method: IntegerWeights) -> IntegerLogi
     return out
 
 
-#: The suffix of a numeric column's missing-value indicator among the encoded columns (finlite._spec).
-MISSING_SUFFIX = "__is_missing"
-
-
 class NumericUnits(Protocol):
     """A numeric column's two maps between its own units and the encoded (standardised) values the
     model reads: a fitted Preprocessor's numeric column (``Preprocessor.numeric_``) has both."""
 
-    def encode(self, values: np.ndarray) -> np.ndarray: ...
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """The encoded (standardised) values the model reads for ``values`` in the column's units."""
 
-    def raw(self, encoded: np.ndarray) -> np.ndarray: ...
+    def raw(self, encoded: np.ndarray) -> np.ndarray:
+        """The column's own units of ``encoded`` values: the inverse of :meth:`encode`."""
 
 
 def _encoded(unit: NumericUnits, value: float) -> np.float32:
