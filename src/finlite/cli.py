@@ -232,6 +232,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "categorical": ("--categorical",),
     "numeric": ("--numeric",),
     "date_column": ("--date-column",),
+    "group_column": ("--group-column",),
     "cutoff": ("--cutoff",),
     "flag_rate": ("--flag-rate",),
     "seed": ("--seed",),
@@ -662,6 +663,7 @@ def train(
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
     numeric: Annotated[list[str] | None, typer.Option(help="Column to treat as numeric (repeatable).")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column: split out-of-time (oldest rows train, newest test) instead of stratified.")] = None,
+    group_column: Annotated[str | None, typer.Option(help="A labelled table: the column saying whose row it is (an account, customer or card number), when one has several rows (monthly snapshots, several loans): the stratified split keeps each one's rows in one part, so no account is both trained on and tested. Not an input. Not with --date-column.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged. Default: set from the data (the teacher's score at the training bad rate, or at --flag-rate).")] = None,
     flag_rate: TeacherFlagRate = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
@@ -704,7 +706,8 @@ def train(
                   # The encoding options have defaults: one moved off its default was asked for.
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
                   "--high-cardinality": high_cardinality != "woe",
-                  "--validation-fraction": validation_fraction != 0.2, "--strict": strict}
+                  "--validation-fraction": validation_fraction != 0.2, "--strict": strict,
+                  "--group-column": group_column is not None}
         given = [flag for flag, value in credit.items() if value]
         if given:
             raise ConfigError(f"{given[0]} describes a labelled table; a price file with --task forecast has none. "
@@ -757,8 +760,8 @@ def train(
 
     with _own_warnings(leaks_now=True):
         outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
-                      drop=drop, date_column=date_column, model=model or "mlp", seed=seed,
-                      hidden=None if hidden is None else _widths(hidden, "--hidden"),
+                      drop=drop, date_column=date_column, group_column=group_column, model=model or "mlp",
+                      seed=seed, hidden=None if hidden is None else _widths(hidden, "--hidden"),
                       cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                       overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
                       test_fraction=test_fraction, strict=strict)
@@ -848,6 +851,7 @@ def import_teacher(
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class the booster scores (e.g. 1 or 'bad').")] = None,
     date_column: Annotated[str | None, typer.Option(help="Date column for an out-of-time split.")] = None,
+    group_column: Annotated[str | None, typer.Option(help="Account or customer column, when one has several rows: the split and the out-of-fold refits keep each one's rows together, as in 'finlite train'.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive). Default: set from the data, as in 'finlite train'.")] = None,
     flag_rate: TeacherFlagRate = None,
     folds: Annotated[int, typer.Option(help="Folds for the out-of-fold scores of the training rows.")] = 5,
@@ -865,7 +869,7 @@ def import_teacher(
     with _own_warnings():
         outcome = run(booster, data, target=target, positive=positive, date_column=date_column, seed=seed,
                       cutoff=cutoff, flag_rate=flag_rate, folds=folds, learning_rate=learning_rate, out=out,
-                      overwrite=force)
+                      overwrite=force, group_column=group_column)
     m = outcome.metrics["test"]
     for note in _plain_notes(outcome.data.schema.notes):  # how the columns were read ("read as percentages")
         _echo(f"  note: {note}")

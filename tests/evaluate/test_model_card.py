@@ -308,6 +308,13 @@ def test_the_card_states_what_the_split_makes_of_the_evidence() -> None:
     for data in ({**report["data"], "holdout": {"rows": 500}}, {"rows": 1000}):
         text = part(render_model_card({**report, "data": data}), "## Limitations")
         assert "stratified" not in text and "Out-of-time" not in text
+    # A split by account: unseen accounts, but the same period.
+    grouped = {**report, "data": {**report["data"], "split": {"method": "grouped",
+                                                              "config": {"group_column": "account_id"}}}}
+    assert ("- The test rows are the rows of a random (stratified) sample of account_id values, each value's rows in "
+            "one part, from the same file and period as the training rows: the evidence is of accounts the model never "
+            "trained on, but in-time, and no out-of-time test was made.") in part(render_model_card(grouped),
+                                                                                  "## Limitations")
     # A forecaster's walk-forward: fitted once, its folds blocks of the test period (read as refits).
     walked = {**dated, "data": {**dated["data"], "split": {"method": "walk-forward", "config": {"folds": 3}}}}
     assert ("- Walk-forward: the model was fitted once, on dates 2015-01-01 to 2017-11-01 (early-stopped on "

@@ -21,6 +21,15 @@ __all__ = ["RATE_SHIFT_WARN", "UNSEEN_TEST_WARN", "PreparedData", "SplitArrays",
 #: A categorical column whose values the training split never held in at least this share of the
 #: test split's rows is warned of: every such row is scored as an unseen category.
 UNSEEN_TEST_WARN = 0.2
+#: A column named like an account or customer number whose values this share of the test split's
+#: rows share with training rows, where those training rows' outcomes alone rank the test rows
+#: with at least :data:`SHARED_ACCOUNT_AUC`, is warned of under a split by row.
+SHARED_ACCOUNT_SHARE = 0.2
+SHARED_ACCOUNT_AUC = 0.75
+#: Words of a column's name that say whose row it is, with a word of :data:`_NUMBER_WORDS` (or alone).
+_ACCOUNT_WORDS = frozenset({"account", "acct", "customer", "cust", "client", "borrower", "obligor", "cardholder",
+                            "member", "contract", "cif", "party", "debtor", "applicant", "card", "loan"})
+_NUMBER_WORDS = frozenset({"id", "no", "nr", "num", "number", "ref", "key", "uuid"})
 #: An out-of-time split whose test positive rate is more than this many times the training's (or
 #: less than its inverse) is warned of: the cut-off was set on another population.
 RATE_SHIFT_WARN = 1.5
@@ -167,6 +176,8 @@ class PreparedData(SplitArrays):
                                      "model extrapolates the calendar for every later period, and gives it as a "
                                      f"reason. Drop it (--drop {name}); an applicant's own dates (years in business, "
                                      "age of the oldest account) carry what it may hold.")
+        if self.split.method == "stratified" and self.task == "binary" and n:
+            notes.extend(_shared_account_notes(self.frame, self.split, self.schema))
         rates = self.summary()["positive_rate"]
         train, test_rate = rates["train"], rates["test"]
         if over_time and self.task == "binary" and 0 < train < 1 and test_rate > 0:
@@ -187,6 +198,64 @@ class PreparedData(SplitArrays):
                              + ". Check that the outcome means the same over time (recent loans too young to have "
                                "defaulted or been repaid), or set the operating point with --flag-rate.")
         return notes
+
+
+def _account_like(name: str) -> bool:
+    """A name that says whose row it is: ``account_id``, ``customer_number``, ``LoanNr``, ``client``."""
+    from finlite._protected import name_words
+
+    words = {w.lower() for w in name_words(name)}
+    compact = name.lower().replace("_", "").replace(" ", "").replace("-", "")
+    return bool(words & _NUMBER_WORDS) or compact in _ACCOUNT_WORDS or \
+        bool(words & _ACCOUNT_WORDS and any(compact.endswith(w) for w in ("nr", "no", "num", "id")))
+
+
+def _shared_account_notes(frame: pd.DataFrame, split: Split, schema: Schema) -> list[str]:
+    """Warnings of rows of one account in both the training and the test split of a split by row:
+    a column named like an account or customer number (:func:`_account_like`) whose value
+    :data:`SHARED_ACCOUNT_SHARE` of the test rows share with training rows, where those training
+    rows' positive rate alone ranks the test rows with an AUC of :data:`SHARED_ACCOUNT_AUC` or more
+    (a panel of monthly snapshots; several loans of one customer). German credit written as six
+    snapshots per applicant trained to a test AUC of 1.00 without a word (2026-12-07): the
+    evidence measured what the model remembered of each applicant. A branch or product code
+    shares its values too, but its training rows' rate ranks the test rows little better than chance."""
+    notes: list[str] = []
+    y = schema.labels(frame, "the table")
+    train_rows, test_rows = np.asarray(split.train), np.asarray(split.test)
+    for name in frame.columns:
+        name = str(name)
+        if name in (schema.target, schema.date_column) or not _account_like(name):
+            continue
+        text = frame[name].astype("string").str.strip()
+        codes, _ = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        train_codes, test_codes = codes[train_rows], codes[test_rows]
+        kept = train_codes >= 0
+        size = int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0
+        if size == 0:
+            continue
+        seen_rows = np.bincount(train_codes[kept], minlength=size)
+        bad_rows = np.bincount(train_codes[kept], weights=y[train_rows][kept], minlength=size)
+        shared = (test_codes >= 0) & (seen_rows[np.maximum(test_codes, 0)] > 0)
+        share = float(shared.mean()) if len(test_codes) else 0.0
+        if share < SHARED_ACCOUNT_SHARE:
+            continue
+        rate = bad_rows[test_codes[shared]] / seen_rows[test_codes[shared]]
+        outcome = y[test_rows][shared]
+        positives, negatives = int(outcome.sum()), int(len(outcome) - outcome.sum())
+        if min(positives, negatives) < 10:
+            continue
+        ranks = pd.Series(rate).rank(method="average").to_numpy()
+        auc = (ranks[outcome == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+        if auc < SHARED_ACCOUNT_AUC:
+            continue
+        notes.append(f"column {name!r}: {int(shared.sum()):,} of the test split's {len(test_codes):,} rows ({share:.0%}) "
+                     f"share their {name!r} with training rows, and those training rows' outcomes alone rank them "
+                     f"with AUC {auc:.2f}: rows of one account or customer (monthly snapshots, several loans) lie in "
+                     "both parts of the split by row, so the test evidence measures what the model remembers of "
+                     f"them, not how it ranks new ones. Split by it (--group-column {name}), or out-of-time "
+                     "(--date-column).")
+    return notes
 
 
 def prepare(
@@ -224,7 +293,7 @@ def prepare(
             raise DataError("Name the target column (target='COLUMN') or pass a schema.", param="target")
         schema = infer_schema(table.frame, target, positive=positive, numeric=numeric,
                               categorical=categorical, drop=drop, date_column=split.date_column,
-                              source=table.source, written=table.written)
+                              source=table.source, written=table.written, group_column=split.group_column)
     return _prepare_table(table, schema, split, preprocessor, encoding)
 
 
@@ -243,6 +312,9 @@ def _prepare_table(table: Table, schema: Schema, split: SplitConfig, preprocesso
         schema = replace(schema, notes=schema.notes + parts.notes)
     if preprocessor is None:
         encoding = encoding or Encoding(seed=split.seed)
+        if encoding.group_column != split.group_column:
+            # Out-of-fold encodings deal whole accounts to folds as the split deals them to parts.
+            encoding = replace(encoding, group_column=split.group_column)
         preprocessor = Preprocessor(schema, encoding).fit(train_rows, f"the training split of {table.source}",
                                                           labels=labels[parts.train])
         # The range later scoring accepts covers every row of the table, its hold-out splits included.

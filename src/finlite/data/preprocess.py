@@ -117,6 +117,9 @@ class Encoding:
             and each squashed column's centre and scale; such a file has the format
             ``finlite.preprocessor/3``, which finlite before 2026-12-05 refuses rather than
             misread.
+        group_column: under a split by group (:attr:`finlite.data.split.SplitConfig.group_column`),
+            the column whose values' rows share a fold of the out-of-fold encoding, so an
+            account's other rows never encode its own (``preprocessor.json`` records it only when set).
     """
 
     max_categories: int = 50
@@ -127,6 +130,7 @@ class Encoding:
     smoothing: float = 20.0
     numeric_center: str = "mean"
     extremes: str = "squash"
+    group_column: str | None = None
 
     def __post_init__(self) -> None:
         def whole(name: str, low: int, high: int) -> None:
@@ -149,6 +153,8 @@ class Encoding:
             raise param_error("Encoding", "numeric_center", f"one of {', '.join(NUMERIC_CENTERS)}", self.numeric_center)
         if self.extremes not in EXTREMES:
             raise param_error("Encoding", "extremes", f"one of {', '.join(EXTREMES)}", self.extremes)
+        if self.group_column is not None and (not isinstance(self.group_column, str) or not self.group_column):
+            raise param_error("Encoding", "group_column", "a column name or None", self.group_column)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``numeric_center`` only when it is not the default "mean"; ``extremes``
@@ -163,6 +169,8 @@ class Encoding:
             out["numeric_center"] = self.numeric_center
         if self.extremes != "scale":
             out["extremes"] = self.extremes
+        if self.group_column is not None:
+            out["group_column"] = self.group_column
         return out
 
     @classmethod
@@ -170,7 +178,7 @@ class Encoding:
         """Inverse of :meth:`to_dict`."""
         return cls(**{k: data[k] for k in ("max_categories", "min_category_count", "high_cardinality", "folds",
                                             "seed", "smoothing")}, numeric_center=data.get("numeric_center", "mean"),
-                   extremes=data.get("extremes", "scale"))
+                   extremes=data.get("extremes", "scale"), group_column=data.get("group_column"))
 
 
 @dataclass
@@ -867,20 +875,37 @@ class Preprocessor:
         if not valued:
             return x
         y = self._labels(frame, source, labels)
-        fold = self.fold_ids(len(frame))
+        fold = self.fold_ids(len(frame), self._groups(frame, source))
         start = len(self.numeric_) + sum(num.indicator for num in self.numeric_)
         for offset, val in enumerate(valued):
             codes, _ = self._key_codes(frame[val.name], source)
             x[:, start + offset] = self._out_of_fold(codes, y, fold, val.encoding)
         return x
 
-    def fold_ids(self, rows: int) -> np.ndarray:
+    def fold_ids(self, rows: int, groups: np.ndarray | None = None) -> np.ndarray:
         """The fold (0 .. folds-1) of each of ``rows`` training rows: a seeded shuffle dealt round-robin,
-        so the folds are as equal as they can be."""
+        so the folds are as equal as they can be; with ``groups`` (each row's group code, under a
+        split by group) whole groups are dealt (:func:`finlite.data.split.grouped_folds`)."""
+        if groups is not None:
+            from finlite.data.split import grouped_folds
+
+            return grouped_folds(groups, self.encoding.folds, self.encoding.seed)
         order = np.random.default_rng(self.encoding.seed).permutation(rows)
         fold = np.empty(rows, dtype=np.int64)
         fold[order] = np.arange(rows) % self.encoding.folds
         return fold
+
+    def _groups(self, frame: pd.DataFrame, source: str) -> np.ndarray | None:
+        """Each training row's group code under a split by group, else None."""
+        column = self.encoding.group_column
+        if column is None:
+            return None
+        if column not in frame.columns:
+            raise DataError(f"The out-of-fold encoding keeps the rows of each {column!r} in one fold, and {source} "
+                            f"lacks that column. Give the table the model was trained on.", param="group_column")
+        from finlite.data.split import group_codes
+
+        return group_codes(frame[column], column, source)
 
     def _out_of_fold(self, codes: np.ndarray, y: np.ndarray, fold: np.ndarray, kind: str) -> np.ndarray:
         enc = self.encoding

@@ -676,6 +676,7 @@ def infer_schema(
     date_column: str | None = None,
     source: str = "the data",
     written: Mapping[str, tuple[str, str]] | None = None,
+    group_column: str | None = None,
 ) -> Schema:
     """Infer a :class:`Schema` from a training table; any part can be overridden.
 
@@ -685,7 +686,7 @@ def infer_schema(
     value in every row, or near-unique text (distinct values in half the rows or more, from 200
     rows; names) is dropped as an ID; a column of dates (typed, or text such as "2014-03-31",
     "03/31/2014", "28-Feb-97") is dropped (and used for an out-of-time split only when named as
-    ``date_column``); numbers are numeric, and so is money written as text ("$60,000.00 ",
+    ``date_column``); the split's ``group_column`` (an account number) is no input either; numbers are numeric, and so is money written as text ("$60,000.00 ",
     "(1,234.50)"; listed in ``Schema.money``); a mostly numeric column with a few text values is
     categorical when it has at most 100 distinct values (a code such as a year with "1976A") and
     refused otherwise; text, booleans and anything else are categorical. Every such choice is
@@ -727,6 +728,16 @@ def infer_schema(
     _require_columns(frame, user_drop, "a column to drop", source, "drop")
     if date_column is not None:
         _require_columns(frame, [date_column], "the date column", source, "date_column")
+    if group_column is not None:
+        _require_columns(frame, [group_column], "the group column", source, "group_column")
+        if group_column == target:
+            raise DataError(f"Column {target!r} is the target and is also the group column; name the column that "
+                            "says whose row it is (an account or customer number).", param="group_column")
+        for role, names in (("numeric", user_numeric), ("categorical", user_categorical)):
+            if group_column in names:
+                # An account number read as an input lets the model learn each account's outcome.
+                raise DataError(f"Column {group_column!r} is the group column and is also named in {role}; the split "
+                                f"keeps its rows together and it is no input. Remove it from {role}.", param=role)
     # A column named for two roles, or the target named as a feature, was settled silently (the
     # target ignored, numeric over categorical, drop over both): refused, naming both options.
     roles = {"numeric": user_numeric, "categorical": user_categorical, "drop": user_drop}
@@ -804,7 +815,7 @@ def infer_schema(
     cat_cols: list[str] = []
     foreign: list[tuple[str, str]] = []  # text amounts in a form finlite does not read: refused at once
     for name in columns:
-        if name in (target, date_column) or name in user_drop:
+        if name in (target, date_column, group_column) or name in user_drop:
             continue
         series = frame[name]
         if getattr(series.dtype, "kind", "") == "m" or isinstance(series.dtype, pd.PeriodDtype):
@@ -985,6 +996,10 @@ def infer_schema(
         raise DataError(f"{source} has no feature columns left after dropping {', '.join(dropped)}; keep at least one.")
     if date_column is not None:
         dropped.append(date_column)
+    if group_column is not None and group_column not in user_drop:
+        dropped.append(group_column)
+        notes.append(f"column {group_column!r} kept out of the inputs: the split keeps each of its values' rows in one "
+                     "part (group column)")
     return Schema(
         target=target, positive=pos, negative=negative, numeric=tuple(num_cols),
         categorical=tuple(cat_cols), drop=tuple(dict.fromkeys(dropped)), date_column=date_column,

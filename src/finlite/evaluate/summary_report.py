@@ -315,8 +315,9 @@ def build_reproducibility(record: Mapping[str, Any], recipe_yaml: str) -> Sectio
     settings.append(["split method", split.get("method")])
     config: Mapping[str, Any] = split.get("config") or {}
     # A rule that does not apply to the split's kind is left out: whole_dates and month_year for a
-    # stratified split, one_shuffle for one by date.
-    moot = ("whole_dates", "month_year") if config.get("date_column") is None else ("one_shuffle",)
+    # stratified split, one_shuffle for one by date or by group (whole groups are shuffled).
+    moot = (("whole_dates", "month_year") if config.get("date_column") is None else ("one_shuffle",)) + \
+        (("one_shuffle",) if config.get("group_column") is not None else ())
     settings += [[f"split {k}", _compact(v)] for k, v in sorted(config.items()) if k not in moot]
     step_rows = []
     for i, step in enumerate(steps):

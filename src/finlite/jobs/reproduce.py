@@ -532,7 +532,8 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     if kind == "mlp":
         extra = {"hidden": tuple(model["hidden"]), "dropout": float(model.get("dropout", 0.3))}
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
-          categorical=list(schema.categorical), drop=list(schema.drop), date_column=split.date_column,
+          categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],
+          date_column=split.date_column, group_column=split.group_column,
           model=name, seed=seed, cutoff=cutoff, flag_rate=flag_rate, config=config, out=out,
           gbdt_params=params, encoding=art.tabular.encoding, whole_dates=split.whole_dates,
           one_shuffle=split.one_shuffle, month_year=split.month_year, **extra)

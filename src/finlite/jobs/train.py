@@ -104,6 +104,7 @@ def train(
     categorical: Sequence[str] | None = None,
     drop: Sequence[str] | None = None,
     date_column: str | None = None,
+    group_column: str | None = None,
     model: str = "mlp",
     hidden: Sequence[int] | None = None,
     dropout: float | None = None,
@@ -145,7 +146,11 @@ def train(
     whichever class is positive (``one_shuffle=False`` only retrains an artifact made before
     that rule; ``month_year=False`` likewise, and refuses month-of-year dates of two-digit years,
     which such an artifact read wrongly); the preprocessor is fitted on the training split; early stopping watches the
-    validation AUC; metrics are computed on the untouched test split.
+    validation AUC; metrics are computed on the untouched test split. ``group_column`` (an account
+    or customer number, when one has several rows: monthly snapshots, several loans) makes the
+    stratified split keep each value's rows in one part, and the out-of-fold encodings and scores
+    likewise, so no account is both trained on and tested; it is no input, and not with
+    ``date_column``.
 
     The operating point (the cut-off on P(positive) where decisions are made, recorded in the
     artifact and inherited by its students) is set from the data: by default the teacher's score
@@ -182,7 +187,8 @@ def train(
     config = seeded(config, seed, "train")
     prepared = prepare(data, target=target, positive=positive, numeric=numeric, categorical=categorical,
                        drop=drop, split=SplitConfig(validation=validation_fraction, test=test_fraction, seed=seed,
-                                                    date_column=date_column, whole_dates=whole_dates,
+                                                    date_column=date_column, group_column=group_column,
+                                                    whole_dates=whole_dates,
                                                     one_shuffle=one_shuffle, month_year=month_year),
                        encoding=encoding)
     if strict:  # every possible leak refused at once, before any work or file (not one per run)
@@ -352,14 +358,14 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
                    date_column: str | None = None, seed: int = 0, cutoff: float | None = None,
                    flag_rate: float | None = None, folds: int = 5,
                    learning_rate: float | None = None, out: str | Path | None = None,
-                   overwrite: bool = False) -> TrainOutcome:
+                   overwrite: bool = False, group_column: str | None = None) -> TrainOutcome:
     """Make a teacher artifact from a saved LightGBM or XGBoost booster and its training table.
 
     See :func:`finlite.training.boosted.import_booster` for how columns and OOF scores are handled.
     The operating point is set as in :func:`train` (``cutoff``, ``flag_rate`` or the training bad rate).
     Rows of the table the teacher scores differently from the booster, and refits that rank no
     better than chance, are said in the outcome's ``warnings`` (the parity is also recorded in the
-    manifest's first step, ``parity``).
+    manifest's first step, ``parity``). ``group_column`` splits by account as in :func:`train`.
     """
     check_flags("import_teacher", overwrite=overwrite)
     from finlite.training.boosted import flips_at_cutoff, import_booster, parity_note
@@ -370,7 +376,8 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"booster file": booster, "data file": data})
     scores: list[Any] = []  # the booster's and the teacher's probabilities, for the flips at the cut-off
     model, prepared, step = import_booster(booster, data, target=target, positive=positive, date_column=date_column,
-                                           seed=seed, folds=folds, learning_rate=learning_rate, scores=scores)
+                                           seed=seed, folds=folds, learning_rate=learning_rate, scores=scores,
+                                           group_column=group_column)
     _warn_leaks(prepared.schema.notes)
 
     def said(metrics: Mapping[str, Any]) -> list[str]:

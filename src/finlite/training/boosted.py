@@ -174,13 +174,21 @@ def _raw(library: str, booster: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _oof(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, rounds: int, folds: int,
-         seed: int, *, binned: Any = None, progress: bool | str = False, one_shuffle: bool = True) -> np.ndarray:
+         seed: int, *, binned: Any = None, progress: bool | str = False, one_shuffle: bool = True,
+         groups: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold log-odds: each fold scored by a model trained on the others (same rounds).
 
     ``binned`` (LightGBM): the training rows' Dataset, binned once; each fold trains on a
-    subset of it, sharing its bins, so the rows are not binned again per fold.
+    subset of it, sharing its bins, so the rows are not binned again per fold. ``groups``: each
+    row's group code under a split by group; whole groups are dealt to folds, so no row is scored
+    by a model that trained on its account's other rows.
     """
-    fold = stratified_folds(y, folds, seed, one_shuffle=one_shuffle)
+    if groups is not None:
+        from finlite.data.split import grouped_folds
+
+        fold = grouped_folds(groups, folds, seed)
+    else:
+        fold = stratified_folds(y, folds, seed, one_shuffle=one_shuffle)
     out = np.zeros(len(y))
     for k in range(folds):
         held = fold == k
@@ -189,6 +197,16 @@ def _oof(library: str, params: Mapping[str, Any], x: np.ndarray, y: np.ndarray, 
                             desc=f"out-of-fold {k + 1}/{folds}")
         out[held] = _raw(library, booster, x[held])
     return out
+
+
+def _train_groups(data: PreparedData) -> np.ndarray | None:
+    """The training rows' group codes under a split by group (whole groups dealt to the OOF folds), else None."""
+    column = data.split_config.group_column
+    if column is None:
+        return None
+    from finlite.data.split import group_codes
+
+    return group_codes(data.frame[column].iloc[data.split.train], column, data.table.source)
 
 
 def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] | None = None, seed: int = 0,
@@ -214,7 +232,7 @@ def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] |
                            MAX_ROUNDS, valid=(data.x_val, data.y_val), patience=patience, progress=progress,
                            desc="(early stopping on validation AUC)")
     oof = _oof(library, p, data.x_train, data.y_train, best, folds, seed, binned=binned, progress=progress,
-               one_shuffle=data.split_config.one_shuffle)
+               one_shuffle=data.split_config.one_shuffle, groups=_train_groups(data))
     return BoostedEnsemble.from_booster(library, booster, oof=oof, oof_folds=folds)
 
 
@@ -552,6 +570,7 @@ def import_booster(
     date_column: str | None = None,
     seed: int = 0,
     folds: int = 5,
+    group_column: str | None = None,
     learning_rate: float | None = None,
     scores: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[BoostedEnsemble, PreparedData, dict[str, Any]]:
@@ -616,8 +635,12 @@ def import_booster(
     if missing:
         raise DataError(f"The booster reads column(s) {missing[:5]} that {table.source} lacks; pass the table the "
                         "booster was trained on.")
-    drop = [c for c in table.frame.columns if c not in features and c != target and c != date_column]
-    split = SplitConfig(seed=seed, date_column=date_column)
+    if group_column is not None and group_column in features:
+        raise ConfigError(f"The booster in {str(file)!r} reads {group_column!r}, the column given as --group-column; "
+                          "an account number read as an input lets a model learn each account's outcome. Retrain the "
+                          "booster without it, or leave --group-column out.", param="group_column")
+    drop = [c for c in table.frame.columns if c not in features and c not in (target, date_column, group_column)]
+    split = SplitConfig(seed=seed, date_column=date_column, group_column=group_column)
     # Never squashed (Encoding.extremes): the booster's thresholds are raw values, placed in the
     # encoding by its standardisation alone. Centred on the median: extremes in a column (a 1e12
     # placeholder) move its mean so far that float32 no longer tells ordinary values apart where
@@ -670,7 +693,8 @@ def import_booster(
                             ("given" if learning_rate is not None else "XGBoost's default (not stored in the file)")}
     check_folds(folds, prepared.y_train, "folds")
     try:
-        oof = _oof(library, params, x_train_raw, prepared.y_train, rounds, folds, seed)
+        oof = _oof(library, params, x_train_raw, prepared.y_train, rounds, folds, seed,
+                   groups=_train_groups(prepared))
     except Exception as exc:  # the library's own refusal of a setting the file carries
         if type(exc).__name__ not in ("LightGBMError", "XGBoostError"):
             raise

@@ -1,0 +1,184 @@
+"""The split by group (an account's rows in one part), its out-of-fold folds, and the warning of
+accounts split across parts by a split by row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from finlite.data import Preprocessor, SplitConfig, make_split, prepare
+from finlite.data.preprocess import Encoding
+from finlite.data.split import group_codes, grouped_folds
+from finlite.errors import ConfigError, DataError
+
+
+def panel(german: pd.DataFrame, applicants: int = 300, snapshots: int = 4, seed: int = 0) -> pd.DataFrame:
+    """German credit's first ``applicants`` rows as ``snapshots`` monthly rows each, the amounts
+    drifting a little: one applicant's rows share every input but two, and the outcome."""
+    rng = np.random.default_rng(seed)
+    base = german.iloc[:applicants].reset_index(drop=True)
+    rows = []
+    for month in range(snapshots):
+        frame = base.copy()
+        frame.insert(0, "account_id", [f"ACC{i:05d}" for i in range(len(base))])
+        frame["credit_amount"] = (frame["credit_amount"] * (1 - 0.02 * month) + rng.normal(0, 30, len(frame))).round()
+        frame["duration_in_month"] = (frame["duration_in_month"] - month).clip(lower=1)
+        rows.append(frame)
+    return pd.concat(rows, ignore_index=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 8), min_size=12, max_size=60), seed=st.integers(0, 2**16),
+       data=st.data())
+def test_no_group_in_two_parts(sizes: list[int], seed: int, data: st.DataObject) -> None:
+    """Every row lands in exactly one part, every group's rows in the same part, and the same groups
+    split alike whatever the order of the rows."""
+    groups = np.repeat([f"g{i}" for i in range(len(sizes))], sizes)
+    bad_groups = data.draw(st.sets(st.integers(0, len(sizes) - 1), min_size=3, max_size=max(3, len(sizes) - 3)))
+    if len(sizes) - len(bad_groups) < 3:
+        return
+    # A positive group holds at least one positive row; some of its rows may be 0 (a later default).
+    labels = np.array([1.0 if int(g[1:]) in bad_groups and k == 0 else 0.0
+                       for g, k in zip(groups, np.concatenate([np.arange(s) for s in sizes]), strict=True)])
+    frame = pd.DataFrame({"account": groups, "x": np.arange(len(groups))})
+    config = SplitConfig(group_column="account", seed=seed)
+    try:
+        split = make_split(frame, labels, config)
+    except DataError as exc:  # a part without both classes: said, never a silent bad split
+        assert "not both classes" in str(exc)
+        return
+    assert split.method == "grouped"
+    parts = np.concatenate([split.train, split.validation, split.test])
+    assert np.array_equal(np.sort(parts), np.arange(len(groups)))
+    owner = {}
+    for name in ("train", "validation", "test"):
+        for g in set(groups[getattr(split, name)]):
+            assert owner.setdefault(g, name) == name
+    # The rows shuffled: the same accounts in the same parts.
+    order = np.random.default_rng(seed + 1).permutation(len(groups))
+    again = make_split(frame.iloc[order].reset_index(drop=True), labels[order], config)
+    for name in ("train", "validation", "test"):
+        assert set(groups[getattr(split, name)]) == set(groups[order][getattr(again, name)])
+
+
+def test_shares_and_bad_rate_follow_the_config() -> None:
+    rng = np.random.default_rng(3)
+    accounts = np.repeat(np.arange(2000), 6)
+    defaulted = rng.random(2000) < 0.1
+    labels = defaulted[accounts].astype(float)
+    frame = pd.DataFrame({"account_id": accounts})
+    split = make_split(frame, labels, SplitConfig(group_column="account_id", seed=1, validation=0.25, test=0.15))
+    n = len(frame)
+    assert len(split.test) / n == pytest.approx(0.15, abs=0.005)
+    assert len(split.validation) / n == pytest.approx(0.25, abs=0.005)
+    for part in (split.train, split.validation, split.test):  # stratified: the book's bad rate in every part
+        assert labels[part].mean() == pytest.approx(labels.mean(), abs=0.003)
+    assert split.notes == ()
+    assert make_split(frame, labels, SplitConfig(group_column="account_id", seed=1, validation=0.25,
+                                                 test=0.15)).test.tolist() == split.test.tolist()
+    assert make_split(frame, labels, SplitConfig(group_column="account_id", seed=2, validation=0.25,
+                                                 test=0.15)).test.tolist() != split.test.tolist()
+
+
+def test_a_few_large_groups_are_told() -> None:
+    sizes = [600, 500, 400, *([5] * 30)]
+    accounts = np.repeat(np.arange(len(sizes)), sizes)
+    labels = (accounts % 2).astype(float)
+    split = make_split(pd.DataFrame({"a": accounts}), labels, SplitConfig(group_column="a", seed=0))
+    assert any("each value's rows stay in one part" in note for note in split.notes)
+
+
+def test_refusals() -> None:
+    frame = pd.DataFrame({"acct": ["a", "a", None, "b", "c", "d", "e", "f"], "x": range(8)})
+    labels = np.array([1, 1, 0, 0, 1, 0, 1, 0], dtype=float)
+    with pytest.raises(DataError, match=r"Group column 'acct' of the data is blank at row 3 \(1 rows blank"):
+        make_split(frame, labels, SplitConfig(group_column="acct"))
+    with pytest.raises(DataError, match=r"Group column 'nope' for the split by group is not in the data"):
+        make_split(frame, labels, SplitConfig(group_column="nope"))
+    frame = pd.DataFrame({"acct": list("aabbccdde"), "x": range(9)})
+    labels = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=float)
+    with pytest.raises(DataError, match=r"Only 2 value\(s\) of 'acct' in the data hold a positive row; a split by "
+                                        r"group needs at least 3"):
+        make_split(frame, labels, SplitConfig(group_column="acct"))
+    with pytest.raises(ConfigError, match=r"A split by group \('acct'\) and an out-of-time split \('d'\) were both"):
+        SplitConfig(group_column="acct", date_column="d")
+    with pytest.raises(ConfigError, match=r"'group_column' parameter of SplitConfig must be a column name"):
+        SplitConfig(group_column="")
+
+
+def test_group_codes_read_numbers_and_text_alike() -> None:
+    as_numbers = group_codes(pd.Series([7, 3, 7, 12]), "a", "x")
+    as_text = group_codes(pd.Series(["7", "3 ", "7", "12"]), "a", "x")
+    assert as_numbers.tolist() == as_text.tolist()
+    assert as_numbers[0] == as_numbers[2] != as_numbers[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 30), min_size=5, max_size=80), k=st.integers(2, 5), seed=st.integers(0, 999))
+def test_grouped_folds(sizes: list[int], k: int, seed: int) -> None:
+    codes = np.repeat(np.arange(len(sizes)), sizes)
+    fold = grouped_folds(codes, k, seed)
+    for g in range(len(sizes)):
+        assert len(set(fold[codes == g])) == 1
+    counts = np.bincount(fold, minlength=k)
+    # Each group goes to the emptiest fold: no fold exceeds another by more than the largest group.
+    assert counts.max() - counts.min() <= max(sizes)
+    assert np.array_equal(grouped_folds(codes, k, seed), fold)
+
+
+def test_out_of_fold_encoding_keeps_an_account_out_of_its_own_encoding() -> None:
+    """A category unique to one account (its branch code, say) is encoded from the other folds: with
+    whole accounts in a fold, no other fold holds it, so every row takes the prior's weight of
+    evidence (0); dealt by row, each row read its own account's outcome."""
+    rng = np.random.default_rng(0)
+    accounts = np.repeat(np.arange(400), 5)
+    bad = (rng.random(400) < 0.3)[accounts]
+    frame = pd.DataFrame({"acct": accounts, "code": [f"c{a}" for a in accounts], "x": rng.normal(size=len(accounts)),
+                          "y": np.where(bad, "bad", "good")})
+    from finlite.data import infer_schema
+
+    schema = infer_schema(frame, "y", positive="bad", categorical=["code"], drop=["acct"])
+    labels = bad.astype(float)
+    by_row = Preprocessor(schema, Encoding(max_categories=5, min_category_count=3)).fit(frame, "t", labels=labels)
+    leaked = by_row.transform_out_of_fold(frame, labels, "t")
+    by_group = Preprocessor(schema, Encoding(max_categories=5, min_category_count=3, group_column="acct")).fit(
+        frame, "t", labels=labels)
+    kept = by_group.transform_out_of_fold(frame, labels, "t")
+    column = by_group.feature_names.index("code__woe")
+    assert np.all(kept[:, column] == 0.0)
+    assert np.corrcoef(leaked[:, column], labels)[0, 1] > 0.8
+    assert Encoding.from_dict(by_group.encoding.to_dict()).group_column == "acct"
+    assert "group_column" not in Encoding().to_dict()
+
+
+def test_prepare_splits_by_group_and_keeps_the_column_out(german: pd.DataFrame) -> None:
+    book = panel(german)
+    data = prepare(book, target="creditability", split=SplitConfig(group_column="account_id"))
+    assert data.split.method == "grouped"
+    assert "account_id" in data.schema.drop and "account_id" not in data.preprocessor.feature_names
+    assert any("'account_id' kept out of the inputs" in n for n in data.schema.notes)
+    train_ids = set(book["account_id"].iloc[data.split.train])
+    assert not train_ids & set(book["account_id"].iloc[data.split.test])
+    assert data.preprocessor.encoding.group_column == "account_id"
+    assert not any("--group-column" in n for n in data.split_notes())
+    with pytest.raises(DataError, match=r"'account_id' is the group column and is also named in categorical"):
+        prepare(book, target="creditability", categorical=["account_id"], split=SplitConfig(group_column="account_id"))
+    with pytest.raises(DataError, match=r"'creditability' is the target and is also the group column"):
+        prepare(book, target="creditability", split=SplitConfig(group_column="creditability"))
+
+
+def test_a_split_by_row_of_a_panel_is_warned_of(german: pd.DataFrame) -> None:
+    book = panel(german)
+    rng = np.random.default_rng(1)
+    book["branch_id"] = rng.integers(0, 20, len(book))  # shared values, but no account's outcome
+    notes = prepare(book, target="creditability").split_notes()
+    said = [n for n in notes if "--group-column" in n]
+    assert len(said) == 1
+    assert said[0].startswith("column 'account_id': ")
+    assert "those training rows' outcomes alone rank them with AUC 1.00" in said[0]
+    # One row per applicant: nothing shared, nothing said.
+    single = panel(german, snapshots=1)
+    assert not any("--group-column" in n for n in prepare(single, target="creditability").split_notes())
