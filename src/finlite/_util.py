@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import shlex
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -664,3 +665,11 @@ def sep_line_refusal(path: Any, line: str) -> str:
     the wrong line (a data engineer's walk-through, 2026-12-06). Training and scoring say the same."""
     return (f"Data file {str(path)!r} starts with {line.strip()!r}, a spreadsheet's separator line, not a header: "
             "remove line 1 (the header is line 2).")
+
+
+def shell_word(name: str) -> str:
+    """A column name as a shell reads it after an option (``--drop 'Kreditbetrag (€)'``), so advice
+    such as "pass --categorical NAME" can be pasted: a name with a space or a bracket was printed
+    bare, a syntax error in the shell (a European modeller's walk-through, 2026-12-07). A plain
+    name is left as it is."""
+    return shlex.quote(str(name))

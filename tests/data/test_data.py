@@ -33,8 +33,12 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def test_unknown_extension(tmp_path: Path) -> None:
     (tmp_path / "data.xlsx").write_text("x")
-    with pytest.raises(DataError, match=r"unknown type.*\.parquet"):
+    with pytest.raises(DataError, match=r"unknown type.*\.pq files\. It is a spreadsheet's workbook: save the "
+                                        r"sheet as CSV UTF-8"):
         read_table(tmp_path / "data.xlsx")
+    (tmp_path / "data.json").write_text("x")
+    with pytest.raises(DataError, match=r"unknown type.*\.pq files\.$"):
+        read_table(tmp_path / "data.json")
 
 
 def test_csv_and_parquet_hash_alike(tmp_path: Path) -> None:
@@ -475,11 +479,12 @@ def test_numbers_written_with_leading_zeros_are_noted_as_codes(tmp_path: Path) -
     assert "leading zeros" not in " | ".join(infer_schema(frame, "bad", categorical=["branch"]).notes)
 
 
-def test_amounts_written_with_dots_as_thousands_are_noted(tmp_path: Path) -> None:
+def test_amounts_written_with_dots_as_thousands_are_refused(tmp_path: Path) -> None:
     """A European export's 1.169 (one thousand one hundred and sixty-nine) is read as 1.169 by
     read_csv; a column whose every dotted value has a dot every three digits, and every other is
-    below a thousand, gets a note (note 70). Decimals written otherwise, or a 1000 without a dot,
-    are no such column."""
+    below a thousand, is refused naming both readings (a note, note 70, let a model learn amounts
+    a thousand times too small: a European modeller's walk-through, 2026-12-07), unless numeric=
+    names it. Decimals written otherwise, or a 1000 without a dot, are no such column."""
     path = tmp_path / "book.csv"
     amounts = ["1.169", "5.951", "2.096", "7.882", "870", "9.055", "2.835", "12.500", "640", "3.059"]
     path.write_text("amount,rate,count,bad\n" + "".join(
@@ -489,10 +494,14 @@ def test_amounts_written_with_dots_as_thousands_are_noted(tmp_path: Path) -> Non
     table = read_table(path)
     assert table.frame["amount"].dtype.kind == "f" and table.frame["amount"].iloc[0] == 1.169
     assert table.written == {"amount": ("dots as thousands", "1.169")}  # rate has 3.5; count has 1000
-    notes = " | ".join(prepare(table, target="bad").schema.notes)
-    assert ("column 'amount' is written with a dot every three digits (such as '1.169'), which was read as a "
-            "decimal point (1.169); if the dots separate thousands") in notes
-    assert "'rate'" not in notes and "'count'" not in notes
+    with pytest.raises(DataError, match=r"Column 'amount' in \S*book\.csv " + re.escape(
+            "is written with a dot every three digits (such as '1.169') in its values of "
+            "a thousand or more and without one below a thousand: a European export's thousands separator, which "
+            "would be read as a decimal point (1.169). Write the column without the dots (1169); if the dots are "
+            "decimal points, pass --numeric amount to read them as written.")):
+        prepare(table, target="bad")
+    schema = prepare(table, target="bad", numeric=["amount"]).schema
+    assert "amount" in schema.numeric and "rate" in schema.numeric and "count" in schema.numeric
     too_few = tmp_path / "few.csv"
     too_few.write_text("amount,bad\n1.169,0\n870,1\n2.096,0\n640,1\n")
     assert read_table(too_few).written == {}
@@ -737,3 +746,16 @@ def test_columns_given_comma_separated_to_a_repeated_option_are_told_how_to_repe
         infer_schema(frame, "bad", drop=["zip,branch"])
     with pytest.raises(DataError, match="Did you mean"):  # a name that is not several columns: as before
         infer_schema(frame, "bad", drop=["zip,brunch"])
+
+
+def test_advice_names_a_column_as_a_shell_reads_it() -> None:
+    """"pass --categorical Kreditbetrag (€)" was a syntax error pasted into a shell (a European
+    modeller's walk-through, 2026-12-07); a plain name is printed as it is."""
+    rng = np.random.default_rng(0)
+    # Near-unique text (each value twice, 150 in 300 rows): an identifier, with the advice to keep it.
+    frame = pd.DataFrame({"Kunde (Name)": [f"K{i // 2}x" for i in range(300)],
+                          "plain_name": [f"P{i // 2}y" for i in range(300)],
+                          "x": rng.normal(size=300), "y": ["bad", "good", "good"] * 100})
+    notes = " | ".join(infer_schema(frame, "y").notes)
+    assert "pass --categorical 'Kunde (Name)' to encode it anyway" in notes
+    assert "pass --categorical plain_name to encode it anyway" in notes

@@ -397,6 +397,37 @@ def test_numbers_in_a_form_finlite_does_not_read_are_refused_naming_the_fix(form
     assert {"os_version", "postcode", "choices", "hs_code"} <= set(schema.categorical)
 
 
+def test_a_decimal_comma_is_never_read_as_thousands_or_as_a_category() -> None:
+    """A rate written "2,875" … "5,500" (every value one comma before three digits) trained as 2875
+    … 5500 with a note, and scoring the plain 5.5 then changed 248 of 1,000 decisions; "2,5"
+    beside "3,75" became a category (a European modeller's walk-through, 2026-12-07). The first
+    is refused naming both readings; the second, and "0,875", as a decimal comma. A value of
+    another form settles the reading, and a multi-select code stays a category."""
+    rng = np.random.default_rng(0)
+
+    def frame(values: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"rate": rng.choice(values, 300), "x": rng.normal(size=300), "y": [0, 1, 1] * 100})
+
+    ambiguous = frame(["2,875", "3,750", "4,625", "5,500"])
+    message = (r"^Column 'rate' in the data writes every value with one comma before three digits \(such as "
+               r"'(\d),(\d{3})'\), which reads as \1\2 with ',' between thousands, or as \1\.\2 with a decimal comma, "
+               r"and no value says which\. Write the column without the separator \(\1\2\) or with '\.' as the "
+               r"decimal point \(\1\.\2\); if it is a code, pass --categorical rate\.$")
+    with pytest.raises(DataError, match=message):
+        infer_schema(ambiguous, "y")
+    with pytest.raises(DataError, match=message):  # named as a number, still either number
+        infer_schema(ambiguous, "y", numeric=["rate"])
+    assert infer_schema(ambiguous, "y", categorical=["rate"]).categorical == ("rate",)
+    for values in (["2,5", "3,75", "4,125", "5,5"], ["0,875", "0,5", "1,25"], ["4,1250", "3,5"]):
+        with pytest.raises(DataError, match=r"^the data holds amounts written in a form finlite does not read, in "
+                                            r"column\(s\) 'rate' \(such as '[0-9],[0-9]+'\): a decimal comma"):
+            infer_schema(frame(values), "y")
+    # One value of another form settles it: thousands (two groups, or a dollar sign).
+    assert "rate" in infer_schema(frame(["25,000", "1,150,000", "7,500"]), "y").numeric
+    assert "rate" in infer_schema(frame(["$25,000", "7,500"]), "y").numeric
+    assert "rate" in infer_schema(frame(["1,2", "2,3", "1"]), "y").categorical
+
+
 def test_money_with_junk_names_the_row_and_the_fix() -> None:
     frame = pd.DataFrame({"amt": [f"${i:,}.00" for i in range(1000, 1195)] + ["N/A"] * 5, "y": [0, 1] * 100})
     with pytest.raises(DataError, match=r"'amt' in the data holds the text 'N/A' at row 196 \(5 such rows\); "

@@ -288,6 +288,16 @@ def test_a_csv_that_is_not_utf8_is_named_by_line_and_column(exported_dir: Path, 
     quoted = tmp_path / "quoted.csv"
     quoted.write_bytes(b'a,b,city\n1,"x, y, z",Z\xfcrich\n')
     assert utf8_fault(quoted) == "line 2, column 'city'"
+    # A column name in Windows-1252 (a spreadsheet's plain CSV): score named no file, training a column '#4'
+    # (a European modeller's walk-through, 2026-12-07).
+    header = tmp_path / "header.csv"
+    frame.drop(index=5).rename(columns={"job": "Beruf (Müller)"}).to_csv(header, index=False, encoding="cp1252")
+    with pytest.raises(DataError, match=r"^The header \(first line\) of '.*header\.csv' is not UTF-8 text: a column "
+                                        r"name holds bytes of another encoding, such as a spreadsheet's plain CSV in "
+                                        r"Windows-1252"):
+        score_file(Predictor(exported_dir), header, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    assert utf8_fault(header) == f"line 1, the header: the name of column {list(frame.columns).index('job') + 1}"
     # A valid UTF-8 file may hold U+FFFD itself (a CRM's earlier mis-decoding): its other faults keep
     # their own advice, never the UTF-8 one (the diff's review).
     lines = german_csv.read_text().splitlines(keepends=True)

@@ -352,6 +352,8 @@ def utf8_fault(path: Path, sep: str | None = None) -> str | None:
         header = next(csv.reader([data[:first_end].decode("utf-8-sig")], delimiter=sep), [])
     except (UnicodeDecodeError, csv.Error):
         header = []
+    if number == 1:  # the header itself: its column has no name to show yet (it was told as '#4')
+        return f"line 1, the header: the name of column {index + 1}"
     column = header[index] if index < len(header) else f"#{index + 1}"
     return f"line {number}, column {column!r}"
 
@@ -360,7 +362,8 @@ def not_utf8_message(path: Path, sep: str | None = None) -> str:
     """The advice for a CSV that is not UTF-8, naming the first line and column found."""
     where = utf8_fault(path, sep)
     return (f"{str(path)!r} is not UTF-8 text" + (f" (first at {where})" if where else "")
-            + "; save it as UTF-8 (in a spreadsheet: CSV UTF-8) and run again.")
+            + "; save it as UTF-8 (in a spreadsheet: CSV UTF-8) and run again. A spreadsheet's plain \"CSV\" is "
+              "often Windows-1252 or Latin-1, whose letters such as ä, é or € are not UTF-8.")
 
 
 @contextlib.contextmanager
@@ -460,9 +463,12 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
                 frame = _read_csv(path, sep)
             _check_field_counts(path, sep, frame)
         else:
+            sheet = name.endswith((".xlsx", ".xlsm", ".xls", ".ods", ".numbers"))
             raise DataError(
                 f"Data file {str(path)!r} has an unknown type; finlite reads .csv, .csv.gz, .tsv, "
-                ".parquet and .pq files."
+                ".parquet and .pq files." + (" It is a spreadsheet's workbook: save the sheet as CSV UTF-8 (with '.' "
+                                             "as the decimal point), or read it with pandas.read_excel and pass the "
+                                             "DataFrame." if sheet else "")
             )
     except DataError:
         raise

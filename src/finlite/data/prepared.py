@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite._util import shell_word
 from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.preprocess import Encoding, Preprocessor
 from finlite.data.schema import Schema, infer_schema
@@ -174,7 +175,7 @@ class PreparedData(SplitArrays):
                         notes.append(f"column {name!r} is named like the application's date and read as a number: "
                                      f"{later:.0%} of the test split's rows lie after every training value, so the "
                                      "model extrapolates the calendar for every later period, and gives it as a "
-                                     f"reason. Drop it (--drop {name}); an applicant's own dates (years in business, "
+                                     f"reason. Drop it (--drop {shell_word(name)}); an applicant's own dates (years in business, "
                                      "age of the oldest account) carry what it may hold.")
         if self.split.method == "stratified" and self.task == "binary" and n:
             notes.extend(_shared_account_notes(self.frame, self.split, self.schema))
@@ -253,7 +254,7 @@ def _shared_account_notes(frame: pd.DataFrame, split: Split, schema: Schema) -> 
                      f"share their {name!r} with training rows, and those training rows' outcomes alone rank them "
                      f"with AUC {auc:.2f}: rows of one account or customer (monthly snapshots, several loans) lie in "
                      "both parts of the split by row, so the test evidence measures what the model remembers of "
-                     f"them, not how it ranks new ones. Split by it (--group-column {name}), or out-of-time "
+                     f"them, not how it ranks new ones. Split by it (--group-column {shell_word(name)}), or out-of-time "
                      "(--date-column).")
     return notes
 
@@ -354,14 +355,14 @@ def _unseen_fix(values: pd.Series, name: str, over_time: bool = False, blank_uns
         # Blanks counted among the unseen values: training never had the field blank (a field it
         # had blank has its learned treatment, and is no lost feed: a review, 2026-12-06).
         return (f"It is blank in {blank:.0%} of the test split's rows, where training had it filled: a feed that lost "
-                f"the column, or a field filled in only later; fill it, or drop it (--drop {name}).")
+                f"the column, or a field filled in only later; fill it, or drop it (--drop {shell_word(name)}).")
     if over_time and likely_vintage([name]):
         return (f"It is named like the application's date, which carries nothing to a later period (read as a "
-                f"number, the model would extrapolate the calendar): drop it (--drop {name}).")
+                f"number, the model would extrapolate the calendar): drop it (--drop {shell_word(name)}).")
     present = values.dropna().astype(str).str.strip()
     numbers = pd.to_numeric(present, errors="coerce").notna().mean() if len(present) else 0.0
     labels = bool(likely_geography([name])) or bool(name_words(name) & {"code", "id", "naics", "sic", "nace"})
     if numbers >= 0.9 and not labels:
-        return f"Read it as a number if it is one (clean its text values, then --numeric {name}), or drop it (--drop {name})."
+        return f"Read it as a number if it is one (clean its text values, then --numeric {shell_word(name)}), or drop it (--drop {shell_word(name)})."
     return (f"Its values are labels (a place, a code, a name): group them more coarsely (a postcode's first digits, an "
-            f"industry's sector) in a column of their own, or drop it (--drop {name}).")
+            f"industry's sector) in a column of their own, or drop it (--drop {shell_word(name)}).")

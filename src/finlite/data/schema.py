@@ -19,7 +19,7 @@ import pandas as pd
 from finlite._finite import F32_MAX, NUMBER_SPACES, frame_row, shown, table_value_error, text_advice, value_bounds
 from finlite._keys import NOT_ONE_VALUE, PLAIN_NUMBER, label_key
 from finlite._money import MONEY, PERCENT, looks_like_money, percent_value, text_value
-from finlite._util import closest
+from finlite._util import closest, shell_word
 from finlite.data.io import DOTS_AS_THOUSANDS, LEADING_ZEROS, ZERO_PADDED
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
@@ -403,7 +403,7 @@ def _pick_positive(keys: Sequence[str], counts: dict[str, int], target: str = "t
         if word in lowered:
             return lowered[word], f"positive class {lowered[word]!r} recognised by name"
     minority = min(keys, key=lambda k: (counts[k], k))
-    return minority, f"positive class {minority!r} is the minority class; override with positive="
+    return minority, f"positive class {minority!r} is the minority class; override with --positive (positive= from Python)"
 
 
 def _id_reason(name: str, series: pd.Series) -> str | None:
@@ -416,7 +416,7 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
         # (SBA's LoanNr_ChkDgt). Amounts repeat long before 1,000 rows.
         if n >= _INT_ID_MIN_ROWS and series.nunique() == n:
             return (f"column {name!r} dropped as an identifier (a different whole number in each of its {n:,} rows); "
-                    f"pass --numeric {name} to use it as a number")
+                    f"pass --numeric {shell_word(name)} to use it as a number")
         return None
     is_text = not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     counts = series.value_counts(dropna=True) if is_text else None
@@ -433,7 +433,7 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
             # Names and free-text IDs: a value seen once carries no pattern a model can learn,
             # and encoding it would only memorise the training rows.
             return (f"column {name!r} dropped as an identifier: {distinct:,} distinct values in {present:,} rows "
-                    f"({distinct / present:.0%}); pass --categorical {name} to encode it anyway")
+                    f"({distinct / present:.0%}); pass --categorical {shell_word(name)} to encode it anyway")
     return None
 
 
@@ -441,7 +441,10 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
 #: versions, IP addresses, phone numbers and postcodes match none: a review, 2026-12-06): a
 #: currency other than "$" ("€1,169.00", "1.169,00 EUR"); SAP's trailing minus ("1169-",
 #: "1.169,00-"); a percentage with a decimal comma ("12,4 %"); a decimal comma with two decimals
-#: ("1169,00", "1.169,00"); thousands grouped by dots before a decimal comma ("1.169,5"); or by
+#: ("1169,00", "1.169,00"); a comma before four digits or more ("4,1250"), or after a lone zero
+#: before two or more ("0,875"), which no thousands separator writes (a comma before one digit,
+#: "2,5", is also a multi-select code's "1,2", and counts only beside a value of another form:
+#: :func:`_foreign_amount`); thousands grouped by dots before a decimal comma ("1.169,5"); or by
 #: spaces or apostrophes, in groups of three ("1 169", "1'169.50").
 _CURRENCY = r"(?:[€£¥]|EUR|GBP|CHF|USD|JPY)"
 _FOREIGN_AMOUNT = re.compile(
@@ -450,8 +453,10 @@ _FOREIGN_AMOUNT = re.compile(
     r"|^[0-9][0-9.,]*[0-9]-$"
     r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
     r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"
+    r"|^-?[0-9]+,[0-9]{4,}$|^-?0,[0-9]{2,}$"
     r"|^-?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+$"
     r"|^-?[0-9]{1,3}(?:['\u00a0\u202f ][0-9]{3})+(?:[.,][0-9]+)?$", re.IGNORECASE)
+_ONE_DECIMAL_COMMA = re.compile(r"^-?[0-9]+,[0-9]$")
 #: Share of a text column's distinct values that must be numbers (plain, or such amounts) before
 #: it is refused as amounts in a form finlite does not read (the rest may be junk such as "n/a").
 _FOREIGN_SHARE = 0.9
@@ -471,9 +476,54 @@ def _foreign_amount(series: pd.Series) -> str | None:
                and _plain_number(t) is None and text_value(t.strip(NUMBER_SPACES), True) is None]
     if not foreign:
         return None
+    # A comma before one digit ("2,5") is a number beside such amounts (a rate written "2,5" beside
+    # "3,75" became a category without a word: a European modeller's walk-through, 2026-12-07),
+    # though alone it may be a multi-select code ("1,2").
     numbers = len(foreign) + sum(1 for t in texts if _plain_number(t) is not None
-                                 or text_value(t.strip(NUMBER_SPACES), True) is not None)
+                                 or text_value(t.strip(NUMBER_SPACES), True) is not None
+                                 or _ONE_DECIMAL_COMMA.fullmatch(t) is not None)
     return foreign[0] if numbers >= _FOREIGN_SHARE * len(texts) else None
+
+
+#: A value with one comma before exactly three digits and nothing else: 2,875 thousands-grouped, or
+#: 2.875 with a decimal comma.
+_ONE_COMMA_GROUP = re.compile(r"^-?[0-9]{1,3},[0-9]{3}$")
+
+
+def _ambiguous_commas(values: pd.Series) -> str | None:
+    """A value of a text column every one of whose values is of :data:`_ONE_COMMA_GROUP` ("2,875",
+    "5,500"), or None. Read as money, "5,500" is 5500; with a decimal comma it is 5.5, and
+    nothing in the column tells which: an interest rate written "2,875" … "5,500" trained as 2875 …
+    5500 with only a note, and scoring the plain 5.5 changed 248 of 1,000 decisions with exit 0
+    (a European modeller's walk-through, 2026-12-07). Any value with another form (no comma,
+    two groups, "$", a decimal point) settles the reading, and the column is read as before."""
+    texts = [str(v).strip() for v in pd.unique(values.dropna())[:2000]]
+    texts = [t for t in texts if t]
+    if texts and all(_ONE_COMMA_GROUP.fullmatch(t) for t in texts):
+        return texts[0]
+    return None
+
+
+def _ambiguous_refusal(name: str, example: str, source: str) -> DataError:
+    whole, part = example.lstrip("-").split(",")
+    return DataError(f"Column {name!r} in {source} writes every value with one comma before three digits (such as "
+                     f"{example!r}), which reads as {whole}{part} with ',' between thousands, or as {whole}.{part} with "
+                     "a decimal comma, and no value says which. Write the column without the separator (" + whole + part
+                     + ") or with '.' as the decimal point (" + whole + "." + part + "); if it is a code, pass "
+                     f"--categorical {shell_word(name)}.", param="numeric")
+
+
+def _dots_refusal(name: str, example: str, source: str) -> DataError:
+    """The refusal of a number column written with a dot every three digits beside values below a
+    thousand without one (``1.169`` and ``870``): a European export's thousands. It was read as
+    1.169 with only a note, and the model learned amounts a thousand times too small for every
+    amount of a thousand or more (a European modeller's walk-through, 2026-12-07)."""
+    read = float(example.replace('.', '', example.count('.') - 1))
+    return DataError(f"Column {name!r} in {source} is written with a dot every three digits (such as {example!r}) "
+                     "in its values of a thousand or more and without one below a thousand: a European export's "
+                     f"thousands separator, which would be read as a decimal point ({read:g}). Write the column "
+                     f"without the dots ({example.replace('.', '')}); if the dots are decimal points, pass "
+                     f"--numeric {shell_word(name)} to read them as written.", param="numeric")
 
 
 def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError:
@@ -484,8 +534,8 @@ def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError
                      "decimal comma, a currency sign other than '$', or a trailing minus. finlite reads '.' as the "
                      "decimal mark, ',' between groups of three digits and '$' as the only currency sign: export "
                      "those columns in that form (a spreadsheet's number format with '.' as the decimal separator). "
-                     f"If one is a code rather than an amount, pass --categorical {first}; if it is not needed, "
-                     f"--drop {first}.", param="categorical")
+                     f"If one is a code rather than an amount, pass --categorical {shell_word(first)}; if it is not needed, "
+                     f"--drop {shell_word(first)}.", param="categorical")
 
 
 def _looks_like_date(series: pd.Series) -> bool:
@@ -602,6 +652,34 @@ def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: s
                 parsed[rows] = pd.to_datetime(texts[rows], errors="coerce", format=order + year)
 
 
+def date_order_note(raw: pd.Series, column: str) -> str | None:
+    """A note when a date column's numeric dates ("03/04/2019") never say whether the day or the
+    month comes first (every first and second field at most 12, some differing), so the order was
+    assumed (:data:`_DAY_FIRST_BY_DEFAULT`): month first for "/" and "-", the US forms, which is
+    the wrong one in most of Europe, and the out-of-time split then ordered the loans otherwise
+    without a word (a European modeller's walk-through, 2026-12-07). None when the values settle it."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return None
+    texts = pd.Series(pd.unique(raw.dropna().astype("string").str.strip()), dtype="string")
+    parts = texts.str.extract(_NUMERIC_DATE)
+    numeric = parts[0].notna().to_numpy()
+    for sep in sorted(set(parts[1][numeric]) - {"."}):  # dots: day first, as nobody writes month.day.year
+        rows = numeric & (parts[1] == sep).fillna(False).to_numpy()
+        first, second = parts[0][rows].astype(int), parts[2][rows].astype(int)
+        if (first > 12).any() or (second > 12).any() or not (first != second).any():
+            continue
+        example = str(texts[rows][(first != second).to_numpy()].iloc[0])
+        day_first = _DAY_FIRST_BY_DEFAULT[sep]
+        a, b = int(example.split(sep)[0]), int(example.split(sep)[1])
+        day, month = (a, b) if day_first else (b, a)
+        months = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")
+        return (f"date column {column!r}: no date written with {sep!r} has a day above 12, so whether the day or the "
+                f"month comes first could not be told from the values; read {'day' if day_first else 'month'} first "
+                f"({example!r} as {day} {months[month - 1]}). If that is wrong, write the dates as YYYY-MM-DD.")
+    return None
+
+
 def _require_columns(frame: pd.DataFrame, names: Iterable[str], what: str, source: str,
                      param: str | None = None) -> None:
     present = list(map(str, frame.columns))
@@ -692,8 +770,10 @@ def infer_schema(
     refused otherwise; text, booleans and anything else are categorical. Every such choice is
     recorded in the schema's notes. Columns listed in ``numeric``/``categorical``/``drop``
     are taken as given. A number column written with leading zeros (``022``; text, or a CSV's
-    column ``written`` says so, as read_csv drops the zeros) gets a note that it holds codes, and
-    one ``written`` says has dots as thousands (``1.169``) a note that it was read as decimals.
+    column ``written`` says so, as read_csv drops the zeros) gets a note that it holds codes; one
+    ``written`` says has dots as thousands (``1.169`` beside ``870``) is refused unless named in
+    ``numeric``, and so is a text column every value of which is one comma before three digits
+    (``2,875``: thousands or a decimal comma).
 
     Raises:
         DataError: the target is missing, has one class, more than two classes, or lacks the
@@ -833,6 +913,9 @@ def infer_schema(
             # 2026-12-05).
             rule: str | bool = False
             if example is not None and money_share >= percent_share:
+                ambiguous = _ambiguous_commas(series)
+                if ambiguous is not None:
+                    raise _ambiguous_refusal(name, ambiguous, source)
                 rule = MONEY
             elif percent_example is not None:
                 rule, example = PERCENT, percent_example
@@ -852,7 +935,7 @@ def infer_schema(
             # feature it would hand the model the answer (the synth help says not to train on it).
             dropped.append(name)
             notes.append(f"column {name!r} dropped: it is the true probability of default of a synthetic book "
-                         f"(finlite datasets synth --with-pd), which would leak the answer; pass --numeric {name} "
+                         f"(finlite datasets synth --with-pd), which would leak the answer; pass --numeric {shell_word(name)} "
                          "to use it anyway")
             continue
         if series.isna().all():
@@ -906,8 +989,9 @@ def infer_schema(
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)
             form, example = (written or {}).get(name, ("", ""))
-            code_note = (_padded_note(name, example) if form == LEADING_ZEROS else
-                         _dots_note(name, example) if form == DOTS_AS_THOUSANDS else _code_note(name, series))
+            if form == DOTS_AS_THOUSANDS:
+                raise _dots_refusal(name, example, source)
+            code_note = _padded_note(name, example) if form == LEADING_ZEROS else _code_note(name, series)
             if code_note is not None:
                 notes.append(code_note)
             clock = _clock_note(name, series)
@@ -936,6 +1020,9 @@ def infer_schema(
                 if code_note is not None:
                     notes.append(code_note)
             elif money_share == 1.0 and example is not None:
+                ambiguous = _ambiguous_commas(series)
+                if ambiguous is not None:
+                    raise _ambiguous_refusal(name, ambiguous, source)
                 numeric_column(series, name, source, money=MONEY)  # refuses "$1e309"-like overflow alike
                 num_cols.append(name)
                 money_cols.append(name)
@@ -979,7 +1066,7 @@ def infer_schema(
                     cat_cols.append(name)
                     notes.append(f"column {name!r} is mostly numbers but holds text such as {str(odd)!r} in {rows:,} "
                                  f"rows: encoded as a category ({distinct} values); clean those values and pass "
-                                 f"--numeric {name} to use it as a number")
+                                 f"--numeric {shell_word(name)} to use it as a number")
                 else:
                     # raises with the first offending row
                     numeric_column(series, name, source, money=best_rule,
@@ -1031,7 +1118,7 @@ def _clock_note(name: str, series: pd.Series) -> str | None:
             f"{'falls' if rising else 'rises'} down the file's {n:,} rows (from {first:g} to {last:g}, "
             f"{distinct:,} values), like a clock or a counter (seconds since the first transaction), unless the "
             f"file is sorted by it. A model reading a clock sees every new row beyond its training values (it "
-            f"{way} past them) and extrapolates; drop it (--drop {name}) or give what it measures as a feature that "
+            f"{way} past them) and extrapolates; drop it (--drop {shell_word(name)}) or give what it measures as a feature that "
             "repeats, such as the hour of the day")
 
 
@@ -1049,7 +1136,7 @@ def _post_decision_notes(features: Sequence[str]) -> list[str]:
     (:data:`_POST_DECISION_NAME`) and not already named as recorded after the outcome."""
     return [f"column {name!r} is named like a value recorded after the credit decision (a disbursement): an "
             f"application being decided has none yet, so a model that decides applications cannot read it; drop it "
-            f"(--drop {name}) unless the model decides at disbursement"
+            f"(--drop {shell_word(name)}) unless the model decides at disbursement"
             for name in features if _POST_DECISION_NAME.search(str(name)) and not _POST_OUTCOME_NAME.search(str(name))]
 
 
@@ -1066,7 +1153,7 @@ def _post_outcome_notes(features: Sequence[str]) -> list[str]:
 def leak_advice(name: str) -> str:
     """What to do about a column that may leak the label, for a teacher trained here and for an
     imported booster alike (``import-teacher`` has no ``--drop``: its booster reads the column)."""
-    return (f"drop it (--drop {name}; an imported booster: train it again without the column) unless it is truly "
+    return (f"drop it (--drop {shell_word(name)}; an imported booster: train it again without the column) unless it is truly "
             "known at decision time.")
 
 
@@ -1154,16 +1241,8 @@ def _padded_note(name: str, example: str | None) -> str:
     (note 71: only a name like Zip or NAICS got the code note)."""
     shown_as = f" (such as {example!r})" if example is not None else ""
     return (f"column {name!r} is written with leading zeros{shown_as}: such values are codes, not amounts; read as "
-            f"a number, 022 is 22 and the codes' order means nothing; pass --categorical {name} to encode it as "
+            f"a number, 022 is 22 and the codes' order means nothing; pass --categorical {shell_word(name)} to encode it as "
             "categories")
-
-
-def _dots_note(name: str, example: str) -> str:
-    """The note for a number column whose values have a dot every three digits (``1.169``)."""
-    return (f"column {name!r} is written with a dot every three digits (such as {example!r}), which was read as a "
-            f"decimal point ({float(example.replace('.', '', example.count('.') - 1)):g}); if the dots separate "
-            "thousands (a European export), write the column without them, or with a comma as the decimal point "
-            "and ';' between fields, which finlite names")
 
 
 def _code_note(name: str, values: pd.Series) -> str | None:
@@ -1182,14 +1261,14 @@ def _code_note(name: str, values: pd.Series) -> str | None:
         return None
     if coded:
         return (f"column {name!r} holds whole numbers and its name says they are codes ({numbers.nunique():,} "
-                f"values): read as a number, its order means nothing; pass --categorical {name} to encode it as "
+                f"values): read as a number, its order means nothing; pass --categorical {shell_word(name)} to encode it as "
                 "categories")
     distinct = int(numbers.nunique())
     if not 3 <= distinct <= 12:
         return None
     return (f"column {name!r} holds {distinct} whole values ({numbers.min():g} to {numbers.max():g}) and its name "
             "says they may be category codes: read as a number, they are ordered amounts, and a code training "
-            f"never saw is scored as a larger or smaller amount; if they are categories, pass --categorical {name} "
+            f"never saw is scored as a larger or smaller amount; if they are categories, pass --categorical {shell_word(name)} "
             "(an unseen code then takes the unseen bucket)")
 
 

@@ -196,6 +196,11 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         bounds = (("train", 0, cuts[0]), ("validation", *cuts), ("test", cuts[1], n))
         spans: dict[str, list[str]] | None = {name: [day(lo), day(hi - 1)] for name, lo, hi in bounds if hi > lo}
         notes = _moved_shares(cuts, (n_train, n_train + n_val), n, config.date_column)
+        from finlite.data.schema import date_order_note
+
+        order_note = date_order_note(raw, config.date_column)
+        if order_note is not None:
+            notes = (*notes, order_note)
     elif config.group_column is not None:
         parts, notes = _grouped_parts(frame, labels, config, source)
         method, spans = "grouped", None

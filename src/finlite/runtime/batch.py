@@ -559,6 +559,12 @@ def csv_header(path: Path) -> list[str]:
             if len(names) <= 2 and is_sep_line(line):
                 raise DataError(sep_line_refusal(path, line))
             return names
+        except UnicodeDecodeError:
+            # A column name in Windows-1252 ("Zweck (Müller)" from a spreadsheet's plain CSV): told
+            # without the file's name (a European modeller's walk-through, 2026-12-07).
+            raise DataError(f"The header (first line) of {str(path)!r} is not UTF-8 text: a column name holds bytes "
+                            "of another encoding, such as a spreadsheet's plain CSV in Windows-1252 or Latin-1 (ä, "
+                            "é, €). Save the file as UTF-8 (in a spreadsheet: CSV UTF-8) and run again.") from None
         except pa.ArrowInvalid as exc:
             # The size on disk cannot tell (a .csv.gz of a long header is small): retried whatever it is.
             if block == _HEADER_BLOCKS[-1] or "Empty CSV" not in str(exc):
@@ -1040,7 +1046,13 @@ def _near_names(absent: list[str], names: list[str], fields: Sequence[str] = ())
     for name in names:
         by_plain.setdefault(plain(name), name)
     pairs = [(by_plain[plain(a)], a) for a in absent if plain(a) in by_plain]
-    said = [f"{found!r} for {a!r}" for found, a in pairs[:10]]
+    # The same letters composed otherwise ("u" + a combining diaeresis for "ü", as some macOS tools
+    # write names) look identical when printed: said, or "'Bürgen' for 'Bürgen'" read as no hint
+    # at all (a European modeller's walk-through, 2026-12-07).
+    said = [f"{found!r} for {a!r}" + (" (the same letters in another Unicode form, decomposed: write the name "
+                                       "in the composed form, NFC)"
+                                       if unicodedata.normalize("NFC", found) == unicodedata.normalize("NFC", a)
+                                       else "") for found, a in pairs[:10]]
     # A renamed column ("revolving_util" for "revol_util"): the nearest spelling among the file's
     # columns that no feature is named by, said as a guess (a monitoring walk-through, 2026-12-06).
     import difflib
