@@ -815,7 +815,15 @@ def amend_artifact(path: str | Path, files: Mapping[str, bytes], fields: Mapping
     path = os.path.realpath(path) if os.path.islink(path) else path
     refuse_working_folder(path)
     _paths.clean_leftovers(path)  # restores the artifact if a killed swap had moved it aside
-    root, manifest = read_verified(path, verify_key=verify_key, manifest_sha256=manifest_sha256)
+    root, manifest = read_verified(path, verify_key=verify_key)
+    if manifest_sha256 is not None and manifest["manifest_sha256"] != str(manifest_sha256).strip().lower():
+        # The caller read this digest itself: the artifact changed while the command ran. "Not the
+        # artifact you pinned" named a pin nobody set (two exports of one artifact at once: a
+        # scheduler owner's walk-through, 2026-12-07).
+        raise ArtifactError(f"Artifact {str(root)!r} changed while this command ran (its manifest sha256 is now "
+                            f"{manifest['manifest_sha256']}, not the {str(manifest_sha256)[:64]} it read first): "
+                            "another command (export, sign, report, a training with --force) wrote it meanwhile. "
+                            "Nothing was written; run the command again once that one has finished.")
     if sign_with is None and os.path.lexists(root / SIGNATURE):
         # Amending changes manifest.json, which voids the signature: re-sign or refuse, never drop it silently.
         raise ArtifactError(f"Artifact {str(root)!r} is signed ({SIGNATURE}); changing it would void the signature. "

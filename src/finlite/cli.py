@@ -31,7 +31,7 @@ from typing import Annotated, Any, TypeVar, cast
 import typer
 from typer.models import OptionInfo
 
-from finlite import _limits, _paths
+from finlite import _limits, _paths, _stop
 from finlite._util import percent, terminal_safe
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, FinliteWarning
 
@@ -186,31 +186,43 @@ def _friendly(func: F) -> F:
         try:
             with _written_out_diagnostics():
                 return func(*args, **kwargs)
-        except FinliteError as exc:
-            _echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
-            raise typer.Exit(2) from None
-        except BrokenPipeError as exc:
-            if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
-                _echo(f"error: {exc.strerror or exc}; a connection or pipe closed early.", err=True)
-                raise typer.Exit(2) from None
-            # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
-            # with any file, and nothing more can be printed there. End as Unix tools do, quietly
-            # (stdout is pointed at /dev/null so the interpreter's final flush cannot fail again).
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(141) from None
-        except OSError as exc:
-            _echo(f"error: {_os_error(exc)}", err=True)
-            raise typer.Exit(2) from None
         except Exception as exc:
-            # Last line of defence, for input and environment failures only: the precise checks
-            # at the source come first. Anything else is a bug and propagates with its traceback.
-            message = _environment_error(exc, _option_flags(func), _reads_table(func))
-            if message is None:
-                raise
-            _echo(f"error: {message}", err=True)
-            raise typer.Exit(2) from None
+            # A stop was asked for: whatever the interrupted work then met is the stop's (an import
+            # cut short by SIGTERM, "ImportError: initialization failed", was told as a broken
+            # artifact with exit 2: a scheduler owner's walk-through, 2026-12-07).
+            stopped = _stop.requested()
+            if stopped is not None:
+                raise SystemExit(128 + stopped) from None
+            _exit_for(exc, func)
+            raise  # not bad input: a bug, with its traceback
     return wrapper  # type: ignore[return-value]
+
+
+def _exit_for(exc: Exception, func: Callable[..., Any]) -> None:
+    """Say ``exc`` on stderr and end with its exit code (2; 141 for a reader gone), or return when
+    it is none of finlite's errors, unreadable files or failing machines (a bug)."""
+    if isinstance(exc, FinliteError):
+        _echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
+        raise typer.Exit(2) from None
+    if isinstance(exc, BrokenPipeError):
+        if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
+            _echo(f"error: {exc.strerror or exc}; a connection or pipe closed early.", err=True)
+            raise typer.Exit(2) from None
+        # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
+        # with any file, and nothing more can be printed there. End as Unix tools do, quietly
+        # (stdout is pointed at /dev/null so the interpreter's final flush cannot fail again).
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
+    if isinstance(exc, OSError):
+        _echo(f"error: {_os_error(exc)}", err=True)
+        raise typer.Exit(2) from None
+    # Last line of defence, for input and environment failures only: the precise checks
+    # at the source come first. Anything else is a bug and propagates with its traceback.
+    message = _environment_error(exc, _option_flags(func), _reads_table(func))
+    if message is not None:
+        _echo(f"error: {message}", err=True)
+        raise typer.Exit(2) from None
 
 
 #: The one table from a library parameter to the flag that sets it on the command line. Library
@@ -506,7 +518,8 @@ def _environment_error(exc: BaseException, flags: frozenset[str] | None = None, 
                 "again. A limit on this process's memory (ulimit -v, a scheduler's limit) counts as the machine's.")
     if isinstance(exc, UnicodeDecodeError):
         return (f"a file that should be text is not UTF-8 ({exc.reason} at byte {exc.start}); it is probably a "
-                "binary file or another encoding. Pass the right file, saved as UTF-8.")
+                "binary file or another encoding (a spreadsheet's plain CSV is often Windows-1252 or Latin-1). Pass "
+                "the right file, saved as UTF-8.")
     if isinstance(exc, RecursionError):
         return "an input file nests lists or mappings too deeply to be read; pass the file finlite wrote."
     if type(exc).__module__.startswith("safetensors") or type(exc).__name__ == "SafetensorError":
@@ -2627,27 +2640,8 @@ for _info in [*app.registered_commands, *datasets_app.registered_commands]:
         _info.cls = _OnceCommand
 
 
-def _stopped(signum: int, frame: Any) -> None:
-    """SIGTERM (a scheduler's stop, ``kill``) or SIGHUP (the terminal or ssh session a command
-    ran in has gone): end as Ctrl-C ends a command, through every ``finally`` and cleanup, so no
-    temporary output is left behind; exit 128 + the signal's number as the shell reports a
-    process ended by it. Python's default ends the process where it stands (exit -15 or -1),
-    leaving ``.OUT.<pid>-<tag>.tmp`` for the next run to remove. Further signals of that kind
-    are ignored while the clean-up runs. ``serve`` sets its own (SIGHUP ignored: logrotate's)."""
-    # A second SIGTERM (a supervisor repeating it) must not interrupt the clean-up this one starts.
-    signal.signal(signum, signal.SIG_IGN)
-    name = signal.Signals(signum).name
-    # Neutral: the signal may land after an output was already renamed into place. After SIGHUP
-    # the terminal may be gone, and writing to it fails (EIO): the exit must not become that error.
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"finlite: stopped by {name}; removing any partial output.\n")
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
-    """Console-script entry point."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stopped)
-        if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # nohup's "ignore" is kept
-            signal.signal(signal.SIGHUP, _stopped)
+    """Console-script entry point: SIGTERM and SIGHUP stop a command as Ctrl-C does, through every
+    cleanup, with exit 128 + the signal's number (:mod:`finlite._stop`; ``serve`` sets its own)."""
+    _stop.install()
     invoked_app(sys.argv[1:])()

@@ -331,6 +331,47 @@ def test_a_score_stopped_by_sigterm_cleans_up_and_exits_143(exported_dir: Path, 
         assert out.read_text() == "earlier scores\n" and hidden(tmp_path) == [], point
 
 
+SWALLOWED = """
+import os, signal, time, weakref
+from finlite import _stop
+_stop.install()
+class Held: pass
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100_000): pass  # the handler runs here, in the callback, where Python discards its exit
+held = Held()
+ref = weakref.ref(held, callback)
+del held
+for _ in range(100): time.sleep(0.01)
+print("finished")
+"""
+
+
+def test_a_stop_landing_in_a_callback_is_not_lost() -> None:
+    """A SIGTERM in the first half-second of score (an import running a weak-reference callback)
+    was discarded: the job ran on, wrote its output and exited 0 (a scheduler owner's
+    walk-through, 2026-12-07). The discarded stop is delivered again and ends the process."""
+    run = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 128 + signal.SIGTERM, (run.stdout, run.stderr)
+    assert "finished" not in run.stdout
+    assert run.stderr.count("finlite: stopped by SIGTERM; removing any partial output.") == 1
+    assert "Exception ignored" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_an_error_met_after_a_stop_is_the_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import cut short by SIGTERM ("ImportError: initialization failed") was told as a broken
+    artifact with exit 2: once a stop is asked for, the command exits with the signal's code."""
+    from typer.testing import CliRunner
+
+    from finlite import _stop
+    from finlite.cli import app
+
+    missing = ["score", str(tmp_path / "none"), str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv")]
+    assert CliRunner().invoke(app, missing).exit_code == 2
+    monkeypatch.setattr(_stop, "_requested", signal.SIGTERM)
+    assert CliRunner().invoke(app, missing).exit_code == 128 + signal.SIGTERM
+
+
 def test_a_leftover_name_with_an_impossible_pid_is_no_crash(teacher_dir: Path, tmp_path: Path) -> None:
     """A name like a leftover's whose PID does not fit the system's pid type (planted, or from a
     foreign system) must not crash every later write to that folder with an OverflowError."""
