@@ -406,6 +406,11 @@ def _pick_positive(keys: Sequence[str], counts: dict[str, int], target: str = "t
     return minority, f"positive class {minority!r} is the minority class; override with --positive (positive= from Python)"
 
 
+def identifier_name(name: str) -> bool:
+    """Whether ``name`` is named like an identifier (``id``, ``customer_id``, ``key``, ``uuid``)."""
+    return _ID_NAME.search(name) is not None
+
+
 def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
     if _ID_NAME.search(name):

@@ -113,7 +113,8 @@ class Split:
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
 
-def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, source: str = "the data") -> Split:
+def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, source: str = "the data",
+               file_rows: np.ndarray | None = None) -> Split:
     """Split rows of ``frame`` into train, validation and test.
 
     Stratified: the rows are shuffled once with ``config.seed`` and each class, in that order, is
@@ -129,6 +130,8 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         DataError: the date column is missing or holds values that are not dates, holds too few
             dates to give each part its own, or a class has too few rows to appear in every part;
             the group column is missing, blank in a row, or has too few values of a class.
+            ``file_rows``: each row's number in the file, for errors (unlabelled rows were left
+            out before the split; default: the row's position + 1).
     """
     n = len(frame)
     if config.date_column is not None:
@@ -202,7 +205,7 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         if order_note is not None:
             notes = (*notes, order_note)
     elif config.group_column is not None:
-        parts, notes = _grouped_parts(frame, labels, config, source)
+        parts, notes = _grouped_parts(frame, labels, config, source, file_rows)
         method, spans = "grouped", None
     else:
         rng = np.random.default_rng(config.seed)
@@ -244,22 +247,41 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
     return Split(*parts, method=method, dates=spans, notes=notes)
 
 
-def group_codes(values: pd.Series, column: str, source: str) -> np.ndarray:
+def group_keys(values: pd.Series) -> pd.Series:
+    """Each row's group as text, the same whatever type the column was read as: a whole number as
+    its digits (7, 7.0, "7", "007" and 1e16 are one account: a CSV reader turns "00012" into 12
+    where a Parquet copy keeps the text, and the same book split two ways, a review, 2026-12-07);
+    other text stripped of surrounding spaces; a blank as NA."""
+    text = values.astype("string").str.strip()
+    text = text.mask(text.eq(""))
+    number = pd.to_numeric(text, errors="coerce")
+    whole = (number.notna() & np.isfinite(number.to_numpy(dtype=float, na_value=np.nan))
+             & (number == np.floor(number))).to_numpy(dtype=bool)
+    if whole.any():
+        digits = pd.Series([str(int(v)) for v in number[whole].to_numpy(dtype=float)],
+                           index=text.index[whole], dtype="string")
+        text = text.where(~whole, digits.reindex(text.index))
+    return text
+
+
+def group_codes(values: pd.Series, column: str, source: str, rows: np.ndarray | None = None) -> np.ndarray:
     """Each row's group as a whole number that does not depend on the rows' order: the rank of
-    its value among the column's distinct values written as text (so 7 and "7" are one account,
-    as a CSV and a Parquet copy of one book must split alike).
+    its key (:func:`group_keys`) among the column's distinct keys. ``rows``: each row's number in
+    the file, for the error (default: its position + 1).
 
     Raises:
         DataError: a row without a value, naming the column and the row.
     """
-    text = values.astype("string").str.strip()
-    blank = (text.isna() | text.eq("")).to_numpy()
+    keys = group_keys(values)
+    blank = keys.isna().to_numpy()
     if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise DataError(f"Group column {column!r} of {source} is blank at row {row + 1} ({int(blank.sum()):,} rows "
-                        "blank in all): a split by group needs every row's account. Fill it, or remove those rows.",
-                        param="group_column")
-    codes, _ = pd.factorize(text.to_numpy(dtype=object), sort=True)
+        first = int(np.flatnonzero(blank)[0])
+        row = int(rows[first]) if rows is not None else first + 1
+        count = int(blank.sum())
+        raise DataError(f"Group column {column!r} of {source} is blank at row {row} ({count:,} "
+                        f"row{'s' if count != 1 else ''} blank in all): a split by group needs every row's account. "
+                        "Fill it, or remove those rows.", param="group_column")
+    codes, _ = pd.factorize(keys.to_numpy(dtype=object), sort=True)
     return np.asarray(codes, dtype=np.int64)
 
 
@@ -284,8 +306,8 @@ def grouped_folds(codes: np.ndarray, k: int, seed: int) -> np.ndarray:
     return np.asarray(fold_of[codes], dtype=np.int64)
 
 
-def _grouped_parts(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig,
-                   source: str) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[str, ...]]:
+def _grouped_parts(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, source: str,
+                   rows: np.ndarray | None = None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[str, ...]]:
     """A stratified split of whole groups: each group is of the positive class when any of its rows
     is (an account that defaulted in some snapshot); the groups are shuffled once with the seed and
     each class's groups are cut where their rows come nearest the shares asked for, so the bad rate
@@ -293,7 +315,7 @@ def _grouped_parts(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig,
     column = config.group_column
     if column not in frame.columns:
         raise DataError(f"Group column {column!r} for the split by group is not in {source}.", param="group_column")
-    codes = group_codes(frame[column], str(column), source)
+    codes = group_codes(frame[column], str(column), source, rows)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     sizes = np.bincount(codes, minlength=n_groups)
     positive = np.bincount(codes, weights=labels, minlength=n_groups) > 0
