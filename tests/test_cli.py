@@ -797,6 +797,36 @@ def test_an_os_error_says_what_to_do_without_a_none(exc: OSError, said: str) -> 
     assert re.search(said, message) and "None" not in message
 
 
+def test_a_full_disk_naming_no_file_names_the_folders_and_their_free_space(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk named no path for export, sign, report or compress, and a full TMPDIR sent the
+    operator to the output's disk, which had room (a scheduler owner's walk-through, 2026-12-07)."""
+    import tempfile
+
+    import finlite.jobs.export
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(finlite.jobs.export, "export_artifact", full)
+    result = runner.invoke(app, ["export", str(tmp_path / "art")])
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert said.startswith("error: No space left on device: the disk is full; free space or write the output elsewhere.")
+    assert f"the temporary folder (TMPDIR) {tempfile.gettempdir()!r}: " in said and " GiB free" in said
+    import finlite.jobs.train
+
+    monkeypatch.setattr(finlite.jobs.train, "train", full)
+    (tmp_path / "in.csv").write_text("a,b\n1,0\n")
+    trained = runner.invoke(app, ["train", str(tmp_path / "in.csv"), "--target", "b", "--out", str(tmp_path / "t")])
+    assert trained.exit_code == 2
+    assert f"(the output's folder {str(tmp_path)!r}: " in " ".join(trained.stderr.split())
+    scored = runner.invoke(app, ["score", str(tmp_path / "art"), str(tmp_path / "in.csv"), "-o",
+                                 str(tmp_path / "out" / "s.csv")])
+    assert scored.exit_code == 2  # a missing artifact: no disk named
+    assert "GiB free" not in scored.stderr
+
+
 def test_a_write_error_that_names_no_file_names_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Arrow's "Error writing bytes to file. Detail: [errno 28] ..." named no file: a full disk did
     not say which output it stopped (an SRE's review, 2026-12-05). The temporary file goes."""

@@ -24,7 +24,7 @@ import threading
 import typing
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -193,14 +193,46 @@ def _friendly(func: F) -> F:
             stopped = _stop.requested()
             if stopped is not None:
                 raise SystemExit(128 + stopped) from None
-            _exit_for(exc, func)
+            _exit_for(exc, func, _output_folders(kwargs))
             raise  # not bad input: a bug, with its traceback
     return wrapper  # type: ignore[return-value]
 
 
-def _exit_for(exc: Exception, func: Callable[..., Any]) -> None:
+def _output_folders(kwargs: Mapping[str, Any]) -> list[Path]:
+    """The folders a command writes into (its ``--out`` folder's parent, its ``-o`` file's folder),
+    for a full disk's message."""
+    folders = []
+    for name in ("out", "output"):
+        value = kwargs.get(name)
+        if isinstance(value, Path):
+            folders.append(value.absolute().parent)
+    return folders
+
+
+def _free_space(folders: Sequence[Path]) -> str:
+    """Where a full disk may be: each output folder's free space and the temporary folder's
+    (TMPDIR: training and compression write weights and staged copies there), as " (the output's
+    folder /data: 1.2 GiB free; the temporary folder /tmp: 0.0 GiB free)". A message naming no
+    path sent an operator to an output disk with room while TMPDIR was full (a scheduler owner's
+    walk-through, 2026-12-07)."""
+    import shutil
+    import tempfile
+
+    said = []
+    for label, folder in [*(("the output's folder", f) for f in folders),
+                          ("the temporary folder (TMPDIR)", Path(tempfile.gettempdir()))]:
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            continue
+        said.append(f"{label} {str(folder)!r}: {free / (1 << 30):.2f} GiB free")
+    return f" ({'; '.join(said)})" if said else ""
+
+
+def _exit_for(exc: Exception, func: Callable[..., Any], outputs: Sequence[Path] = ()) -> None:
     """Say ``exc`` on stderr and end with its exit code (2; 141 for a reader gone), or return when
-    it is none of finlite's errors, unreadable files or failing machines (a bug)."""
+    it is none of finlite's errors, unreadable files or failing machines (a bug). ``outputs``:
+    the folders the command writes into, named with their free space when a disk is full."""
     if isinstance(exc, FinliteError):
         _echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
         raise typer.Exit(2) from None
@@ -215,13 +247,15 @@ def _exit_for(exc: Exception, func: Callable[..., Any]) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(141) from None
     if isinstance(exc, OSError):
-        _echo(f"error: {_os_error(exc)}", err=True)
+        full = _paths.error_number(exc) in (errno.ENOSPC, errno.EDQUOT) and not exc.filename
+        _echo(f"error: {_os_error(exc)}{_free_space(outputs) if full else ''}", err=True)
         raise typer.Exit(2) from None
     # Last line of defence, for input and environment failures only: the precise checks
     # at the source come first. Anything else is a bug and propagates with its traceback.
     message = _environment_error(exc, _option_flags(func), _reads_table(func))
     if message is not None:
-        _echo(f"error: {message}", err=True)
+        full = "os error 28" in str(exc) or "No space left" in str(exc)  # safetensors' own error type
+        _echo(f"error: {message}{_free_space(outputs) if full else ''}", err=True)
         raise typer.Exit(2) from None
 
 
