@@ -827,6 +827,21 @@ def test_a_full_disk_naming_no_file_names_the_folders_and_their_free_space(tmp_p
     assert "GiB free" not in scored.stderr
 
 
+@pytest.mark.parametrize("command", [["evaluate", "{art}", "{data}"], ["score", "{art}", "{data}", "-o", "{out}"],
+                                     ["export", "{art}"], ["bench", "{art}"]])
+def test_an_error_under_json_is_a_json_object_on_stdout(tmp_path: Path, command: list[str]) -> None:
+    """A scheduler parsing --json read an empty stdout on an error (a scheduler owner's walk-through,
+    2026-12-07): the error is an object there too, and on stderr as before."""
+    paths = {"art": str(tmp_path / "missing"), "data": str(tmp_path / "in.csv"), "out": str(tmp_path / "o.csv")}
+    result = runner.invoke(app, [part.format(**paths) for part in command] + ["--json"])
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == 2 and "missing" in payload["error"]
+    assert f"error: {' '.join(payload['error'].split())}" in " ".join(result.stderr.split())
+    plain = runner.invoke(app, [part.format(**paths) for part in command])
+    assert plain.exit_code == 2 and plain.stdout == ""
+
+
 def test_a_write_error_that_names_no_file_names_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Arrow's "Error writing bytes to file. Detail: [errno 28] ..." named no file: a full disk did
     not say which output it stopped (an SRE's review, 2026-12-05). The temporary file goes."""

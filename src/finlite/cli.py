@@ -26,7 +26,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from typer.models import OptionInfo
@@ -193,7 +193,7 @@ def _friendly(func: F) -> F:
             stopped = _stop.requested()
             if stopped is not None:
                 raise SystemExit(128 + stopped) from None
-            _exit_for(exc, func, _output_folders(kwargs))
+            _exit_for(exc, func, _output_folders(kwargs), as_json=kwargs.get("as_json") is True)
             raise  # not bad input: a bug, with its traceback
     return wrapper  # type: ignore[return-value]
 
@@ -229,17 +229,28 @@ def _free_space(folders: Sequence[Path]) -> str:
     return f" ({'; '.join(said)})" if said else ""
 
 
-def _exit_for(exc: Exception, func: Callable[..., Any], outputs: Sequence[Path] = ()) -> None:
+def _fail(message: str, as_json: bool) -> NoReturn:
+    """End with exit 2, ``message`` on stderr; with ``--json`` also ``{"error": message,
+    "exit_code": 2}`` on stdout, so a scheduler parsing stdout reads an object, not nothing (a
+    scheduler owner's walk-through, 2026-12-07)."""
+    _echo(f"error: {message}", err=True)
+    if as_json:
+        with contextlib.suppress(OSError, ValueError):
+            _echo(json.dumps({"error": message, "exit_code": 2}, ensure_ascii=False))
+    raise typer.Exit(2) from None
+
+
+def _exit_for(exc: Exception, func: Callable[..., Any], outputs: Sequence[Path] = (), *,
+              as_json: bool = False) -> None:
     """Say ``exc`` on stderr and end with its exit code (2; 141 for a reader gone), or return when
     it is none of finlite's errors, unreadable files or failing machines (a bug). ``outputs``:
-    the folders the command writes into, named with their free space when a disk is full."""
+    the folders the command writes into, named with their free space when a disk is full;
+    ``as_json``: the command was asked for ``--json`` (:func:`_fail`)."""
     if isinstance(exc, FinliteError):
-        _echo(f"error: {in_flags(exc, _option_flags(func))}", err=True)
-        raise typer.Exit(2) from None
+        _fail(in_flags(exc, _option_flags(func)), as_json)
     if isinstance(exc, BrokenPipeError):
         if not _stdout_closed():  # a socket or a worker's pipe: a real error, said as any other
-            _echo(f"error: {exc.strerror or exc}; a connection or pipe closed early.", err=True)
-            raise typer.Exit(2) from None
+            _fail(f"{exc.strerror or exc}; a connection or pipe closed early.", as_json)
         # The reader of our output went away (`finlite inspect A | head`): nothing is wrong
         # with any file, and nothing more can be printed there. End as Unix tools do, quietly
         # (stdout is pointed at /dev/null so the interpreter's final flush cannot fail again).
@@ -248,15 +259,13 @@ def _exit_for(exc: Exception, func: Callable[..., Any], outputs: Sequence[Path] 
         raise typer.Exit(141) from None
     if isinstance(exc, OSError):
         full = _paths.error_number(exc) in (errno.ENOSPC, errno.EDQUOT) and not exc.filename
-        _echo(f"error: {_os_error(exc)}{_free_space(outputs) if full else ''}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"{_os_error(exc)}{_free_space(outputs) if full else ''}", as_json)
     # Last line of defence, for input and environment failures only: the precise checks
     # at the source come first. Anything else is a bug and propagates with its traceback.
     message = _environment_error(exc, _option_flags(func), _reads_table(func))
     if message is not None:
         full = "os error 28" in str(exc) or "No space left" in str(exc)  # safetensors' own error type
-        _echo(f"error: {message}{_free_space(outputs) if full else ''}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"{message}{_free_space(outputs) if full else ''}", as_json)
 
 
 #: The one table from a library parameter to the flag that sets it on the command line. Library
