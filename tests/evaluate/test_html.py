@@ -252,7 +252,24 @@ def test_rendering_is_a_pure_function_of_report_json() -> None:
     report = synthetic_report(5, 5)  # every kind of plot once: a smaller page renders faster
     html = render_html(report)
     assert render_html(json.loads(json.dumps(report))) == html
-    assert render_html({**report, "unknown_key": object(), "data": {"other": 1}}) == html
+    assert render_html({**report, "unknown_key": object(), "data": {**report["data"], "other": 1}}) == html
+
+
+def test_the_first_page_identifies_the_evidence() -> None:
+    """Printed, the first page named only folders: the data's hashes were on page 15 of 17, a
+    hold-out's file hash nowhere, and the code that built it on the last page (a validator's
+    walk-through, 2026-12-07)."""
+    report = synthetic_report(1, 1)
+    report["data"] = {"source": "book.csv", "rows": 1000, "file_sha256": "f" * 64, "content_sha256": "c" * 64,
+                      "holdout": {"source": "later.csv", "rows": 200, "file_sha256": "e" * 64,
+                                  "content_sha256": "d" * 64}}
+    report["finlite_code_sha256"] = "a" * 64
+    header = render_html(report).split("</header>")[0]
+    for key, value in (("Training data", "book.csv (1,000 rows)"), ("Training data: file sha256", "f" * 64),
+                       ("Training data: content sha256", "c" * 64), ("Hold-out data", "later.csv (200 rows)"),
+                       ("Hold-out data: file sha256", "e" * 64), ("Hold-out data: content sha256", "d" * 64),
+                       ("finlite code sha256", "a" * 64)):
+        assert f"<dt>{key}</dt><dd>{value}</dd>" in header
 
 
 def test_rendering_gives_the_same_bytes_in_another_process(tmp_path: Any) -> None:

@@ -262,6 +262,17 @@ def test_a_forecaster_without_an_edge_says_so_among_its_limitations() -> None:
     assert "beyond sampling noise on any of its 2 assets" in part(render_model_card(panel), "## Limitations")
 
 
+def test_emphasis_marks_of_the_data_are_escaped() -> None:
+    """A category "__other__" rendered in bold and "*promo*" in italics, renaming a segment (a
+    validator's walk-through, 2026-12-07); an underscore inside a name is no emphasis and stays."""
+    from finlite.evaluate.model_card import markdown_cell
+
+    assert markdown_cell("purpose=__other__") == "purpose=\\_\\_other\\_\\_"
+    assert markdown_cell("radio|tv *promo*") == "radio\\|tv \\*promo\\*"
+    assert markdown_cell("status_of_existing_checking_account") == "status_of_existing_checking_account"
+    assert markdown_cell("a`b~c") == "a\\`b\\~c"
+
+
 def test_segment_results_are_escaped_for_markdown() -> None:
     text = part(render_model_card(credit_report(segments="WARN")), "## Segment results")
     assert "**Segments: WARN.**" in text

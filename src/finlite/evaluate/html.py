@@ -157,7 +157,10 @@ def _table(table: Table, anchor: str) -> dict[str, Any]:
 
 
 def _meta(report: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The header's facts: the task and where the report came from, as far as the report says."""
+    """The header's facts: the task, where the report came from, and what identifies its evidence
+    on the first page: the data's file and content sha256, a hold-out's too, and the code that
+    built it. Printed, the first page named only folders, the data's hashes were on page 15 of 17
+    and a hold-out's file hash nowhere (a validator's walk-through, 2026-12-07)."""
     meta: list[tuple[str, str]] = []
     if report.get("task") is not None:
         meta.append(("Task", format_cell(report["task"])))
@@ -166,6 +169,19 @@ def _meta(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         meta.extend((str(k).replace("_", " ").capitalize(), format_cell(v)) for k, v in source.items())
     elif source is not None:
         meta.append(("Generated from", format_cell(source)))
+    data = report.get("data")
+    if isinstance(data, Mapping):
+        for label, part in (("Training data", data), ("Hold-out data", data.get("holdout"))):
+            if not isinstance(part, Mapping) or part.get("source") is None:
+                continue
+            rows = part.get("rows")
+            meta.append((label, format_cell(part["source"]) + (f" ({format_cell(rows)} rows)" if rows is not None
+                                                               else "")))
+            for key, name in (("file_sha256", "file sha256"), ("content_sha256", "content sha256")):
+                if part.get(key) is not None:
+                    meta.append((f"{label}: {name}", format_cell(part[key])))
+    if report.get("finlite_code_sha256") is not None:
+        meta.append(("finlite code sha256", format_cell(report["finlite_code_sha256"])))
     return meta
 
 

@@ -103,6 +103,9 @@ _HIGH = re.compile(r"(upper|high)$", re.I)
 
 #: "](" is what makes ``[text](url)`` a link and ``![alt](url)`` an image: breaking it leaves both plain text.
 _MARKDOWN_LINK = re.compile(r"\]\(")
+#: Markdown's emphasis, strike-through and code marks: ``*``, ``~`` and a backtick anywhere, ``_``
+#: where it touches no letter or digit on one side (emphasis cannot start or end inside a word).
+_EMPHASIS = re.compile(r"[*~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def _text(value: Any, *, cell: bool = False) -> str:
@@ -114,6 +117,11 @@ def _text(value: Any, *, cell: bool = False) -> str:
         text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = " ".join(_MARKDOWN_LINK.sub(r"]\\(", text).split())
+    # Emphasis, strike-through and code marks of the data are escaped: a category "__other__" was
+    # rendered "**other**" in bold and "radio|tv *promo*" in italics, renaming a segment (a
+    # validator's walk-through, 2026-12-07). An underscore inside a word (status_of_account) is
+    # no emphasis in Markdown and is left as it is.
+    text = _EMPHASIS.sub(r"\\\g<0>", text)
     return text.replace("|", "\\|") if cell else text
 
 
