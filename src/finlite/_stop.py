@@ -7,7 +7,9 @@ inside a weak-reference callback or a ``__del__`` ("Exception ignored in ..."): 
 landed while an import ran such a callback (the first half-second of ``score``, importing ONNX
 Runtime) was swallowed, the job ran on, wrote its output and exited 0, and the repeated signal was
 ignored (a scheduler owner's walk-through, 2026-12-07). :func:`install` hooks
-``sys.unraisablehook``: a discarded stop is delivered again, to be raised where it counts. And
+``sys.unraisablehook``: a discarded stop is delivered again, to be raised where it counts (up to
+:data:`_MAX_RESENDS` times), and a command that still ends as if none had come exits with the
+stop's code (:func:`finished`). And
 an error the interrupted work met afterwards (an import cut short reads "ImportError:
 initialization failed", which was told as a broken artifact with exit 2) is the stop's:
 :func:`requested` lets the command line's error handler exit with the signal's code instead.
@@ -23,10 +25,15 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["install", "requested"]
+__all__ = ["finished", "install", "requested"]
 
 _requested: int | None = None
 _previous_hook: Any = None
+#: Re-sends of one discarded stop at most: a stretch of work spent mostly inside callbacks can
+#: discard every one (a review, 2026-12-07: 179 in 3 s); the command's end then exits with the
+#: stop's code all the same (:func:`finished`).
+_MAX_RESENDS = 50
+_resends = 0
 
 
 def requested() -> int | None:
@@ -50,6 +57,22 @@ def _stop(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C: recorded, then Python's own KeyboardInterrupt, so an error the interrupted start-up
+    meets afterwards is the stop's (exit 130), not "export the artifact again" with exit 2."""
+    global _requested
+    _requested = signum
+    signal.default_int_handler(signum, frame)
+
+
+def finished(code: Any) -> Any:
+    """The exit code of a command that ended with ``code``: the stop's (128 + its number) when a
+    stop was asked for and the command still ended as if none had been (0 or None), else ``code``."""
+    if _requested is not None and code in (0, None):
+        return 128 + _requested
+    return code
+
+
 def _send_again(signum: int) -> None:
     """Send ``signum`` to this process a moment from now, from another thread: sent from the hook
     itself, its handler ran inside the hook, and that exit was discarded too."""
@@ -64,14 +87,13 @@ def _unraisable(info: Any) -> None:
     """``sys.unraisablehook``: a stop discarded inside a callback is sent again (its handler then
     runs in the main thread's own code, where its exit is raised); anything else goes to the hook
     there was."""
-    global _requested
-    if info.exc_type is SystemExit and _requested is not None:
-        signal.signal(_requested, _stop)
-        _send_again(_requested)
-        return
-    if info.exc_type is KeyboardInterrupt and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        _requested = signal.SIGINT
-        _send_again(signal.SIGINT)
+    global _requested, _resends
+    if info.exc_type in (SystemExit, KeyboardInterrupt) and _requested is not None:
+        if _resends < _MAX_RESENDS:
+            _resends += 1
+            if info.exc_type is SystemExit:
+                signal.signal(_requested, _stop)
+            _send_again(_requested)
         return
     (_previous_hook or sys.__unraisablehook__)(info)
 
@@ -85,6 +107,8 @@ def install() -> None:
     signal.signal(signal.SIGTERM, _stop)
     if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
         signal.signal(signal.SIGHUP, _stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where it is ignored (a background job)
+        signal.signal(signal.SIGINT, _interrupt)
     if sys.unraisablehook is not _unraisable:
         _previous_hook = sys.unraisablehook
         sys.unraisablehook = _unraisable

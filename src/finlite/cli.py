@@ -2687,4 +2687,7 @@ def main() -> None:
     """Console-script entry point: SIGTERM and SIGHUP stop a command as Ctrl-C does, through every
     cleanup, with exit 128 + the signal's number (:mod:`finlite._stop`; ``serve`` sets its own)."""
     _stop.install()
-    invoked_app(sys.argv[1:])()
+    try:
+        invoked_app(sys.argv[1:])()
+    except SystemExit as exc:
+        raise SystemExit(_stop.finished(exc.code)) from None

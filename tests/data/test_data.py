@@ -495,10 +495,10 @@ def test_amounts_written_with_dots_as_thousands_are_refused(tmp_path: Path) -> N
     assert table.frame["amount"].dtype.kind == "f" and table.frame["amount"].iloc[0] == 1.169
     assert table.written == {"amount": ("dots as thousands", "1.169")}  # rate has 3.5; count has 1000
     with pytest.raises(DataError, match=r"Column 'amount' in \S*book\.csv " + re.escape(
-            "is written with a dot every three digits (such as '1.169') in its values of "
-            "a thousand or more and without one below a thousand: a European export's thousands separator, which "
-            "would be read as a decimal point (1.169). Write the column without the dots (1169); if the dots are "
-            "decimal points, pass --numeric amount to read them as written.")):
+            "is written with a dot every three digits (such as '1.169') beside whole numbers below a thousand without "
+            "one: a European export's thousands separator (1169), or decimals written to three places (1.169), and no "
+            "value says which. If the dots are decimal points (a rate such as 4.125 beside 5), pass --numeric amount "
+            "to read them as written; if they separate thousands, write the column without them (1169).")):
         prepare(table, target="bad")
     schema = prepare(table, target="bad", numeric=["amount"]).schema
     assert "amount" in schema.numeric and "rate" in schema.numeric and "count" in schema.numeric

@@ -411,21 +411,32 @@ def test_a_decimal_comma_is_never_read_as_thousands_or_as_a_category() -> None:
     ambiguous = frame(["2,875", "3,750", "4,625", "5,500"])
     message = (r"^Column 'rate' in the data writes every value with one comma before three digits \(such as "
                r"'(\d),(\d{3})'\), which reads as \1\2 with ',' between thousands, or as \1\.\2 with a decimal comma, "
-               r"and no value says which\. Write the column without the separator \(\1\2\) or with '\.' as the "
-               r"decimal point \(\1\.\2\); if it is a code, pass --categorical rate\.$")
+               r"and no value says which\. If the commas separate thousands \(a US export's amounts\), pass --numeric "
+               r"rate; if they are decimal commas, write the column with '\.' as the decimal point \(\1\.\2\); if it "
+               r"is a code, pass --categorical rate\.$")
     with pytest.raises(DataError, match=message):
         infer_schema(ambiguous, "y")
-    with pytest.raises(DataError, match=message):  # named as a number, still either number
-        infer_schema(ambiguous, "y", numeric=["rate"])
+    # Named numeric: thousands, as a US export writes "12,000" (a review, 2026-12-07: --numeric could not
+    # override the refusal).
+    named = infer_schema(ambiguous, "y", numeric=["rate"])
+    assert "rate" in named.money
+    assert Preprocessor(named).fit(ambiguous, labels=ambiguous["y"].to_numpy(float)).transform(
+        ambiguous.head(1)).shape[1] >= 1
     assert infer_schema(ambiguous, "y", categorical=["rate"]).categorical == ("rate",)
-    for values in (["2,5", "3,75", "4,125", "5,5"], ["0,875", "0,5", "1,25"], ["4,1250", "3,5"]):
+    for values in (["2,5", "3,75", "4,125", "5,5"], ["0,875", "0,5", "1,25"], ["4,1250", "3,5"],
+                   ["2,875", "3,5", "5,125"]):  # "3,5" beside "2,875": a decimal comma in both
         with pytest.raises(DataError, match=r"^the data holds amounts written in a form finlite does not read, in "
                                             r"column\(s\) 'rate' \(such as '[0-9],[0-9]+'\): a decimal comma"):
             infer_schema(frame(values), "y")
     # One value of another form settles it: thousands (two groups, or a dollar sign).
     assert "rate" in infer_schema(frame(["25,000", "1,150,000", "7,500"]), "y").numeric
     assert "rate" in infer_schema(frame(["$25,000", "7,500"]), "y").numeric
-    assert "rate" in infer_schema(frame(["1,2", "2,3", "1"]), "y").categorical
+    # A comma before one digit alone is a multi-select code or a decimal comma: a category, said so.
+    for values in (["1,2", "2,3", "1"], ["2,5", "7,3", "4,1"]):
+        schema = infer_schema(frame(values), "y")
+        assert "rate" in schema.categorical
+        assert any(n.startswith("column 'rate' holds numbers with a comma before one digit (such as ")
+                   for n in schema.notes)
 
 
 def test_money_with_junk_names_the_row_and_the_fix() -> None:

@@ -358,6 +358,43 @@ def test_a_stop_landing_in_a_callback_is_not_lost() -> None:
     assert "Exception ignored" not in run.stderr and "Traceback" not in run.stderr
 
 
+STORM = """
+import os, signal, time, weakref
+from finlite import _stop
+_stop.install()
+class Held: pass
+def callback(ref):
+    time.sleep(0.02)  # every re-sent stop lands in a callback again, and is discarded again
+def churn():
+    for i in range(400):
+        obj = Held(); ref = weakref.ref(obj, callback)
+        if i == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        del obj
+churn()
+raise SystemExit(_stop.finished(0))
+"""
+
+
+def test_a_stop_discarded_again_and_again_still_ends_with_its_code() -> None:
+    """Work spent mostly in callbacks discarded every re-sent stop, 179 in 3 s, and ended with exit
+    0 (a review, 2026-12-07): the re-sends are bounded, and the command's end takes the stop's code."""
+    run = subprocess.run([sys.executable, "-c", STORM], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, (run.stdout, run.stderr)
+    assert "Exception ignored" not in run.stderr
+
+
+def test_ctrl_c_is_recorded_as_a_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in start-up met an import cut short and ended with exit 2, "export the artifact again"
+    (a review, 2026-12-07): it is recorded, so the error is the stop's (130)."""
+    from finlite import _stop
+
+    monkeypatch.setattr(_stop, "_requested", None)
+    with pytest.raises(KeyboardInterrupt):
+        _stop._interrupt(signal.SIGINT, None)
+    assert _stop.requested() == signal.SIGINT and _stop.finished(0) == 130 and _stop.finished(2) == 2
+
+
 def test_an_error_met_after_a_stop_is_the_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An import cut short by SIGTERM ("ImportError: initialization failed") was told as a broken
     artifact with exit 2: once a stop is asked for, the command exits with the signal's code."""

@@ -674,8 +674,12 @@ def test_a_name_in_another_unicode_form_is_said_to_be_one() -> None:
 
     decomposed = unicodedata.normalize("NFD", "Bürgen")
     assert _near_names(["Bürgen"], [decomposed, "x"]) == (
-        f"{decomposed!r} for 'Bürgen' (the same letters in another Unicode form, decomposed: write the name in the "
-        "composed form, NFC)")
+        f"{decomposed!r} for 'Bürgen' (the same letters in another Unicode form: write the name composed (NFC), as "
+        "the model has it)")
+    # The other way round: the model was trained on the decomposed name (a review, 2026-12-07).
+    assert _near_names([decomposed], ["Bürgen"]) == (
+        f"'Bürgen' for {decomposed!r} (the same letters in another Unicode form: write the name decomposed (NFD), "
+        "as the model has it)")
     assert _near_names(["credit_amount"], ["Credit_Amount"]) == "'Credit_Amount' for 'credit_amount'"
 
 

@@ -462,6 +462,8 @@ _FOREIGN_AMOUNT = re.compile(
     r"|^-?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+$"
     r"|^-?[0-9]{1,3}(?:['\u00a0\u202f ][0-9]{3})+(?:[.,][0-9]+)?$", re.IGNORECASE)
 _ONE_DECIMAL_COMMA = re.compile(r"^-?[0-9]+,[0-9]$")
+#: A comma before two digits or more ("3,75", "2,875"): beside "3,5", a decimal comma.
+_COMMA_BEFORE_DIGITS = re.compile(r"^-?[0-9]+,[0-9]{2,}$")
 #: Share of a text column's distinct values that must be numbers (plain, or such amounts) before
 #: it is refused as amounts in a form finlite does not read (the rest may be junk such as "n/a").
 _FOREIGN_SHARE = 0.9
@@ -479,6 +481,12 @@ def _foreign_amount(series: pd.Series) -> str | None:
         return None
     foreign = [t for t in texts if _FOREIGN_AMOUNT.match(t)
                and _plain_number(t) is None and text_value(t.strip(NUMBER_SPACES), True) is None]
+    if not foreign and any(_ONE_DECIMAL_COMMA.fullmatch(t) for t in texts) \
+            and any(_COMMA_BEFORE_DIGITS.fullmatch(t) for t in texts):
+        # "3,5" beside "2,875": no thousands separator stands before one digit, so the comma is a
+        # decimal one in both (such a rate became a category without a word: a review, 2026-12-07).
+        # Alone, "1,2" may be a multi-select code, and is left to the categories' note.
+        foreign = [t for t in texts if _ONE_DECIMAL_COMMA.fullmatch(t)]
     if not foreign:
         return None
     # A comma before one digit ("2,5") is a number beside such amounts (a rate written "2,5" beside
@@ -501,11 +509,13 @@ def _ambiguous_commas(values: pd.Series) -> str | None:
     nothing in the column tells which: an interest rate written "2,875" … "5,500" trained as 2875 …
     5500 with only a note, and scoring the plain 5.5 changed 248 of 1,000 decisions with exit 0
     (a European modeller's walk-through, 2026-12-07). Any value with another form (no comma,
-    two groups, "$", a decimal point) settles the reading, and the column is read as before."""
-    texts = [str(v).strip() for v in pd.unique(values.dropna())[:2000]]
-    texts = [t for t in texts if t]
-    if texts and all(_ONE_COMMA_GROUP.fullmatch(t) for t in texts):
-        return texts[0]
+    two groups, "$", a decimal point) settles the reading, and the column is read as before; so
+    does naming the column numeric (``--numeric``: thousands, as a US export writes "12,000").
+    Every distinct value is looked at."""
+    texts = pd.Series(pd.unique(values.dropna()), dtype="string").str.strip()
+    texts = texts[texts.ne("")]
+    if len(texts) and bool(texts.str.fullmatch(_ONE_COMMA_GROUP.pattern).all()):
+        return str(texts.iloc[0])
     return None
 
 
@@ -513,8 +523,9 @@ def _ambiguous_refusal(name: str, example: str, source: str) -> DataError:
     whole, part = example.lstrip("-").split(",")
     return DataError(f"Column {name!r} in {source} writes every value with one comma before three digits (such as "
                      f"{example!r}), which reads as {whole}{part} with ',' between thousands, or as {whole}.{part} with "
-                     "a decimal comma, and no value says which. Write the column without the separator (" + whole + part
-                     + ") or with '.' as the decimal point (" + whole + "." + part + "); if it is a code, pass "
+                     "a decimal comma, and no value says which. If the commas separate thousands (a US export's "
+                     f"amounts), pass --numeric {shell_word(name)}; if they are decimal commas, write the column with "
+                     "'.' as the decimal point (" + whole + "." + part + "); if it is a code, pass "
                      f"--categorical {shell_word(name)}.", param="numeric")
 
 
@@ -525,10 +536,11 @@ def _dots_refusal(name: str, example: str, source: str) -> DataError:
     amount of a thousand or more (a European modeller's walk-through, 2026-12-07)."""
     read = float(example.replace('.', '', example.count('.') - 1))
     return DataError(f"Column {name!r} in {source} is written with a dot every three digits (such as {example!r}) "
-                     "in its values of a thousand or more and without one below a thousand: a European export's "
-                     f"thousands separator, which would be read as a decimal point ({read:g}). Write the column "
-                     f"without the dots ({example.replace('.', '')}); if the dots are decimal points, pass "
-                     f"--numeric {shell_word(name)} to read them as written.", param="numeric")
+                     "beside whole numbers below a thousand without one: a European export's thousands separator "
+                     f"({example.replace('.', '')}), or decimals written to three places ({read:g}), and no value "
+                     "says which. If the dots are decimal points (a rate such as 4.125 beside 5), pass --numeric "
+                     f"{shell_word(name)} to read them as written; if they separate thousands, write the column "
+                     f"without them ({example.replace('.', '')}).", param="numeric")
 
 
 def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError:
@@ -918,10 +930,7 @@ def infer_schema(
             # 2026-12-05).
             rule: str | bool = False
             if example is not None and money_share >= percent_share:
-                ambiguous = _ambiguous_commas(series)
-                if ambiguous is not None:
-                    raise _ambiguous_refusal(name, ambiguous, source)
-                rule = MONEY
+                rule = MONEY  # "12,000" named numeric: thousands, as the refusal of the ambiguity advises
             elif percent_example is not None:
                 rule, example = PERCENT, percent_example
             numeric_column(series, name, source, money=rule)
@@ -1078,6 +1087,15 @@ def infer_schema(
                                    fix=f", or read it as a category (categorical=[{name!r}])")
             else:
                 cat_cols.append(name)
+                texts = distinct_values.astype("string").str.strip()
+                if len(texts) >= 3 and bool(texts.str.fullmatch(r"-?[0-9]+(?:,[0-9])?").all()) \
+                        and bool(texts.str.contains(",", regex=False).any()):
+                    # "2,5", "7,3": a decimal comma, or a multi-select code ("1,2"); nothing says
+                    # which, so the category stands, and is said (a review, 2026-12-07).
+                    comma = str(texts[texts.str.contains(",", regex=False)].iloc[0])
+                    notes.append(f"column {name!r} holds numbers with a comma before one digit (such as {comma!r}): "
+                                 "read as categories (a multi-select code); if the comma is a decimal point, write "
+                                 f"the column with '.' ({comma.replace(',', '.')}) and it is read as a number")
     if foreign:
         raise _foreign_refusal(foreign, source)
     if not num_cols and not cat_cols:

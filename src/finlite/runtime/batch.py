@@ -1049,10 +1049,14 @@ def _near_names(absent: list[str], names: list[str], fields: Sequence[str] = ())
     # The same letters composed otherwise ("u" + a combining diaeresis for "ü", as some macOS tools
     # write names) look identical when printed: said, or "'Bürgen' for 'Bürgen'" read as no hint
     # at all (a European modeller's walk-through, 2026-12-07).
-    said = [f"{found!r} for {a!r}" + (" (the same letters in another Unicode form, decomposed: write the name "
-                                       "in the composed form, NFC)"
-                                       if unicodedata.normalize("NFC", found) == unicodedata.normalize("NFC", a)
-                                       else "") for found, a in pairs[:10]]
+    def form(found: str, a: str) -> str:
+        if found == a or unicodedata.normalize("NFC", found) != unicodedata.normalize("NFC", a):
+            return ""
+        # Which way round: the model's name may be the decomposed one (training keeps names as written).
+        model_form = "composed (NFC)" if a == unicodedata.normalize("NFC", a) else "decomposed (NFD)"
+        return f" (the same letters in another Unicode form: write the name {model_form}, as the model has it)"
+
+    said = [f"{found!r} for {a!r}{form(found, a)}" for found, a in pairs[:10]]
     # A renamed column ("revolving_util" for "revol_util"): the nearest spelling among the file's
     # columns that no feature is named by, said as a guess (a monitoring walk-through, 2026-12-06).
     import difflib
