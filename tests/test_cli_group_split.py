@@ -55,6 +55,16 @@ def test_a_panel_split_by_account(panel_csv: Path, tmp_path: Path) -> None:
     again = runner.invoke(app, ["reproduce", str(tmp_path / "grouped"), str(panel_csv), "--quiet"])
     assert again.exit_code == 0, again.output
     assert "reproduced: the same metrics and weights" in again.output
+    # A split made again that holds other test rows than the recorded ones (a rule changed since the
+    # artifact was made) is refused, not judged: a review, 2026-12-07, saw 666 training rows judged.
+    from finlite._manifest import amend_artifact
+
+    data = dict(manifest["data"])
+    data["split"] = {**data["split"], "test_rows_sha256": "0" * 64}
+    amend_artifact(tmp_path / "grouped", {}, {"data": data})
+    refused = runner.invoke(app, ["evaluate", str(tmp_path / "grouped"), str(panel_csv)])
+    assert refused.exit_code == 2
+    assert "its split made again from the recorded settings holds other test rows" in " ".join(refused.output.split())
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -634,7 +634,20 @@ def prepare_if_trained_on(artifact: Artifact, table: Table, *,
     digest = content_sha256 if content_sha256 is not None else frame_sha256(table.frame)
     if digest != recorded["content_sha256"]:
         return None
-    return _prepare_table(table, preprocessor.schema, recorded_split(artifact), preprocessor, content_sha256=digest)
+    prepared = _prepare_table(table, preprocessor.schema, recorded_split(artifact), preprocessor,
+                              content_sha256=digest)
+    split = recorded.get("split")
+    expected = split.get("test_rows_sha256") if isinstance(split, Mapping) else None
+    if isinstance(expected, str) and prepared.test_rows_sha256() != expected:
+        # The table is the one trained on, yet its split made again holds other test rows: a rule
+        # of the split changed since the artifact was made (a review, 2026-12-07: a split by
+        # account keyed anew judged 666 training rows as test rows, with exit 0). Judging it would
+        # put rows the model trained on into the evidence.
+        raise DataError(f"{table.source} is the table {artifact.path} was trained on, but its split made again from "
+                        "the recorded settings holds other test rows than the ones the artifact recorded (data.split."
+                        "test_rows_sha256): a rule of the split changed since the artifact was made, and its evidence "
+                        "would mix in rows the model trained on. Use the finlite that made it, or train it again.")
+    return prepared
 
 
 def recorded_split(artifact: Artifact) -> SplitConfig:

@@ -2440,6 +2440,11 @@ def serve(
         # follows a rotation by itself (AuditLog), so SIGHUP has nothing to do. Under --workers N
         # uvicorn's supervisor sets its own: SIGHUP restarts every worker (README: do not send it).
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # Ctrl-C too, as before main() recorded it: uvicorn shuts down gracefully and hands the
+        # signal back to this handler, and a recorded stop then turned that clean exit 0 into 130
+        # (a review, 2026-12-07).
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
         _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,

@@ -420,6 +420,8 @@ def test_a_decimal_comma_is_never_read_as_thousands_or_as_a_category() -> None:
     # override the refusal).
     named = infer_schema(ambiguous, "y", numeric=["rate"])
     assert "rate" in named.money
+    assert any(n.startswith("column 'rate' writes every value with one comma before three digits (such as ") and
+               "read as thousands" in n for n in named.notes)
     assert Preprocessor(named).fit(ambiguous, labels=ambiguous["y"].to_numpy(float)).transform(
         ambiguous.head(1)).shape[1] >= 1
     assert infer_schema(ambiguous, "y", categorical=["rate"]).categorical == ("rate",)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from finlite.data import Preprocessor, SplitConfig, make_split, prepare
 from finlite.data.preprocess import Encoding
-from finlite.data.split import group_codes, grouped_folds
+from finlite.data.split import group_codes, group_keys, grouped_folds
 from finlite.errors import ConfigError, DataError
 
 
@@ -222,7 +222,14 @@ def test_a_csv_and_its_parquet_copy_split_alike(german: pd.DataFrame, tmp_path: 
              for name in ("book.csv", "book.parquet")]
     assert read_table(tmp_path / "book.csv").frame["account_id"].dtype.kind == "i"
     assert parts[0].test.tolist() == parts[1].test.tolist()
-    assert group_codes(pd.Series([7, 7.0, "7", "007", " 7 "], dtype=object), "a", "x").tolist() == [0] * 5
+    assert group_codes(pd.Series([7, 7.0, "7", "007", " 7 ", "7.00"], dtype=object), "a", "x").tolist() == [0] * 6
+    # Exactly: 17- to 19-digit account numbers were merged through a float (a review, 2026-12-07);
+    # decimals by their digits; an exponent or hex-like code kept as written; "NA" is blank.
+    keys = group_keys(pd.Series(["12345678901234567", "12345678901234568", 12345678901234567, 10**18 + 1,
+                                 "12.50", 12.5, "1e5", "100000", "0e12", "000", "NA", "nan", None], dtype=object))
+    assert keys.tolist()[:10] == ["12345678901234567", "12345678901234568", "12345678901234567",
+                                  "1000000000000000001", "12.5", "12.5", "1e5", "100000", "0e12", "0"]
+    assert keys.isna().tolist()[10:] == [True, True, True]
 
 
 def test_a_blank_account_is_named_by_its_row_in_the_file(german: pd.DataFrame) -> None:

@@ -271,6 +271,10 @@ def test_emphasis_marks_of_the_data_are_escaped() -> None:
     assert markdown_cell("radio|tv *promo*") == "radio\\|tv \\*promo\\*"
     assert markdown_cell("status_of_existing_checking_account") == "status_of_existing_checking_account"
     assert markdown_cell("a`b~c") == "a\\`b\\~c"
+    # A backslash of the data cannot undo the escape, in a cell or in running text (a review).
+    from finlite.evaluate.model_card import _text
+
+    assert _text("radio \\*promo\\*") == "radio \\\\\\*promo\\\\\\*"
 
 
 def test_segment_results_are_escaped_for_markdown() -> None:

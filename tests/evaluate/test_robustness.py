@@ -74,7 +74,7 @@ def test_the_perturbations_do_what_they_say() -> None:
     test, train, y = _data()
     inp = _inputs(test, train, y, _smooth, _smooth, numeric=["x", "k"], categorical=["c"], seed=3)
     section = build_robustness(inp)
-    noisy, unseen = inp.teacher.score_frame.frames  # type: ignore[attr-defined]
+    noisy, unseen = inp.teacher.score_frame.frames[:2]  # type: ignore[attr-defined]
     # (a) noise: missing stays missing, the rest moves by ~0.1 x the training spread (normal
     # values: their std), within the accepted range.
     x0, x1 = test["x"].to_numpy(), noisy["x"].to_numpy()
@@ -102,7 +102,7 @@ def test_flip_rates_and_auc_changes_match_a_by_hand_computation_and_a_fragile_st
     inp = _inputs(test, train, y, _smooth, _sharp, numeric=["x"], categorical=["c"], seed=5)
     section = build_robustness(inp)
     for who, fn in (("teacher", _smooth), ("student", _sharp)):
-        frames = getattr(inp, who).score_frame.frames
+        frames = getattr(inp, who).score_frame.frames[:2]  # then the input check's
         clean = fn(test)
         for key, frame in zip(("numeric_noise", "unseen_categories"), frames, strict=True):
             got = section.metrics["perturbations"][key][who]
@@ -171,7 +171,7 @@ def test_an_unseen_category_goes_through_the_real_german_credit_encoder() -> Non
     section = build_robustness(inp)
     assert set(section.metrics["perturbations"]) == {"numeric_noise", "unseen_categories"}
     assert section.status in ("PASS", "WARN", "FAIL")
-    _, unseen = inp.student.score_frame.frames  # type: ignore[attr-defined]
+    _, unseen = inp.student.score_frame.frames[:2]  # type: ignore[attr-defined]
     hit = (unseen["purpose"] == "__unseen__").to_numpy()
     assert hit.sum() == 20  # 10 % of 200 test rows
     x = prep.transform(unseen)
@@ -252,3 +252,26 @@ def test_a_teacher_whose_ranking_small_noise_undoes_is_noted_and_the_status_kept
     assert len(said) == 1 and f"{-lost:.3f} AUC under the small numeric noise" in said[0]
     smooth = build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x"], categorical=["c"]))
     assert not any(n.startswith("The teacher loses") for n in smooth.notes)
+
+
+def test_an_input_the_student_ignores_is_named_and_warned_of() -> None:
+    """A LightGBM teacher's default student had lost every weight from 6 of its 11 numeric inputs,
+    so a stress scenario's shock to them never moved its PD, and every section passed (a
+    stress-testing analyst's walk-through, 2026-12-07)."""
+    test, train, y = _data()
+
+    def teacher(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-np.nan_to_num(f["x"].to_numpy(dtype=float)) - 0.3 * f["k"].to_numpy())))
+
+    section = build_robustness(_inputs(test, train, y, teacher, _smooth, numeric=["x", "k"], categorical=["c"]))
+    assert section.metrics["ignored_inputs"] == ["k"]
+    moved = section.metrics["input_sensitivity"]
+    assert moved["k"]["student"] == 0.0 and moved["k"]["teacher"] > 0.01
+    assert moved["x"]["student"] > 0.01 and moved["c"] == {"teacher": 0.0, "student": 0.0}
+    assert section.status in ("WARN", "FAIL")
+    assert any(n.startswith("The student ignores 1 input(s) the teacher reads: k (shuffled among the test rows")
+               for n in section.notes)
+    assert "The student ignores 1 input(s) the teacher reads: k." in section.summary
+    # The same student beside a teacher that reads only x too: nothing ignored.
+    same = build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x", "k"], categorical=["c"]))
+    assert same.metrics["ignored_inputs"] == [] and not any("ignores" in n for n in same.notes)

@@ -296,6 +296,16 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
     told = outside_notes({"ApprovalFY": 90, "rate": 60}, 100)
     assert any("'ApprovalFY' is named like the application's date" in t and "change of units" not in t for t in told)
     assert any("'rate' lies beyond every training value in 60% of the rows: a change of units" in t for t in told)
+    # A few per cent beyond the range: no change of units, but extrapolation, warned of with the way to
+    # fail closed (a stress-testing analyst's walk-through, 2026-12-07); a tiny share never reads 0.0%.
+    told = outside_notes({"delinq_2y": 51, "income": 7}, 40_000)
+    assert told[0].endswith("delinq_2y 51 (0.1%), income 7 (<0.1%)")
+    assert not any("income" in t for t in told[1:])
+    told = outside_notes({"delinq_2y": 3_054}, 40_000)
+    assert told[1] == ("warning: rows beyond every training value in delinq_2y (7.6%): their scores are "
+                       "extrapolation, which the validation report did not judge (a neural model's score can turn "
+                       "the wrong way just past the training range). Fail such a run with --max-outside-share, or "
+                       "bring the inputs within the training range, before using these decisions.")
 
 
 def test_the_manifest_names_the_test_rows_by_a_digest_anyone_can_check(tmp_path: Path) -> None:

@@ -931,6 +931,12 @@ def infer_schema(
             rule: str | bool = False
             if example is not None and money_share >= percent_share:
                 rule = MONEY  # "12,000" named numeric: thousands, as the refusal of the ambiguity advises
+                ambiguous = _ambiguous_commas(series)
+                if ambiguous is not None:  # said, so a decimal comma named numeric is not read silently
+                    notes.append(f"column {name!r} writes every value with one comma before three digits (such as "
+                                 f"{ambiguous!r}): read as thousands ({ambiguous.replace(',', '')}), as --numeric "
+                                 "asks; if the commas are decimal commas, write the column with '.' as the decimal "
+                                 "point")
             elif percent_example is not None:
                 rule, example = PERCENT, percent_example
             numeric_column(series, name, source, money=rule)

@@ -3,6 +3,7 @@ account in one part), or out-of-time by a date column."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,21 +248,51 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
     return Split(*parts, method=method, dates=spans, notes=notes)
 
 
-def group_keys(values: pd.Series) -> pd.Series:
-    """Each row's group as text, the same whatever type the column was read as: a whole number as
-    its digits (7, 7.0, "7", "007" and 1e16 are one account: a CSV reader turns "00012" into 12
-    where a Parquet copy keeps the text, and the same book split two ways, a review, 2026-12-07);
-    other text stripped of surrounding spaces; a blank as NA."""
-    text = values.astype("string").str.strip()
-    text = text.mask(text.eq(""))
-    number = pd.to_numeric(text, errors="coerce")
-    whole = (number.notna() & np.isfinite(number.to_numpy(dtype=float, na_value=np.nan))
-             & (number == np.floor(number))).to_numpy(dtype=bool)
-    if whole.any():
-        digits = pd.Series([str(int(v)) for v in number[whole].to_numpy(dtype=float)],
-                           index=text.index[whole], dtype="string")
-        text = text.where(~whole, digits.reindex(text.index))
+#: Text a reader takes for a missing value (pandas' CSV defaults): a blank account, however written.
+_MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "null", "none", "<na>", "nat", "-nan", "#n/a"})
+_WHOLE_TEXT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
+
+
+def _group_key(value: Any) -> str | None:
+    """One account's key: a whole number as its digits, exactly (7, 7.0, "7", "007", "7.00"; an
+    account number of 19 digits is never rounded through a float); a decimal as its shortest
+    digits ("12.50" and 12.5); other text stripped; a missing value (None, NaN, "NA", "") as None.
+    Exponents and other forms are kept as written: "1e5" and "0e12" are codes, not numbers."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return None if np.isnan(value) else str(value)
+        return str(int(value)) if float(value).is_integer() else _decimal_key(repr(float(value)))
+    text = str(value).strip()
+    if text.lower() in _MISSING_TEXT:
+        return None
+    if _WHOLE_TEXT.fullmatch(text):
+        return str(int(text.split(".")[0]))
+    if _DECIMAL_TEXT.fullmatch(text):
+        return _decimal_key(text)
     return text
+
+
+def _decimal_key(text: str) -> str:
+    from decimal import Decimal
+
+    number = Decimal(text).normalize()
+    return format(number, "f") if number != number.to_integral_value() else str(int(number))
+
+
+def group_keys(values: pd.Series) -> pd.Series:
+    """Each row's group as text, the same whatever type the column was read as (:func:`_group_key`):
+    a CSV reader turns "00012" into 12 where a Parquet copy keeps the text, and the same book split
+    two ways (a review, 2026-12-07); a blank as NA. Worked out once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    keys = np.array([_group_key(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(keys[codes], index=values.index, dtype="string")
 
 
 def group_codes(values: pd.Series, column: str, source: str, rows: np.ndarray | None = None) -> np.ndarray:

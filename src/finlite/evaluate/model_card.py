@@ -109,12 +109,14 @@ _EMPHASIS = re.compile(r"[*~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def _text(value: Any, *, cell: bool = False) -> str:
-    """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML and no
-    live link or image (a category named ``![x](http://host/p.png)`` must not make a viewer fetch).
-    In a table ``cell`` a backslash of the data is doubled first and ``|`` escaped too."""
+    """Data as Markdown text: formatted like the HTML report, on one line, with no raw HTML, no
+    live link or image (a category named ``![x](http://host/p.png)`` must not make a viewer fetch)
+    and no emphasis; a backslash of the data is doubled first. In a table ``cell`` ``|`` is
+    escaped too."""
     text = document_safe(format_cell(value))  # as report.html: no escape sequence, no reversed value
-    if cell:
-        text = text.replace("\\", "\\\\")
+    # A backslash of the data is doubled, in a cell or not: "radio \\*promo\\*" otherwise undid the
+    # escaping of its marks below (a review, 2026-12-07).
+    text = text.replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = " ".join(_MARKDOWN_LINK.sub(r"]\\(", text).split())
     # Emphasis, strike-through and code marks of the data are escaped: a category "__other__" was

@@ -1878,12 +1878,24 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
                                "is blank in {share} of the rows; a feed may have lost it")
 
 
+def share_text(count: int, rows: int) -> str:
+    """``count`` of ``rows`` as a percentage that is never "0.0%" for a count above zero ("<0.1%"):
+    7 rows of 40,000 read "0.0%" (a stress-testing analyst's walk-through, 2026-12-07)."""
+    share = count / rows if rows else 0.0
+    return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
+
+
+#: A field beyond every training value in this share of a run's rows or more is warned of: the
+#: scores there are extrapolation, which a network can turn the wrong way just past the range.
+OUTSIDE_WARN = 0.01
+
+
 def _field_counts_notes(counts: Mapping[str, int], rows: int, what: str, most: str) -> list[str]:
     """One note, ``what`` with each field's rows and share, and a warning per field counted in
     half the rows or more (``most``, with ``{share}``, says what that looks like)."""
     if not counts or not rows:
         return []
-    listed = ", ".join(f"{name} {count:,} ({count / rows:.1%})" for name, count in sorted(counts.items()))
+    listed = ", ".join(f"{name} {count:,} ({share_text(count, rows)})" for name, count in sorted(counts.items()))
     return [f"{what}: {listed}"] + [
         f"warning: column {name!r} {most.format(share=f'{count / rows:.0%}')}. Check it before using these decisions."
         for name, count in sorted(counts.items()) if count >= MOSTLY_UNSEEN * rows]
@@ -1903,6 +1915,16 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
                                 "model never saw such values; check them for errors or a change of units)",
                                 "lies beyond every training value in {share} of the rows: a change of units (a rate as "
                                 "a fraction, cents for dollars) would look so")
+    # A few per cent beyond the range is no change of units, yet their scores are extrapolation: a
+    # network's PD fell as delinquencies doubled past the training maximum, and a severe scenario
+    # read lower than the baseline with only a note (a stress-testing analyst's walk-through, 2026-12-07).
+    beyond = {k: v for k, v in outside.items() if k not in dated and OUTSIDE_WARN * rows <= v < MOSTLY_UNSEEN * rows}
+    if beyond and rows:
+        listed = ", ".join(f"{name} ({share_text(count, rows)})" for name, count in sorted(beyond.items()))
+        notes.append(f"warning: rows beyond every training value in {listed}: their scores are extrapolation, which "
+                     "the validation report did not judge (a neural model's score can turn the wrong way just past "
+                     "the training range). Fail such a run with --max-outside-share, or bring the inputs within the "
+                     "training range, before using these decisions.")
     # A column named like the application's date (SBA's ApprovalFY) is beyond training in every
     # later period: no change of units, a model reading the calendar (an SBA walk-through, 2026-12-06).
     notes += _field_counts_notes({k: v for k, v in outside.items() if k in dated}, rows,
