@@ -100,7 +100,8 @@ def _unraisable(info: Any) -> None:
 
 def install() -> None:
     """Stop on SIGTERM and SIGHUP as on Ctrl-C (SIGHUP only where it is not ignored already:
-    ``nohup``'s choice is kept), and never lose a stop (:func:`_unraisable`). Main thread only."""
+    ``nohup``'s choice is kept), record Ctrl-C, and deliver again a stop Python discarded
+    (:func:`_unraisable`). Main thread only."""
     global _previous_hook
     if threading.current_thread() is not threading.main_thread():
         return
