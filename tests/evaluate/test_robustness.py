@@ -272,6 +272,13 @@ def test_an_input_the_student_ignores_is_named_and_warned_of() -> None:
     assert any(n.startswith("The student ignores 1 input(s) the teacher reads: k (shuffled among the test rows")
                for n in section.notes)
     assert "The student ignores 1 input(s) the teacher reads: k." in section.summary
+    # A weak input the student leaves out (under a quarter of the strongest input's effect) is
+    # tabulated, not warned of (a review, 2026-12-07: weak inputs set WARN on default runs).
+    def weakly(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-np.nan_to_num(f["x"].to_numpy(dtype=float)) - 0.02 * f["k"].to_numpy())))
+
+    weak = build_robustness(_inputs(test, train, y, weakly, _smooth, numeric=["x", "k"], categorical=["c"]))
+    assert weak.metrics["ignored_inputs"] == [] and weak.metrics["input_sensitivity"]["k"]["teacher"] > 0.001
     # The same student beside a teacher that reads only x too: nothing ignored.
     same = build_robustness(_inputs(test, train, y, _smooth, _smooth, numeric=["x", "k"], categorical=["c"]))
     assert same.metrics["ignored_inputs"] == [] and not any("ignores" in n for n in same.notes)

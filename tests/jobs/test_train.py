@@ -302,10 +302,11 @@ def test_an_out_of_time_split_warns_of_unseen_test_categories_and_a_moved_positi
     assert told[0].endswith("delinq_2y 51 (0.1%), income 7 (<0.1%)")
     assert not any("income" in t for t in told[1:])
     told = outside_notes({"delinq_2y": 3_054}, 40_000)
-    assert told[1] == ("warning: rows beyond every training value in delinq_2y (7.6%): their scores are "
-                       "extrapolation, which the validation report did not judge (a neural model's score can turn "
-                       "the wrong way just past the training range). Fail such a run with --max-outside-share, or "
-                       "bring the inputs within the training range, before using these decisions.")
+    assert told[1] == ("warning: delinq_2y in 7.6% of the rows lie beyond every training value: their scores are "
+                       "extrapolation, which the validation report did not judge (a neural model's score can turn the "
+                       "wrong way just past the training range). Bring the inputs within the training range, or judge "
+                       "those rows, before using these decisions ('finlite score --max-outside-share' fails a run "
+                       "beyond a share).")
 
 
 def test_the_manifest_names_the_test_rows_by_a_digest_anyone_can_check(tmp_path: Path) -> None:

@@ -249,7 +249,8 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
 
 
 #: Text a reader takes for a missing value (pandas' CSV defaults): a blank account, however written.
-_MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "null", "none", "<na>", "nat", "-nan", "#n/a"})
+_MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "null", "none", "<na>", "nat", "-nan", "#n/a", "#n/a n/a", "#na",
+                           "-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan"})
 _WHOLE_TEXT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
 

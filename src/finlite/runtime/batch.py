@@ -1920,11 +1920,12 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
     # read lower than the baseline with only a note (a stress-testing analyst's walk-through, 2026-12-07).
     beyond = {k: v for k, v in outside.items() if k not in dated and OUTSIDE_WARN * rows <= v < MOSTLY_UNSEEN * rows}
     if beyond and rows:
-        listed = ", ".join(f"{name} ({share_text(count, rows)})" for name, count in sorted(beyond.items()))
-        notes.append(f"warning: rows beyond every training value in {listed}: their scores are extrapolation, which "
-                     "the validation report did not judge (a neural model's score can turn the wrong way just past "
-                     "the training range). Fail such a run with --max-outside-share, or bring the inputs within the "
-                     "training range, before using these decisions.")
+        listed = ", ".join(f"{name} in {share_text(count, rows)}" for name, count in sorted(beyond.items()))
+        notes.append(f"warning: {listed} of the rows lie beyond every training value: their scores are "
+                     "extrapolation, which the validation report did not judge (a neural model's score can turn the "
+                     "wrong way just past the training range). Bring the inputs within the training range, or judge "
+                     "those rows, before using these decisions ('finlite score --max-outside-share' fails a run "
+                     "beyond a share).")
     # A column named like the application's date (SBA's ApprovalFY) is beyond training in every
     # later period: no change of units, a model reading the calendar (an SBA walk-through, 2026-12-06).
     notes += _field_counts_notes({k: v for k, v in outside.items() if k in dated}, rows,
