@@ -140,6 +140,30 @@ def test_imported_booster_scores_raw_columns_exactly(library: str, tmp_path: Pat
     assert art.manifest["steps"][0]["file_sha256"] and art.model.oof_logits is not None
 
 
+def test_an_imported_booster_splits_by_account(tmp_path: Path) -> None:
+    """import-teacher --group-column: each account's rows in one part and in one out-of-fold refit;
+    a booster reading the account column is refused before anything is written."""
+    frame = make_loans(300)[["annual_income", "utilisation", "defaulted"]]
+    book = pd.concat([frame.assign(account=[f"A{i}" for i in range(len(frame))])] * 3, ignore_index=True)
+    path = tmp_path / "book.csv"
+    book.to_csv(path, index=False)
+    x, y = book[["annual_income", "utilisation"]], (book["defaulted"] == "yes").astype(int)
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 20)
+    outcome = import_teacher(file, path, target="defaulted", positive="yes", group_column="account",
+                             out=tmp_path / "teacher")
+    split = outcome.data.split
+    parts = [set(book["account"].iloc[getattr(split, p)]) for p in ("train", "validation", "test")]
+    assert split.method == "grouped" and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert finlite.load(outcome.path).manifest["data"]["split"]["config"]["group_column"] == "account"
+    reading = book.assign(account_no=np.arange(len(book)) % 300)
+    reading.to_csv(path, index=False)
+    file, _ = _saved_booster("lightgbm", reading[["annual_income", "account_no"]], y, tmp_path, {"num_leaves": 7}, 5)
+    with pytest.raises(ConfigError, match=r"reads 'account_no', the column given as --group-column"):
+        import_teacher(file, path, target="defaulted", positive="yes", group_column="account_no",
+                       out=tmp_path / "t2")
+    assert not (tmp_path / "t2").exists()
+
+
 def test_a_booster_trained_on_the_test_split_is_told_so(tmp_path: Path) -> None:
     """A booster trained on the whole table, finlite's test split included, showed its in-sample
     test AUC as hold-out evidence, and a student compressed from it FAILed against that (a review,

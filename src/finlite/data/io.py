@@ -150,8 +150,9 @@ def written_forms(path: Path, sep: str, frame: pd.DataFrame) -> dict[str, tuple[
     leading zero (``022``: branch, product or postal codes, which read_csv turns into 22), and
     :data:`DOTS_AS_THOUSANDS` where every value with a dot has a dot every three digits
     (``1.169``), at least five do, and every other is below a thousand, one at least: a European export's
-    thousands, which read_csv reads as 1.169 (note 70). Only the head is read: a hint for the
-    schema's notes, not a judgement."""
+    thousands, which read_csv reads as 1.169 (note 70). Only the head is read: enough for the
+    schema's note on leading zeros, and for its refusal of dots as thousands, which ``numeric=``
+    overrides (a column whose thousands' dots first show after the first MiB is not seen)."""
     numeric = {str(c): i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])}
     if not numeric:

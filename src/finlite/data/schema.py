@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -650,12 +650,7 @@ def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: s
     :data:`_DAY_FIRST_BY_DEFAULT`; both shown is refused.
     """
     parts = texts.str.extract(_NUMERIC_DATE)
-    numeric = parts[0].notna().to_numpy()
-    if not numeric.any():
-        return
-    for sep in sorted(set(parts[1][numeric])):
-        rows_sep = numeric & (parts[1] == sep).fillna(False).to_numpy()
-        first, second = parts[0][rows_sep].astype(int), parts[2][rows_sep].astype(int)
+    for sep, rows_sep, first, second in _numeric_date_fields(parts):
         if (first > 12).any() and (second > 12).any():
             day = texts[rows_sep][(first > 12).to_numpy()].iloc[0]
             month = texts[rows_sep][(second > 12).to_numpy()].iloc[0]
@@ -669,6 +664,15 @@ def _one_slash_order(texts: pd.Series, parsed: pd.Series, column: str, source: s
                 parsed[rows] = pd.to_datetime(texts[rows], errors="coerce", format=order + year)
 
 
+def _numeric_date_fields(parts: pd.DataFrame) -> Iterator[tuple[str, np.ndarray, pd.Series, pd.Series]]:
+    """Per separator of a column's numeric dates (``parts``: :data:`_NUMERIC_DATE` extracted), its
+    rows and their first and second fields as numbers, separators in sorted order."""
+    numeric = parts[0].notna().to_numpy()
+    for sep in sorted(set(parts[1][numeric])):
+        rows = numeric & (parts[1] == sep).fillna(False).to_numpy()
+        yield sep, rows, parts[0][rows].astype(int), parts[2][rows].astype(int)
+
+
 def date_order_note(raw: pd.Series, column: str) -> str | None:
     """A note when a date column's numeric dates ("03/04/2019") never say whether the day or the
     month comes first (every first and second field at most 12, some differing), so the order was
@@ -677,23 +681,22 @@ def date_order_note(raw: pd.Series, column: str) -> str | None:
     without a word (a European modeller's walk-through, 2026-12-07). None when the values settle it."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         return None
+    import calendar
+
     texts = pd.Series(pd.unique(raw.dropna().astype("string").str.strip()), dtype="string")
-    parts = texts.str.extract(_NUMERIC_DATE)
-    numeric = parts[0].notna().to_numpy()
-    for sep in sorted(set(parts[1][numeric]) - {"."}):  # dots: day first, as nobody writes month.day.year
-        rows = numeric & (parts[1] == sep).fillna(False).to_numpy()
-        first, second = parts[0][rows].astype(int), parts[2][rows].astype(int)
-        if (first > 12).any() or (second > 12).any() or not (first != second).any():
+    for sep, rows, first, second in _numeric_date_fields(texts.str.extract(_NUMERIC_DATE)):
+        differ = (first != second).to_numpy()
+        # Dots are day first, as nobody writes month.day.year: nothing was assumed.
+        if sep == "." or (first > 12).any() or (second > 12).any() or not differ.any():
             continue
-        example = str(texts[rows][(first != second).to_numpy()].iloc[0])
+        at = int(np.flatnonzero(differ)[0])
         day_first = _DAY_FIRST_BY_DEFAULT[sep]
-        a, b = int(example.split(sep)[0]), int(example.split(sep)[1])
+        a, b = int(first.iloc[at]), int(second.iloc[at])
         day, month = (a, b) if day_first else (b, a)
-        months = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
         return (f"date column {column!r}: no date written with {sep!r} has a day above 12, so whether the day or the "
                 f"month comes first could not be told from the values; read {'day' if day_first else 'month'} first "
-                f"({example!r} as {day} {months[month - 1]}). If that is wrong, write the dates as YYYY-MM-DD.")
+                f"({str(texts[rows].iloc[at])!r} as {day} {calendar.month_name[month]}). If that is wrong, write the "
+                "dates as YYYY-MM-DD.")
     return None
 
 
