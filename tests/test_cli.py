@@ -78,6 +78,34 @@ def test_the_console_script_runs_the_named_command() -> None:
     assert unknown.returncode == 2 and "No such command 'scor'" in unknown.stderr
 
 
+def test_a_malformed_command_line_under_json_is_a_json_object_on_stdout(tmp_path: Path) -> None:
+    """click's usage errors printed nothing on stdout under --json (note 74's leftover): the
+    console script now prints the same object as every other error, and click's usage on stderr."""
+    import subprocess
+    import sys
+
+    def console(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "import sys; from finlite.cli import main; sys.argv[0] = 'finlite'; main()",
+                               *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    missing = console("score", "--json")
+    assert missing.returncode == 2 and json.loads(missing.stdout) == {"error": "Missing argument 'artifact'.",
+                                                                      "exit_code": 2}
+    assert "Usage: finlite score" in missing.stderr and "Missing argument 'artifact'" in missing.stderr
+    unknown = console("evaluate", "a", "b", "--json", "--bogus")
+    assert unknown.returncode == 2 and json.loads(unknown.stdout)["error"] == "No such option: --bogus"
+    typed = console("score", "a", "b.csv", "-o", "c.csv", "--chunk-rows", "many", "--json")
+    assert typed.returncode == 2 and "'many' is not a valid int" in json.loads(typed.stdout)["error"]
+    # The command's own errors are said once, as before; help is no error.
+    absent = console("score", "nowhere", "in.csv", "-o", "o.csv", "--json")
+    assert absent.returncode == 2 and "does not exist" in json.loads(absent.stdout)["error"]
+    assert absent.stdout.count("{") == 1 and not (tmp_path / "o.csv").exists()
+    helped = console("score", "--help", "--json")
+    assert helped.returncode == 0 and helped.stdout.startswith("Usage: finlite score")
+    plain = console("score")
+    assert plain.returncode == 2 and plain.stdout == ""
+
+
 def test_datasets_list_and_path() -> None:
     result = runner.invoke(app, ["datasets", "list"])
     assert result.exit_code == 0 and "german_credit: 1000 rows" in result.output and "CC BY 4.0" in result.output

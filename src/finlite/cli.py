@@ -2688,11 +2688,46 @@ for _info in [*app.registered_commands, *datasets_app.registered_commands]:
         _info.cls = _OnceCommand
 
 
+#: click's base error (a usage error: a missing argument, an unknown option, a bad value), read off
+#: typer's own class so that typer's vendored click and a separate click are both caught.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def json_asked(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` asks for ``--json`` (before a ``--``, after which it would be a value)."""
+    head = argv[: list(argv).index("--")] if "--" in argv else argv
+    return "--json" in head
+
+
+def _run_for_json(argv: list[str]) -> int:
+    """Run ``argv`` as the console script does, but a malformed command line (click's usage error,
+    said on stderr as always) also prints ``{"error", "exit_code"}`` on stdout, as every other
+    error under ``--json`` does (:func:`_fail`): a scheduler parsing stdout read nothing there
+    (note 74's leftover). Returns the exit code."""
+    try:
+        code = invoked_app(argv)(args=argv, standalone_mode=False)
+    except _CLICK_ERROR as exc:
+        exc.show()  # type: ignore[attr-defined]
+        exit_code = int(getattr(exc, "exit_code", 2))
+        with contextlib.suppress(OSError, ValueError):
+            _echo(json.dumps({"error": exc.format_message(), "exit_code": exit_code},  # type: ignore[attr-defined]
+                             ensure_ascii=False))
+        return exit_code
+    except typer.Abort:  # end of input at a prompt: as click says it
+        _echo("Aborted!", err=True)
+        return 1
+    # Without standalone mode click returns an Exit's code, or the command's value (None: done).
+    return code if isinstance(code, int) else 0
+
+
 def main() -> None:
     """Console-script entry point: SIGTERM and SIGHUP stop a command as Ctrl-C does, through every
     cleanup, with exit 128 + the signal's number (:mod:`finlite._stop`; ``serve`` sets its own)."""
     _stop.install()
+    argv = sys.argv[1:]
     try:
-        invoked_app(sys.argv[1:])()
+        if json_asked(argv):
+            raise SystemExit(_run_for_json(argv))
+        invoked_app(argv)()
     except SystemExit as exc:
         raise SystemExit(_stop.finished(exc.code)) from None
