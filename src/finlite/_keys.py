@@ -7,6 +7,7 @@ training.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -255,19 +256,19 @@ def category_keys(values: Iterable[Any], known: Collection[str] = ()) -> list[st
 _DATE_OR_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
 
 
-def date_column_refusal(name: str, kind: str, keys: Iterable[str], source: str) -> str | None:
+def date_column_refusal(name: str, kind: str, keys: Iterable[str], source: str,
+                        kept: Iterable[str] = ()) -> str | None:
     """Why a category column ``name`` of a date or time type (``kind``, as its reader names it)
     cannot be scored, or None: when none of the field's training ``keys`` reads as a date or time,
     no value of the column can be one of them, and every row would score as an unseen category
     with a warning only (a review, 2026-12-04). Decided from the type and the training keys alone,
     so every chunk, null or not, and every path (Arrow, DataFrame) decide alike; a model trained on
-    date text scores Parquet dates."""
-    shown: list[str] = []
-    for key in keys:
-        if _DATE_OR_TIME_TEXT.search(key):
-            return None
-        if len(shown) < 3:
-            shown.append(key)
+    date text scores Parquet dates. The message quotes up to three of ``kept`` (the values kept
+    with rows enough), never a rare training value: that may be one customer's (an IBAN; a
+    data-protection walk-through, 2026-12-07)."""
+    if any(_DATE_OR_TIME_TEXT.search(key) for key in keys):
+        return None
+    shown = list(itertools.islice(kept, 3))
     such = f" (such as {', '.join(map(repr, shown))})" if shown else ""
     return (f"Categorical column {name!r} in {source} has type {kind}, a date or time, but the model was trained on "
             f"categories{such} that no date or time reads as: check that the column is the one the model was trained "

@@ -468,13 +468,13 @@ def test_numbers_written_with_leading_zeros_are_noted_as_codes(tmp_path: Path) -
     assert table.frame["branch"].dtype.kind == "i"  # read_csv dropped the zeros
 
     notes = " | ".join(prepare(table, target="bad").schema.notes)
-    assert "column 'branch' is written with leading zeros (such as '0" in notes
+    assert "column 'branch' is written with leading zeros (written like '0" in notes and ", n a digit)" in notes
     assert "such values are codes, not amounts" in notes
     assert "--categorical branch" in notes
     for name in ("product", "rate", "amount"):
         assert repr(name) not in notes
     text = infer_schema(frame, "bad")  # the values as text: the zeros are seen, with an example
-    assert "column 'branch' is written with leading zeros (such as '0" in " | ".join(text.notes)
+    assert "column 'branch' is written with leading zeros (written like '0" in " | ".join(text.notes)
     assert "branch" in text.numeric  # only a note: the user decides
     assert "leading zeros" not in " | ".join(infer_schema(frame, "bad", categorical=["branch"]).notes)
 

@@ -1182,3 +1182,71 @@ def test_separating_edges_give_codes_and_far_values_bins_of_their_own() -> None:
     edges = separating_edges(income)
     assert edges == [float(np.sort(income)[-5]), -1e12]
     assert separating_edges(rng.uniform(0, 1, 5_000)) == []  # nothing to set apart
+
+
+@pytest.mark.parametrize("kind", ["onehot", "woe"])
+def test_a_column_with_no_value_kept_stores_none_of_its_values(kind: str) -> None:
+    """An identifier forced in as a category (an IBAN per customer) wrote every training value to
+    preprocessor.json, where it adds nothing to a score (a data-protection walk-through,
+    2026-12-07): none is stored, training and scoring rows alike take the unseen column (or the
+    prior), and a date-typed refusal quotes no training value."""
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("iban", "grade"))
+    n = 120
+    ibans = [f"DE8937040044053201{i:04d}" for i in range(n)]
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "iban": ibans, "grade": ["A", "B", "C"] * (n // 3),
+                          "y": [0, 1, 0, 0] * (n // 4)})
+    pre = Preprocessor(schema, Encoding(max_categories=1000 if kind == "onehot" else 50)).fit(frame)
+    text = json.dumps(pre.to_dict())
+    assert not any(iban in text for iban in ibans)
+    assert any("column 'iban': " in n and "its values are not stored" in n for n in pre.notes)
+    spec = next(c for c in pre.to_dict()["categorical"] if c["name"] == "iban")
+    assert spec["categories"] == [] and spec["other"] == [] and spec.get("encoding", "onehot") == kind
+    # A training row and a new customer encode alike, on both encoders.
+    new = frame.head(3).assign(iban=["XX00NEW1", "XX00NEW2", None])
+    np.testing.assert_array_equal(pre.transform(new), pre.transform(frame.head(3)))
+    encoder = Encoder(pre.to_dict())
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(new.drop(columns="y"))),
+                                  pre.transform(frame.head(3)))
+    if kind == "onehot":
+        assert pre.feature_names.count("iban=__unseen__") == 1 and not any("iban=" + OTHER in f for f in pre.feature_names)
+    # A Parquet date column where iban belongs is refused without quoting a training value.
+    dated = pa.table({"x": [1.0], "iban": pa.array([pd.Timestamp("2024-01-01")]), "grade": ["A"]})
+    with pytest.raises(DataError, match=r"trained on categories that no date") as refused:
+        encoder.encode_arrow(dated, source="book.parquet")
+    assert "DE89" not in str(refused.value)
+    graded = pa.table({"x": [1.0], "iban": ["a"], "grade": pa.array([pd.Timestamp("2024-01-01")])})
+    with pytest.raises(DataError, match=r"categories \(such as 'A', 'B', 'C'\) that no date"):
+        encoder.encode_arrow(graded, source="book.parquet")
+
+
+@pytest.mark.parametrize("kind", ["onehot", "woe"])
+def test_values_kept_with_few_rows_are_warned_of_as_disclosing_outcomes(kind: str) -> None:
+    """--min-category-count 1 stored each postcode seen once with its own weight of evidence, one
+    of two numbers for good and for bad: the artifact told whether that customer defaulted, and
+    nothing was said (a data-protection walk-through, 2026-12-07)."""
+    from finlite.data.preprocess import DISCLOSURE_ROWS, disclosure_notes
+
+    n = 400
+    rng = np.random.default_rng(0)
+    postcodes = [f"P{i:05d}" for i in range(60)] + ["P99999"] * (n - 60)  # 60 seen once, one common
+    frame = pd.DataFrame({"x": rng.normal(size=n), "postcode": postcodes, "y": rng.integers(0, 2, n)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("postcode",))
+    many = 1000 if kind == "onehot" else 50
+    pre = Preprocessor(schema, Encoding(min_category_count=1, max_categories=many)).fit(frame)
+    notes = disclosure_notes(pre, frame)
+    assert len(notes) == 1 and f"column 'postcode': 60 values kept with fewer than {DISCLOSURE_ROWS} training rows " \
+        "(the fewest: 1)" in notes[0]
+    assert ("weight of evidence" in notes[0] and "the artifact discloses them" in notes[0]) == (kind == "woe")
+    assert ("fitted to those few rows' outcomes" in notes[0]) == (kind == "onehot")
+    if kind == "woe":  # the stored number of a one-row value is one of two: its outcome
+        spec = pre.to_dict()["categorical"][0]
+        once = {v for c, v in zip(spec["categories"], spec["values"], strict=True) if c != "P99999"}
+        assert len(once) == 2
+    # The default keeps no value of fewer than 10 rows: nothing to warn of.
+    assert disclosure_notes(Preprocessor(schema, Encoding(max_categories=many)).fit(frame), frame) == []
+    # Among the split's warnings (train warns of them; the report and card list them), counted on
+    # the training split's rows.
+    prepared = prepare(frame, target="y", categorical=["postcode"],
+                       encoding=Encoding(min_category_count=1, max_categories=many))
+    said = [w for w in prepared.split_notes() if "kept with fewer than" in w]
+    assert len(said) == 1 and re.search(r"column 'postcode': \d+ values kept with fewer than 10 training rows", said[0])

@@ -152,10 +152,12 @@ class PreparedData(SplitArrays):
         against 0.94 without it, and nothing said: a credit modeller's walk-through, 2026-12-06),
         and an out-of-time split whose positive rate moved by more than :data:`RATE_SHIFT_WARN`
         times (9.3 % in training, 33.1 % in the test split). ``flagged_rate``: the share of the
-        test rows the model flags at its cut-off, said beside the shift. Training warns of them,
+        test rows the model flags at its cut-off, said beside the shift; and category values kept
+        with so few training rows that the artifact discloses their outcomes
+        (:func:`~finlite.data.preprocess.disclosure_notes`). Training warns of them,
         the teacher's manifest records them, and the model card lists them (note 69's leftover)."""
         from finlite._protected import likely_vintage
-        from finlite.data.preprocess import unseen_counts
+        from finlite.data.preprocess import disclosure_notes, unseen_counts
 
         notes: list[str] = []
         test = self.frame.iloc[self.split.test]
@@ -187,6 +189,7 @@ class PreparedData(SplitArrays):
                                      "model extrapolates the calendar for every later period, and gives it as a "
                                      f"reason. Drop it (--drop {shell_word(name)}); an applicant's own dates (years in business, "
                                      "age of the oldest account) carry what it may hold.")
+        notes.extend(disclosure_notes(self.preprocessor, self.frame.iloc[self.split.train]))
         if self.split.method == "stratified" and self.task == "binary" and n:
             notes.extend(_shared_account_notes(self.frame, self.split, self.schema))
         if self.split.method == "grouped" and self.task == "binary" and n:

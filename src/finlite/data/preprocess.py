@@ -51,7 +51,7 @@ import pandas as pd
 
 from finlite import _limits, _spec
 from finlite._finite import SQUASH_MIN_SCALE, boolean_refusal, squash, unsquash
-from finlite._keys import MISSING, OTHER, date_column_refusal, key_aliases, label_key
+from finlite._keys import MISSING, OTHER, UNSEEN, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY, PERCENT
 from finlite._spec import FORMAT_SQUASHED
 from finlite._util import dump_json, param_error, write_text_atomic
@@ -411,6 +411,41 @@ def separating_edges(present: np.ndarray) -> list[float]:
     return edges
 
 
+#: A category value kept (its own one-hot column, or its own weight of evidence or target rate)
+#: with fewer training rows than this is stored by name in preprocessor.json, which ships with the
+#: model, beside a number fitted to those few customers' outcomes: training warns of it
+#: (:func:`disclosure_notes`). The default --min-category-count (10) keeps none.
+DISCLOSURE_ROWS = 10
+
+
+def disclosure_notes(preprocessor: Preprocessor, train: pd.DataFrame) -> list[str]:
+    """Warnings for the category values a fitted ``preprocessor`` keeps with fewer than
+    :data:`DISCLOSURE_ROWS` rows of ``train`` (its training rows; ``--min-category-count`` set
+    below it): a value of one row stored with its own weight of evidence tells anyone holding the
+    artifact whether that customer defaulted (a data-protection walk-through, 2026-12-07: a
+    postcode seen once, with one of two numbers, for good and for bad)."""
+    notes = []
+    for part in preprocessor.categorical_:
+        if not part.categories or preprocessor.encoding.min_category_count >= DISCLOSURE_ROWS \
+                or part.name not in train.columns:
+            continue
+        codes, distinct = Preprocessor._key_codes(train[part.name], "the training rows")
+        rows = dict(zip(map(str, distinct), np.bincount(codes, minlength=len(distinct)).tolist(), strict=True))
+        thin = [rows.get(k, 0) for k in part.categories if rows.get(k, 0) < DISCLOSURE_ROWS]
+        if not thin:
+            continue
+        name, values, fewest = part.name, len(thin), min(thin)
+        held = ("its weight of evidence or target rate: those rows' outcomes, smoothed, so the artifact discloses "
+                "them (a value of one row: that customer's outcome)" if isinstance(part, _Valued) else
+                "a one-hot column of its own, fitted to those few rows' outcomes, which the model may so carry")
+        of = f"{values:,} values" if values > 1 else "1 value"
+        notes.append(f"column {name!r}: {of} kept with fewer than {DISCLOSURE_ROWS} training rows (the fewest: "
+                     f"{fewest}), each stored by name in preprocessor.json, which ships with the model, with {held}. "
+                     f"Keep --min-category-count at {DISCLOSURE_ROWS} or more unless the artifact stays where the "
+                     "training data may be read.")
+    return notes
+
+
 #: A numeric column whose values alone rank the training labels with an AUC this far from 0.5
 #: (at least this, or at most 1 minus it) is named in a note as a likely leak.
 SEPARATING_AUC = 0.99
@@ -506,7 +541,8 @@ def _refuse_dates(series: pd.Series, part: _Categorical | _Valued, source: str) 
         temporal = first is not None and isinstance(series[first], stamp) \
             and all(isinstance(v, stamp) for v in series.dropna().unique())
     if temporal:
-        refusal = date_column_refusal(str(series.name), str(dtype), [*part.categories, *part.other], source)
+        refusal = date_column_refusal(str(series.name), str(dtype), [*part.categories, *part.other], source,
+                                      part.categories)
         if refusal is not None:
             raise DataError(refusal)
 
@@ -624,12 +660,23 @@ class Preprocessor:
             # Most frequent first (ties by name) so the encoding does not depend on row order.
             ordered = sorted(counts, key=lambda k: (-counts[k], k))
             frequent = [k for k in ordered if counts[k] >= enc.min_category_count]
-            if len(ordered) > enc.max_categories and enc.high_cardinality != "onehot":
+            valued = len(ordered) > enc.max_categories and enc.high_cardinality != "onehot"
+            kept = frequent if valued else frequent[:enc.max_categories]
+            if valued:
                 if y is None:
                     y = self._labels(frame, source, labels)
                 self.categorical_.append(self._fit_valued(name, codes, distinct, y, frequent, ordered))
                 continue
-            kept = frequent[:enc.max_categories]
+            if not kept:
+                # No value has rows enough to be kept: every row, in training and scoring alike,
+                # takes the unseen column, and no value is written to preprocessor.json. Listing
+                # the rare ones (an identifier forced in with --categorical: every customer's IBAN)
+                # would only tell them from unseen ones (a data-protection walk-through, 2026-12-07).
+                self.categorical_.append(_Categorical(name, [], []))
+                self.notes_.append(f"column {name!r}: {len(ordered):,} values, none in {enc.min_category_count} or more "
+                                   f"training rows, so every row takes {name}={UNSEEN} and the column adds nothing "
+                                   "(lower --min-category-count, or drop it); its values are not stored")
+                continue
             kept_set = set(kept)
             rare = sorted(k for k in ordered if k not in kept_set)
             self.categorical_.append(_Categorical(name, kept, rare))
@@ -695,7 +742,9 @@ class Preprocessor:
         values = _encode_stats(positives, rows, prior, enc.high_cardinality, enc.smoothing)
         default = prior if enc.high_cardinality == "target" else 0.0
         frequent_set = set(frequent)
-        rare = sorted(k for k in ordered if k not in frequent_set)
+        # With no value kept every row takes the prior, rare or unseen: the rare values (an
+        # identifier's, every customer's) are not stored (a data-protection walk-through, 2026-12-07).
+        rare = sorted(k for k in ordered if k not in frequent_set) if frequent else []
         what = "weight of evidence" if enc.high_cardinality == "woe" else "target encoding (m-estimate)"
         if frequent:
             which = (f"{what} of the {len(frequent):,} value{'' if len(frequent) == 1 else 's'} in at least "
@@ -704,7 +753,7 @@ class Preprocessor:
             # "of the 0 values": every row took the prior, and the card listed the column as an input
             # (zip_code's 893 values in 3,000 rows: a walk-through, 2026-12-05).
             which = (f"no value is in {enc.min_category_count} or more training rows, so every row takes the prior "
-                     f"and the column adds nothing (lower --min-category-count, or drop it)")
+                     f"and the column adds nothing (lower --min-category-count, or drop it); its values are not stored")
         # Blanks are one key among the values: said, so the count is the distinct values a validator
         # finds (2,524 read as 2,523 banks and blanks; a validator's walk-through, 2026-12-05), with the
         # smoothing that the encoding's numbers depend on.

@@ -1270,8 +1270,12 @@ _CATEGORY_NAME = re.compile(r"(?:^|[^a-z])(?:sex|gender|education|marriage|marit
 
 def _padded_note(name: str, example: str | None) -> str:
     """The note for a number column written with leading zeros: codes, whatever the column's name
-    (note 71: only a name like Zip or NAICS got the code note)."""
-    shown_as = f" (such as {example!r})" if example is not None else ""
+    (note 71: only a name like Zip or NAICS got the code note). The example is shown by its form
+    only ('0nnnn'): the note is stored in the artifact, and a code may be one customer's (an
+    account number; a data-protection walk-through, 2026-12-07)."""
+    lead = "" if example is None else example[:len(example) - len(example.lstrip("0"))]
+    form = None if example is None else lead + re.sub(r"\d", "n", example[len(lead):])
+    shown_as = "" if form is None else f" (written like {form!r}{', n a digit' if 'n' in form else ''})"
     return (f"column {name!r} is written with leading zeros{shown_as}: such values are codes, not amounts; read as "
             f"a number, 022 is 22 and the codes' order means nothing; pass --categorical {shell_word(name)} to encode it as "
             "categories")

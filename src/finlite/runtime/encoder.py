@@ -188,6 +188,7 @@ class Encoder:
         #: Each category field's training keys (kept and rare values): a date-typed column is judged
         #: against them (:func:`finlite._keys.date_column_refusal`).
         self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
+        self._kept_keys = {c[0]: c[2] for c in categorical}  # the values a refusal may quote
         #: Refuse a blank (null, empty, NaN) in a field training never saw blank, instead of scoring
         #: it with the training median (a number) or the unseen bucket (a category): a value the
         #: model has not learned (``score`` / ``serve --no-impute``). A field training saw blank
@@ -484,7 +485,7 @@ class Encoder:
                 raise DataError(f"Categorical column {name!r} in {source} has type {kind}; the model needs one "
                                 "category (text or a number) per row there. Flatten the column or write it as text.")
             if pa.types.is_timestamp(inner) or pa.types.is_date(inner):
-                refusal = date_column_refusal(name, str(kind), self.category_keys[name], source)
+                refusal = date_column_refusal(name, str(kind), self.category_keys[name], source, self._kept_keys[name])
                 if refusal is not None:
                     raise DataError(refusal)
         batch = _arrownp.plain_views(batch)  # text views as plain text: some kernels below have none for them
