@@ -269,6 +269,8 @@ def _check_encoding(encoding: Any, bad: Any) -> None:
         raise bad(f"encoding numeric_center is {encoding.get('numeric_center')!r:.40}, not mean or median")
     if encoding.get("extremes", "scale") not in ("squash", "scale"):  # preprocess.EXTREMES
         raise bad(f"encoding extremes is {encoding.get('extremes')!r:.40}, not squash or scale")
+    if encoding.get("rare_values", "listed") not in ("listed", "unseen"):  # preprocess.RARE_VALUES
+        raise bad(f"encoding rare_values is {encoding.get('rare_values')!r:.40}, not listed or unseen")
 
 
 def is_market_spec(spec: Any) -> bool:

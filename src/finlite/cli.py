@@ -295,6 +295,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "batch_size": ("--batch-size",),
     "max_categories": ("--max-categories",),
     "min_category_count": ("--min-category-count",),
+    "rare_values": ("--rare-values",),
     "high_cardinality": ("--high-cardinality",),
     "folds": ("--folds",),
     "learning_rate": ("--learning-rate",),
@@ -728,6 +729,7 @@ def train(
     max_categories: Annotated[int, typer.Option(help="Most one-hot columns per categorical column; a column with more distinct values is high-cardinality (see --high-cardinality).")] = 50,
     min_category_count: Annotated[int, typer.Option(help="Fewest training rows a category needs for its own one-hot column or weight of evidence; rarer values share an 'other' column (one-hot) or take the prior. Below 10, the artifact discloses the outcomes of the few customers behind a value (warned of).")] = 10,
     high_cardinality: Annotated[str, typer.Option(help="Encoding of columns with more than --max-categories values: 'woe' (weight of evidence), 'target' (smoothed target rate), both fitted out of fold on the training split, or 'onehot' (the most frequent values, the rest 'other').")] = "woe",
+    rare_values: Annotated[str, typer.Option(help="Values in fewer than --min-category-count training rows: 'listed' stores them by name in preprocessor.json, so scoring tells them from values never seen (one-hot: their shared 'other' column); 'unseen' stores none of them: in training and scoring alike they are encoded and counted as never seen. For an artifact that leaves the training environment: a postcode or employer seen once is one customer's.")] = "listed",
     task: Annotated[str, typer.Option(help="'binary' (a labelled table, e.g. loans) or 'forecast' (a price file: --date-column, --target is the price; see --objective).")] = "binary",
     objective: Annotated[str, typer.Option(help="With --task forecast: 'return' (next-h log return), 'direction' (up or down over the next h), 'volatility' (realised over the next h) or 'price' (the level, via the log change).")] = "return",
     horizon: Annotated[int, typer.Option(help="With --task forecast: forecast horizon h in rows (trading days).")] = 1,
@@ -748,7 +750,7 @@ def train(
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
-    from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, Encoding
+    from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, RARE_VALUES, Encoding
     from finlite.jobs.train import train as run
 
     if task not in ("binary", "forecast"):
@@ -761,7 +763,7 @@ def train(
         credit = {"--positive": positive, "--drop": drop, "--categorical": categorical, "--numeric": numeric,
                   # The encoding options have defaults: one moved off its default was asked for.
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
-                  "--high-cardinality": high_cardinality != "woe",
+                  "--high-cardinality": high_cardinality != "woe", "--rare-values": rare_values != "listed",
                   "--validation-fraction": validation_fraction != 0.2, "--strict": strict,
                   "--group-column": group_column is not None}
         given = [flag for flag, value in credit.items() if value]
@@ -811,8 +813,11 @@ def train(
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
     if high_cardinality not in HIGH_CARDINALITY:
         raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
+    if rare_values not in RARE_VALUES:
+        raise ConfigError(f"--rare-values must be one of {', '.join(RARE_VALUES)}; got {rare_values!r}.",
+                          param="rare_values")
     encoding = Encoding(max_categories=max_categories, min_category_count=min_category_count,
-                        high_cardinality=high_cardinality, seed=seed)
+                        high_cardinality=high_cardinality, seed=seed, rare_values=rare_values)
 
     with _own_warnings(leaks_now=True):
         outcome = run(data, target=target, positive=positive, numeric=numeric, categorical=categorical,

@@ -1250,3 +1250,73 @@ def test_values_kept_with_few_rows_are_warned_of_as_disclosing_outcomes(kind: st
                        encoding=Encoding(min_category_count=1, max_categories=many))
     said = [w for w in prepared.split_notes() if "kept with fewer than" in w]
     assert len(said) == 1 and re.search(r"column 'postcode': \d+ values kept with fewer than 10 training rows", said[0])
+
+
+@pytest.mark.parametrize("kind", ["onehot", "woe"])
+def test_rare_values_unseen_stores_no_rare_value_and_encodes_them_as_unseen(kind: str) -> None:
+    """--rare-values unseen: no value under min_category_count is written to preprocessor.json; in
+    training and in scoring alike such a value encodes as one never seen (a one-hot column then
+    has no other column), on every encoder (a data-protection walk-through, 2026-12-07)."""
+    from finlite._spec import check_preprocessor_spec
+
+    n = 300
+    rng = np.random.default_rng(1)
+    employers = [f"Employer {i:03d} GmbH" for i in range(40)] + ["Big Bank AG", "Utility Co"] * ((n - 40) // 2)
+    frame = pd.DataFrame({"x": rng.normal(size=n), "employer": employers, "y": rng.integers(0, 2, n)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("employer",))
+    many = 1000 if kind == "onehot" else 10
+    listed = Preprocessor(schema, Encoding(max_categories=many)).fit(frame)
+    pre = Preprocessor(schema, Encoding(max_categories=many, rare_values="unseen")).fit(frame)
+    spec = pre.to_dict()
+    assert "Employer 001 GmbH" in json.dumps(listed.to_dict()) and "Employer" not in json.dumps(spec)
+    assert spec["encoding"]["rare_values"] == "unseen" and "rare_values" not in listed.to_dict()["encoding"]
+    assert Encoding.from_dict(spec["encoding"]).rare_values == "unseen"
+    part = spec["categorical"][0]
+    assert sorted(part["categories"]) == ["Big Bank AG", "Utility Co"] and part["other"] == []
+    assert any("not stored" in note and "--rare-values unseen" in note for note in pre.notes)
+    # A rare training value encodes as a new one, in training and scoring, on both encoders.
+    rare, new = frame.head(4), frame.head(4).assign(employer=["Nobody Ltd", "Nobody Ltd", None, "Other plc"])
+    rare = rare.assign(employer=[*frame["employer"][:3], "Employer 039 GmbH"])
+    np.testing.assert_array_equal(pre.transform(rare), pre.transform(new.assign(employer="Nobody Ltd")))
+    encoder = Encoder(spec)
+    assert encoder.rare_unlisted == 10 and Encoder(listed.to_dict()).rare_unlisted is None
+    np.testing.assert_array_equal(encoder.encode_arrow(pa.Table.from_pandas(rare.drop(columns="y"))), pre.transform(rare))
+    if kind == "onehot":
+        assert pre.feature_names == ["x", "employer=Big Bank AG", "employer=Utility Co", "employer=__unseen__"]
+        assert f"employer={OTHER}" in listed.feature_names
+    # The training rows' own encoding agrees (their rare values take the unseen column or the prior).
+    np.testing.assert_array_equal(pre.transform(frame)[:40], pre.transform(frame.head(40).assign(employer="zz")))
+    bad = json.loads(json.dumps(spec))
+    bad["encoding"]["rare_values"] = "hashed"
+    with pytest.raises(DataError, match=r"encoding rare_values is 'hashed', not listed or unseen"):
+        check_preprocessor_spec(bad)
+    with pytest.raises(ConfigError, match=r"rare_values"):
+        Encoding(rare_values="drop")
+
+
+def test_train_rare_values_unseen_end_to_end(tmp_path: Path) -> None:
+    """From the command line: the artifact lists no rare employer, score counts rare and new
+    values as unseen and says why, and the option is refused on a price file."""
+    rng = np.random.default_rng(2)
+    n = 600
+    employer = np.where(rng.random(n) < 0.1, [f"Firm {i} Ltd" for i in range(n)], rng.choice(["A", "B", "C"], n))
+    frame = pd.DataFrame({"income": rng.normal(50, 10, n).round(1), "employer": employer,
+                          "bad": (rng.random(n) < 0.3).astype(int)})
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    out = tmp_path / "t"
+    result = runner.invoke(app, ["train", str(tmp_path / "book.csv"), "--target", "bad", "--model", "logistic",
+                                 "--categorical", "employer", "--rare-values", "unseen", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    stored = (out / "preprocessor.json").read_text()
+    assert "Firm " not in stored and '"rare_values": "unseen"' in stored
+    assert "employer=__unseen__, as values never seen do (not stored: --rare-values unseen)" in \
+        " ".join(result.output.split())
+    exported = runner.invoke(app, ["export", str(out)])
+    assert exported.exit_code == 0, exported.output
+    scored = runner.invoke(app, ["score", str(out), str(tmp_path / "book.csv"), "-o", str(tmp_path / "s.csv")])
+    assert scored.exit_code == 0, scored.output
+    said = " ".join(scored.stderr.split())
+    assert "a value training saw in fewer than 10 rows, which this artifact does not list (--rare-values unseen)" in said
+    bad = runner.invoke(app, ["train", str(tmp_path / "book.csv"), "--target", "bad", "--rare-values", "hashed",
+                              "--out", str(tmp_path / "u")])
+    assert bad.exit_code == 2 and "--rare-values must be one of listed, unseen; got 'hashed'" in bad.output

@@ -213,7 +213,10 @@ _PERCENT_TEXT = ["13.56%", "-0.5 %", "100%", " 7 ", None, "", "1,234.5%", ".25%"
 _ENCODINGS = [Encoding(), Encoding(max_categories=2, min_category_count=2),
               Encoding(max_categories=2, min_category_count=3, high_cardinality="target", smoothing=0.0),
               Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot"),
-              Encoding(numeric_center="median")]  # an imported booster's columns
+              Encoding(numeric_center="median"),  # an imported booster's columns
+              # Rare values unlisted: encoded as unseen ones (a data-protection walk-through, 2026-12-07).
+              Encoding(max_categories=2, min_category_count=2, rare_values="unseen"),
+              Encoding(max_categories=3, min_category_count=2, high_cardinality="onehot", rare_values="unseen")]
 
 
 @st.composite

@@ -172,8 +172,10 @@ class PreparedData(SplitArrays):
                 why = ("under the out-of-time split a category that moves with time (a year, a vintage, a product "
                        "launched later) carries nothing to later rows" if over_time else
                        "its values differ between the parts of the split")
+                rare = "" if self.preprocessor.encoding.rare_values == "listed" else \
+                    f" (or held in fewer than {self.preprocessor.encoding.min_category_count} rows: --rare-values unseen)"
                 notes.append(f"column {name!r}: {share:.0%} of the test split's rows hold a value the training split "
-                             f"never held, each scored as an unseen category: {why}. "
+                             f"never held{rare}, each scored as an unseen category: {why}. "
                              f"{_unseen_fix(test[name], name, over_time, bool(empty.get(name)))}")
             if over_time:
                 # A number named like the application's date (SBA's ApprovalFY, all digits in a

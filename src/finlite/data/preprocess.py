@@ -70,6 +70,8 @@ HIGH_CARDINALITY = ("woe", "target", "onehot")
 NUMERIC_CENTERS = ("mean", "median")
 #: How a numeric column with far values is encoded (Encoding.extremes).
 EXTREMES = ("squash", "scale")
+#: What is kept of the values under ``min_category_count`` rows (Encoding.rare_values).
+RARE_VALUES = ("listed", "unseen")
 MAX_CATEGORIES = 100_000
 """Largest ``max_categories`` accepted: one-hot columns beyond this are a typo (and the memory check follows)."""
 
@@ -120,6 +122,15 @@ class Encoding:
         group_column: under a split by group (:attr:`finlite.data.split.SplitConfig.group_column`),
             the column whose values' rows share a fold of the out-of-fold encoding, so an
             account's other rows never encode its own (``preprocessor.json`` records it only when set).
+        rare_values: what is kept of the values in fewer than ``min_category_count`` training
+            rows: "listed" (the default) writes them by name to ``preprocessor.json``, so scoring
+            tells them from values never seen (a one-hot column's shared ``__other__`` column; a
+            weight-of-evidence column's prior, counted apart from unseen values); "unseen" writes
+            none of them: in training and in scoring alike they are encoded and counted as values
+            never seen (a one-hot column has no ``__other__`` column; its ``__unseen__`` column
+            learns from them), for an artifact that leaves the training environment, where a
+            postcode or an employer seen once is one customer's (a data-protection walk-through,
+            2026-12-07). ``preprocessor.json`` records it only when "unseen".
     """
 
     max_categories: int = 50
@@ -131,6 +142,7 @@ class Encoding:
     numeric_center: str = "mean"
     extremes: str = "squash"
     group_column: str | None = None
+    rare_values: str = "listed"
 
     def __post_init__(self) -> None:
         def whole(name: str, low: int, high: int) -> None:
@@ -155,6 +167,8 @@ class Encoding:
             raise param_error("Encoding", "extremes", f"one of {', '.join(EXTREMES)}", self.extremes)
         if self.group_column is not None and (not isinstance(self.group_column, str) or not self.group_column):
             raise param_error("Encoding", "group_column", "a column name or None", self.group_column)
+        if self.rare_values not in RARE_VALUES:
+            raise param_error("Encoding", "rare_values", f"one of {', '.join(RARE_VALUES)}", self.rare_values)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``numeric_center`` only when it is not the default "mean"; ``extremes``
@@ -171,6 +185,8 @@ class Encoding:
             out["extremes"] = self.extremes
         if self.group_column is not None:
             out["group_column"] = self.group_column
+        if self.rare_values != "listed":
+            out["rare_values"] = self.rare_values
         return out
 
     @classmethod
@@ -178,7 +194,8 @@ class Encoding:
         """Inverse of :meth:`to_dict`."""
         return cls(**{k: data[k] for k in ("max_categories", "min_category_count", "high_cardinality", "folds",
                                             "seed", "smoothing")}, numeric_center=data.get("numeric_center", "mean"),
-                   extremes=data.get("extremes", "scale"), group_column=data.get("group_column"))
+                   extremes=data.get("extremes", "scale"), group_column=data.get("group_column"),
+                   rare_values=data.get("rare_values", "listed"))
 
 
 @dataclass
@@ -679,12 +696,15 @@ class Preprocessor:
                 continue
             kept_set = set(kept)
             rare = sorted(k for k in ordered if k not in kept_set)
-            self.categorical_.append(_Categorical(name, kept, rare))
+            listed = enc.rare_values == "listed"
+            self.categorical_.append(_Categorical(name, kept, rare if listed else []))
             if rare:
                 why = (f"the {enc.max_categories} most frequent one-hot" if len(ordered) > enc.max_categories
                        else f"values in at least {enc.min_category_count} training rows one-hot")
                 others = "1 other value takes" if len(rare) == 1 else f"{len(rare):,} others share"
-                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {name}={OTHER}")
+                bucket = f"{name}={OTHER}" if listed else f"{name}={UNSEEN}, as values never seen do (not stored: " \
+                    "--rare-values unseen)"
+                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {bucket}")
         self._check_values_listed(source)
         self._check_names_distinct(source)
         self.all_blank_rows_: int | None = int(everywhere.sum()) if everywhere is not None else 0
@@ -744,11 +764,12 @@ class Preprocessor:
         frequent_set = set(frequent)
         # With no value kept every row takes the prior, rare or unseen: the rare values (an
         # identifier's, every customer's) are not stored (a data-protection walk-through, 2026-12-07).
-        rare = sorted(k for k in ordered if k not in frequent_set) if frequent else []
+        rare = sorted(k for k in ordered if k not in frequent_set) if frequent and enc.rare_values == "listed" else []
         what = "weight of evidence" if enc.high_cardinality == "woe" else "target encoding (m-estimate)"
         if frequent:
             which = (f"{what} of the {len(frequent):,} value{'' if len(frequent) == 1 else 's'} in at least "
-                     f"{enc.min_category_count} training rows, the prior for the others")
+                     f"{enc.min_category_count} training rows, the prior for the others"
+                     + ("" if enc.rare_values == "listed" else ", which are not stored (--rare-values unseen)"))
         else:
             # "of the 0 values": every row took the prior, and the card listed the column as an input
             # (zip_code's 893 values in 3,000 rows: a walk-through, 2026-12-05).

@@ -1341,7 +1341,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
-                       others=others)
+                       others=others, unlisted=getattr(encoder, "rare_unlisted", None))
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.int32()) for c in point_names),
@@ -1431,10 +1431,13 @@ class RunCounts:
 
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
                  fields: FeatureBins | None = None, *, stale_export: bool = False,
-                 total: int | None = None, others: Sequence[str] = ()) -> None:
+                 total: int | None = None, others: Sequence[str] = (), unlisted: int | None = None) -> None:
         #: The cited values (fields or codes) about the loan, not the applicant
         #: (:func:`~finlite.runtime.reason_codes.not_the_applicant_values`); the rest of ``cited`` is protected.
         self.others = set(others)
+        #: The artifact lists no value of fewer training rows than this (Encoding.rare_values "unseen"):
+        #: its unseen counts hold those values too, and its notes say so. None: they are listed.
+        self.unlisted = unlisted
         self.total = total  # the file's rows when known before reading (a Parquet footer's), else None
         self.rows = 0  # rows added so far
         self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
@@ -1542,7 +1545,8 @@ class RunCounts:
         # and said.
         empty = ["warning: the input has no rows, so the output holds none; if a feed was expected here, check the "
                  "job that wrote the input"] if not rows else []
-        return (empty + unseen_notes(self.unseen, rows, self.unseen_empty) + imputed_notes(self.imputed, rows)
+        return (empty + unseen_notes(self.unseen, rows, self.unseen_empty, self.unlisted)
+                + imputed_notes(self.imputed, rows)
                 + outside_notes(self.outside, rows)
                 + stability
                 + cited_notes(cited, decided)
@@ -1937,12 +1941,14 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
     return notes
 
 
-def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None) -> list[str]:
+def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None,
+                 unlisted: int | None = None) -> list[str]:
     """What a run says of categories training never saw: one note listing each field's rows (and
     how many of them were empty or blank, where training never saw the field so), and a warning
     per field where most rows are unseen: a column coded otherwise than in training (codes for
     labels: every row then decides on the unseen category, silently), or a feed that lost its
-    values (mostly empty), or both, each part said."""
+    values (mostly empty), or both, each part said. ``unlisted``: the artifact lists no training
+    value of fewer rows than this (``--rare-values unseen``), so those count as unseen too."""
     if not unseen or not rows:
         return []
     empty = empty or {}
@@ -1952,8 +1958,11 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
         said = "" if not blank else "; all empty or blank" if blank >= count else f"; {blank:,} of them empty or blank"
         return f"{name} {count:,} ({count / rows:.1%}{said})"
     listed = ", ".join(share(name, count) for name, count in sorted(unseen.items()))
+    rare = "" if unlisted is None else (f", and so does a value training saw in fewer than {unlisted} rows, which "
+                                        "this artifact does not list (--rare-values unseen)")
     notes = [f"rows with a category training never saw (scored as unseen: the unseen bucket, or a weight-of-evidence "
-             f"or target-encoded column's prior; an empty or blank value where training had none counts too): {listed}"]
+             f"or target-encoded column's prior; an empty or blank value where training had none counts too{rare}): "
+             f"{listed}"]
     recoded = "it may be coded otherwise than in training (codes for labels, another spelling)"
     for name, count in sorted(unseen.items()):
         if count < MOSTLY_UNSEEN * rows:

@@ -188,6 +188,11 @@ class Encoder:
         #: Each category field's training keys (kept and rare values): a date-typed column is judged
         #: against them (:func:`finlite._keys.date_column_refusal`).
         self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
+        settings = spec.get("encoding")
+        #: The fewest training rows of a value the file lists, where it lists no rarer one
+        #: (``rare_values: unseen``): such values are unseen here too, and notes say so. None: listed.
+        self.rare_unlisted: int | None = int(settings["min_category_count"]) \
+            if isinstance(settings, Mapping) and settings.get("rare_values") == "unseen" else None
         self._kept_keys = {c[0]: c[2] for c in categorical}  # the values a refusal may quote
         #: Refuse a blank (null, empty, NaN) in a field training never saw blank, instead of scoring
         #: it with the training median (a number) or the unseen bucket (a category): a value the

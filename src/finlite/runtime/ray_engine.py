@@ -704,6 +704,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     # The reasons' values about the loan, not the applicant: told apart from the protected ones.
     protected = protected_values(local, codes) if k else []
     others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
+    unlisted = local.encoder.rare_unlisted  # rare training values the artifact does not list count as unseen
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -722,7 +723,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     start = time.perf_counter()
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
-                       others=others)
+                       others=others, unlisted=unlisted)
     psi = None
     batches: Any = None
     ds = scored = None
