@@ -543,6 +543,36 @@ def test_a_schema_list_of_the_wrong_shape_is_refused_not_a_type_error(art: Path,
             load(art)
 
 
+@pytest.mark.parametrize("where", ["file", "schema", "encoding", "numeric", "categorical"])
+def test_a_preprocessor_field_this_finlite_does_not_know_is_refused(art: Path, where: str) -> None:
+    """A finlite that ignored keys it did not know scored, after a rollback, an amount the
+    artifact's recorded training range refuses (an upgrade and rollback walk-through, 2026-12-07):
+    every key of preprocessor.json changes how a record is read, so an unknown one is refused."""
+    spec = json.loads((art / "preprocessor.json").read_text())
+    block = {"file": spec, "schema": spec["schema"], "encoding": spec["encoding"], "numeric": spec["numeric"][0],
+             "categorical": spec["categorical"][0]}[where]
+    block["clip_to_range"] = True
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(art)
+    for load in (finlite.load, Predictor):
+        with pytest.raises(ArtifactError, match=r"holds the field 'clip_to_range' .*which this finlite does not know: "
+                                                r"a newer finlite may have written it"):
+            load(art)
+
+
+def test_the_known_preprocessor_keys_are_every_key_finlite_writes() -> None:
+    import dataclasses
+
+    from finlite._spec import KNOWN_KEYS
+    from finlite.data.preprocess import Encoding
+    from finlite.data.schema import Schema
+
+    assert {f.name for f in dataclasses.fields(Schema)} == KNOWN_KEYS["schema"]
+    assert {f.name for f in dataclasses.fields(Encoding)} == KNOWN_KEYS["encoding"]
+    every = Encoding(numeric_center="median", extremes="squash", group_column="account", rare_values="unseen")
+    assert set(every.to_dict()) == KNOWN_KEYS["encoding"]
+
+
 def test_intact_artifact_still_loads_and_scores(art: Path) -> None:
     predictor = Predictor(art)
     assert np.isfinite(predictor.cutoff)

@@ -154,6 +154,7 @@ def test_train_compress_evaluate_on_unseen_csv(loans_csv: Path, tmp_path: Path) 
     assert (f"\nmade: {man['created_utc']} with finlite {man['versions']['finlite']}, python "
             f"{man['versions']['python']}, torch {man['versions']['torch']}") in shown.output
     assert f"; seed {man['seed']}\n" in shown.output
+    assert f" (code sha256 {man['versions']['finlite_code_sha256'][:16]}…); seed" in shown.output
     assert (f"\ndata: {man['data']['source']}, {man['data']['rows']:,} rows; file sha256 {man['data']['file_sha256']}, "
             f"content sha256 {man['data']['content_sha256']}\n") in shown.output
     assert f"\nteacher: {teacher} (manifest sha256 {teacher_man['manifest_sha256']})\n" in shown.output

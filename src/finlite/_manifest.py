@@ -378,10 +378,13 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
                 or not _count(reasons.get("rows"))
                 or ("offsets" in reasons and (not isinstance(reasons["offsets"], dict)
                                               or not all(finite_number(v) for v in reasons["offsets"].values())
-                                              or not _count(reasons.get("offset_rows"))))):
+                                              or not _count(reasons.get("offset_rows"))))
+                or ("min_share" in reasons and not (finite_number(reasons["min_share"])
+                                                    and 0 <= reasons["min_share"] < 1))):
             raise bad("'export.reasons'", "is not an object with a method, a non-empty list of reference numbers within "
                       "float32's range, "
-                      "a whole number of rows and (for a scorecard) finite offsets per field")
+                      "a whole number of rows, (for a scorecard) finite offsets per field and a share below 1 "
+                      "(min_share)")
     # The served model is listed with the record of its parity check; listed without one, evaluate
     # would skip checking it against the weights while score and serve still read it. (An int8
     # file without a record, left by an 'export --int8' before a plain export removed it again, is

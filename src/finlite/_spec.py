@@ -85,6 +85,8 @@ def check_preprocessor_spec(spec: Any, source: str = "preprocessor.json",
     numeric, categorical, schema = spec.get("numeric"), spec.get("categorical"), spec.get("schema")
     if not isinstance(numeric, list) or not isinstance(categorical, list) or not isinstance(schema, Mapping):
         raise bad("'numeric' and 'categorical' must be lists and 'schema' an object")
+    if not v1:
+        _check_known_keys(spec, numeric, categorical, schema, source)
     if manifest_schema is not None:  # an artifact's: what it scores for is part of what it is
         target = schema.get("target")
         if not isinstance(target, str) or not target or "positive" not in schema or "negative" not in schema:
@@ -248,6 +250,43 @@ def encoded_names(numeric: Sequence[Mapping[str, Any]], categorical: Sequence[Ma
                 names.append(f"{item['name']}={OTHER}")
             names.append(f"{item['name']}={UNSEEN}")
     return names
+
+
+#: Every key a version 2 or 3 preprocessor.json may hold, by where it stands. Each changes how a
+#: record is read or encoded, so a key outside them is refused, not passed over: a finlite that
+#: ignored the training range (``low``/``high``) a later one wrote scored an amount of 5e6 that
+#: the artifact refuses, exit 0 (an upgrade and rollback walk-through, 2026-12-07). A change that
+#: adds one is read by the finlite that writes it and refused by every earlier one from here on.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "file": frozenset({"format", "schema", "encoding", "numeric", "categorical", "feature_names", "all_blank_rows"}),
+    "encoding": frozenset({"max_categories", "min_category_count", "high_cardinality", "folds", "seed", "smoothing",
+                           "numeric_center", "extremes", "group_column", "rare_values"}),
+    "numeric": frozenset({"name", "median", "mean", "std", "indicator", "parse", "low", "high", "squash"}),
+    "categorical": frozenset({"name", "encoding", "categories", "other", "values", "default"}),
+    # finlite.data.schema.Schema's fields (a test holds them equal).
+    "schema": frozenset({"target", "positive", "negative", "numeric", "categorical", "drop", "date_column", "task",
+                         "money", "notes", "percent"}),
+}
+
+
+def _check_known_keys(spec: Mapping[str, Any], numeric: list[Any], categorical: list[Any],
+                      schema: Mapping[str, Any], source: str) -> None:
+    """Refuse a key this finlite does not know (see :data:`KNOWN_KEYS`), naming it and where."""
+    encoding = spec.get("encoding")
+    places: list[tuple[str, Any, str]] = [("file", spec, "at its top level"), ("schema", schema, "in its schema"),
+                                          ("encoding", encoding, "in its encoding")]
+    places += [("numeric", item, f"in numeric field {item.get('name')!r:.80}") for item in numeric
+               if isinstance(item, Mapping)]
+    places += [("categorical", item, f"in categorical field {item.get('name')!r:.80}") for item in categorical
+               if isinstance(item, Mapping)]
+    for kind, block, where in places:
+        if not isinstance(block, Mapping):
+            continue
+        unknown = sorted(str(k) for k in block if k not in KNOWN_KEYS[kind])
+        if unknown:
+            raise DataError(f"{source} holds the field {unknown[0]!r:.80} {where}, which this finlite does not know: a "
+                            "newer finlite may have written it, and scoring without it could decide otherwise than "
+                            "the artifact was validated to. Use the finlite that made the artifact, or a newer one.")
 
 
 def _check_encoding(encoding: Any, bad: Any) -> None:

@@ -1791,8 +1791,11 @@ def inspect(
     made = ", ".join(f"{k} {one_line(versions[k])}" for k in ("finlite", "python", "torch", "numpy", "onnxruntime",
                                                               *([library] if isinstance(library, str) else []))
                      if k in versions)
+    # The code digest tells builds of one development version apart (an upgrade walk-through, 2026-12-07).
+    code = versions.get("finlite_code_sha256")
+    built = f" (code sha256 {one_line(code)[:16]}…)" if isinstance(code, str) else " (no code digest recorded)"
     say(f"made: {one_line(man.get('created_utc', '(no time recorded)'))}"
-        f"{' with ' + made if made else ''}; seed {one_line(man.get('seed', '(none recorded)'))}")
+        f"{' with ' + made + built if made else ''}; seed {one_line(man.get('seed', '(none recorded)'))}")
     data: dict[str, Any] = man["data"] if isinstance(man.get("data"), dict) else {}
     if data:
         rows = data.get("rows")

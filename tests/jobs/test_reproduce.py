@@ -838,3 +838,22 @@ def test_the_overall_status_is_compared_without_the_timed_cost_sections_part() -
     # and re-rendered, differs from the honest one: it is not what its sections set.
     honest, edited = report("PASS", "WARN", stability="WARN"), report("PASS", "PASS", stability="WARN")
     assert _evidence(honest) != _evidence(edited) and _evidence(edited)["status_of_its_sections"] is False
+
+
+def test_a_verdict_on_an_artifact_of_other_code_says_so(student_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """After an upgrade every older artifact was "NOT reproduced" with the cause in a note at best
+    (none where it records no code digest): the verdict says the artifact was made by other code."""
+    import json
+
+    copy = tmp_path / "older"
+    shutil.copytree(student_dir, copy)
+    report = json.loads((copy / "report.json").read_text())
+    report["student"]["auc"] += 0.1  # something for the verdict to find
+    manifest = json.loads((copy / "manifest.json").read_text())
+    versions = {k: v for k, v in manifest["versions"].items() if k != "finlite_code_sha256"}  # an older finlite's
+    amend_artifact(copy, {"report.json": json.dumps(report).encode()}, {"versions": versions})
+    result = reproduce(copy, german_csv)
+    assert not result.matched and result.other_code
+    assert render_reproduction(result).endswith(
+        "; the artifact was made by other finlite code (its code sha256 differs, or it records none): a rule changed "
+        "since may explain it, so rerun it with the finlite that made it before taking it for altered")

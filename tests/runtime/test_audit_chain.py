@@ -81,6 +81,10 @@ def test_a_log_named_twice_or_beside_its_copy_is_refused(tmp_path: Path) -> None
     ("edit", 4, "its prev_sha256 is not the sha256 of the line before it"),
     ("delete", 4, "its prev_sha256 is not the sha256 of the line before it"),
     ("insert", 4, "a chain starts again here"),
+    # A line with no link at all: inserted, or appended by a finlite from before the chain (a
+    # rollback; an upgrade walk-through, 2026-12-07).
+    ("unlinked", 4, "no prev_sha256 after the chain began: this line was inserted, or written by a finlite before "
+                    "2026-12-06 (a rollback) appending to this log"),
     ("head", 1, "the file's first line links to a line before it"),
     ("cut", 6, "the last line is cut short"),
 ])
@@ -97,6 +101,8 @@ def test_an_altered_log_is_found_and_the_break_named(tmp_path: Path, tamper: str
         del lines[3]
     elif tamper == "insert":
         lines.insert(3, json.dumps({**_entry(99), CHAIN_KEY: None}).encode() + b"\n")
+    elif tamper == "unlinked":
+        lines.insert(3, json.dumps(_entry(99)).encode() + b"\n")
     elif tamper == "head":
         del lines[0]
     else:

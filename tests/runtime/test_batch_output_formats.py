@@ -846,3 +846,44 @@ def test_a_run_without_training_scores_to_compare_says_it_has_no_psi(german_csv:
     assert summary.psi is None
     assert any(n.startswith("no PSI check of the scores: the artifact records no training scores to compare with")
                and "run 'finlite export' on it again" in n for n in summary.notes), summary.notes
+
+
+def test_an_artifact_without_training_ranges_cannot_pass_max_outside_share(exported_dir: Path, german_csv: Path,
+                                                                           tmp_path: Path) -> None:
+    """An artifact trained before ranges were recorded passed --max-outside-share unjudged, exit 0,
+    with no word (an upgrade walk-through, 2026-12-07), where --max-csi on it stopped the run: now
+    the limit is a breach, and every run says the check is not made."""
+    import hashlib
+    import shutil
+
+    from finlite._manifest import manifest_digest
+    from finlite.errors import GatesFailedError
+    from finlite.runtime.batch import ScoreLimits
+
+    art = tmp_path / "old"
+    shutil.copytree(exported_dir, art)
+    spec = json.loads((art / "preprocessor.json").read_text())
+    for item in spec["numeric"]:
+        if "squash" not in item:  # a squashed field records its range with its squash
+            item.pop("low", None)
+            item.pop("high", None)
+    (art / "preprocessor.json").write_text(json.dumps(spec))
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["files"]["preprocessor.json"] = hashlib.sha256((art / "preprocessor.json").read_bytes()).hexdigest()
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (art / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    predictor = Predictor(art)
+    bare = [item["name"] for item in spec["numeric"] if "low" not in item]
+    assert bare
+    with pytest.raises(GatesFailedError, match=r"the fields' share beyond training could not be judged against "
+                                               r"--max-outside-share 0\.05 for .*: the artifact records no training "
+                                               r"range for (it|them) \(trained by a finlite before 2026-12-03\)"):
+        score_file(predictor, german_csv, tmp_path / "out.parquet", limits=ScoreLimits(max_outside_share=0.05))
+    assert not (tmp_path / "out.parquet").exists()
+    summary = score_file(predictor, german_csv, tmp_path / "plain.parquet")
+    said = [n for n in summary.notes if "no check of values beyond training" in n]
+    assert len(said) == 1 and repr(bare[0]) in said[0] and "neither refused nor counted" in said[0]
+    # An artifact with its ranges says nothing of it and passes the limit.
+    fresh = score_file(Predictor(exported_dir), german_csv, tmp_path / "fresh.parquet",
+                       limits=ScoreLimits(max_outside_share=0.05))
+    assert not any("no check of values beyond training" in n for n in fresh.notes)

@@ -226,7 +226,9 @@ class MarketSpec:
         unknown = [k for k in d if k not in _SPEC_FIELDS]
         if unknown:
             raise ConfigError(f"Unknown market spec field {unknown[0]!r} in {where}.{closest(str(unknown[0]), _SPEC_FIELDS)} "
-                              f"Known fields: {', '.join(_SPEC_FIELDS)}.", param=str(unknown[0]))
+                              f"Known fields: {', '.join(_SPEC_FIELDS)}. If an artifact holds it, a newer finlite may "
+                              "have written it: use the finlite that made the artifact, or a newer one.",
+                              param=str(unknown[0]))
         values = dict(d)
         if "extra_columns" in values and isinstance(values["extra_columns"], list):
             values["extra_columns"] = tuple(values["extra_columns"])
@@ -1718,7 +1720,8 @@ class MarketPreprocessor:
         known = {"kind", "format", "spec", "features", "feature_lag", "mean", "std", "low", "high", "up_share", "notes"}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ConfigError(f"{where} has an unknown field {unknown[0]!r}.{closest(unknown[0], known)}",
+            raise ConfigError(f"{where} has an unknown field {unknown[0]!r}.{closest(unknown[0], known)} A newer "
+                              "finlite may have written it: use the finlite that made the artifact, or a newer one.",
                               param="preprocessor")
         spec = MarketSpec.from_dict(d.get("spec", {}), where)
         names = feature_names(spec)

@@ -461,7 +461,7 @@ def _deployed_reasons(scored: Any, rows: Any, train_frame: Any, seed: int) -> li
     # As finlite export records it (the same helper and seed: the artifact's).
     record = deployed_reference(scored.model, scored.preprocessor, scored.encode(train_frame), probability, seed)
     model = ReasonModel(field_columns(Encoder(scored.preprocessor.to_dict())), record["reference"], probability,
-                        "the student", offsets=record.get("offsets"))
+                        "the student", offsets=record.get("offsets"), min_share=record["min_share"])
     x = np.asarray(scored.encode(rows), dtype=np.float32)
     return [[w["field"] for w in why] for why in model.reasons(x, TOP)]
 

@@ -95,6 +95,9 @@ class Reproduction:
     #: The report's other documents (report.html, MODEL_CARD.md, report.md, flips.csv) against what
     #: they must be (:func:`compare_documents`).
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The artifact records another finlite code digest than this finlite's, or none (made before
+    #: digests were recorded): a mismatch may be a rule changed since, which the verdict says.
+    other_code: bool = False
 
     @property
     def documents_match(self) -> bool:
@@ -679,9 +682,11 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
         evidence = compare_evidence(read_listed(art.path, manifest, "report.json"), rerun_report, rel_tol=rel_tol,
                                     manifest_metrics=manifest.get("metrics") or {})
     documents = compare_documents(art, rerun_docs, deterministic=deterministic) if role == "student" else {}
+    recorded_code = (manifest.get("versions") or {}).get("finlite_code_sha256")
+    other_code = recorded_code is None or recorded_code != (new.get("versions") or {}).get("finlite_code_sha256")
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence,
-                        documents=documents)
+                        documents=documents, other_code=other_code)
 
 
 #: The report's documents a reader signs off on, besides report.json: rendered from it (report.html,
@@ -1123,5 +1128,11 @@ def render_reproduction(result: Reproduction) -> str:
             verdict = "NOT reproduced: the metrics match but the weights differ (weights match: no)"
     else:
         verdict = "NOT reproduced: see the rows marked NO above"
+    if rerun and not result.matched and result.other_code:
+        # An upgrade made every older artifact "NOT reproduced", with the cause only in a note, or
+        # none where the artifact records no code digest (an upgrade walk-through, 2026-12-07).
+        verdict += ("; the artifact was made by other finlite code (its code sha256 differs, or it records none): "
+                    "a rule changed since may explain it, so rerun it with the finlite that made it before taking "
+                    "it for altered")
     lines.append(verdict)
     return "\n".join(lines)

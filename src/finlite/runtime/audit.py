@@ -265,8 +265,11 @@ def verify_audit_log(paths: Sequence[str | os.PathLike[str]], expect: str | None
                     if CHAIN_KEY not in entry:
                         if chained:
                             check.unchained += 1  # a line without a link after the chain began: inserted
+                            # Or a rollback: a finlite before 2026-12-06 appended to a chained log (an
+                            # upgrade walk-through, 2026-12-07); it still breaks what the chain proves.
                             broken(str(path), number, "no prev_sha256 after the chain began: this line was "
-                                                      "inserted")
+                                                      "inserted, or written by a finlite before 2026-12-06 "
+                                                      "(a rollback) appending to this log")
                         else:
                             own["unchained_prefix"] += 1  # written before the chain (an older finlite)
                     elif entry[CHAIN_KEY] != prev:

@@ -191,10 +191,13 @@ class ScoreLimits:
 
     def breaches(self, rows: int, psi: float | None, csi: Mapping[str, float], imputed: Mapping[str, int],
                  unseen_empty: Mapping[str, int], outside: Mapping[str, int],
-                 learned: Collection[str] = (), positives: int | None = None) -> list[str]:
+                 learned: Collection[str] = (), positives: int | None = None,
+                 rangeless: Sequence[str] = ()) -> list[str]:
         """Each limit the run went beyond, said with its numbers (empty: within every limit).
         ``learned``: the numeric fields training saw blank (a missing indicator): their blanks are
-        the model's own case, not counted against ``max_blank_share``."""
+        the model's own case, not counted against ``max_blank_share``. ``rangeless``: the numeric
+        fields whose training range the artifact does not record (:func:`rangeless_fields`), on
+        which ``max_outside_share`` cannot be judged."""
         out: list[str] = []
         if self.max_psi is not None:
             if psi is None:
@@ -224,12 +227,35 @@ class ScoreLimits:
             elif positives / rows > self.max_flag_share:
                 out.append(f"{percent(positives / rows)} of the rows were decided 1 ({positives:,} of {rows:,}), above "
                            f"--max-flag-share {self.max_flag_share:g}")
+        if self.max_outside_share is not None and rangeless:
+            # An artifact trained before ranges were recorded passed this limit unjudged, exit 0 (an
+            # upgrade walk-through, 2026-12-07), where --max-csi on it stopped the run.
+            out.append(f"the fields' share beyond training {_UNJUDGED} --max-outside-share {self.max_outside_share:g} "
+                       f"for {_some(rangeless)}: the artifact records no training range for "
+                       f"{'it' if len(rangeless) == 1 else 'them'} (trained by a finlite before 2026-12-03); train it "
+                       "again to have one")
         if rows and self.max_outside_share is not None:
             over = {f: k / rows for f, k in outside.items() if k / rows > self.max_outside_share}
             if over:
                 out.append(f"fields beyond every training value in more than --max-outside-share "
                            f"{self.max_outside_share:g} of the rows: " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
         return out
+
+
+def rangeless_fields(encoder: Any) -> list[str]:
+    """The numeric fields whose training range the encoder's preprocessor.json does not record
+    (an artifact trained before 2026-12-03): values beyond training are neither refused nor counted
+    on them."""
+    spans = getattr(encoder, "spans", None)
+    if spans is None:  # a forecaster's encoder: its own checks
+        return []
+    return [name for name, *_ in getattr(encoder, "numeric", ()) if name not in spans]
+
+
+def _some(names: Sequence[str]) -> str:
+    """Up to three names, and how many more."""
+    shown = ", ".join(repr(n) for n in names[:3])
+    return shown + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
 
 
 def learned_blanks(encoder: Any) -> frozenset[str]:
@@ -1341,7 +1367,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
-                       others=others, unlisted=getattr(encoder, "rare_unlisted", None))
+                       others=others, unlisted=getattr(encoder, "rare_unlisted", None),
+                       rangeless=rangeless_fields(encoder))
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.int32()) for c in point_names),
@@ -1401,7 +1428,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         if limits is not None and limits.any():  # before the output exists: a broken feed writes no decision
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
                                        learned_blanks(encoder),
-                                       positives=positives if predictor.decision_cutoff is not None else None)
+                                       positives=positives if predictor.decision_cutoff is not None else None,
+                                       rangeless=counts.rangeless)
             if breached:
                 raise limits_refusal(breached, str(src))
         input_sha256 = digest.result()  # and the file did not change while it was scored
@@ -1431,13 +1459,16 @@ class RunCounts:
 
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
                  fields: FeatureBins | None = None, *, stale_export: bool = False,
-                 total: int | None = None, others: Sequence[str] = (), unlisted: int | None = None) -> None:
+                 total: int | None = None, others: Sequence[str] = (), unlisted: int | None = None,
+                 rangeless: Sequence[str] = ()) -> None:
         #: The cited values (fields or codes) about the loan, not the applicant
         #: (:func:`~finlite.runtime.reason_codes.not_the_applicant_values`); the rest of ``cited`` is protected.
         self.others = set(others)
         #: The artifact lists no value of fewer training rows than this (Encoding.rare_values "unseen"):
         #: its unseen counts hold those values too, and its notes say so. None: they are listed.
         self.unlisted = unlisted
+        #: The numeric fields with no recorded training range (:func:`rangeless_fields`): said once a run.
+        self.rangeless = list(rangeless)
         self.total = total  # the file's rows when known before reading (a Parquet footer's), else None
         self.rows = 0  # rows added so far
         self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
@@ -1527,6 +1558,10 @@ class RunCounts:
                              "(its report.json holds no usable stability section, or, for a teacher, which has no "
                              "report, it was exported before 'finlite export' recorded them: run 'finlite export' "
                              "on it again)")
+        if self.rangeless and rows:
+            stability.append(f"no check of values beyond training for {_some(self.rangeless)}: the artifact records "
+                             "no training range for them (trained by a finlite before 2026-12-03), so such values are "
+                             "neither refused nor counted; train it again to have one")
         if self.fields is None:
             if self.stale_export and rows:
                 stability.append("no feature CSI check: the artifact was exported before finlite recorded its "

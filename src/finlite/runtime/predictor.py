@@ -592,9 +592,12 @@ class Predictor:
                         raise ArtifactError(f"{self.path}: the scorecard's reasons reference has no per-field "
                                             "offsets (it was exported before scorecards got them); run 'finlite "
                                             "export' on it again.")
+                    # The export's floor; none recorded: none, as that export's finlite gave its reasons
+                    # (an upgrade walk-through, 2026-12-07: a later floor dropped reasons without a word).
                     self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
                                                 self._score_rows, str(self.path),
-                                                offsets=offsets if isinstance(offsets, dict) else None)
+                                                offsets=offsets if isinstance(offsets, dict) else None,
+                                                min_share=record.get("min_share", 0.0))
         return self._reasons
 
     @property

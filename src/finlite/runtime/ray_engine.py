@@ -71,6 +71,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     points_column,
     provenance,
     psi_bins,
+    rangeless_fields,
     reason_counts,
     run_record,
     stored_index_columns,
@@ -705,6 +706,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     protected = protected_values(local, codes) if k else []
     others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
     unlisted = local.encoder.rare_unlisted  # rare training values the artifact does not list count as unseen
+    rangeless = rangeless_fields(local.encoder)  # no range recorded: --max-outside-share cannot be judged on them
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -723,7 +725,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     start = time.perf_counter()
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
-                       others=others, unlisted=unlisted)
+                       others=others, unlisted=unlisted,
+                       rangeless=rangeless)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -824,7 +827,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         psi = counts.psi()
         if limits is not None and limits.any():  # as the local run: beyond them, nothing is written
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
-                                       learned, positives=positives if decides else None)
+                                       learned, positives=positives if decides else None, rangeless=rangeless)
             if breached:
                 raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above

@@ -115,7 +115,10 @@ def reference_record(x_train: np.ndarray, fields: Sequence[tuple[str, list[int]]
     """
     x = np.asarray(x_train, dtype=np.float64)
     mean = x.mean(axis=0)
-    record: dict[str, Any] = {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x)}
+    # The floor a reason needs, recorded so that a later finlite gives this export's reasons (one
+    # whose export recorded none gives them without a floor, as finlite did before 2026-12-05).
+    record: dict[str, Any] = {"method": METHOD, "reference": [float(v) for v in mean], "rows": len(x),
+                              "min_share": MIN_SHARE}
     if splits and binary_from is None and len(x):
         zero_one = np.all((x == 0.0) | (x == 1.0), axis=0)
         # Every column not 0/1 (the numbers, a weight of evidence or target encoding) at its median:
@@ -165,13 +168,13 @@ def _with_offsets(record: dict[str, Any], x: np.ndarray, fields: Sequence[tuple[
     return record
 
 
-def material_floors(contrib: np.ndarray) -> np.ndarray:
+def material_floors(contrib: np.ndarray, share: float = MIN_SHARE) -> np.ndarray:
     """Each row's least contribution a reason needs (``contrib``: rows x fields or codes):
-    :data:`MIN_SHARE` of its positive contributions together, capped at its largest so that one
-    always stays. The deployed reasons and the report's SHAP reasons share it."""
+    ``share`` (:data:`MIN_SHARE`) of its positive contributions together, capped at its largest so
+    that one always stays. The deployed reasons and the report's SHAP reasons share it."""
     if not len(contrib) or not contrib.shape[1]:  # no rows, or no fields: no floor to reach
         return np.zeros(len(contrib))
-    out: np.ndarray = np.minimum(MIN_SHARE * np.clip(contrib, 0.0, None).sum(axis=1), contrib.max(axis=1))
+    out: np.ndarray = np.minimum(share * np.clip(contrib, 0.0, None).sum(axis=1), contrib.max(axis=1))
     return out
 
 
@@ -189,8 +192,13 @@ class ReasonModel:
 
     def __init__(self, fields: Sequence[tuple[str, list[int]]], reference: Sequence[float],
                  run: Callable[[np.ndarray], np.ndarray], where: str = "the artifact",
-                 offsets: Mapping[str, float] | None = None) -> None:
+                 offsets: Mapping[str, float] | None = None, min_share: float = MIN_SHARE) -> None:
         width = sum(len(c) for _, c in fields)
+        if isinstance(min_share, bool) or not isinstance(min_share, (int, float)) or not 0.0 <= min_share < 1.0:
+            raise ArtifactError(f"{where}: export.reasons.min_share must be a share from 0 to below 1; got "
+                                f"{min_share!r:.40}. Export the artifact again.")
+        #: The least share of a row's positive contributions a reason needs (the export's record).
+        self.min_share = float(min_share)
         ref = np.asarray(reference, dtype=np.float64)
         # Checked as the model reads it (float32): 1e39 is finite in JSON and infinite there.
         if (ref.ndim != 1 or ref.size != width or not np.isfinite(ref).all()
@@ -274,7 +282,7 @@ class ReasonModel:
         values = np.round(contrib, 6).tolist()
         # The materiality floor of each row: a share of its positive contributions, capped at its
         # largest so that one always stays (rounded as the values are, so the two compare alike).
-        floors = np.round(material_floors(contrib), 6).tolist()
+        floors = np.round(material_floors(contrib, self.min_share), 6).tolist()
         if codes is None:
             return [[{"field": names[j], "contribution": row[j]} for j in picked if row[j] > 0 and row[j] >= floor]
                     for picked, row, floor in zip(order, values, floors, strict=True)]

@@ -1443,8 +1443,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             raise ConfigError("Reason codes name the reasons given with a decision; they need reasons (e.g. "
                               "reasons=4).", param="reason_codes")
     elif reasons or reason_codes is not None:
-        raise ConfigError(f"{predictor.path} holds a forecaster; adverse-action reasons are for records a classifier "
-                          "declines. Drop --reasons and --reason-codes.", param="reasons")
+        raise _forecaster_reasons(predictor)
     clock = _Clock()
     model_errors = _model_errors()
     too_large = orjson.dumps({"detail": f"request body is larger than {max_body_bytes} bytes"})
@@ -2069,6 +2068,10 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
                 say(f"warning: the token file {str(token_file)!r} can be read by other users (mode "
                     f"{stat.S_IMODE(mode):04o}); anyone who reads it can get decisions: chmod 600 {str(token_file)!r}")
     codes = None
+    if (reasons or reason_codes is not None) and predictor.market is not None:
+        # Refused before "serving ... on" is said (it was said, then the start failed: an upgrade
+        # walk-through, 2026-12-07).
+        raise _forecaster_reasons(predictor)
     if reasons and predictor.market is None:
         if reason_codes is not None:  # read and checked now: a bad table stops the start, before the port is bound
             codes = predictor.read_reason_codes(reason_codes)
@@ -2117,6 +2120,12 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         finally:
             if failure.exists():  # a worker could not start: the service stopped on its request
                 raise ConfigError(f"The service stopped: a worker process could not start. {failure.read_text()}")
+
+
+def _forecaster_reasons(predictor: Any) -> ConfigError:
+    """The refusal of reasons for a forecaster, which decides no record."""
+    return ConfigError(f"{predictor.path} holds a forecaster; adverse-action reasons are for records a classifier "
+                       "declines. Drop --reasons and --reason-codes.", param="reasons")
 
 
 def _run_server(uvicorn: Any, app: Any, host: str, port: int, options: dict[str, Any]) -> None:
