@@ -85,3 +85,25 @@ def test_a_missing_group_column_is_named(panel_csv: Path, tmp_path: Path) -> Non
                                  "--out", str(tmp_path / "t"), "--quiet"])
     assert result.exit_code == 2
     assert "acount_id" in result.output and "account_id" in result.output
+
+
+def test_a_students_report_resamples_whole_accounts(panel_csv: Path, tmp_path: Path) -> None:
+    """The report's discrimination intervals resample accounts under a split by account (a cluster
+    bootstrap; note 74's leftover), and say so; the model card names the intervals that still
+    treat rows as independent."""
+    teacher, student = tmp_path / "t", tmp_path / "s"
+    trained = runner.invoke(app, ["train", str(panel_csv), "--target", "creditability", "--model", "logistic",
+                                  "--group-column", "account_id", "--out", str(teacher), "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    compressed = runner.invoke(app, ["compress", str(teacher), str(panel_csv), "--epochs", "3", "--out", str(student)])
+    assert compressed.exit_code in (0, 1), compressed.output
+    report = json.loads((student / "report.json").read_text())
+    [section] = [s for s in report["sections"] if s["id"] == "discrimination"]
+    test_accounts = pd.read_csv(panel_csv)["account_id"].nunique()  # bounded above by every account
+    [said] = [n for n in section["notes"] if n.startswith("Intervals:")]
+    counted = int(re.search(r"resamples of the ([\d,]+) test accounts", said).group(1).replace(",", ""))
+    assert "cluster-bootstrap" in said and 0 < counted < test_accounts
+    rows = finlite.load(student).manifest["data"]["split"]["rows"]["test"]
+    assert counted * 4 == rows  # four snapshots per applicant, all in the test split
+    card = " ".join((student / "MODEL_CARD.md").read_text().split())
+    assert "Its discrimination intervals resample whole accounts (a cluster bootstrap)" in card

@@ -459,3 +459,27 @@ def test_the_bootstrap_counts_a_resample_at_a_time_or_a_chunk_at_once_to_the_sam
     # And each draw is the metric on its resampled rows.
     idx = next(v._index_chunks(n, 1, 3))[0]
     assert chunked[("teacher", "auc")][0] == pytest.approx(m.auc(y[idx], scores["teacher"][idx]), abs=1e-12)
+
+
+def test_the_cluster_bootstrap_resamples_whole_accounts() -> None:
+    """A split by account's test rows are no independent draws: the discrimination intervals
+    resample whole accounts (note 74's leftover). Checked against an independent computation: an
+    account whose rows are one row written k times gives, resampled by account, exactly the row
+    bootstrap of the account-level table; one account per row gives the row bootstrap itself."""
+    from finlite.evaluate.validation import _auc_g, _boot_rank
+
+    rng = np.random.default_rng(3)
+    accounts = 40
+    y_acc = np.r_[np.ones(12), np.zeros(accounts - 12)]
+    p_acc = np.clip(0.3 * y_acc + rng.normal(0.4, 0.2, accounts), 0, 1)
+    k = 25
+    y, p = np.repeat(y_acc, k), np.repeat(p_acc, k)
+    clusters = np.repeat(np.arange(accounts), k)
+    stats = {"auc": _auc_g}
+    by_account = _boot_rank(y, {"m": p}, stats, 500, 7, clusters=clusters)[("m", "auc")]
+    account_table = _boot_rank(y_acc, {"m": p_acc}, stats, 500, 7)[("m", "auc")]
+    np.testing.assert_allclose(by_account, account_table, rtol=0, atol=1e-12)
+    by_row = _boot_rank(y, {"m": p}, stats, 500, 7)[("m", "auc")]
+    assert np.std(by_account) > 3 * np.std(by_row)  # 40 accounts, not 1,000 independent rows
+    singles = _boot_rank(y_acc, {"m": p_acc}, stats, 500, 7, clusters=np.arange(accounts))[("m", "auc")]
+    np.testing.assert_allclose(singles, account_table, rtol=0, atol=1e-12)

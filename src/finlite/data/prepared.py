@@ -258,8 +258,9 @@ def _thin_group_notes(frame: pd.DataFrame, split: Split, config: SplitConfig, sc
         return []
     return [f"the test split holds {groups:,} values of {column!r}, {bad:,} of them with a {schema.positive!r} row and "
             f"{good:,} without: fewer than {THIN_GROUPS} of a kind, so its metrics are thin evidence however many rows "
-            "they span (an account's rows move together), and the report's intervals, which treat rows as "
-            "independent, are narrower than its accounts allow. Judge the model on more accounts (report --holdout)."]
+            "they span (an account's rows move together): the report's discrimination intervals, which resample "
+            "accounts, are wide, and its other intervals, which treat rows as independent, are narrower than its "
+            "accounts allow. Judge the model on more accounts (report --holdout)."]
 
 
 def _shared_account_notes(frame: pd.DataFrame, split: Split, schema: Schema) -> list[str]:

@@ -619,9 +619,10 @@ def _split_limitations(report: Mapping[str, Any]) -> list[str]:
         column = _text(config.get("group_column"))
         return [f"The test rows are the rows of a random (stratified) sample of {column} values, each value's rows "
                 "in one part, from the same file and period as the training rows: the evidence is of accounts the "
-                "model never trained on, but in-time, and no out-of-time test was made. Its intervals and tests "
-                "treat rows as independent, where an account's rows move together, so they are narrower than its "
-                "accounts allow. Its stability section compares two random samples of one period, so it shows "
+                "model never trained on, but in-time, and no out-of-time test was made. Its discrimination "
+                "intervals resample whole accounts (a cluster bootstrap); its other intervals and tests (decisions, "
+                "segments, calibration, DeLong's) treat rows as independent, where an account's rows move together, "
+                "so they are narrower than its accounts allow. Its stability section compares two random samples of one period, so it shows "
                 "sampling noise, not drift. For out-of-time evidence judge a later period (report --holdout)."]
     dates = data.get("dates")
     if split.get("method") == "out-of-time" and isinstance(dates, Mapping):

@@ -318,3 +318,7 @@ class TabularInputs:
     #: student with its teacher only, and a model both had stopped serving passed (a monitoring
     #: walk-through, 2026-12-06: AUC 0.787 at validation, 0.605 on the hold-out, PASS).
     validated: Mapping[str, Mapping[str, Any]] | None = None
+    #: Under a split by account (``train --group-column``): each test row's account as a code
+    #: 0..G-1, in the order of ``y_test``; the discrimination intervals then resample whole
+    #: accounts (a cluster bootstrap). None: rows are resampled.
+    test_groups: np.ndarray | None = None

@@ -422,7 +422,20 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         # Sorted by column: the report reads the same whichever order the columns were declared in.
         monotone={str(k): int(v) for k, v in sorted(monotone.items())},
         train_rows_total=len(prepared.y_train) if len(train_rows) < len(prepared.y_train) else None,
-        domain=table_domain(prepared.source, domain))
+        domain=table_domain(prepared.source, domain), test_groups=_test_groups(prepared))
+
+
+def _test_groups(prepared: PreparedData) -> np.ndarray | None:
+    """Each test row's account as a code 0..G-1 under a split by account (None otherwise): the
+    discrimination section's cluster bootstrap resamples them."""
+    column = prepared.split_config.group_column
+    if column is None or prepared.test_is_holdout or column not in prepared.frame.columns:
+        return None
+    from finlite.data.split import group_codes
+
+    test = prepared.frame.iloc[prepared.split.test][column]
+    _, codes = np.unique(group_codes(test, column, prepared.source), return_inverse=True)
+    return np.asarray(codes, dtype=np.int64)
 
 
 def series_inputs(teacher: FinliteModel, student: FinliteModel, series: PreparedSeries, cutoff: float | None, *,
