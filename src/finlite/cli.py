@@ -337,6 +337,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "host": ("--host",),
     "port": ("--port",),
     "token_file": ("--token-file",),
+    "audit_key_file": ("--audit-key-file",),
     "audit_log": ("--audit-log",),
     "max_body_bytes": ("--max-body-bytes",),
     "task": ("--task",),
@@ -2427,6 +2428,7 @@ def serve(
     audit_log: Annotated[Path, typer.Option(help="Append-only JSON-lines file, created private (0600): one line per delivered prediction (request id, time, model and manifest hashes, the input's sha256, score, decision, the reasons given with a decision of 1), one \"event\": \"error\" line per request that reached the model but got no decision, and a start (and stop) line per serving process naming the artifact, its signature and the options.")] = Path("finlite-audit.jsonl"),
     no_audit: Annotated[bool, typer.Option("--no-audit", help="Write no audit log.")] = False,
     audit_features: Annotated[bool, typer.Option("--audit-features", help="Also write each record's raw features to the audit log (personal data: off by default).")] = False,
+    audit_key_file: Annotated[Path | None, typer.Option(help="File holding a secret key (at least 32 bytes, e.g. 'openssl rand -hex 32'): each audit line's input digest is then HMAC-SHA256 under it (input_hmac_sha256), which nobody without the key can link to an applicant by trying values; the start line names the key by an id, never the key.")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted, 1024 (1 KiB) to 67108864 (64 MiB); larger ones get 413.")] = 1 << 20,
     access_log: Annotated[bool, typer.Option("--access-log", help="Print one line per HTTP request.")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (1 to the number of cores); each loads the artifact and scores on one core.")] = 1,
@@ -2456,14 +2458,15 @@ def serve(
 
     if not no_audit:  # appended to: never the artifact, a file in it, or the token file
         _paths.check_not_input(audit_log, {"artifact": artifact, "--token-file": token_file,
-                                           "--reason-codes file": reason_codes}, "--audit-log", replaceable=False)
+                                           "--reason-codes file": reason_codes, "--audit-key-file": audit_key_file},
+                               "--audit-log", replaceable=False)
 
     # Options, token file, audit log and artifact are all checked before the port is bound.
     run_service(artifact, host=host, port=port, token_file=token_file, audit_log=None if no_audit else audit_log,
                 audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log,
                 workers=workers, verify_key=verify_key, manifest_sha256=manifest_sha256,
                 announce=lambda line: _echo(line, err=True), allowed_hosts=tuple(allowed_host or ()),
-                reasons=reasons, reason_codes=reason_codes, no_impute=no_impute)
+                reasons=reasons, reason_codes=reason_codes, no_impute=no_impute, audit_key_file=audit_key_file)
 
 
 @app.command("bench")

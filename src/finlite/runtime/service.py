@@ -208,6 +208,11 @@ class ServeSettings:
     #: the parent's), and the parent's pid, which that worker asks to stop (see :func:`worker_app`).
     failure_file: str | None = None
     parent_pid: int | None = None
+    #: A file holding a secret key (``--audit-key-file``): the audit lines' input digests are then
+    #: HMAC-SHA256 under it (``input_hmac_sha256``), which nobody without the key can link to an
+    #: applicant by trying values (a plain sha256 of a record's few unknown fields can be; a
+    #: data-protection walk-through, 2026-12-07).
+    audit_key_file: str | None = None
     #: The --manifest-sha256 the operator gave (None: none), which a worker's start line records:
     #: under --workers N the parent pins every worker to the digest it verified itself, which is
     #: not the operator's pin.
@@ -257,6 +262,9 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
                           "--reasons 4).")
     if settings.audit_log is not None:
         _check_audit_path(settings)
+    elif settings.audit_key_file is not None:
+        raise ConfigError("--audit-key-file keys the audit log's input digests, and this service writes no audit log "
+                          "(--no-audit). Drop one of them.")
     return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
 
 
@@ -269,7 +277,7 @@ def _check_audit_path(settings: ServeSettings) -> None:
     from finlite._manifest import VERIFY_KEY_ENV
 
     check_not_input(settings.audit_log, {"artifact": settings.artifact, "--token-file": settings.token_file,
-                                         "--verify-key": settings.verify_key,
+                                         "--verify-key": settings.verify_key, "--audit-key-file": settings.audit_key_file,
                                          f"${VERIFY_KEY_ENV}": os.environ.get(VERIFY_KEY_ENV) or None},
                     "--audit-log", replaceable=False)
 
@@ -337,7 +345,7 @@ def _starts_as_audit_log(path: Path, opened: os.stat_result) -> bool:
 AUDIT_EVENTS = ("prediction", "error", "start", "stop")
 
 
-def input_digest(values: Mapping[str, Any]) -> str:
+def input_digest(values: Mapping[str, Any], key: bytes | None = None) -> str:
     """The sha256 (hex) an audit line records of a record's fields as received (``input_sha256``):
     of the UTF-8 JSON of ``values`` (field name to the value the request held, as parsed) with
     sorted keys and no spaces, as ``orjson.dumps(values, option=orjson.OPT_SORT_KEYS)`` writes it.
@@ -346,16 +354,62 @@ def input_digest(values: Mapping[str, Any]) -> str:
     ``1e-07``): to check a digest, call this function on the record. A lender that
     keeps the application elsewhere proves with it which input a logged decision was made on,
     without the log holding the applicant's data (``--audit-features`` writes the data itself;
-    the digest is then that of the line's ``features``)."""
-    return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    the digest is then that of the line's ``features``). With ``key`` (``serve --audit-key-file``)
+    it is the HMAC-SHA256 of the same bytes under that key (``input_hmac_sha256``)."""
+    data = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    if key is not None:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
 
 
-def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
+#: Bounds of an audit key file's content: 32 bytes is HMAC-SHA256's own strength ('openssl rand
+#: -hex 32' writes 64 characters).
+MIN_AUDIT_KEY_BYTES, _MAX_AUDIT_KEY_FILE_BYTES = 32, 4096
+
+
+def read_audit_key(path: str | Path) -> bytes:
+    """The secret key in ``path`` (its bytes, surrounding whitespace removed).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, too large, or holds fewer than
+            :data:`MIN_AUDIT_KEY_BYTES` bytes.
+    """
+    where = f"The audit key file {str(path)!r}"
+    try:
+        raw = read_small_file(path, _MAX_AUDIT_KEY_FILE_BYTES)
+    except FileTooLarge:
+        raise ConfigError(f"{where} is larger than {_MAX_AUDIT_KEY_FILE_BYTES} bytes; it must hold only a secret key, "
+                          "e.g. written by: openssl rand -hex 32 > KEY_FILE") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the audit key file {str(path)!r} ({exc.strerror or exc}); check "
+                          "--audit-key-file.") from exc
+    key = raw.strip()
+    if len(key) < MIN_AUDIT_KEY_BYTES:
+        raise ConfigError(f"{where} holds {len(key)} bytes; an audit key needs at least {MIN_AUDIT_KEY_BYTES} random "
+                          "bytes (a short key can be guessed, and with it every digest linked to an applicant). Write "
+                          "one with: openssl rand -hex 32 > KEY_FILE")
+    return key
+
+
+def audit_key_id(key: bytes) -> str:
+    """A name for ``key`` that reveals nothing of it (the first 16 hex digits of its HMAC of a
+    fixed text): a start line records it, so an auditor knows which key the digests need."""
+    return hmac.new(key, b"finlite audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def _digest_field(line: dict[str, Any], values: Any, key: bytes | None) -> None:
+    """Record ``values``' digest on ``line``: keyed (``input_hmac_sha256``) or plain (``input_sha256``)."""
+    line["input_sha256" if key is None else "input_hmac_sha256"] = input_digest(values, key)
+
+
+def service_event(event: str, predictor: Predictor, settings: ServeSettings,
+                  key: bytes | None = None) -> dict[str, Any]:
     """The audit line of a service start or stop (one per process): what it serves and how it
     was trusted (the manifest and model digests, the pinned digest if any, the signature and
     whether a trusted key verified it), its cut-off, reasons and audit options, the finlite
     that serves and the process. A decision's line names the manifest; this line says under
-    which checks that manifest was loaded."""
+    which checks that manifest was loaded. ``key``: the input digests' key (``--audit-key-file``),
+    named by :func:`audit_key_id`, never written."""
     from finlite._version import __version__
 
     line: dict[str, Any] = {"event": event, "time": _Clock().now(), "pid": os.getpid(), "finlite": __version__,
@@ -368,6 +422,8 @@ def service_event(event: str, predictor: Predictor, settings: ServeSettings) -> 
                      "variant": predictor.variant, "reasons": settings.reasons, "no_impute": settings.no_impute,
                      "reason_codes_sha256": settings.reason_codes_sha256, "audit_features": settings.audit_features,
                      "host": settings.host, "port": settings.port, "workers": settings.workers})
+        if key is not None:  # which key the input digests need (never the key)
+            line.update({"input_digest": "hmac-sha256", "audit_key_id": audit_key_id(key)})
     return line
 
 
@@ -394,6 +450,8 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.warning: str | None = None
+        #: The key of the input digests (``serve --audit-key-file``), or None: plain sha256.
+        self.digest_key: bytes | None = None
         #: Why the last write failed (None: it did not): /health answers 503 while it is set, so a
         #: load balancer stops sending a node requests it can decide none of (an MLOps walk-through,
         #: 2026-12-06: /health said "ok" while every /predict answered 500).
@@ -1520,7 +1578,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             if not why and decision:
                 line["no_reason"] = True
         values = {k: _audited(record[k]) for k in fields}
-        line["input_sha256"] = input_digest(values)  # which input, without the applicant's data
+        _digest_field(line, values, audit.digest_key if audit is not None else None)  # which input, not its data
         if audit_features:
             line["features"] = values
         return line
@@ -1728,7 +1786,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                                     "server_request_id": _SERVER_ID.get() or request_id, "client": _CLIENT.get(),
                                     "model_sha256": model_sha256, "manifest_sha256": manifest_sha256,
                                     "cutoff": predictor.decision_cutoff, "rows": rows, **result}
-            line["input_sha256"] = input_digest(history)  # the history as received
+            _digest_field(line, history, audit.digest_key)  # the history as received
             if audit_features:
                 line["history"] = history
             audit.write([line])
@@ -1960,8 +2018,11 @@ def _check_bindable(host: str, port: int) -> None:
 
 def _open(settings: ServeSettings) -> tuple[Predictor, str | None, AuditLog | None]:
     token = read_token(settings.token_file) if settings.token_file is not None else None
+    key = read_audit_key(settings.audit_key_file) if settings.audit_key_file is not None else None
     predictor = settings.predictor()
     audit = AuditLog(settings.audit_log) if settings.audit_log is not None else None
+    if audit is not None:
+        audit.digest_key = key
     return predictor, token, audit
 
 
@@ -1997,7 +2058,7 @@ def _audit_lifecycle(app: FastAPI, audit: AuditLog, predictor: Predictor, settin
     unlogged) and its stop line when the server shuts down (the lifespan's end: after the open
     requests are answered). uvicorn re-raises SIGTERM once it has stopped, so code after
     ``uvicorn.run`` never runs; the lifespan's end does."""
-    start = service_event("start", predictor, settings)
+    start = service_event("start", predictor, settings, audit.digest_key)
     audit.write([start])
     audit.opening = start  # a rotated log's new file starts with it again
     previous = app.router.lifespan_context  # kept: the app's own start-up and shut-down run as before
@@ -2019,7 +2080,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
           access_log: bool = False, workers: int = 1, verify_key: str | Path | None = None,
           manifest_sha256: str | None = None, announce: Callable[[str], None] | None = None,
           allowed_hosts: tuple[str, ...] = (), reasons: int = 0, reason_codes: str | Path | None = None,
-          no_impute: bool = False) -> None:
+          no_impute: bool = False, audit_key_file: str | Path | None = None) -> None:
     """Run the service with uvicorn until interrupted (binds 127.0.0.1 unless told otherwise).
 
     Bound to a loopback address without a token, only requests whose Host is a loopback name or
@@ -2042,7 +2103,7 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
         artifact=str(artifact), host=host, port=port, token_file=text(token_file), audit_log=text(audit_log),
         audit_features=audit_features, max_body_bytes=max_body_bytes, access_log=access_log, workers=workers,
         verify_key=text(verify_key), manifest_sha256=manifest_sha256, allowed_hosts=tuple(allowed_hosts),
-        reasons=reasons, reason_codes=text(reason_codes), no_impute=no_impute))
+        reasons=reasons, reason_codes=text(reason_codes), no_impute=no_impute, audit_key_file=text(audit_key_file)))
     _check_bindable(host, port)
     say = announce or (lambda line: None)
     predictor, token, audit = _open(settings)
@@ -2067,6 +2128,13 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
             if mode & 0o077:  # used all the same: the operator may share it on purpose
                 say(f"warning: the token file {str(token_file)!r} can be read by other users (mode "
                     f"{stat.S_IMODE(mode):04o}); anyone who reads it can get decisions: chmod 600 {str(token_file)!r}")
+    if audit_key_file is not None:
+        with contextlib.suppress(OSError):
+            mode = os.stat(audit_key_file).st_mode
+            if mode & 0o077:  # used all the same, as the token file is
+                say(f"warning: the audit key file {str(audit_key_file)!r} can be read by other users (mode "
+                    f"{stat.S_IMODE(mode):04o}); anyone who reads it can link the audit log's digests to applicants: "
+                    f"chmod 600 {str(audit_key_file)!r}")
     codes = None
     if (reasons or reason_codes is not None) and predictor.market is not None:
         # Refused before "serving ... on" is said (it was said, then the start failed: an upgrade
