@@ -571,6 +571,22 @@ def test_the_known_preprocessor_keys_are_every_key_finlite_writes() -> None:
     assert {f.name for f in dataclasses.fields(Encoding)} == KNOWN_KEYS["encoding"]
     every = Encoding(numeric_center="median", extremes="squash", group_column="account", rare_values="unseen")
     assert set(every.to_dict()) == KNOWN_KEYS["encoding"]
+    # Every key a fitted preprocessor writes, squashed numbers, blanks and a weight of evidence included.
+    import numpy as np
+    import pandas as pd
+
+    from finlite.data.preprocess import Preprocessor
+
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"amount": np.r_[rng.normal(100, 10, n - 3), [1e9, 1e9, np.nan]],
+                          "grade": rng.choice(["A", "B", None], n), "city": [f"c{i % 80}" for i in range(n)],
+                          "y": rng.integers(0, 2, n)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("amount",), categorical=("grade", "city"))
+    spec = Preprocessor(schema, Encoding()).fit(frame).to_dict()
+    assert set(spec) == KNOWN_KEYS["file"]
+    assert set().union(*spec["numeric"]) == KNOWN_KEYS["numeric"]
+    assert set().union(*spec["categorical"]) == KNOWN_KEYS["categorical"]
 
 
 def test_intact_artifact_still_loads_and_scores(art: Path) -> None:

@@ -2700,7 +2700,7 @@ for _info in [*app.registered_commands, *datasets_app.registered_commands]:
 
 
 #: click's base error (a usage error: a missing argument, an unknown option, a bad value), read off
-#: typer's own class so that typer's vendored click and a separate click are both caught.
+#: typer's own class: the click typer parses with, whether typer bundles it or installs it.
 _CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 

@@ -90,6 +90,9 @@ class SeriesRows:
     #: On a panel, the rows whose asset trades on the calendar most of them do: the ones ranked
     #: across the assets, as the evidence ranks them (:func:`finlite.data.market.majority_calendar`).
     ranked: np.ndarray | None = None
+    #: The forecast's objective ("return", "direction", "volatility", "price"): a volatility is never
+    #: below zero, so the sign of its forecast compares nothing (a market-risk walk-through, 2026-12-07).
+    objective: str | None = None
 
 
 def series_rows(data: Any, part: str) -> SeriesRows | None:
@@ -107,7 +110,8 @@ def series_rows(data: Any, part: str) -> SeriesRows | None:
         ranked = majority_calendar(periods_per_year(data.table, spec), np.asarray(ids))[1]
         if getattr(spec, "objective", None) == "direction":
             returns = realised_log_returns(data, part)
-    return SeriesRows(np.asarray(windows.dates), int(spec.horizon), returns, ranked)
+    return SeriesRows(np.asarray(windows.dates), int(spec.horizon), returns, ranked,
+                      getattr(spec, "objective", None))
 
 
 @dataclass(frozen=True)

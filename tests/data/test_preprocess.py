@@ -1296,7 +1296,7 @@ def test_rare_values_unseen_stores_no_rare_value_and_encodes_them_as_unseen(kind
 
 def test_train_rare_values_unseen_end_to_end(tmp_path: Path) -> None:
     """From the command line: the artifact lists no rare employer, score counts rare and new
-    values as unseen and says why, and the option is refused on a price file."""
+    values as unseen and says why, and an unknown choice is refused."""
     rng = np.random.default_rng(2)
     n = 600
     employer = np.where(rng.random(n) < 0.1, [f"Firm {i} Ltd" for i in range(n)], rng.choice(["A", "B", "C"], n))
@@ -1320,3 +1320,46 @@ def test_train_rare_values_unseen_end_to_end(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["train", str(tmp_path / "book.csv"), "--target", "bad", "--rare-values", "hashed",
                               "--out", str(tmp_path / "u")])
     assert bad.exit_code == 2 and "--rare-values must be one of listed, unseen; got 'hashed'" in bad.output
+
+
+def test_a_blank_stays_a_value_training_saw_when_no_value_is_kept_or_rare_ones_are_unlisted() -> None:
+    """A column keeping no value (or --rare-values unseen) stored no blank either: a blank record
+    was refused under --no-impute and counted as a lost value, where it was a training value
+    before (a review, 2026-12-07). The blank key is no customer's: it stays listed. And a frequent
+    value beyond --max-categories is no rare one: --rare-values unseen keeps it in the other column."""
+    from finlite._keys import MISSING
+
+    n = 120
+    zips = [f"Z{i:03d}" if i % 15 else None for i in range(n)]  # 112 values of one row, 8 blanks
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "zip": zips, "y": [0, 1, 0] * (n // 3)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("zip",))
+    for encoding in (Encoding(max_categories=1000), Encoding(max_categories=10)):
+        pre = Preprocessor(schema, encoding).fit(frame)
+        part = pre.to_dict()["categorical"][0]
+        assert part["categories"] == [] and part["other"] == [MISSING], part
+        assert not any(z in json.dumps(pre.to_dict()) for z in zips if z)
+        encoder = Encoder(pre.to_dict())
+        blank = {"x": 1.0, "zip": None}
+        encoder.no_impute = True
+        encoder.encode_records([blank])  # not refused: training saw the field blank
+        assert encoder.keyless == frozenset({"zip"})
+    # Frequent values beyond the cap keep the other column under --rare-values unseen.
+    capped = pd.DataFrame({"x": np.arange(300, dtype=float), "c": [f"v{i % 6}" for i in range(300)],
+                           "y": [0, 1, 1] * 100})
+    cschema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("c",))
+    pre = Preprocessor(cschema, Encoding(max_categories=4, high_cardinality="onehot", rare_values="unseen")).fit(capped)
+    part = pre.to_dict()["categorical"][0]
+    assert len(part["categories"]) == 4 and len(part["other"]) == 2  # 50 rows each: not rare
+    assert f"c={OTHER}" in pre.feature_names
+
+
+def test_a_column_keeping_no_value_gets_no_never_held_warning_at_training() -> None:
+    """Every test value of a column that keeps none is unseen by design (its note says it adds
+    nothing): "100 % of the test split's rows hold a value the training split never held" beside
+    it was a false alarm (a review, 2026-12-07)."""
+    n = 400
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "iban": [f"DE{i:020d}" for i in range(n)],
+                          "y": [0, 1, 0, 0] * (n // 4)})
+    prepared = prepare(frame, target="y", categorical=["iban"])
+    assert any("column 'iban': " in note and "its values are not stored" in note for note in prepared.schema.notes)
+    assert not any("'iban'" in w and "never held" in w for w in prepared.split_notes())

@@ -433,36 +433,47 @@ def test_a_field_that_barely_moved_the_score_is_no_reason() -> None:
     assert [w["field"] for w in tie.reasons(np.ones((1, 2), dtype=np.float32))[0]] == ["a", "b"]
 
 
-def test_reasons_keep_the_floor_their_export_recorded(exported_dir: Path, german: pd.DataFrame,
+def test_reasons_keep_the_floor_their_export_recorded(exported_dir: Path, german: pd.DataFrame, german_csv: Path,
                                                       tmp_path: Path) -> None:
-    """A later finlite applied its 5 % floor to an export made before the floor: 2 of 295 declined
-    rows lost a reason after an upgrade, with no word (an upgrade walk-through, 2026-12-07). The
-    export records its floor, and a reference that records none gives reasons without one, as
-    its finlite did."""
+    """The export records its reasons' floor (export.reasons.min_share), and a later finlite gives
+    the recorded one. An export that records none (before 2026-12-07) gets this finlite's floor,
+    which every export since 2026-12-05 applied, and the run says so: an upgrade walk-through saw
+    reasons change with no word (2026-12-07)."""
     from finlite.runtime.reasons import MIN_SHARE
 
     manifest = json.loads((exported_dir / "manifest.json").read_text())
     assert manifest["export"]["reasons"]["min_share"] == MIN_SHARE
-    old = tmp_path / "before_the_floor"
-    shutil.copytree(exported_dir, old)
-    _, recorded = read_verified(old)
-    export = {**recorded["export"], "reasons": {k: v for k, v in recorded["export"]["reasons"].items()
-                                                if k != "min_share"}}
-    amend_artifact(old, {}, {"export": export}, manifest_sha256=recorded["manifest_sha256"])
+    assert Predictor(exported_dir).reasons_floor_note is None
+
+    def with_reasons_record(name: str, edit) -> Path:  # type: ignore[no-untyped-def]
+        copy = tmp_path / name
+        shutil.copytree(exported_dir, copy)
+        _, recorded = read_verified(copy)
+        export = {**recorded["export"], "reasons": edit(dict(recorded["export"]["reasons"]))}
+        amend_artifact(copy, {}, {"export": export}, manifest_sha256=recorded["manifest_sha256"])
+        return copy
+
+    unrecorded = with_reasons_record("unrecorded", lambda r: {k: v for k, v in r.items() if k != "min_share"})
+    none = with_reasons_record("no_floor", lambda r: {**r, "min_share": 0.0})
     records = german[Predictor(exported_dir).fields]
     now = Predictor(exported_dir).reasons(records, top=20)
-    before = Predictor(old).reasons(records, top=20)
-    assert Predictor(old)._reason_model().min_share == 0.0  # the model behind the reasons
+    assert Predictor(unrecorded).reasons(records, top=20) == now  # this finlite's floor
+    note = Predictor(unrecorded).reasons_floor_note
+    assert note is not None and "records no floor for its reasons (exported before 2026-12-07)" in note
+    plain = Predictor(none).reasons(records, top=20)  # the recorded rule: no floor
     gained = 0
-    for floored, plain in zip(now, before, strict=True):
+    for floored, given in zip(now, plain, strict=True):
         kept = [w["field"] for w in floored]
-        assert kept == [w["field"] for w in plain][:len(kept)]  # the floor only cuts the tail
-        total = sum(w["contribution"] for w in plain)
-        assert all(w["contribution"] > 0 for w in plain)
-        cut = plain[len(kept):]
-        assert all(w["contribution"] < MIN_SHARE * total + 1e-6 for w in cut)
-        gained += len(cut)
+        assert kept == [w["field"] for w in given][:len(kept)]  # the floor only cuts the tail
+        total = sum(w["contribution"] for w in given)
+        assert all(w["contribution"] > 0 for w in given)
+        assert all(w["contribution"] < MIN_SHARE * total + 1e-6 for w in given[len(kept):])
+        gained += len(given) - len(kept)
     assert gained > 0  # German credit has such small contributions: the two rules differ here
+    said = CliRunner().invoke(app, ["score", str(unrecorded), str(german_csv), "-o", str(tmp_path / "s.csv"),
+                                    "--reasons", "4"])
+    assert said.exit_code == 0, said.output
+    assert "records no floor for its reasons (exported before 2026-12-07)" in " ".join(said.stderr.split())
 
 
 @pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])

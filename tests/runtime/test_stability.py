@@ -319,3 +319,29 @@ def test_score_reports_each_fields_csi_and_warns_on_a_shift(exported_dir: Path, 
     with pytest.raises(ArtifactError, match=r"export.stability is not a list of fields"):
         score_file(Predictor(bad), src, tmp_path / "outdir" / "out.parquet")
     assert list((tmp_path / "outdir").iterdir()) == []
+
+
+def test_a_category_of_few_rows_gets_no_bin_of_its_own() -> None:
+    """export.stability wrote every category of 1 % of the training rows by name with its count:
+    in a table of 300 rows, values of 3 rows, a few customers' (a review, 2026-12-07). A value
+    needs 10 rows as well."""
+    import pandas as pd
+
+    from finlite.runtime.stability import MIN_ROWS, reference_record
+
+    frame = pd.DataFrame({"zip": ["Z1"] * 150 + ["Z2"] * 120 + [f"R{i}" for i in range(10) for _ in range(3)]})
+    [field] = reference_record(frame, [], ["zip"])["fields"]
+    assert MIN_ROWS == 10 and field["keys"] == ["Z1", "Z2"] and field["counts"] == [150, 120, 30, 0]
+
+
+def test_a_column_keeping_no_value_is_counted_not_warned_of() -> None:
+    """A column that keeps no value is unseen in every row by design: the per-field "coded
+    otherwise" warning was a false alarm on every run (a review, 2026-12-07); with rare values
+    unlisted, the warning says they count too."""
+    from finlite.runtime.batch import unseen_notes
+
+    notes = unseen_notes({"zip": 100}, 100, keyless={"zip"})
+    assert len(notes) == 1 and notes[0].startswith("rows with a category training never saw") and "zip 100" in notes[0]
+    unlisted = unseen_notes({"employer": 90}, 100, unlisted=10)
+    assert any(n.startswith("warning: column 'employer' holds categories training never saw (or saw in fewer than 10 "
+                            "rows, which it does not list) in 90% of the rows") for n in unlisted)

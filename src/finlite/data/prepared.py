@@ -165,9 +165,12 @@ class PreparedData(SplitArrays):
         over_time = self.split.method == "out-of-time"
         if n:
             empty: dict[str, int] = {}
+            # A column that keeps no value holds nothing a test value could match: its note says it
+            # adds nothing; "100 % never held" beside it was a false alarm (a review, 2026-12-07).
+            keyless = {c.name for c in self.preprocessor.categorical_ if not c.categories}
             for name, count in sorted(unseen_counts(test, self.preprocessor, empty).items()):
                 share = count / n
-                if share < UNSEEN_TEST_WARN:
+                if share < UNSEEN_TEST_WARN or name in keyless:
                     continue
                 why = ("under the out-of-time split a category that moves with time (a year, a vintage, a product "
                        "launched later) carries nothing to later rows" if over_time else

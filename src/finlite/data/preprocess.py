@@ -689,22 +689,32 @@ class Preprocessor:
                 # takes the unseen column, and no value is written to preprocessor.json. Listing
                 # the rare ones (an identifier forced in with --categorical: every customer's IBAN)
                 # would only tell them from unseen ones (a data-protection walk-through, 2026-12-07).
-                self.categorical_.append(_Categorical(name, [], []))
+                # A blank is no customer's value: listed, so blanks keep their own (other) column and
+                # stay a value training saw (--no-impute, the blank counts; a review, 2026-12-07).
+                self.categorical_.append(_Categorical(name, [], [MISSING] if MISSING in ordered else []))
+                blank = f" (a blank takes {name}={OTHER})" if MISSING in ordered else ""
                 self.notes_.append(f"column {name!r}: {len(ordered):,} values, none in {enc.min_category_count} or more "
-                                   f"training rows, so every row takes {name}={UNSEEN} and the column adds nothing "
-                                   "(lower --min-category-count, or drop it); its values are not stored")
+                                   f"training rows, so every value takes {name}={UNSEEN}{blank} and the column adds "
+                                   f"nothing{' but whether it is blank' if blank else ''} (lower --min-category-count, "
+                                   "or drop it); its values are not stored")
                 continue
             kept_set = set(kept)
             rare = sorted(k for k in ordered if k not in kept_set)
             listed = enc.rare_values == "listed"
-            self.categorical_.append(_Categorical(name, kept, rare if listed else []))
+            # Under --rare-values unseen only the values under the count go unlisted: a frequent value
+            # beyond --max-categories (or a blank) is no customer's, and keeps the other column.
+            stored = rare if listed else [k for k in rare if k == MISSING or counts[k] >= enc.min_category_count]
+            self.categorical_.append(_Categorical(name, kept, stored))
             if rare:
                 why = (f"the {enc.max_categories} most frequent one-hot" if len(ordered) > enc.max_categories
                        else f"values in at least {enc.min_category_count} training rows one-hot")
-                others = "1 other value takes" if len(rare) == 1 else f"{len(rare):,} others share"
-                bucket = f"{name}={OTHER}" if listed else f"{name}={UNSEEN}, as values never seen do (not stored: " \
-                    "--rare-values unseen)"
-                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {others} {bucket}")
+                others = "1 other value takes" if len(stored) == 1 else f"{len(stored):,} others share"
+                said = [f"{others} {name}={OTHER}"] if stored else []
+                unlisted = len(rare) - len(stored)
+                if unlisted:
+                    said.append(f"{unlisted:,} in fewer than {enc.min_category_count} training rows take {name}={UNSEEN}, "
+                                "as values never seen do (not stored: --rare-values unseen)")
+                self.notes_.append(f"column {name!r}: {len(ordered):,} values; {why}, {'; '.join(said)}")
         self._check_values_listed(source)
         self._check_names_distinct(source)
         self.all_blank_rows_: int | None = int(everywhere.sum()) if everywhere is not None else 0
@@ -764,7 +774,11 @@ class Preprocessor:
         frequent_set = set(frequent)
         # With no value kept every row takes the prior, rare or unseen: the rare values (an
         # identifier's, every customer's) are not stored (a data-protection walk-through, 2026-12-07).
-        rare = sorted(k for k in ordered if k not in frequent_set) if frequent and enc.rare_values == "listed" else []
+        rare = sorted(k for k in ordered if k not in frequent_set)
+        if not frequent or enc.rare_values != "listed":
+            # A blank is no customer's value: kept listed, so a blank stays a value training saw
+            # (--no-impute, the blank counts), as it was (a review, 2026-12-07).
+            rare = [MISSING] if MISSING in rare else []
         what = "weight of evidence" if enc.high_cardinality == "woe" else "target encoding (m-estimate)"
         if frequent:
             which = (f"{what} of the {len(frequent):,} value{'' if len(frequent) == 1 else 's'} in at least "

@@ -59,6 +59,7 @@ __all__ = [
     "rmse",
     "trading_view",
     "up_share",
+    "volatility_metrics",
 ]
 
 #: Outcomes with ``|y| <`` this are left out of MAPE (a percentage error of a zero is undefined).
@@ -181,6 +182,27 @@ def information_coefficient(y: Any, pred: Any) -> float:
     if y_arr.size < 2 or np.ptp(y_arr) == 0 or np.ptp(p_arr) == 0:
         return 0.0
     return float(_stats().spearmanr(p_arr, y_arr).statistic)
+
+
+def volatility_metrics(y: Any, pred: Any) -> dict[str, Any]:
+    """What a risk desk judges a volatility forecast by, on the rows where the realised volatility
+    ``y`` and the forecast ``pred`` are both above zero (``volatility_rows``; the others are
+    skipped, ``volatility_skipped``): ``qlike``, Patton's QLIKE loss on the variances,
+    mean(y²/f² − ln(y²/f²) − 1), 0 for a perfect forecast and the loss that ranks forecasts
+    rightly when the realised measure is noisy (RMSE rewards a forecast of E|r| below σ); and
+    ``variance_ratio``, mean(y²) / mean(f²): above 1 the forecasts understate the realised
+    variance, so a VaR built on them is breached more often than its level (a market-risk
+    walk-through, 2026-12-07: 2.31 at h = 1, a 99 % VaR breached on 4.7 % of days).
+    None where no row is usable."""
+    y_arr, p_arr = _values(y, pred)
+    usable = (y_arr > 0) & (p_arr > 0)
+    out: dict[str, Any] = {"volatility_rows": int(usable.sum()), "volatility_skipped": int(y_arr.size - usable.sum()),
+                           "qlike": None, "variance_ratio": None}
+    if usable.any():
+        ratio = (y_arr[usable] / p_arr[usable]) ** 2
+        out["qlike"] = float(np.mean(ratio - np.log(ratio) - 1.0))
+        out["variance_ratio"] = float(np.mean(y_arr[usable] ** 2) / np.mean(p_arr[usable] ** 2))
+    return out
 
 
 def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | None = None,

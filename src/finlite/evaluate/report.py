@@ -93,6 +93,8 @@ def compare_models(teacher: FinliteModel, student: FinliteModel, x: np.ndarray, 
         ratios["latency_p50_speedup"] = t_metrics["latency_p50_us"] / s_metrics["latency_p50_us"]
     report: dict[str, Any] = {"split": split, "rows": len(y), "task": kind.name, "teacher": t_metrics,
                               "student": s_metrics, "fidelity": kind.fidelity(p_t, p_s, y, cutoff, rows), "ratios": ratios}
+    if rows is not None and rows.objective is not None:
+        report["objective"] = rows.objective
     if kind.decides and cutoff is not None:
         point = operating_point if operating_point is not None else OperatingPoint(cutoff=float(cutoff),
                                                                                    method="cutoff")
@@ -190,9 +192,12 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "timed" in t or "timed" in s:
         rows.append(("timed in", TIMED_NAMES.get(t.get("timed", ""), "-"), TIMED_NAMES.get(s.get("timed", ""), "-")))
     if "agreement" in f and "psi" not in f:  # a forecast: the sign of the teacher's forecast kept
-        rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
+        signed = report.get("objective") != "volatility"  # a volatility is never below 0: no sign to keep
+        if signed:
+            rows.append(("agreement (same sign as teacher)", "", _fmt(f["agreement"], "pct")))
         rows.append(("DM p-value vs teacher (worse)", "", _fmt(f.get("dm_pvalue"), "f")))
-        rows.append(("directional accuracy vs teacher, McNemar p (worse)", "", _fmt(f.get("da_pvalue"), "f")))
+        if signed:
+            rows.append(("directional accuracy vs teacher, McNemar p (worse)", "", _fmt(f.get("da_pvalue"), "f")))
         if f.get("ic_pvalue") is not None:  # a panel's ranking of its assets
             rows.append(("cross-sectional IC vs teacher, p (worse)", "", _fmt(f["ic_pvalue"], "f")))
         rows.append(("RMSE vs teacher", "", _fmt(f["rmse_vs_teacher"], "f")))

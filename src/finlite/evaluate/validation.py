@@ -792,13 +792,15 @@ def _category_labels(s: pd.Series, known: Sequence[str] = ()) -> tuple[np.ndarra
 
 
 def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: int = 10,
-              min_share: float = 0.01) -> dict[str, Any]:
+              min_share: float = 0.01, min_rows: int = 10) -> dict[str, Any]:
     """Characteristic stability index of one feature: PSI of its distribution, training vs scored.
 
     Numeric: bins at the training column's quantiles (as :func:`psi_table`), with missing values
     in a bin of their own, and codes and far values too
     (:func:`finlite.data.preprocess.separating_edges`). Categorical: one bin per training value; values under ``min_share``
-    of the training rows, and values the training rows never hold, are pooled into ``other``;
+    of the training rows or ``min_rows`` rows (a value of a few rows, named in the report, is a few
+    customers'; as finlite score's bins, runtime/stability.py), and values the training rows
+    never hold, are pooled into ``other``;
     missing values have their own bin. Empty shares are floored at 1e-4 as in PSI. A bin is named
     by its value, or ``"=other"`` / ``"=missing"`` for a value that is that text (the pooled bins
     are ``other`` and ``missing``).
@@ -818,7 +820,7 @@ def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: in
         for lab, n in zip(e_labels, np.bincount(e_idx[e_idx >= 0], minlength=len(e_labels)).tolist(), strict=True):
             counts[lab] = counts.get(lab, 0) + n
         total = len(e_s)  # missing values count in the total, as a share of every row
-        kept = sorted(lab for lab, n in counts.items() if n / total >= min_share)
+        kept = sorted(lab for lab, n in counts.items() if n / total >= min_share and n >= min_rows)
         # The scored values are looked up (aliases included) among the kept values only, as the CSI
         # of finlite score does from the bins export recorded (runtime/stability.py): one number.
         # A CSV missing marker sent as text ("n/a") is a missing value there, as a CSV reader reads

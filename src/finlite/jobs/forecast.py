@@ -389,15 +389,22 @@ def _fold_masks(series: PreparedSeries) -> list[np.ndarray]:
 
 
 def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str, cutoff: float | None,
-             horizon: int, dates: np.ndarray, mase_scale: float | None) -> dict[str, Any]:
+             horizon: int, dates: np.ndarray, mase_scale: float | None, objective: str = "") -> dict[str, Any]:
     """The forecasting metrics of ``pred`` on the labelled rows, against the naive forecast when
     the rows are enough for its Diebold–Mariano test (and the task's own metrics for direction).
     ``dates`` (one per row): a panel's test runs on the per-date mean loss differential.
-    ``mase_scale``: the naive forecast's MAE on the training windows (:func:`_naive_scale`)."""
+    ``mase_scale``: the naive forecast's MAE on the training windows (:func:`_naive_scale`).
+    ``objective`` "volatility" adds QLIKE and the variance ratio (:func:`volatility_metrics`)."""
     enough = len(np.unique(dates)) >= 2 * horizon + 2
     out: dict[str, Any] = dict(forecast_metrics(y, pred, naive if enough else None,
                                                 cutoff=cutoff if task_name == "direction" else None,
                                                 horizon=horizon, dates=dates, mase_scale=mase_scale))
+    if objective == "volatility":
+        from finlite.evaluate.forecast import volatility_metrics
+
+        out.update(volatility_metrics(y, pred))
+        if isinstance(out.get("naive"), dict):
+            out["naive"]["qlike"] = volatility_metrics(y, naive)["qlike"]
     if task_name == "direction":
         # A probability against a 0/1 outcome: MAPE divides by the outcome (every down move is a
         # zero, skipped) and MAE rewards hard 0/1 calls over honest probabilities, so neither it
@@ -606,9 +613,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
         cut = 0.5 if name == "naive" and cutoff is not None else cutoff
-        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates, scale),
-                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m], scale)
-                                           for m in folds if m.any()]}
+        entry: dict[str, Any] = {"pooled": _quality(y, p, naive, spec.task, cut, h, dates, scale, spec.objective),
+                                 "folds": [_quality(y[m], p[m], naive[m], spec.task, cut, h, dates[m], scale,
+                                                    spec.objective) for m in folds if m.any()]}
         if ranked is not None:  # the naive forecast too: a volatility's persistence ranks the assets
             m = on_calendar
             entry["cross_sectional_ic"] = cross_sectional_ic(dates[m], ranked[m], p[m], h)
@@ -730,6 +737,17 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         holes = calendar_holes_warning(book.get("calendar_holes"))
         if holes is not None:
             out.append(holes)
+    for name, entry in (evidence.get("models") or {}).items():
+        ratio = _dig(entry, ("pooled", "variance_ratio"))
+        if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= VARIANCE_RATIO_WARN:
+            h = int(evidence.get("horizon") or 1)
+            what = ("understate" if ratio > 1 else "overstate")
+            why = (" At horizon 1 the target is |r|, whose mean is about 0.8 σ: a model fitted to it by squared "
+                   "error forecasts below σ." if h == 1 and ratio > 1 else "")
+            out.append(f"the {terminal_safe(str(name))}'s volatility forecasts {what} the test period's realised "
+                       f"variance (realised / forecast {ratio:.2f}): a VaR or expected shortfall scaled by them is "
+                       f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
+                       "(or judge them by QLIKE, in the table) before using them as σ.")
     views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
     short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
              if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}
@@ -745,6 +763,11 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
                        f"{THIN_PERIODS} {held} holding periods each; their annualised returns and Sharpe ratios are "
                        "no evidence of what a strategy earns.")
     return out
+
+
+#: A volatility forecaster whose realised / forecast variance on the test period lies beyond this
+#: factor either way is warned of (see :func:`thin_warnings`).
+VARIANCE_RATIO_WARN = 1.5
 
 
 def _with_thin_warnings(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -764,6 +787,10 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("cross-sectional IC t-statistic", ("cross_sectional_ic", "t_statistic"), "f"),
           ("cross-sectional IC vs teacher, p (two-sided)", ("cross_sectional_ic_vs_teacher", "p_value"), "f"),
           ("AUC", ("pooled", "auc"), "f"),
+          # A volatility forecast's own loss and scale (evaluate.forecast.volatility_metrics).
+          ("QLIKE on variance (0 is perfect; lower is better)", ("pooled", "qlike"), "f"),
+          ("naive forecast's QLIKE", ("pooled", "naive", "qlike"), "f"),
+          ("realised / forecast variance (1: unbiased; above: understated)", ("pooled", "variance_ratio"), "f"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),

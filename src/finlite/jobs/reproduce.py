@@ -668,6 +668,8 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     notes += dropped
     checks, scaled = _scaled_headline(checks)
     notes += scaled
+    checks, volatility = _added_volatility_metrics(checks)
+    notes += volatility
     if skipped:
         notes.append(f"skipped {len(skipped)} timing measurement(s): {', '.join(skipped)}")
     notes += _new_rule_notes(manifest.get("steps") or [], new.get("steps") or [])
@@ -1053,6 +1055,20 @@ def _scaled_headline(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list
                      and isinstance(c.reproduced, (int, float)),
                      "the artifact recorded no headline MASE, which a forecaster's report now gives (the model's MAE "
                      "over the naive forecast's on the training windows, as its forecast evidence)")
+
+
+#: What a volatility forecaster's evidence gives from 2026-12-07 (evaluate.forecast.volatility_metrics).
+VOLATILITY_ADDED = ("qlike", "variance_ratio", "volatility_rows", "volatility_skipped")
+
+
+def _added_volatility_metrics(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list[str]]:
+    """Leave out a volatility forecaster's QLIKE and variance ratio that an artifact made before
+    2026-12-07 did not record and the rerun now gives, with a note; without this every older
+    volatility forecaster was "NOT reproduced". A recorded number is compared as any other."""
+    return _left_out(checks, lambda c: c.name.rsplit(".", 1)[-1] in VOLATILITY_ADDED and c.recorded is None
+                     and c.reproduced is not None,
+                     "the artifact recorded no QLIKE or variance ratio, which a volatility forecaster's evidence now "
+                     "gives")
 
 
 def _new_rule_notes(recorded: list[Any], rerun: list[Any]) -> list[str]:

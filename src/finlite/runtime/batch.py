@@ -1368,7 +1368,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
                        others=others, unlisted=getattr(encoder, "rare_unlisted", None),
-                       rangeless=rangeless_fields(encoder))
+                       rangeless=rangeless_fields(encoder), keyless=getattr(encoder, "keyless", ()))
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.int32()) for c in point_names),
@@ -1444,6 +1444,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             bar.close()
     return ScoreSummary(rows, time.perf_counter() - start, positives, dst, csi=counts.csi(),
                         notes=_gate_notes(predictor) + masked_protected_notes(predictor, codes)
+                        + _floor_notes(predictor, k)
                         + new_columns_notes(predictor, str(src), names, ids)
                         + flag_rate_notes(predictor.manifest, rows, positives)
                         + counts.notes(rows, positives, psi),
@@ -1460,7 +1461,7 @@ class RunCounts:
     def __init__(self, reference: tuple[np.ndarray, np.ndarray] | None, codes: ReasonCodes | None = None,
                  fields: FeatureBins | None = None, *, stale_export: bool = False,
                  total: int | None = None, others: Sequence[str] = (), unlisted: int | None = None,
-                 rangeless: Sequence[str] = ()) -> None:
+                 rangeless: Sequence[str] = (), keyless: Collection[str] = ()) -> None:
         #: The cited values (fields or codes) about the loan, not the applicant
         #: (:func:`~finlite.runtime.reason_codes.not_the_applicant_values`); the rest of ``cited`` is protected.
         self.others = set(others)
@@ -1469,6 +1470,7 @@ class RunCounts:
         self.unlisted = unlisted
         #: The numeric fields with no recorded training range (:func:`rangeless_fields`): said once a run.
         self.rangeless = list(rangeless)
+        self.keyless = frozenset(keyless)  # fields that keep no value: counted, not warned of (unseen_notes)
         self.total = total  # the file's rows when known before reading (a Parquet footer's), else None
         self.rows = 0  # rows added so far
         self.stale_export = stale_export  # exported before the fields' bins were recorded: said once
@@ -1580,7 +1582,7 @@ class RunCounts:
         # and said.
         empty = ["warning: the input has no rows, so the output holds none; if a feed was expected here, check the "
                  "job that wrote the input"] if not rows else []
-        return (empty + unseen_notes(self.unseen, rows, self.unseen_empty, self.unlisted)
+        return (empty + unseen_notes(self.unseen, rows, self.unseen_empty, self.unlisted, self.keyless)
                 + imputed_notes(self.imputed, rows)
                 + outside_notes(self.outside, rows)
                 + stability
@@ -1825,6 +1827,12 @@ def new_columns_notes(predictor: Predictor, source: str, names: Sequence[str], i
             f"{shown}. It reads only the columns it was trained on: train again with them to use them."]
 
 
+def _floor_notes(predictor: Predictor, reasons: int) -> list[str]:
+    """The note of a run giving reasons from an export that records no floor for them."""
+    note = getattr(predictor, "reasons_floor_note", None) if reasons else None
+    return [note] if note else []
+
+
 def _gate_notes(predictor: Predictor) -> list[str]:
     """A run's warnings that its artifact failed its quality gates (exported all the same), that
     the int8 model it runs decided some test rows unlike the validated float model, and that its
@@ -1977,13 +1985,14 @@ def outside_notes(outside: Mapping[str, int], rows: int) -> list[str]:
 
 
 def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | None = None,
-                 unlisted: int | None = None) -> list[str]:
+                 unlisted: int | None = None, keyless: Collection[str] = ()) -> list[str]:
     """What a run says of categories training never saw: one note listing each field's rows (and
     how many of them were empty or blank, where training never saw the field so), and a warning
     per field where most rows are unseen: a column coded otherwise than in training (codes for
     labels: every row then decides on the unseen category, silently), or a feed that lost its
     values (mostly empty), or both, each part said. ``unlisted``: the artifact lists no training
-    value of fewer rows than this (``--rare-values unseen``), so those count as unseen too."""
+    value of fewer rows than this (``--rare-values unseen``), so those count as unseen too; and
+    ``keyless`` fields keep no value at all (every value unseen by design): counted, never warned of."""
     if not unseen or not rows:
         return []
     empty = empty or {}
@@ -2000,13 +2009,14 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
              f"{listed}"]
     recoded = "it may be coded otherwise than in training (codes for labels, another spelling)"
     for name, count in sorted(unseen.items()):
-        if count < MOSTLY_UNSEEN * rows:
+        if count < MOSTLY_UNSEEN * rows or name in keyless:
             continue
         blank = min(int(empty.get(name, 0)), count)
         new = count - blank
         # Each part is said where it is a tenth of the rows or more (both add up to at least half).
         if blank < 0.1 * rows:
-            said = (f"holds categories training never saw in {new / rows:.0%} of the rows"
+            unlisted_too = "" if unlisted is None else f" (or saw in fewer than {unlisted} rows, which it does not list)"
+            said = (f"holds categories training never saw{unlisted_too} in {new / rows:.0%} of the rows"
                     f"{f' (and is empty or blank in {blank / rows:.0%})' if blank else ''}; {recoded}")
         elif new < 0.1 * rows:
             said = (f"is empty or blank in {blank / rows:.0%} of the rows, which training never saw (those rows are "

@@ -45,6 +45,7 @@ from finlite.runtime._fastenc import ArrowRows, block_buffer
 from finlite.runtime._graph_ops import NO_BUILD_TIME_WORK, check_operators, probe
 from finlite.runtime.encoder import Encoder, FieldError, RecordErrors
 from finlite.runtime.reasons import METHOD as REASONS_METHOD
+from finlite.runtime.reasons import MIN_SHARE as REASONS_MIN_SHARE
 from finlite.runtime.reasons import TOP as REASONS_TOP
 from finlite.runtime.reasons import ReasonModel, empty_fields, field_columns, incomplete_fields
 from finlite.tasks import Task, task_of_manifest
@@ -571,6 +572,18 @@ class Predictor:
         return (self._encoder is not None and self._task.decides
                 and isinstance(self.manifest.get("export", {}).get("reasons"), dict))
 
+    @property
+    def reasons_floor_note(self) -> str | None:
+        """What a run giving reasons says when the export records no floor (exported before
+        2026-12-07): it gives this finlite's, which an export before 2026-12-05 did not apply, so
+        a reason or two may differ from that export's own (an upgrade walk-through, 2026-12-07)."""
+        record = self.manifest.get("export", {}).get("reasons")
+        if not self.gives_reasons or not isinstance(record, dict) or "min_share" in record:
+            return None
+        return (f"{self.path}'s export records no floor for its reasons (exported before 2026-12-07): they follow "
+                f"this finlite's, at least {REASONS_MIN_SHARE:.0%} of a record's push towards a decision of 1 each, "
+                "which an export before 2026-12-05 did not apply; run 'finlite export' on it again to record it")
+
     def _reason_model(self) -> ReasonModel:
         if self._reasons is None:
             with self._reasons_lock:
@@ -592,12 +605,12 @@ class Predictor:
                         raise ArtifactError(f"{self.path}: the scorecard's reasons reference has no per-field "
                                             "offsets (it was exported before scorecards got them); run 'finlite "
                                             "export' on it again.")
-                    # The export's floor; none recorded: none, as that export's finlite gave its reasons
-                    # (an upgrade walk-through, 2026-12-07: a later floor dropped reasons without a word).
+                    # The export's floor. None recorded (exported before 2026-12-07): this finlite's,
+                    # as every export since 2026-12-05 applied it; runs say so (reasons_floor_note).
                     self._reasons = ReasonModel(field_columns(self.encoder), record.get("reference") or [],
                                                 self._score_rows, str(self.path),
                                                 offsets=offsets if isinstance(offsets, dict) else None,
-                                                min_share=record.get("min_share", 0.0))
+                                                min_share=record.get("min_share", REASONS_MIN_SHARE))
         return self._reasons
 
     @property

@@ -51,6 +51,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     _check_ids,
     _csv_where,
     _feature_bins,
+    _floor_notes,
     _gate_notes,
     _kind,
     _reference_bins,
@@ -694,7 +695,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     feature_bins = _feature_bins(local)
     # A stored pandas index is no column training had or lacked (it read it as the index).
     index = stored_index_columns(_parquet_schema(src)) if in_kind == "parquet" else set()
-    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes) \
+    gate_notes = _gate_notes(local) + masked_protected_notes(local, codes) + _floor_notes(local, k) \
         + new_columns_notes(local, str(src), [c for c in names if c not in index], ids)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
@@ -707,6 +708,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     others = [v for v in not_the_applicant_values(local, codes) if v not in protected] if k else []
     unlisted = local.encoder.rare_unlisted  # rare training values the artifact does not list count as unseen
     rangeless = rangeless_fields(local.encoder)  # no range recorded: --max-outside-share cannot be judged on them
+    keyless = local.encoder.keyless
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -726,7 +728,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
                        others=others, unlisted=unlisted,
-                       rangeless=rangeless)
+                       rangeless=rangeless, keyless=keyless)
     psi = None
     batches: Any = None
     ds = scored = None

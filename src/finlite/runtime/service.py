@@ -2150,6 +2150,8 @@ def serve(artifact: str | Path, *, host: str = "127.0.0.1", port: int = 8000, to
                 f"{', '.join(protected)}{cited}: {USE_ADVICE}.")
         for note in masked_protected_notes(predictor, codes):
             say(note)
+        if predictor.reasons_floor_note:
+            say(f"note: {predictor.reasons_floor_note}")
     # An IPv6 address goes in brackets in a URL: http://::1:8000 is none (an MLOps walk-through).
     url_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     say(f"serving {artifact} (model {predictor.model_sha256[:16]}) on http://{url_host}:{port} with {workers} "

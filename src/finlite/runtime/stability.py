@@ -43,8 +43,12 @@ __all__ = ["BINS", "LEVELS", "METHOD", "MIN_SHARE", "SAMPLE_ROWS", "FeatureBins"
 METHOD = "csi-deciles"
 #: Quantile bins of a numeric field.
 BINS = 10
-#: A category holding at least this share of the training rows gets a bin of its own.
+#: A category holding at least this share of the training rows gets a bin of its own...
 MIN_SHARE = 0.01
+#: ... and at least this many rows: the bins' keys and counts are written to the manifest, and a
+#: value of a few rows is a few customers' (in a small table, 1 % was one customer's IBAN; a
+#: review, 2026-12-07). preprocess.DISCLOSURE_ROWS, the same floor.
+MIN_ROWS = 10
 #: The most rows a run bins for its fields' CSI (see :func:`sample`).
 SAMPLE_ROWS = 1 << 17
 #: A row's level is the number of trailing zero bits of its file position (0-based), capped at
@@ -135,7 +139,7 @@ def reference_record(frame: Any, numeric: Sequence[str], categorical: Sequence[s
             totals[key] = totals.get(key, 0) + int(count)
         missing = int(np.count_nonzero(codes < 0)) + totals.pop(MISSING, 0)
         rows = max(len(frame), 1)
-        kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE)  # at most 1 / MIN_SHARE = 100
+        kept = sorted(k for k, c in totals.items() if c / rows >= MIN_SHARE and c >= MIN_ROWS)  # at most 100
         chosen = set(kept)
         # A CSV missing marker that is no kept value ("NA" in a few rows) counts as missing, as a
         # scored one does (the lookup aliases it there): else the same rows moved from "other"
