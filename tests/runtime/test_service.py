@@ -346,3 +346,7 @@ def test_a_keyed_audit_log_records_hmacs_nobody_without_the_key_can_link(exporte
     over = runner.invoke(app, ["serve", str(exported_dir), "--audit-key-file", str(key_file), "--audit-log",
                                str(key_file)])
     assert over.exit_code == 2 and "--audit-key-file" in over.output and key_file.read_bytes() == key + b"\n"
+    # A key every client holds keys nothing (a review, 2026-12-07).
+    shared = runner.invoke(app, ["serve", str(exported_dir), "--audit-key-file", str(key_file), "--token-file",
+                                 str(key_file), "--audit-log", str(tmp_path / "a3.jsonl")])
+    assert shared.exit_code == 2 and "--audit-key-file is the --token-file file" in shared.output

@@ -112,7 +112,7 @@ _FORMAT = 1
 #: ...), which the id would overwrite or be overwritten by.
 RESERVED_ID_NAMES = ("date", "forecast", "log_change", "last_price", "probability", "decision", "notes",
                     "request_id", "server_request_id", "model_sha256", "manifest_sha256", "cutoff", "event", "time",
-                    "rows", "input_sha256", "history")
+                    "rows", "input_sha256", "input_hmac_sha256", "history")
 
 
 @dataclass(frozen=True)

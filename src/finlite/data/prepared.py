@@ -167,7 +167,7 @@ class PreparedData(SplitArrays):
             empty: dict[str, int] = {}
             # A column that keeps no value holds nothing a test value could match: its note says it
             # adds nothing; "100 % never held" beside it was a false alarm (a review, 2026-12-07).
-            keyless = {c.name for c in self.preprocessor.categorical_ if not c.categories}
+            keyless = self.preprocessor.keyless
             for name, count in sorted(unseen_counts(test, self.preprocessor, empty).items()):
                 share = count / n
                 if share < UNSEEN_TEST_WARN or name in keyless:

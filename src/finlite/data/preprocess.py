@@ -819,6 +819,13 @@ class Preprocessor:
         keys, distinct = pd.factorize(np.array([*raw, MISSING], dtype=object))  # " a" and "a" become one key
         return keys[np.where(codes < 0, len(raw), codes)], np.asarray(distinct, dtype=object)
 
+    @property
+    def keyless(self) -> frozenset[str]:
+        """The category columns that keep no value but perhaps the blank (none had rows enough):
+        every other value is unseen by design, which runs count but do not warn of as a recoded
+        column (a review, 2026-12-07). The runtime Encoder's ``keyless`` is the same set."""
+        return frozenset(c.name for c in self.categorical_ if not c.categories and all(k == MISSING for k in c.other))
+
     # -- layout ------------------------------------------------------------------------
     def _valued(self) -> list[_Valued]:
         return [c for c in self.categorical_ if isinstance(c, _Valued)]

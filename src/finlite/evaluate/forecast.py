@@ -33,6 +33,7 @@ from finlite.errors import ConfigError, DataError
 from finlite.evaluate.metrics import finite_scores, mae, r2, rmse
 
 __all__ = [
+    "ABS_RETURN_VARIANCE_RATIO",
     "CROSS_SECTION_MIN_ASSETS",
     "MAPE_EPS",
     "PORTFOLIO_QUANTILE",
@@ -184,25 +185,34 @@ def information_coefficient(y: Any, pred: Any) -> float:
     return float(_stats().spearmanr(p_arr, y_arr).statistic)
 
 
-def volatility_metrics(y: Any, pred: Any) -> dict[str, Any]:
-    """What a risk desk judges a volatility forecast by, on the rows where the realised volatility
-    ``y`` and the forecast ``pred`` are both above zero (``volatility_rows``; the others are
-    skipped, ``volatility_skipped``): ``qlike``, Patton's QLIKE loss on the variances,
-    mean(y²/f² − ln(y²/f²) − 1), 0 for a perfect forecast and the loss that ranks forecasts
-    rightly when the realised measure is noisy (RMSE rewards a forecast of E|r| below σ); and
-    ``variance_ratio``, mean(y²) / mean(f²): above 1 the forecasts understate the realised
-    variance, so a VaR built on them is breached more often than its level (a market-risk
-    walk-through, 2026-12-07: 2.31 at h = 1, a 99 % VaR breached on 4.7 % of days).
-    None where no row is usable."""
+def volatility_metrics(y: Any, pred: Any, rows: Any = None) -> dict[str, Any]:
+    """What a risk desk judges a volatility forecast by: ``qlike``, Patton's QLIKE loss on the
+    variances, mean(y²/f² − ln(y²/f²) − 1), 0 for a perfect forecast and the loss that ranks
+    forecasts rightly when the realised measure is noisy (RMSE rewards a forecast of E|r| below
+    σ); and ``variance_ratio``, mean(y²) / mean(f²) with forecasts below 0 read as 0: above 1 the
+    forecasts understate the realised variance, so a VaR built on them is breached more often
+    than its level. QLIKE is taken over the rows whose realised volatility is above 0
+    (``volatility_rows``; ``rows``, a boolean mask, narrows them: the model's rows for a naive
+    forecast); a forecast at or below 0 on such a row has an infinite loss, so ``qlike`` is then
+    None and ``nonpositive_forecasts`` counts them (never left out: dropping them improved the
+    score; a review, 2026-12-07). None where no row is usable."""
     y_arr, p_arr = _values(y, pred)
-    usable = (y_arr > 0) & (p_arr > 0)
-    out: dict[str, Any] = {"volatility_rows": int(usable.sum()), "volatility_skipped": int(y_arr.size - usable.sum()),
-                           "qlike": None, "variance_ratio": None}
-    if usable.any():
+    usable = y_arr > 0 if rows is None else (y_arr > 0) & np.asarray(rows, dtype=bool)
+    bad = int(np.count_nonzero(usable & (p_arr <= 0)))
+    out: dict[str, Any] = {"volatility_rows": int(usable.sum()), "nonpositive_forecasts": bad, "qlike": None,
+                           "variance_ratio": None}
+    floored = np.maximum(p_arr, 0.0)
+    if np.any(floored > 0):
+        out["variance_ratio"] = float(np.mean(y_arr**2) / np.mean(floored**2))
+    if usable.any() and not bad:
         ratio = (y_arr[usable] / p_arr[usable]) ** 2
         out["qlike"] = float(np.mean(ratio - np.log(ratio) - 1.0))
-        out["variance_ratio"] = float(np.mean(y_arr[usable] ** 2) / np.mean(p_arr[usable] ** 2))
     return out
+
+
+#: A forecast of |r| (horizon 1) fitted by squared error estimates E|r|, which is sqrt(2/π) σ for a
+#: normal return: its variance ratio is π/2 by construction, not by a poor fit.
+ABS_RETURN_VARIANCE_RATIO = math.pi / 2
 
 
 def forecast_metrics(y: Any, pred: Any, naive: Any = None, *, cutoff: float | None = None,

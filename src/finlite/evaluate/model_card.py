@@ -717,7 +717,9 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _no_edge(by_id) if markets else []
-    lines += [f"- **Short test period**: {_text(w)}" for w in thin]
+    # A volatility forecast's scale or sign is no short test period (a review, 2026-12-07).
+    lines += [f"- **{'Volatility forecasts' if 'volatility forecasts' in w else 'Short test period'}**: {_text(w)}"
+              for w in thin]
     fixed = tuple(_MARKET_POPULATION if markets and text is _POPULATION else text for text in _FIXED_LIMITATIONS)
     lines += [f"- {text}" for text in (*_split_limitations(report), *_selection_limitations(report), *fixed)] + [""]
     lines += ["## Change classification", "", *_change_lines(report, sections)]

@@ -1038,8 +1038,9 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
         tt, ss, dd = per["teacher"][name], per["student"][name], per["difference"][name]
         rows.append([name, tt["estimate"], tt["lower"], tt["upper"], ss["estimate"], ss["lower"], ss["upper"],
                      dd["estimate"], dd["lower"], dd["upper"]])
+    unit = "rows" if clusters is None else "accounts"  # a split by account resamples accounts
     tables = [Table("discrimination_metrics", "Discrimination with 95 % bootstrap intervals (difference = "
-                    "teacher − student, paired on the same resampled rows)",
+                    f"teacher − student, paired on the same resampled {unit})",
                     ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
                      "student_upper", "difference", "difference_lower", "difference_upper"], rows)]
     if since_table is not None:

@@ -43,6 +43,7 @@ from finlite.data.market import (
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
+    ABS_RETURN_VARIANCE_RATIO,
     buy_and_hold,
     calendar_holes_warning,
     cross_sectional_ic,
@@ -403,7 +404,7 @@ def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str,
         from finlite.evaluate.forecast import volatility_metrics
 
         out.update(volatility_metrics(y, pred))
-        if isinstance(out.get("naive"), dict):
+        if isinstance(out.get("naive"), dict):  # on the same rows (the naive |r_t| is 0 on still days: infinite)
             out["naive"]["qlike"] = volatility_metrics(y, naive)["qlike"]
     if task_name == "direction":
         # A probability against a 0/1 outcome: MAPE divides by the outcome (every down move is a
@@ -737,17 +738,27 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         holes = calendar_holes_warning(book.get("calendar_holes"))
         if holes is not None:
             out.append(holes)
+    h = int(evidence.get("horizon") or 1)
+    # At horizon 1 a forecast of |r| has the variance ratio pi/2 by construction (the README says
+    # so), a forecast of σ 1: both are well fitted, so neither is warned of (a review, 2026-12-07).
+    top = VARIANCE_RATIO_WARN * (ABS_RETURN_VARIANCE_RATIO if h == 1 else 1.0)
     for name, entry in (evidence.get("models") or {}).items():
+        if name == "naive":
+            continue
         ratio = _dig(entry, ("pooled", "variance_ratio"))
-        if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= VARIANCE_RATIO_WARN:
-            h = int(evidence.get("horizon") or 1)
+        if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= top:
             what = ("understate" if ratio > 1 else "overstate")
-            why = (" At horizon 1 the target is |r|, whose mean is about 0.8 σ: a model fitted to it by squared "
-                   "error forecasts below σ." if h == 1 and ratio > 1 else "")
+            usual = (f"; a well-fitted forecast of |r| at horizon 1 gives about {ABS_RETURN_VARIANCE_RATIO:.2f}"
+                     if h == 1 else "")
             out.append(f"the {terminal_safe(str(name))}'s volatility forecasts {what} the test period's realised "
-                       f"variance (realised / forecast {ratio:.2f}): a VaR or expected shortfall scaled by them is "
-                       f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
-                       "(or judge them by QLIKE, in the table) before using them as σ.")
+                       f"variance (realised / forecast {ratio:.2f}{usual}): a VaR or expected shortfall scaled by them "
+                       f"is {'breached more' if ratio > 1 else 'breached less'} often than its level. Scale "
+                       "them (or judge them by QLIKE, in the table) before using them as σ.")
+        below = _dig(entry, ("pooled", "nonpositive_forecasts"))
+        if isinstance(below, int) and below:
+            out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
+                       "volatility cannot be: their QLIKE is infinite, so none is given. Read them as 0 and retrain "
+                       "(more epochs or data) before using them.")
     views = {"": evidence.get("trading")} if evidence.get("trading") else dict(evidence.get("trading_per_asset") or {})
     short = {asset: int(v.get("periods") or 0) for asset, v in views.items()
              if isinstance(v, Mapping) and int(v.get("periods") or 0) < THIN_PERIODS}
@@ -766,7 +777,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
 
 
 #: A volatility forecaster whose realised / forecast variance on the test period lies beyond this
-#: factor either way is warned of (see :func:`thin_warnings`).
+#: factor either way is warned of (at horizon 1, above it times pi/2: see :func:`thin_warnings`).
 VARIANCE_RATIO_WARN = 1.5
 
 
@@ -789,7 +800,6 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("AUC", ("pooled", "auc"), "f"),
           # A volatility forecast's own loss and scale (evaluate.forecast.volatility_metrics).
           ("QLIKE on variance (0 is perfect; lower is better)", ("pooled", "qlike"), "f"),
-          ("naive forecast's QLIKE", ("pooled", "naive", "qlike"), "f"),
           ("realised / forecast variance (1: unbiased; above: understated)", ("pooled", "variance_ratio"), "f"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),

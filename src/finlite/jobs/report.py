@@ -297,7 +297,7 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
     shares = [f"{name} {count:,} ({count / len(frame):.1%}"
               f"{'' if not empty.get(name) else '; all empty or blank' if empty[name] >= count else f'; {empty[name]:,} of them empty or blank'})"
               for name, count in unseen.items()]
-    keyless = {c.name for c in prepared.preprocessor.categorical_ if not c.categories}  # every value unseen by design
+    keyless = prepared.preprocessor.keyless  # every value unseen by design
     if any(count >= UNSEEN_WARN_SHARE * len(frame) for name, count in unseen.items() if name not in keyless):
         # Every number on those rows rests on the unseen bucket (or a WOE / target-encoded column's
         # prior): a validator reads that before the metrics. score says as much; the report said

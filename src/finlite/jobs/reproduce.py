@@ -1058,7 +1058,7 @@ def _scaled_headline(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list
 
 
 #: What a volatility forecaster's evidence gives from 2026-12-07 (evaluate.forecast.volatility_metrics).
-VOLATILITY_ADDED = ("qlike", "variance_ratio", "volatility_rows", "volatility_skipped")
+VOLATILITY_ADDED = ("qlike", "variance_ratio", "volatility_rows", "nonpositive_forecasts")
 
 
 def _added_volatility_metrics(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list[str]]:

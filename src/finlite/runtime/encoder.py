@@ -196,7 +196,10 @@ class Encoder:
         self._kept_keys = {c[0]: c[2] for c in categorical}  # the values a refusal may quote
         #: Category fields that keep no value (none had rows enough): every value is unseen by design,
         #: which runs count but do not warn of as a recoded column.
-        self.keyless: frozenset[str] = frozenset(c[0] for c in categorical if not c[2])
+        #: (An older artifact that lists the rare values under ``other`` is no such field: a value it does
+        #: not list is new, and a column mostly of those is warned of as before.)
+        self.keyless: frozenset[str] = frozenset(c[0] for c in categorical
+                                                 if not c[2] and all(k == MISSING for k in c[3]))
         #: Refuse a blank (null, empty, NaN) in a field training never saw blank, instead of scoring
         #: it with the training median (a number) or the unseen bucket (a category): a value the
         #: model has not learned (``score`` / ``serve --no-impute``). A field training saw blank

@@ -265,7 +265,23 @@ def check_settings(settings: ServeSettings) -> ServeSettings:
     elif settings.audit_key_file is not None:
         raise ConfigError("--audit-key-file keys the audit log's input digests, and this service writes no audit log "
                           "(--no-audit). Drop one of them.")
+    if settings.audit_key_file is not None:
+        # A key every client holds (the bearer token) or anyone may read (a public key) keys nothing
+        # (a review, 2026-12-07).
+        for option, other in (("--token-file", settings.token_file), ("--verify-key", settings.verify_key)):
+            if other is not None and _same_file(settings.audit_key_file, other):
+                raise ConfigError(f"--audit-key-file is the {option} file {str(other)!r}: the audit key must be a "
+                                  "secret of its own, which no client holds. Write one with: openssl rand -hex 32 > "
+                                  "KEY_FILE")
     return ServeSettings(**{**asdict(settings), "manifest_sha256": digest})
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (the same path, or the same file by device and inode)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _check_audit_path(settings: ServeSettings) -> None:
@@ -383,7 +399,7 @@ def read_audit_key(path: str | Path) -> bytes:
     except OSError as exc:
         raise ConfigError(f"Cannot read the audit key file {str(path)!r} ({exc.strerror or exc}); check "
                           "--audit-key-file.") from exc
-    key = raw.strip()
+    key = raw.strip()  # a trailing newline (openssl's) is no part of the key
     if len(key) < MIN_AUDIT_KEY_BYTES:
         raise ConfigError(f"{where} holds {len(key)} bytes; an audit key needs at least {MIN_AUDIT_KEY_BYTES} random "
                           "bytes (a short key can be guessed, and with it every digest linked to an applicant). Write "
