@@ -104,7 +104,8 @@ def test_tables_partition_the_rows(data: tuple[np.ndarray, np.ndarray, np.ndarra
     assert np.trapezoid(tpr, fpr) == pytest.approx(m.auc(y, p))
 
 
-def _csi_by_value(expected: list[object], actual: list[object], min_share: float) -> dict[str, tuple[float, float]]:
+def _csi_by_value(expected: list[object], actual: list[object], min_share: float,
+                  min_rows: int = 1) -> dict[str, tuple[float, float]]:
     """Categorical CSI shares worked value by value, independently of the hashed grouping: each
     value's label is its category as the model's encoder reads it (1, 1.0 and "1" one category;
     True and 1 one in a column of booleans), rare and unseen labels pool into "other", missing
@@ -124,7 +125,8 @@ def _csi_by_value(expected: list[object], actual: list[object], min_share: float
         k = key(value)
         return "missing" if k is None else f"={k}"
     e_lab = [label(x) for x in expected]
-    kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share}
+    kept = {lab for lab in set(e_lab) if lab != "missing" and e_lab.count(lab) / len(e_lab) >= min_share
+            and e_lab.count(lab) >= min_rows}
     booleans = {"True", "False", "1", "0"}
     trained = {lab[1:] for lab in kept}  # scored values are looked up among the kept values
     swap = {"1": "True", "True": "1", "0": "False", "False": "0"}
@@ -157,15 +159,15 @@ _CATEGORIES = st.one_of(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size
 
 
 @settings(max_examples=200, deadline=None)
-@given(_CATEGORIES, _CATEGORIES, st.sampled_from([0.0, 0.05, 0.2]))
+@given(_CATEGORIES, _CATEGORIES, st.sampled_from([0.0, 0.05, 0.2]), st.sampled_from([1, 3, 10]))
 def test_categorical_csi_bins_equal_a_value_by_value_count(expected: list[object], actual: list[object],
-                                                           min_share: float) -> None:
+                                                           min_share: float, min_rows: int) -> None:
     import pandas as pd
 
     out = v.csi_table(pd.Series(expected, dtype=object), pd.Series(actual, dtype=object), categorical=True,
-                      min_share=min_share)
+                      min_share=min_share, min_rows=min_rows)
     got = {r["bin"]: (r["expected_share"], r["actual_share"]) for r in out["bins"]}
-    want = _csi_by_value(expected, actual, min_share)
+    want = _csi_by_value(expected, actual, min_share, min_rows)
     assert got.keys() == want.keys()
     for b, (e, a) in want.items():
         assert got[b][0] == pytest.approx(e, abs=1e-12) and got[b][1] == pytest.approx(a, abs=1e-12)

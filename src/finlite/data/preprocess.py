@@ -677,13 +677,12 @@ class Preprocessor:
             # Most frequent first (ties by name) so the encoding does not depend on row order.
             ordered = sorted(counts, key=lambda k: (-counts[k], k))
             frequent = [k for k in ordered if counts[k] >= enc.min_category_count]
-            valued = len(ordered) > enc.max_categories and enc.high_cardinality != "onehot"
-            kept = frequent if valued else frequent[:enc.max_categories]
-            if valued:
+            if len(ordered) > enc.max_categories and enc.high_cardinality != "onehot":
                 if y is None:
                     y = self._labels(frame, source, labels)
                 self.categorical_.append(self._fit_valued(name, codes, distinct, y, frequent, ordered))
                 continue
+            kept = frequent[:enc.max_categories]
             if not kept:
                 # No value has rows enough to be kept: every row, in training and scoring alike,
                 # takes the unseen column, and no value is written to preprocessor.json. Listing
