@@ -1363,3 +1363,21 @@ def test_a_column_keeping_no_value_gets_no_never_held_warning_at_training() -> N
     prepared = prepare(frame, target="y", categorical=["iban"])
     assert any("column 'iban': " in note and "its values are not stored" in note for note in prepared.schema.notes)
     assert not any("'iban'" in w and "never held" in w for w in prepared.split_notes())
+
+
+def test_keyless_fields_are_those_listing_no_value_but_the_blank() -> None:
+    """An older artifact listed every rare value under other: a value it does not list is new, so
+    its column keeps the recoded-column warning; one listing nothing (or only the blank) keeps
+    nothing and is counted, not warned of (a review, 2026-12-07). Both encoders agree."""
+    from finlite._keys import MISSING
+
+    n = 60
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "zip": [f"Z{i}" for i in range(n)],
+                          "y": [0, 1, 0] * (n // 3)})
+    schema = Schema(target="y", positive="1", negative="0", numeric=("x",), categorical=("zip",))
+    spec = Preprocessor(schema, Encoding(max_categories=1000)).fit(frame).to_dict()
+    for other, keyless in (([], {"zip"}), ([MISSING], {"zip"}), (["Z1", "Z2"], set()), (["Z1", MISSING], set())):
+        edited = json.loads(json.dumps(spec))
+        edited["categorical"][0]["other"] = other
+        edited["feature_names"] = ["x", *([f"zip={OTHER}"] if other else []), "zip=__unseen__"]
+        assert Preprocessor.from_dict(edited).keyless == keyless == Encoder(edited).keyless, other

@@ -737,10 +737,11 @@ def test_a_volatility_forecast_is_judged_by_qlike_and_its_scale(prices: Path) ->
     low = volatility_metrics(realised, 0.8 * sigma)  # E|r| = 0.8 σ: what squared error learns
     assert low["variance_ratio"] > VARIANCE_RATIO_WARN and low["qlike"] > got["qlike"]
     # A forecast at or below 0 has an infinite loss: no QLIKE, never a better one by leaving it out.
-    still = volatility_metrics(np.r_[realised[:10], 0.0], np.r_[sigma[:10], -1.0])  # a still day: skipped
+    still = volatility_metrics(np.r_[realised[:10], 0.0], np.r_[sigma[:10], sigma[0]])  # a still day: skipped
     assert still["volatility_rows"] == 10 and still["nonpositive_forecasts"] == 0 and still["qlike"] is not None
-    wrong = volatility_metrics(realised[:10], np.r_[sigma[:9], -1e-3])
-    assert wrong["nonpositive_forecasts"] == 1 and wrong["qlike"] is None
+    for y_last in (0.0, 0.01):  # a negative volatility is wrong whatever was realised
+        wrong = volatility_metrics(np.r_[realised[:9], y_last], np.r_[sigma[:9], -1e-3])
+        assert wrong["nonpositive_forecasts"] == 1 and wrong["qlike"] is None
     # In the evidence of a volatility forecaster, and its warning.
     series = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
     scaled = np.abs(series.y_test.astype(np.float64)) * 0.5  # half the scale: variance understated 4 times
@@ -748,15 +749,23 @@ def test_a_volatility_forecast_is_judged_by_qlike_and_its_scale(prices: Path) ->
     pooled = ev["models"]["teacher"]["pooled"]
     assert pooled["variance_ratio"] == pytest.approx(4.0, rel=1e-6) and pooled["qlike"] > 0
     said = [w for w in thin_warnings(ev) if "realised variance" in w]
-    assert len(said) == 1 and "understate the test period's realised variance (realised / forecast 4.00; a " \
-        "well-fitted forecast of |r| at horizon 1 gives about 1.57)" in said[0]
+    assert len(said) == 1 and "understate the test period's realised variance (realised / forecast 4.00): a VaR" \
+        in said[0] and "π/2" not in said[0]  # far beyond what E|r| explains
     assert "QLIKE on variance" in render_forecast_table(ev)
-    # Neither a forecast of σ (ratio 1) nor of E|r| (pi/2) is warned of at horizon 1.
-    for scale in (1.0, np.sqrt(2 / np.pi)):
-        fitted = forecast_evidence(series, {"teacher": np.abs(series.y_test.astype(np.float64)) * 0 + 1e-9
-                                            + scale * np.sqrt(np.mean(series.y_test.astype(np.float64) ** 2))},
-                                   cutoff=None)
-        assert not any("realised variance" in w for w in thin_warnings(fitted)), scale
+    rms = np.sqrt(np.mean(series.y_test.astype(np.float64) ** 2))
+    sigma_like = forecast_evidence(series, {"teacher": np.full(len(series.y_test), rms)}, cutoff=None)
+    assert not any("realised variance" in w for w in thin_warnings(sigma_like))  # a forecast of σ: ratio 1
+    # A forecast of E|r| (ratio pi/2) is warned of, with the scale that makes it σ.
+    abs_like = forecast_evidence(series, {"teacher": np.full(len(series.y_test), rms * np.sqrt(2 / np.pi))},
+                                 cutoff=None)
+    [said_abs] = [w for w in thin_warnings(abs_like) if "realised variance" in w]
+    assert "(realised / forecast 1.57)" in said_abs and "multiply it by 1.253 (√(π/2)) to read it as σ" in said_abs
+    # Beyond horizon 1 the same ratio has no such explanation: a forecast of the h-day volatility.
+    enough = {"rows": 500, "dates": 500}
+    later = [w for w in thin_warnings({**enough, "horizon": 5, "models": {"teacher": {"pooled": {"variance_ratio": 1.6}}}})
+             if "realised variance" in w]
+    assert len(later) == 1 and "π/2" not in later[0]
+    assert not thin_warnings({**enough, "horizon": 5, "models": {"teacher": {"pooled": {"variance_ratio": 1.4}}}})
     below = forecast_evidence(series, {"teacher": np.r_[-1e-3, np.abs(series.y_test[1:].astype(np.float64))]},
                               cutoff=None)
     assert any("1 of the teacher's volatility forecasts are at or below 0" in w for w in thin_warnings(below))

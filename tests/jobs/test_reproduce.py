@@ -857,3 +857,14 @@ def test_a_verdict_on_an_artifact_of_other_code_says_so(student_dir: Path, germa
     assert render_reproduction(result).endswith(
         "; the artifact was made by other finlite code (its code sha256 differs, or it records none): a rule changed "
         "since may explain it, so rerun it with the finlite that made it before taking it for altered")
+
+
+def test_an_older_volatility_forecasters_new_metrics_are_left_out_even_when_null() -> None:
+    """QLIKE is None where a forecast is 0 (the naive |r| after a still day): an older artifact,
+    which records no QLIKE, was "NOT reproduced" on it (a review, 2026-12-07)."""
+    from finlite.jobs.reproduce import MetricCheck, _added_volatility_metrics
+
+    checks = [MetricCheck("test.naive.qlike", None, None, False), MetricCheck("test.qlike", None, 0.71, False),
+              MetricCheck("test.rmse", 0.01, 0.02, False)]
+    kept, notes = _added_volatility_metrics(checks)
+    assert [c.name for c in kept] == ["test.rmse"] and len(notes) == 1 and "no QLIKE or variance ratio" in notes[0]

@@ -350,3 +350,6 @@ def test_a_keyed_audit_log_records_hmacs_nobody_without_the_key_can_link(exporte
     shared = runner.invoke(app, ["serve", str(exported_dir), "--audit-key-file", str(key_file), "--token-file",
                                  str(key_file), "--audit-log", str(tmp_path / "a3.jsonl")])
     assert shared.exit_code == 2 and "--audit-key-file is the --token-file file" in shared.output
+    public = runner.invoke(app, ["serve", str(exported_dir), "--audit-key-file", str(key_file), "--verify-key",
+                                 str(key_file), "--audit-log", str(tmp_path / "a4.jsonl")])
+    assert public.exit_code == 2 and "--audit-key-file is the --verify-key file" in public.output

@@ -185,20 +185,20 @@ def information_coefficient(y: Any, pred: Any) -> float:
     return float(_stats().spearmanr(p_arr, y_arr).statistic)
 
 
-def volatility_metrics(y: Any, pred: Any, rows: Any = None) -> dict[str, Any]:
+def volatility_metrics(y: Any, pred: Any) -> dict[str, Any]:
     """What a risk desk judges a volatility forecast by: ``qlike``, Patton's QLIKE loss on the
-    variances, mean(y²/f² − ln(y²/f²) − 1), 0 for a perfect forecast and the loss that ranks
-    forecasts rightly when the realised measure is noisy (RMSE rewards a forecast of E|r| below
-    σ); and ``variance_ratio``, mean(y²) / mean(f²) with forecasts below 0 read as 0: above 1 the
-    forecasts understate the realised variance, so a VaR built on them is breached more often
-    than its level. QLIKE is taken over the rows whose realised volatility is above 0
-    (``volatility_rows``; ``rows``, a boolean mask, narrows them: the model's rows for a naive
-    forecast); a forecast at or below 0 on such a row has an infinite loss, so ``qlike`` is then
-    None and ``nonpositive_forecasts`` counts them (never left out: dropping them improved the
-    score; a review, 2026-12-07). None where no row is usable."""
+    variances, mean(y²/f² − ln(y²/f²) − 1) over the rows whose realised volatility is above 0
+    (``volatility_rows``), 0 for a perfect forecast and the loss that ranks forecasts rightly when
+    the realised measure is noisy (RMSE rewards a forecast of E|r| below σ); and
+    ``variance_ratio``, mean(y²) / mean(f²) over every row, forecasts below 0 read as 0: above 1
+    the forecasts understate the realised variance, so a VaR built on them is breached more often
+    than its level. A forecast at or below 0 (``nonpositive_forecasts``, counted on every row: a
+    volatility cannot be one, whatever was realised) has an infinite loss, so ``qlike`` is then
+    None, never a better number by leaving it out (a review, 2026-12-07). A naive forecast of 0 (at
+    horizon 1 the last |r|, 0 after a still day) has no QLIKE either. None where no row is usable."""
     y_arr, p_arr = _values(y, pred)
-    usable = y_arr > 0 if rows is None else (y_arr > 0) & np.asarray(rows, dtype=bool)
-    bad = int(np.count_nonzero(usable & (p_arr <= 0)))
+    usable = y_arr > 0
+    bad = int(np.count_nonzero(p_arr <= 0))
     out: dict[str, Any] = {"volatility_rows": int(usable.sum()), "nonpositive_forecasts": bad, "qlike": None,
                            "variance_ratio": None}
     floored = np.maximum(p_arr, 0.0)

@@ -404,7 +404,7 @@ def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str,
         from finlite.evaluate.forecast import volatility_metrics
 
         out.update(volatility_metrics(y, pred))
-        if isinstance(out.get("naive"), dict):  # on the same rows (the naive |r_t| is 0 on still days: infinite)
+        if isinstance(out.get("naive"), dict):  # None where the naive forecasts 0 (|r_t| after a still day)
             out["naive"]["qlike"] = volatility_metrics(y, naive)["qlike"]
     if task_name == "direction":
         # A probability against a 0/1 outcome: MAPE divides by the outcome (every down move is a
@@ -739,21 +739,23 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         if holes is not None:
             out.append(holes)
     h = int(evidence.get("horizon") or 1)
-    # At horizon 1 a forecast of |r| has the variance ratio pi/2 by construction (the README says
-    # so), a forecast of σ 1: both are well fitted, so neither is warned of (a review, 2026-12-07).
-    top = VARIANCE_RATIO_WARN * (ABS_RETURN_VARIANCE_RATIO if h == 1 else 1.0)
     for name, entry in (evidence.get("models") or {}).items():
         if name == "naive":
             continue
         ratio = _dig(entry, ("pooled", "variance_ratio"))
-        if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= top:
+        if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= VARIANCE_RATIO_WARN:
             what = ("understate" if ratio > 1 else "overstate")
-            usual = (f"; a well-fitted forecast of |r| at horizon 1 gives about {ABS_RETURN_VARIANCE_RATIO:.2f}"
-                     if h == 1 else "")
+            # At horizon 1 a squared-error fit of |r| forecasts E|r| (ratio pi/2 by construction): said
+            # with the scale that makes it σ. Warned of all the same: a VaR scaled by it is too small
+            # (a review, 2026-12-07, against a first version that let it pass).
+            abs_r = h == 1 and ratio > 1 and ratio <= VARIANCE_RATIO_WARN * ABS_RETURN_VARIANCE_RATIO
+            why = (f" At horizon 1 the target is |r|, and a forecast of E|r| has a ratio of about "
+                   f"{ABS_RETURN_VARIANCE_RATIO:.2f} (π/2): multiply it by {math.sqrt(ABS_RETURN_VARIANCE_RATIO):.3f} "
+                   "(√(π/2)) to read it as σ." if abs_r else "")
             out.append(f"the {terminal_safe(str(name))}'s volatility forecasts {what} the test period's realised "
-                       f"variance (realised / forecast {ratio:.2f}{usual}): a VaR or expected shortfall scaled by them "
-                       f"is {'breached more' if ratio > 1 else 'breached less'} often than its level. Scale "
-                       "them (or judge them by QLIKE, in the table) before using them as σ.")
+                       f"variance (realised / forecast {ratio:.2f}): a VaR or expected shortfall scaled by them is "
+                       f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
+                       "(or judge them by QLIKE, in the table) before using them as σ.")
         below = _dig(entry, ("pooled", "nonpositive_forecasts"))
         if isinstance(below, int) and below:
             out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
@@ -777,7 +779,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
 
 
 #: A volatility forecaster whose realised / forecast variance on the test period lies beyond this
-#: factor either way is warned of (at horizon 1, above it times pi/2: see :func:`thin_warnings`).
+#: factor either way is warned of (see :func:`thin_warnings`).
 VARIANCE_RATIO_WARN = 1.5
 
 
