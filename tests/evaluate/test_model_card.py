@@ -538,3 +538,21 @@ def test_the_runs_warnings_are_limitations_each_said_once() -> None:
     assert "- **Short test period**: the test period holds 29" in text and "Warning from the run" not in text
     report["warnings"] = "not a list"
     assert "Warning from the run" not in render_model_card(report)
+
+
+def test_a_volatility_forecasters_card_speaks_of_risk_not_buy_and_hold() -> None:
+    """A volatility card spoke of buy-and-hold and filed its forecasts' scale under "Short test
+    period" (a market-risk walk-through and a review, 2026-12-07)."""
+    from finlite.evaluate.model_card import VOLATILITY_USE
+
+    warning = ("the teacher's volatility forecasts understate the test period's realised variance (realised / "
+               "forecast 1.59): a VaR or expected shortfall scaled by them is breached more often than its level.")
+    thin = "the test period holds 29 labelled window(s); with fewer than 60 its errors move with each one."
+    report = {**credit_report(), "task": "forecast", "data": {"source": "spy.csv"},
+              "forecast": {"objective": "volatility", "warnings": [warning, thin]}}
+    card = render_model_card(report)
+    assert part(card, "## Intended use").strip() == VOLATILITY_USE and "buy-and-hold" not in VOLATILITY_USE
+    limits = part(card, "## Limitations")
+    assert f"- **Volatility forecasts**: {warning}" in limits and f"- **Short test period**: {thin}" in limits
+    returns = {**report, "forecast": {"objective": "return"}}
+    assert part(render_model_card(returns), "## Intended use").strip() == DEFAULT_USES["markets"]

@@ -752,6 +752,13 @@ def test_a_volatility_forecast_is_judged_by_qlike_and_its_scale(prices: Path) ->
     assert len(said) == 1 and "understate the test period's realised variance (realised / forecast 4.00): a VaR" \
         in said[0] and "π/2" not in said[0]  # far beyond what E|r| explains
     assert "QLIKE on variance" in render_forecast_table(ev)
+    from finlite.jobs.forecast import render_forecast_markdown
+
+    # A volatility is traded by no strategy: its report states no trading costs (a return's does).
+    assert "trading costs" not in render_forecast_markdown(ev, title="t")
+    returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    assert "trading costs" in render_forecast_markdown(forecast_evidence(
+        returns, {"teacher": np.zeros(len(returns.y_test))}, cutoff=None), title="t")
     rms = np.sqrt(np.mean(series.y_test.astype(np.float64) ** 2))
     sigma_like = forecast_evidence(series, {"teacher": np.full(len(series.y_test), rms)}, cutoff=None)
     assert not any("realised variance" in w for w in thin_warnings(sigma_like))  # a forecast of σ: ratio 1

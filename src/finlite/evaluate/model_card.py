@@ -164,7 +164,22 @@ def _domain(report: Mapping[str, Any]) -> str:
 def _intended_use(report: Mapping[str, Any]) -> str:
     card = report.get("card")
     stated = card.get("intended_use") if isinstance(card, Mapping) else None
-    return _text(stated) if stated else DEFAULT_USES[_domain(report)]
+    if stated:
+        return _text(stated)
+    evidence = report.get("forecast")
+    if isinstance(evidence, Mapping) and evidence.get("objective") == "volatility":
+        # A volatility is traded by no buy-and-hold: it feeds a risk measure (a market-risk
+        # walk-through, 2026-12-07).
+        return VOLATILITY_USE
+    return DEFAULT_USES[_domain(report)]
+
+
+#: The intended use of a volatility forecaster's card.
+VOLATILITY_USE = ("Volatility forecasting: forecast the realised volatility the teacher forecasts, over the same "
+                  "horizon and in its units (the square root of the summed squared daily log returns), from a price "
+                  "history like the training file's, replacing the teacher model this student was compressed from. "
+                  "Before scaling a VaR or expected shortfall by it, compare it with the naive forecast and check "
+                  "its variance ratio and QLIKE in the report.")
 
 
 def _decisions(fraud: bool) -> str:

@@ -990,8 +990,11 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
     head = ["", "## Verdict", "", *fenced(verdict)] if verdict else []
     head += ["", "## WARNING", "", *fenced(warning)] if warning else []
     lines = [f"# {title}", *head, "", f"Test period: {evidence['rows']} labelled windows in {evidence['folds']} fold(s); "
-             f"objective {evidence['objective']}, horizon {evidence['horizon']}; trading costs "
-             f"{evidence['cost_bps']:g} bp per unit of turnover. Naive forecast: the random walk (a zero return) "
+             f"objective {evidence['objective']}, horizon {evidence['horizon']}"
+             # A volatility is traded by no strategy here: no costs to state (a market-risk walk-through).
+             + ("" if evidence.get("objective") == "volatility" else
+                f"; trading costs {evidence['cost_bps']:g} bp per unit of turnover") + ". "
+             "Naive forecast: the random walk (a zero return) "
              "for returns and prices, the last realised volatility for volatility, the training share of up moves "
              "for direction.", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     # A cell holding an asset's id is the data's: escaped so that a "|" or a link in an id cannot
