@@ -41,6 +41,14 @@ def rehash(folder: Path, edit=None) -> dict:  # type: ignore[no-untyped-def]
     return manifest
 
 
+def edit_preprocessor(folder: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    """Edit the artifact's preprocessor.json with ``edit`` (the parsed spec, changed in place) and re-hash."""
+    spec = json.loads((folder / "preprocessor.json").read_text())
+    edit(spec)
+    (folder / "preprocessor.json").write_text(json.dumps(spec))
+    rehash(folder)
+
+
 def approve_everyone(n_features: int) -> bytes:
     """An ONNX model with the served model's interface that scores every applicant ~0 (approved)."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_features])
@@ -486,10 +494,7 @@ def test_insane_preprocessor_is_refused_on_load_and_by_predictor(art: Path, fiel
 def test_a_preprocessor_whose_columns_contradict_its_feature_names_is_refused(art: Path, edit) -> None:  # type: ignore[no-untyped-def]
     """A category list reversed with the hash rewritten scored every value with another value's
     column (a review, 2026-12-04): the fields must encode the columns feature_names lists."""
-    spec = json.loads((art / "preprocessor.json").read_text())
-    edit(spec)
-    (art / "preprocessor.json").write_text(json.dumps(spec))
-    rehash(art)
+    edit_preprocessor(art, edit)
     for load in (finlite.load, Predictor):
         with pytest.raises(ArtifactError, match=r"its feature_names .* do not match the columns its fields encode "
                                                 r"\(column \d+: .* expected\)"):
@@ -548,12 +553,12 @@ def test_a_preprocessor_field_this_finlite_does_not_know_is_refused(art: Path, w
     """A finlite that ignored keys it did not know scored, after a rollback, an amount the
     artifact's recorded training range refuses (an upgrade and rollback walk-through, 2026-12-07):
     every key of preprocessor.json changes how a record is read, so an unknown one is refused."""
-    spec = json.loads((art / "preprocessor.json").read_text())
-    block = {"file": spec, "schema": spec["schema"], "encoding": spec["encoding"], "numeric": spec["numeric"][0],
-             "categorical": spec["categorical"][0]}[where]
-    block["clip_to_range"] = True
-    (art / "preprocessor.json").write_text(json.dumps(spec))
-    rehash(art)
+    def unknown_key(spec: dict) -> None:  # type: ignore[type-arg]
+        block = {"file": spec, "schema": spec["schema"], "encoding": spec["encoding"], "numeric": spec["numeric"][0],
+                 "categorical": spec["categorical"][0]}[where]
+        block["clip_to_range"] = True
+
+    edit_preprocessor(art, unknown_key)
     for load in (finlite.load, Predictor):
         with pytest.raises(ArtifactError, match=r"holds the field 'clip_to_range' .*which this finlite does not know: "
                                                 r"a newer finlite may have written it"):

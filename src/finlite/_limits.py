@@ -56,6 +56,12 @@ _MEMORY_SHARE = 0.8
 #: of a population (``finlite score`` computes none; the report's stability section is not judged).
 PSI_MIN_ROWS = 100
 
+#: Fewest training rows behind a category value that an artifact or report names with a number of
+#: its own (a bin of the stability record or the report's CSI tables; below it, a warning where the
+#: encoding keeps one): a value of fewer rows is a few customers' (a data-protection walk-through,
+#: 2026-12-07). The default --min-category-count.
+CATEGORY_MIN_ROWS = 10
+
 #: Fewest rows of each class whose metrics a validator can read as evidence: with fewer, one row
 #: moves them by whole points (the commands warn; the report's discrimination section is at
 #: least WARN, so the model card lists it among the limitations).

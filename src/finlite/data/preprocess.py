@@ -432,7 +432,7 @@ def separating_edges(present: np.ndarray) -> list[float]:
 #: with fewer training rows than this is stored by name in preprocessor.json, which ships with the
 #: model, beside a number fitted to those few customers' outcomes: training warns of it
 #: (:func:`disclosure_notes`). The default --min-category-count (10) keeps none.
-DISCLOSURE_ROWS = 10
+DISCLOSURE_ROWS = _limits.CATEGORY_MIN_ROWS
 
 
 def disclosure_notes(preprocessor: Preprocessor, train: pd.DataFrame) -> list[str]:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._keys import CSV_MISSING, MISSING
-from finlite._limits import PSI_MIN_ROWS, THIN_CLASS_ROWS
+from finlite._limits import CATEGORY_MIN_ROWS, PSI_MIN_ROWS, THIN_CLASS_ROWS
 from finlite._util import spreadsheet_safe
 from finlite.data.preprocess import stability_edges
 from finlite.data.schema import numeric_column
@@ -792,7 +792,7 @@ def _category_labels(s: pd.Series, known: Sequence[str] = ()) -> tuple[np.ndarra
 
 
 def csi_table(expected: Any, actual: Any, *, categorical: bool = False, bins: int = 10,
-              min_share: float = 0.01, min_rows: int = 10) -> dict[str, Any]:
+              min_share: float = 0.01, min_rows: int = CATEGORY_MIN_ROWS) -> dict[str, Any]:
     """Characteristic stability index of one feature: PSI of its distribution, training vs scored.
 
     Numeric: bins at the training column's quantiles (as :func:`psi_table`), with missing values

@@ -403,9 +403,7 @@ def _quality(y: np.ndarray, pred: np.ndarray, naive: np.ndarray, task_name: str,
     if objective == "volatility":
         from finlite.evaluate.forecast import volatility_metrics
 
-        out.update(volatility_metrics(y, pred))
-        if isinstance(out.get("naive"), dict):  # None where the naive forecasts 0 (|r_t| after a still day)
-            out["naive"]["qlike"] = volatility_metrics(y, naive)["qlike"]
+        out.update(volatility_metrics(y, pred))  # the naive's own QLIKE is in its own column's entry
     if task_name == "direction":
         # A probability against a 0/1 outcome: MAPE divides by the outcome (every down move is a
         # zero, skipped) and MAE rewards hard 0/1 calls over honest probabilities, so neither it

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from finlite._keys import CSV_MISSING, MISSING, category_keys
+from finlite._limits import CATEGORY_MIN_ROWS
 from finlite.errors import ArtifactError
 
 __all__ = ["BINS", "LEVELS", "METHOD", "MIN_SHARE", "SAMPLE_ROWS", "FeatureBins", "csi_notes", "level_counts",
@@ -47,8 +48,8 @@ BINS = 10
 MIN_SHARE = 0.01
 #: ... and at least this many rows: the bins' keys and counts are written to the manifest, and a
 #: value of a few rows is a few customers' (in a small table, 1 % was one customer's IBAN; a
-#: review, 2026-12-07). preprocess.DISCLOSURE_ROWS, the same floor.
-MIN_ROWS = 10
+#: review, 2026-12-07). The same floor as preprocess.DISCLOSURE_ROWS.
+MIN_ROWS = CATEGORY_MIN_ROWS
 #: The most rows a run bins for its fields' CSI (see :func:`sample`).
 SAMPLE_ROWS = 1 << 17
 #: A row's level is the number of trailing zero bits of its file position (0-based), capped at
