@@ -733,7 +733,8 @@ def train(
     rare_values: Annotated[str, typer.Option(help="Values in fewer than --min-category-count training rows: 'listed' stores them by name in preprocessor.json, so scoring tells them from values never seen (one-hot: their shared 'other' column); 'unseen' stores none of them: in training and scoring alike they are encoded and counted as never seen. For an artifact that leaves the training environment: a postcode or employer seen once is one customer's.")] = "listed",
     task: Annotated[str, typer.Option(help="'binary' (a labelled table, e.g. loans) or 'forecast' (a price file: --date-column, --target is the price; see --objective).")] = "binary",
     objective: Annotated[str, typer.Option(help="With --task forecast: 'return' (next-h log return), 'direction' (up or down over the next h), 'volatility' (realised over the next h) or 'price' (the level, via the log change).")] = "return",
-    horizon: Annotated[int, typer.Option(help="With --task forecast: forecast horizon h in rows (trading days).")] = 1,
+    horizon: Annotated[int, typer.Option(help="With --task forecast: forecast horizon h in rows of each asset (trading days of a stock, "
+                                      "calendar days of a 7-day market).")] = 1,
     window: Annotated[int, typer.Option(help="With --task forecast: rows of history (lags) each forecast reads.")] = 30,
     id_column: Annotated[str | None, typer.Option(help="With --task forecast: asset id column of a long table of several assets (each asset's history kept apart).")] = None,
     volume_column: Annotated[str | None, typer.Option(help="With --task forecast: volume column (its log change becomes a feature).")] = None,

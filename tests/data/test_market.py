@@ -711,6 +711,40 @@ def test_the_series_calendar_sets_the_periods_a_year(dates: pd.DatetimeIndex, pe
         assert found == round(365.25 / 3, 1) and calendar == "121.8 dates a year (measured: dates 3 days apart)"
 
 
+def test_a_week_of_six_or_seven_days_is_annualised_and_checked_by_its_own_days() -> None:
+    """An FX pair quoted Sunday to Friday was annualised with 252 days (its annual return understated
+    by a fifth), and a coin's file was told of its weekend rows on every run and never of a missing
+    Saturday (a walk-through as an FX quant, 2026-12-07)."""
+    from finlite.data.market import calendar_note, trading_week, week_name
+
+    every = pd.date_range("2020-01-05", periods=1200, freq="D")
+    fx = every[every.dayofweek != 5]  # Sunday to Friday
+    spec = MarketSpec(target="close")
+    assert periods_per_year(read_prices(_dated(fx), spec), spec) == {None: (313.1, "6 trading days a week, "
+                                                                           "Sunday-Friday")}
+    assert period_unit(313.1) == "day"
+    sun_thu = every[~every.dayofweek.isin([4, 5])]
+    assert periods_per_year(read_prices(_dated(sun_thu), spec), spec)[None] == (
+        252.0, "trading days, a Sunday-Thursday week")
+    days = np.asarray(every.values).astype("datetime64[D]")
+    assert trading_week(days) == "1111111" and calendar_note(days, None) is None  # a complete coin: nothing to say
+    # A coin's missing Saturday is a hole in the feed, named in the 7-day calendar.
+    holed = np.delete(days, [5, 6, 100])
+    assert str(days[5].astype("datetime64[D]")) == "2020-01-10"
+    note = calendar_note(holed, "btc")
+    assert note is not None and note.startswith("asset 'btc': 3 trading day(s) missing in 2 gap(s) of the 7-day "
+                                                "calendar") and "weekend" not in note
+    # A Saturday row of the Sunday-Friday pair is named as off its week; a stock's weekend as before.
+    fx_days = np.asarray(fx.values).astype("datetime64[D]")
+    odd = np.sort(np.r_[fx_days, np.datetime64("2020-01-11")])
+    assert "1 row(s) fall on a Saturday, off the Sunday-Friday week, e.g. 2020-01-11" in str(calendar_note(odd, None))
+    stock = np.asarray(pd.bdate_range("2020-01-06", periods=300).values).astype("datetime64[D]")
+    assert "fall on a weekend, e.g. 2020-01-11" in str(calendar_note(np.sort(np.r_[stock, np.datetime64("2020-01-11")]),
+                                                                      None))
+    assert [week_name(w) for w in ("1111100", "1111101", "1111111", "1011100", "0000011")] == [
+        "Monday-Friday", "Sunday-Friday", "7-day", "Monday, Wednesday, Thursday, Friday", "Saturday-Sunday"]
+
+
 def test_each_asset_of_a_panel_has_its_own_calendar_and_one_date_assumes_trading_days() -> None:
     days = pd.date_range("2019-01-01", periods=400, freq="D")
     weekdays = pd.bdate_range("2019-01-01", periods=400)
@@ -795,7 +829,10 @@ def test_a_sunday_to_thursday_market_is_not_a_seven_day_one_and_a_daily_feed_wit
     days = pd.date_range("2019-01-01", periods=700, freq="D")
     sun_thu = days[days.dayofweek.isin([6, 0, 1, 2, 3])]
     spec = MarketSpec(target="close")
-    assert periods_per_year(read_prices(_dated(sun_thu), spec), spec) == {None: (252.0, "trading days")}
+    assert periods_per_year(read_prices(_dated(sun_thu), spec), spec) == {
+        None: (252.0, "trading days, a Sunday-Thursday week")}
+    # Its Sundays are trading days of its week, not weekend rows.
+    assert not [n for n in read_prices(_dated(sun_thu), spec).notes if "weekend" in n]
     business = pd.bdate_range("2015-01-05", periods=1500)
     holes = business[np.sort(np.random.default_rng(0).choice(1500, 600, replace=False))]  # 60 % of the days lost
     table = read_prices(_dated(holes), spec)
@@ -866,3 +903,62 @@ def test_asset_ids_that_differ_only_by_leading_zeros_are_said() -> None:
     assert _id_key("1" * 41) != _id_key("1" * 40 + "2") and _id_key("1_000") != _id_key("1000")
     assert _id_key("\u0663") != _id_key("3") and _id_key("1e999999999999") != _id_key("1")
     assert _id_key("7e2") == _id_key("00700") == _id_key("700.0") and _id_key("-0") == _id_key("0")
+
+
+def test_dates_with_a_zone_or_an_offset_are_read_as_written_and_said_so() -> None:
+    """The same bars stamped in New York and in UTC fall on different dates and get different
+    forecasts; finlite reads each as the date written, and now says so (a walk-through as an FX
+    quant, 2026-12-07)."""
+    from finlite.data.market import offset_note
+
+    stamps = pd.date_range("2021-01-04", periods=120, freq="B")
+    spec = MarketSpec(target="close")
+    ny = _dated(stamps)
+    ny["date"] = [f"{d}T19:00:00-05:00" for d in ny["date"]]
+    table = read_prices(ny, spec)
+    assert table.frame["date"].iloc[0] == pd.Timestamp("2021-01-04")  # the local date as written
+    [note] = [n for n in table.notes if "UTC offset" in n]
+    assert note.startswith("120 distinct date(s) of column 'date' carry a UTC offset (e.g. '2021-01-04T19:00:00-05:00'):"
+                           " each is read as the date written, in its own zone, not converted to UTC")
+    mixed = pd.Series(["2021-03-12T16:00:00-05:00", "2021-03-15T16:00:00-04:00", "2021-03-16"])
+    assert "; offsets -04:00, -05:00)" in str(offset_note(mixed, "date"))
+    typed = pd.Series(pd.date_range("2021-01-04", periods=3, freq="D", tz="Asia/Tokyo"))
+    assert "carry the time zone Asia/Tokyo: each is read as its date in that zone" in str(offset_note(typed, "date"))
+    assert offset_note(_dated(stamps)["date"], "date") is None
+    assert offset_note(pd.Series(pd.date_range("2021-01-04", periods=3)), "date") is None
+    assert not [n for n in read_prices(_dated(stamps), spec).notes if "offset" in n or "zone" in n]
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("20210104", "It looks like YYYYMMDD: write it as 2021-01-04"),
+    ("1609459200", "It looks like seconds since 1970-01-01 UTC (2021-01-01)"),
+    ("1609459200000", "It looks like milliseconds since 1970-01-01 UTC (2021-01-01): convert the column to dates in "
+                      "the market's zone (pandas: pd.to_datetime(column, unit='ms', utc=True)"),
+])
+def test_a_date_written_as_a_number_is_refused_with_the_conversion(written: str, hint: str) -> None:
+    """Epoch time and YYYYMMDD were refused as "not a date" with no word of what they are."""
+    frame = _dated(pd.date_range("2021-01-04", periods=60, freq="B"))
+    frame["date"] = frame["date"].astype(object)
+    frame.loc[0, "date"] = written
+    with pytest.raises(DataError, match="is not a date finlite reads") as caught:
+        read_prices(frame, MarketSpec(target="close"))
+    assert hint in str(caught.value)
+
+
+def test_ewma_volatility_is_riskmetrics_recursion_as_pandas_computes_it() -> None:
+    """σ²_t = λσ²_{t−1} + (1−λ)r²_t from σ²_0 = r²_0: pandas' ewm(alpha=1−λ, adjust=False)."""
+    from finlite.data.market import ewma_volatility
+
+    r = np.random.default_rng(4).standard_t(4, 500) * 0.01
+    for lam in (0.94, 0.97):
+        by_pandas = np.sqrt(pd.Series(r**2).ewm(alpha=1 - lam, adjust=False).mean().to_numpy())
+        np.testing.assert_allclose(ewma_volatility(r, lam), by_pandas, rtol=1e-12, atol=0)
+    # Each value reads only its own and earlier returns.
+    changed = r.copy()
+    changed[300:] *= 7
+    np.testing.assert_array_equal(ewma_volatility(changed)[:300], ewma_volatility(r)[:300])
+    assert ewma_volatility([]).size == 0
+    with pytest.raises(DataError, match="EWMA decay must lie between 0 and 1"):
+        ewma_volatility(r, 1.0)
+    with pytest.raises(DataError, match=r"needs finite returns; return 2 is nan"):
+        ewma_volatility([0.01, 0.02, np.nan])

@@ -558,3 +558,75 @@ def test_up_share_counts_as_directional_accuracy_counts() -> None:
     assert up_share(None, r, direction=False) == pytest.approx(2 / 3)  # the zero and the unknown left out
     assert up_share(np.array([1.0, 0.0, 0.0, 1.0]), None, direction=True) == pytest.approx(0.5)  # no move: down
     assert up_share(None, np.array([0.0, np.nan]), direction=False) is None
+
+
+# -- VaR backtest -----------------------------------------------------------------------
+@pytest.mark.parametrize(("exceptions", "zone"), [(0, "green"), (4, "green"), (5, "yellow"), (9, "yellow"),
+                                                  (10, "red"), (25, "red")])
+def test_the_traffic_light_has_the_basel_zones_for_250_days(exceptions: int, zone: str) -> None:
+    """The Basel Committee's backtesting table at 99 % over 250 days: green 0–4, yellow 5–9, red 10+."""
+    assert fc.traffic_light(exceptions, 250, 0.99) == zone
+
+
+def test_the_traffic_light_refuses_impossible_counts() -> None:
+    with pytest.raises(DataError, match="0 ≤ exceptions ≤ observations"):
+        fc.traffic_light(11, 10, 0.99)
+    with pytest.raises(DataError, match="observations > 0"):
+        fc.traffic_light(0, 0, 0.99)
+
+
+def _kupiec_by_binomial(x: int, n: int, p: float) -> float:
+    """Kupiec's LR from scipy's binomial log-likelihoods (the binomial coefficient cancels)."""
+    return 2.0 * (stats.binom.logpmf(x, n, x / n) - stats.binom.logpmf(x, n, p))
+
+
+def test_var_backtest_counts_exceptions_and_matches_independent_tests() -> None:
+    """Exceptions are returns below −z·σ; Kupiec's LR equals the one from scipy's binomial; the
+    independence LR is the hand-computed Markov-chain one of a known sequence."""
+    sigma = np.full(12, 0.01)
+    z99 = stats.norm.ppf(0.99)
+    hits = np.array([0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    realised = np.where(hits, -1.01 * z99 * 0.01, -0.99 * z99 * 0.01)  # just beyond / just within the VaR
+    out = fc.var_backtest(realised, sigma, 0.99)
+    assert (out["observations"], out["exceptions"], out["zone"]) == (12, 3, "red")
+    assert out["expected"] == pytest.approx(0.12) and out["exception_rate"] == pytest.approx(0.25)
+    assert out["kupiec"]["statistic"] == pytest.approx(_kupiec_by_binomial(3, 12, 0.01), rel=1e-12)
+    assert out["kupiec"]["p_value"] == pytest.approx(stats.chi2.sf(_kupiec_by_binomial(3, 12, 0.01), 1), rel=1e-12)
+    # Transitions of 0 1 1 0 0 0 1 0 0 0 0 0: n00 6, n01 2, n10 2, n11 1.
+    n00, n01, n10, n11 = 6, 2, 2, 1
+    pi, pi01, pi11 = 3 / 11, n01 / (n00 + n01), n11 / (n10 + n11)
+    lr_ind = -2 * ((n00 + n10) * math.log(1 - pi) + (n01 + n11) * math.log(pi)
+                   - n00 * math.log(1 - pi01) - n01 * math.log(pi01) - n10 * math.log(1 - pi11) - n11 * math.log(pi11))
+    assert out["independence"]["statistic"] == pytest.approx(lr_ind, rel=1e-12)
+    assert out["conditional_coverage"]["statistic"] == pytest.approx(out["kupiec"]["statistic"] + lr_ind, rel=1e-12)
+    assert out["conditional_coverage"]["p_value"] == pytest.approx(
+        stats.chi2.sf(out["kupiec"]["statistic"] + lr_ind, 2), rel=1e-12)
+    # No exception: Kupiec is defined (0 · log 0 = 0), the independence test has nothing to compare.
+    calm = fc.var_backtest(np.full(50, -0.001), np.full(50, 0.01), 0.99)
+    assert calm["exceptions"] == 0 and calm["independence"] is None and calm["zone"] == "green"
+    assert calm["kupiec"]["statistic"] == pytest.approx(_kupiec_by_binomial(0, 50, 0.01), rel=1e-12)
+    # A forecast at or below 0 is a VaR of 0: any loss breaches it.
+    assert fc.var_backtest([-1e-6, 1e-6], [-0.01, 0.0], 0.95)["exceptions"] == 1
+
+
+def test_var_backtest_of_calibrated_normal_forecasts_holds_its_level() -> None:
+    """σ forecasts of normal returns: about 1 % and 5 % exceptions, green, tests not rejecting."""
+    rng = np.random.default_rng(3)
+    sigma = rng.uniform(0.005, 0.03, 20_000)
+    realised = rng.normal(0.0, sigma)
+    for level in fc.VAR_LEVELS:
+        out = fc.var_backtest(realised, sigma, level)
+        assert out["exception_rate"] == pytest.approx(1 - level, rel=0.12)
+        assert out["zone"] == "green" and out["kupiec"]["p_value"] > 0.01
+    # The same returns judged on E|r| (0.8 σ), what a squared-error fit of |r| learns: breached too often.
+    low = fc.var_backtest(realised, 0.8 * sigma, 0.99)
+    assert low["exception_rate"] > 0.03 and low["zone"] == "red" and low["kupiec"]["p_value"] < 1e-6
+
+
+def test_var_backtest_refuses_what_it_cannot_judge() -> None:
+    with pytest.raises(DataError, match=r"A VaR level must lie between 0\.5 and 1"):
+        fc.var_backtest([0.01], [0.01], 99)
+    with pytest.raises(DataError, match="differ in length"):
+        fc.var_backtest([0.01, 0.02], [0.01], 0.99)
+    with pytest.raises(DataError, match="finite outcomes"):
+        fc.var_backtest([np.nan], [0.01], 0.99)

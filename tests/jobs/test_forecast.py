@@ -776,3 +776,101 @@ def test_a_volatility_forecast_is_judged_by_qlike_and_its_scale(prices: Path) ->
     below = forecast_evidence(series, {"teacher": np.r_[-1e-3, np.abs(series.y_test[1:].astype(np.float64))]},
                               cutoff=None)
     assert any("1 of the teacher's volatility forecasts are at or below 0" in w for w in thin_warnings(below))
+
+
+def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(prices: Path, tmp_path: Path) -> None:
+    """A market-risk desk holds a volatility model to RiskMetrics' EWMA and backtests the VaR it
+    makes: the evidence has an ``ewma`` column and, per model, the 99 % and 95 % VaR backtests
+    (exceptions, the Basel zone, Kupiec's and Christoffersen's tests), every h-th window at h > 1;
+    a red zone is warned of. A return forecaster's evidence has neither."""
+    from scipy import stats
+
+    from finlite.data.market import ewma_forecasts
+    from finlite.jobs.forecast import render_forecast_markdown, thin_warnings
+
+    series = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    rms = np.full(len(y), np.sqrt(np.mean(y**2)))
+    ev = forecast_evidence(series, {"teacher": rms, "student": 1.1 * rms}, cutoff=None)
+    assert list(ev["models"]) == ["teacher", "student", "naive", "ewma"] and ev["ewma_lambda"] == 0.94
+    assert "diebold_mariano_vs_teacher" in ev["models"]["student"]
+    assert "diebold_mariano_vs_teacher" not in ev["models"]["ewma"]  # a baseline, not a candidate
+    # The EWMA forecast, computed independently from the file: pandas' ewm of the squared log returns.
+    frame = pd.read_csv(prices)
+    r = np.log(frame["close"]).diff()
+    sigma = np.sqrt((r**2).ewm(alpha=0.06, adjust=False).mean()).to_numpy()
+    at = pd.Index(pd.to_datetime(frame["date"])).get_indexer(pd.to_datetime(series.windows_test.dates))
+    np.testing.assert_allclose(ewma_forecasts(series), sigma[at], rtol=1e-10)
+    # The teacher's 99 % VaR: exceptions counted directly against the realised one-day returns.
+    realised = realised_log_returns(series)
+    var99 = ev["models"]["teacher"]["value_at_risk"]["var_99"]
+    assert var99["observations"] == len(y) == ev["value_at_risk"]["periods"]
+    assert var99["exceptions"] == int(np.sum(realised < -stats.norm.ppf(0.99) * rms))
+    assert set(ev["models"]["ewma"]["value_at_risk"]) == {"var_99", "var_95"}
+    table = render_forecast_table(ev)
+    assert "99 % VaR traffic light (Basel rule)" in table and "note: ewma is RiskMetrics'" in table
+    assert "VaR backtest: VaR = z · forecast" in render_forecast_markdown(ev, title="t")
+    # Forecasts far too small: the VaR is breached on most days, red, and said so.
+    small = forecast_evidence(series, {"teacher": 0.2 * rms}, cutoff=None)
+    [red] = [w for w in thin_warnings(small) if "red zone" in w]
+    assert red.startswith("a 99 % VaR on the teacher's volatility forecasts is in the red zone of the Basel traffic "
+                          "light (") and small["models"]["teacher"]["value_at_risk"]["var_99"]["zone"] == "red"
+    assert not [w for w in thin_warnings(ev) if "red zone" in w and "ewma" in w]  # no warning about a baseline
+    # At h = 3 the h-day windows overlap: every third is backtested.
+    three = prepare_series(prices, MarketSpec(window=10, objective="volatility", horizon=3), walk=WalkForward(folds=2))
+    n3 = len(three.y_test)
+    ev3 = forecast_evidence(three, {"teacher": np.full(n3, 0.02)}, cutoff=None)
+    assert ev3["models"]["teacher"]["value_at_risk"]["var_95"]["observations"] == -(-n3 // 3)
+    assert "; one window in 3 of each asset, from its first, so that no two overlap;" in ev3["value_at_risk"]["method"]
+    # A panel: each asset backtested, counted by zone, summed.
+    frames = [pd.read_csv(write_prices(tmp_path / f"v{k}.csv", n=260, seed=k)).assign(asset=f"A{k}") for k in range(3)]
+    panel = prepare_series(pd.concat(frames, ignore_index=True),
+                           MarketSpec(window=10, objective="volatility", id_column="asset"), walk=WalkForward(folds=2))
+    yp = panel.y_test.astype(np.float64)
+    evp = forecast_evidence(panel, {"teacher": np.full(len(yp), 0.002)}, cutoff=None)
+    tested = evp["models"]["teacher"]["value_at_risk"]["var_99"]
+    assert tested["assets"] == 3 and sum(tested["zones"].values()) == 3 and tested["observations"] == len(yp)
+    assert tested["red_assets"] == ["A0", "A1", "A2"]  # 0.2 % against a daily 1 %: every asset red
+    assert "green 0, yellow 0, red 3" in render_forecast_table(evp)
+    assert any("red zone of the Basel traffic light for 3 of 3 assets (A0, A1, A2)" in w for w in thin_warnings(evp))
+    # A return forecaster has no volatility to backtest.
+    returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    plain = forecast_evidence(returns, {"teacher": np.zeros(len(returns.y_test))}, cutoff=None)
+    assert "ewma" not in plain["models"] and "value_at_risk" not in plain and "ewma_lambda" not in plain
+
+
+def test_a_price_level_mape_is_given_for_prices_of_any_size(tmp_path: Path) -> None:
+    """A token priced near 3e-9 had every row of its price-level MAPE skipped as "near zero" by the
+    returns' threshold (1e-8): no MAPE and no word (a walk-through as an FX quant, 2026-12-07)."""
+    frame = pd.read_csv(write_prices(tmp_path / "p.csv"))
+    frame["close"] *= 3e-11
+    series = prepare_series(frame, MarketSpec(window=10, objective="price"), walk=WalkForward(folds=2))
+    y = series.y_test.astype(np.float64)
+    levels = forecast_evidence(series, {"teacher": 0.5 * y}, cutoff=None)["models"]["teacher"]["levels"]
+    last = series.windows_test.last_price.astype(np.float64)
+    actual, forecast = last * np.exp(y), last * np.exp(0.5 * y)
+    assert levels["mape_skipped"] == 0
+    assert levels["mape"] == pytest.approx(np.mean(np.abs(forecast - actual) / actual), rel=1e-6)
+
+
+def test_the_table_says_which_calendar_the_trading_rows_are_annualised_with(prices: Path, tmp_path: Path) -> None:
+    """periods_per_year and the calendar were in the JSON only: a Sunday-Friday pair's 252 could not
+    be seen in the table, report.md or the card (a walk-through as an FX quant, 2026-12-07)."""
+    from finlite.jobs.forecast import render_forecast_markdown
+
+    series = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
+    ev = forecast_evidence(series, {"teacher": np.full(len(series.y_test), 1e-3)}, cutoff=None)
+    said = "the trading rows are annualised with 252 holding periods a year (trading days), from the dates'"
+    assert f"note: {said}" in render_forecast_table(ev)
+    assert "The" + said[len("the"):] in render_forecast_markdown(ev, title="t")
+    coin = pd.read_csv(write_prices(tmp_path / "c.csv", n=300, seed=3)).assign(asset="C")
+    stock = pd.read_csv(write_prices(tmp_path / "s.csv", n=300, seed=4)).assign(asset="S")
+    coin["date"] = pd.date_range(end=stock["date"].iloc[-1], periods=300, freq="D").strftime("%Y-%m-%d")  # both in the test
+    panel = prepare_series(pd.concat([coin, stock], ignore_index=True), MarketSpec(window=10, id_column="asset"),
+                           walk=WalkForward(folds=2))
+    both = forecast_evidence(panel, {"teacher": np.full(len(panel.y_test), 1e-3)}, cutoff=None)
+    assert ("note: the trading rows are annualised with 252 holding periods a year (trading days) for 1 asset(s); 365 "
+            "holding periods a year (calendar days, a 7-day market) for 1 asset(s)") in render_forecast_table(both)
+    volatility = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
+    assert "annualised" not in render_forecast_table(forecast_evidence(
+        volatility, {"teacher": np.full(len(volatility.y_test), 0.01)}, cutoff=None))  # nothing traded

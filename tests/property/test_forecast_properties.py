@@ -54,3 +54,31 @@ def test_drawdown_in_unit_interval_and_costs_never_help(data: tuple[np.ndarray, 
     for name in ("long_flat", "long_short"):
         assert costly[name]["equity"]["final"] <= free[name]["equity"]["final"] + 1e-12
     assert 0.0 <= fc.buy_and_hold(r, cost)["max_drawdown"] <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 400), st.sampled_from([0.99, 0.975, 0.95]))
+def test_the_traffic_light_never_gets_greener_with_more_exceptions(n: int, x: int, level: float) -> None:
+    """One more exception in as many periods never moves the zone towards green."""
+    x = min(x, n - 1)
+    rank = {"green": 0, "yellow": 1, "red": 2}
+    assert rank[fc.traffic_light(x, n, level)] <= rank[fc.traffic_light(x + 1, n, level)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 120).flatmap(lambda n: st.tuples(arrays(np.float64, n, elements=_RETURNS),
+                                                        arrays(np.float64, n, elements=st.floats(-0.01, 0.1)))),
+       st.sampled_from([0.99, 0.95]))
+def test_var_backtest_counts_what_it_says_and_gives_probabilities(data: tuple[np.ndarray, np.ndarray],
+                                                                   level: float) -> None:
+    """The exceptions are the returns below −z·max(σ, 0), counted directly; every p-value is a
+    probability, every statistic at least 0; a wider VaR never has more exceptions."""
+    from scipy import stats
+
+    r, sigma = data
+    out = fc.var_backtest(r, sigma, level)
+    assert out["exceptions"] == int(np.sum(r < -stats.norm.ppf(level) * np.maximum(sigma, 0.0)))
+    for test in ("kupiec", "independence", "conditional_coverage"):
+        if out[test] is not None:
+            assert out[test]["statistic"] >= 0.0 and 0.0 <= out[test]["p_value"] <= 1.0
+    assert fc.var_backtest(r, 2 * np.abs(sigma), level)["exceptions"] <= out["exceptions"] or (sigma < 0).any()

@@ -187,3 +187,25 @@ def test_the_scaler_ignores_everything_after_the_training_labels(frame: pd.DataF
     assert same_bits(again.x_train, prepared.x_train) and same_bits(again.y_train, prepared.y_train)
     for a, b in zip(again.split.folds, prepared.split.folds, strict=True):
         assert same_bits(a[0], b[0]) and same_bits(a[1], b[1])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=random_prices(assets=2), where=st.floats(0.0, 1.0), seed=st.integers(0, 2**31),
+       horizon=st.integers(1, 4))
+def test_the_ewma_baseline_reads_nothing_after_t(frame: pd.DataFrame, where: float, seed: int, horizon: int) -> None:
+    """RiskMetrics' EWMA, the volatility evidence's baseline, of every window up to t is bitwise
+    the same when every price after t changes (it reads each asset's returns up to its date)."""
+    from finlite.data.market import ewma_forecasts
+
+    spec = MarketSpec(objective="volatility", horizon=horizon, window=5, id_column="ticker")
+    walk = WalkForward(folds=1)
+    before = prepare_series(frame, spec, walk=walk)
+    dates = np.sort(before.table.frame["date"].to_numpy())
+    cut = pd.Timestamp(dates[spec.warmup + int(where * (len(dates) - 2 - spec.warmup))])
+    after = prepare_series(change_after(frame, cut, seed), spec, walk=walk)
+    for part in ("train", "val", "test"):
+        one, two = (getattr(s, f"windows_{part}") for s in (before, after))
+        upto = one.dates <= cut.to_datetime64().astype("datetime64[D]")
+        assert same_bits(one.dates[upto], two.dates[upto])
+        assert same_bits(ewma_forecasts(before, part)[upto], ewma_forecasts(after, part)[upto])
+        assert np.isfinite(ewma_forecasts(before, part)).all()

@@ -65,6 +65,8 @@ __all__ = [
     "calendar_note",
     "compile_kernels",
     "compute_features",
+    "ewma_forecasts",
+    "ewma_volatility",
     "feature_names",
     "flat_note",
     "forecast_columns",
@@ -72,6 +74,7 @@ __all__ = [
     "impossible_forecast_notes",
     "jump_note",
     "majority_calendar",
+    "offset_note",
     "parse_price_dates",
     "period_unit",
     "periods_per_year",
@@ -83,6 +86,8 @@ __all__ = [
     "served_values",
     "split_note",
     "to_price_level",
+    "trading_week",
+    "week_name",
     "zeros_note",
 ]
 
@@ -365,7 +370,8 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
                 int(np.flatnonzero(~iso)[0]) if int(iso.sum()) * 2 >= len(iso) else int(np.flatnonzero(iso)[0]))
             raise DataError(f"Date column {column!r} of {source} holds {text(row)!r} at {_line(row, source)}, which "
                             "is not a date finlite reads (or not in the form of the other dates); write every date as "
-                            "YYYY-MM-DD (or every date as month/day/year, or every date as day/month/year).")
+                            "YYYY-MM-DD (or every date as month/day/year, or every date as day/month/year)."
+                            + _number_date_hint(text(row)))
         if order == "ymd":
             raise DataError(f"Date column {column!r} of {source} holds {text(0)!r} at {_line(0, source)}; the model "
                             "was trained on YYYY-MM-DD dates, and whether day or month comes first in a slash date "
@@ -398,6 +404,49 @@ def parse_price_dates(raw: pd.Series, column: str, source: str, order: str | Non
     # Days straight from the parsed unit: pandas reads years outside datetime64[ns] at a coarser
     # unit, and a cast through ns would wrap them silently (1500-01-05 became 2084-08-...).
     return _in_range(parsed.astype("datetime64[D]"), raw, column, source), found
+
+
+def offset_note(raw: pd.Series, column: str) -> str | None:
+    """A note when the dates carry a time zone or UTC offsets, which a daily series reads past:
+    each row is the calendar date written (its local date), never converted to another zone. The
+    same bars stamped in New York and in UTC fall on different dates, and their forecasts differ
+    (a walk-through as an FX quant, 2026-12-07, found it said nowhere)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        zone = getattr(raw.dtype, "tz", None)
+        return (f"the dates of column {column!r} carry the time zone {zone}: each is read as its date in that zone, "
+                "not converted; if the bars close at another zone's midnight, convert them to the market's zone "
+                "first.") if zone is not None else None
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return None
+    # Each distinct value once (a panel repeats every date per asset).
+    distinct = pd.unique(raw.dropna().to_numpy(dtype=object))
+    zoned = [m for v in distinct[:100_000] if (m := _ISO.match(str(v).strip())) is not None and m.group(7)]
+    if not zoned:
+        return None
+    offsets = sorted({m.group(7) for m in zoned})
+    return (f"{len(zoned):,} distinct date(s) of column {column!r} carry a UTC offset (e.g. {zoned[0].group(0)!r}"
+            f"{'; offsets ' + ', '.join(offsets[:4]) if len(offsets) > 1 else ''}): each is read as the date written, "
+            "in its own zone, not converted to UTC; if the bars close at another zone's midnight, convert the "
+            "timestamps to the market's zone first.")
+
+
+def _number_date_hint(text: str) -> str:
+    """What a date written as a number most likely is, and the conversion that reads it: YYYYMMDD,
+    or seconds or milliseconds since 1970 (a desk's feeds write both; the refusal said only
+    "not a date", a walk-through as an FX quant, 2026-12-07). Empty for anything else."""
+    digits = text.strip()
+    if not digits.isdigit():
+        return ""
+    if len(digits) == 8 and 1 <= int(digits[4:6]) <= 12 and 1 <= int(digits[6:]) <= 31:
+        return (f" It looks like YYYYMMDD: write it as {digits[:4]}-{digits[4:6]}-{digits[6:]} (pandas: "
+                "pd.to_datetime(column.astype(str), format='%Y%m%d')).")
+    for length, unit, name in ((10, "s", "seconds"), (13, "ms", "milliseconds")):
+        if len(digits) == length:
+            day = np.array([int(digits)], dtype=f"datetime64[{unit}]").astype("datetime64[D]")[0]
+            return (f" It looks like {name} since 1970-01-01 UTC ({day}): convert the column to dates in the "
+                    f"market's zone (pandas: pd.to_datetime(column, unit='{unit}', utc=True).dt.tz_convert(ZONE)"
+                    ".dt.date).")
+    return ""
 
 
 #: The dates a price table holds: those of datetime64[ns], pandas' unit (its Timestamp.min/max).
@@ -626,15 +675,54 @@ def is_daily(dates: np.ndarray) -> bool:
     return step is None or step < DAILY_SPACING
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: The Monday-Friday week, as numpy's busday functions write a week (Monday first).
+MONDAY_TO_FRIDAY = "1111100"
+
+
+def trading_week(dates: np.ndarray) -> str:
+    """The weekdays a daily series trades on, as numpy's ``weekmask`` (Monday first, "1111100"
+    for Monday to Friday): those holding at least :data:`WEEKEND_SHARE` of its dates. A 7-day
+    market (crypto) trades on all seven, an FX pair quoted Sunday to Friday on six, a
+    Sunday-Thursday exchange on five; Monday to Friday for fewer than two dates. A weekday
+    below the share is a day off, and a date on it is named (a weekend row in a stock's file)."""
+    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
+    if len(days) < 2:
+        return MONDAY_TO_FRIDAY
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
+    share = np.bincount(weekday, minlength=7) / len(days)
+    return "".join("1" if x >= WEEKEND_SHARE else "0" for x in share)
+
+
+def week_name(week: str) -> str:
+    """A trading week (:func:`trading_week`) in words: "Monday-Friday", "Sunday-Friday",
+    "7-day", or its days listed where they are not one run."""
+    if week == "1" * 7:
+        return "7-day"
+    on = [i for i, c in enumerate(week) if c == "1"]
+    # One run of days, perhaps across Sunday-Monday: it starts at the day whose eve is off.
+    starts = [i for i in on if week[(i - 1) % 7] == "0"]
+    if len(starts) == 1:
+        first = starts[0]
+        return f"{_WEEKDAYS[first]}-{_WEEKDAYS[(first + len(on) - 1) % 7]}"
+    return ", ".join(_WEEKDAYS[i] for i in on)
+
+
 def _calendar(dates: np.ndarray) -> tuple[float, str]:
     days, step = _spacing(dates)
     if step is None:
         return 252.0, "trading days (too few dates to measure)"
     if step < 2:  # daily: the Monday after a weekend is 3 days on, but most steps are 1
-        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
-        if np.mean(weekday == 5) >= WEEKEND_SHARE and np.mean(weekday == 6) >= WEEKEND_SHARE:
+        week = trading_week(days)
+        open_days = week.count("1")
+        if open_days == 7:
             return 365.0, "calendar days, a 7-day market"
-        return 252.0, "trading days"
+        if open_days == 5:  # Monday-Friday or Sunday-Thursday: 252 trading days, holidays out
+            return 252.0, "trading days" + ("" if week == MONDAY_TO_FRIDAY else f", a {week_name(week)} week")
+        # A 6-day week (an FX pair quoted Sunday to Friday) or a shorter one: its share of the
+        # year's days. It was 252 before, which understated such a pair's annual return by a fifth
+        # (a walk-through as an FX quant, 2026-12-07).
+        return round(365.25 * open_days / 7, 1), f"{open_days} trading days a week, {week_name(week)}"
     for low, high, number, name in CALENDARS:
         if low <= step <= high:
             return number, name
@@ -688,8 +776,13 @@ def majority_calendar(calendars: Mapping[str | None, tuple[float, str]],
 def period_unit(per_year: float) -> str:
     """What one observation of a series with ``per_year`` observations a year is called ("day",
     "week", "month" ...; "period" off the usual calendars), for "held 5 day(s)"."""
-    return {252.0: "day", 365.0: "day", 52.0: "week", 12.0: "month", 4.0: "quarter", 1.0: "year"}.get(
-        float(per_year), "period")
+    if float(per_year) in _DAILY_YEARS:
+        return "day"
+    return {52.0: "week", 12.0: "month", 4.0: "quarter", 1.0: "year"}.get(float(per_year), "period")
+
+
+#: The periods a year of a daily series (:func:`_calendar`): 252, 365, or a week of k days' share.
+_DAILY_YEARS = frozenset({252.0, 365.0, *(round(365.25 * k / 7, 1) for k in range(1, 7))})
 
 
 def _asset_prefix(asset: str | None) -> str:
@@ -698,36 +791,46 @@ def _asset_prefix(asset: str | None) -> str:
 
 
 def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
-    """A warning listing the business days missing between consecutive dates of one asset."""
+    """A warning listing the days missing between consecutive dates of one asset in the week it
+    trades (:func:`trading_week`: Monday to Friday for a stock, every day for a coin, Sunday to
+    Friday for an FX pair), and its dates on a day off that week. A coin's file was told of its
+    weekend rows on every run and never of a missing Saturday (a walk-through as an FX quant,
+    2026-12-07)."""
     if len(dates) < 2:
         return None
-    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:])
+    week = trading_week(dates)
+    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:], weekmask=week)
     gaps = np.flatnonzero(between > 0)
-    weekend = ~np.is_busday(dates)
+    weekend = ~np.is_busday(dates, weekmask=week)
     if not len(gaps) and not weekend.any():
         return None
+    off = [_WEEKDAYS[i] for i, c in enumerate(week) if c == "0"]
     parts = []
     if len(gaps):
         missing = int(between[gaps].sum())
         shown = ", ".join(f"{np.datetime_as_string(dates[i], unit='D')}..{np.datetime_as_string(dates[i + 1], unit='D')}"
                           f" ({int(between[i])})" for i in gaps[:5])
         largest = int(gaps[np.argmax(between[gaps])])
-        parts.append(f"{missing} business day(s) missing in {len(gaps)} gap(s) of the Monday-Friday calendar "
+        days_of = "business day(s)" if week == MONDAY_TO_FRIDAY else "trading day(s)"
+        parts.append(f"{missing} {days_of} missing in {len(gaps)} gap(s) of the {week_name(week)} calendar "
                      f"(holidays or missing data; kept as they are, not filled), e.g. {shown}"
                      f"{' ...' if len(gaps) > 5 else ''}; the largest after "
                      f"{np.datetime_as_string(dates[largest], unit='D')} ({int(between[largest])} day(s))")
     if weekend.any():
-        parts.append(f"{int(weekend.sum())} row(s) fall on a weekend, e.g. "
+        when = "a weekend" if off == ["Saturday", "Sunday"] else f"a {' or '.join(off)}, off the {week_name(week)} week"
+        parts.append(f"{int(weekend.sum())} row(s) fall on {when}, e.g. "
                      f"{np.datetime_as_string(dates[np.flatnonzero(weekend)[0]], unit='D')}")
     return f"{_asset_prefix(asset)}{'; '.join(parts)}."
 
 
 def _gap_signature(dates: np.ndarray) -> bytes:
-    """Every gap of an asset's dates in the Monday-Friday calendar (the date before it and the
-    days missing) and every weekend row, as one key: assets with the same key share every gap."""
-    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:])
+    """Every gap of an asset's dates in the week it trades (the date before it and the days
+    missing) and every row on a day off, as one key: assets with the same key share every gap."""
+    week = trading_week(dates)
+    between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:], weekmask=week)
     gaps = np.flatnonzero(between > 0)
-    return b"|".join((dates[gaps].tobytes(), between[gaps].tobytes(), dates[~np.is_busday(dates)].tobytes()))
+    return b"|".join((week.encode(), dates[gaps].tobytes(), between[gaps].tobytes(),
+                      dates[~np.is_busday(dates, weekmask=week)].tobytes()))
 
 
 #: A day-to-day ratio of a price beyond which the move is called out: 10x up or down. No index has
@@ -1089,6 +1192,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                              date_order=date_order)
     if zeros:
         price_table.notes.append(zeros)
+    zone = offset_note(frame[spec.date_column], spec.date_column)
+    if zone:
+        price_table.notes.append(zone)
     if spec.volume_column is not None and spec.volume_column in result.columns:
         volumes = result[spec.volume_column].to_numpy(dtype=np.float64)
         volume_zero = np.flatnonzero(volumes == 0.0)
@@ -2440,14 +2546,71 @@ def realised_paths(series: PreparedSeries, part: str = "test", *,
     row per window, NaN where t+j is beyond the data: the path a position taken at t travels
     over its horizon, which the trading view marks its drawdown on. The last column (j = h) is
     :func:`realised_log_returns`."""
+    ahead_steps = list(range(1, series.spec.horizon + 1)) if steps is None else [int(j) for j in steps]
+    asset, p, at = _priced_windows(series, part)
+    n = len(p)
+    ahead = np.full((n, len(ahead_steps)), np.nan)
+    for k, j in enumerate(ahead_steps):
+        if n > j:
+            same = asset[j:] == asset[:-j]
+            ahead[:-j, k][same] = np.log(p[j:][same] / p[:-j][same])
+    out = np.full((len(at), len(ahead_steps)), np.nan)
+    found = at >= 0
+    out[found] = ahead[at[found]]
+    return out
+
+
+def ewma_volatility(returns: Any, lam: float = 0.94) -> np.ndarray:
+    """RiskMetrics' volatility of each period from the returns up to and including it:
+    σ²_t = λ σ²_{t−1} + (1 − λ) r²_t, started at σ²_0 = r²_0 (the baseline a market-risk desk
+    holds any volatility model to; λ = 0.94 is RiskMetrics' daily decay). Each value reads only
+    its own and earlier returns."""
+    r_arr = np.asarray(returns, dtype=np.float64).ravel()
+    if not 0.0 < float(lam) < 1.0:
+        raise DataError(f"The EWMA decay must lie between 0 and 1 (0.94 for RiskMetrics' daily); got {lam!r}.")
+    if r_arr.size == 0:
+        return r_arr.copy()
+    if not np.all(np.isfinite(r_arr)):
+        row = int(np.flatnonzero(~np.isfinite(r_arr))[0])
+        raise DataError(f"The EWMA volatility needs finite returns; return {row} is {float(r_arr[row])!r}.")
+    from scipy.signal import lfilter
+
+    squared = r_arr**2
+    # y_t = λ y_{t-1} + (1-λ) x_t with y_0 = x_0: the filter's initial state λ·x_0.
+    variance, _ = lfilter([1.0 - lam], [1.0, -lam], squared, zi=[lam * squared[0]])
+    return np.sqrt(np.maximum(np.asarray(variance, dtype=np.float64), 0.0))
+
+
+def ewma_forecasts(series: PreparedSeries, part: str = "test", lam: float = 0.94) -> np.ndarray:
+    """RiskMetrics' forecast of each window's realised volatility over the horizon, in the
+    volatility objective's units: √h · σ_t, σ²_t the exponentially weighted mean of the squared
+    daily log returns of the window's asset up to and including t (decay ``lam``; see
+    :func:`ewma_volatility`), NaN where the window is not in the table.
+    The baseline a market-risk desk holds a volatility model to; like every feature, it reads no
+    price after t."""
+    asset, p, at = _priced_windows(series, part)
+    n = len(p)
+    sigma = np.full(n, np.nan)
+    starts = np.flatnonzero(np.r_[True, asset[1:] != asset[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    for a, b in zip(starts, [*starts[1:], n], strict=True):
+        if b - a >= 2:  # an asset's first row has no return yet
+            sigma[a + 1:b] = ewma_volatility(np.log(p[a + 1:b] / p[a:b - 1]), lam)
+    out = np.full(len(at), np.nan)
+    found = at >= 0
+    out[found] = math.sqrt(series.spec.horizon) * sigma[at[found]]
+    return out
+
+
+def _priced_windows(series: PreparedSeries, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The table's assets (codes) and prices sorted by (asset, date), and each window of ``part``'s
+    row in that order (-1 where it is not there)."""
     spec = series.spec
-    ahead_steps = list(range(1, spec.horizon + 1)) if steps is None else [int(j) for j in steps]
     windows = {"train": series.windows_train, "val": series.windows_val, "test": series.windows_test}[part]
     frame = series.table.frame
     n = len(frame)
-    # Every row's path at once, then each window's row found by (asset, date): a loop over the
-    # assets and a dictionary of every (asset, date) took 27 s of evaluating a model on 1,000
-    # stocks over 10 years (2026-12-06). The same divisions and logs, so the same values.
+    # Every row at once, then each window's row found by (asset, date): a loop over the assets
+    # and a dictionary of every (asset, date) took 27 s of evaluating a model on 1,000 stocks
+    # over 10 years (2026-12-06).
     if spec.id_column:
         names, codes = np.unique(frame[spec.id_column].astype(str).to_numpy(), return_inverse=True)
     else:
@@ -2455,24 +2618,19 @@ def realised_paths(series: PreparedSeries, part: str = "test", *,
     days = frame[spec.date_column].to_numpy().astype("datetime64[D]").astype(np.int64)
     order = np.lexsort((days, codes))  # each asset's rows by date
     asset, day, p = codes[order].astype(np.int64), days[order], frame[spec.target].to_numpy(dtype=np.float64)[order]
-    ahead = np.full((n, len(ahead_steps)), np.nan)
-    for k, j in enumerate(ahead_steps):
-        if n > j:
-            same = asset[j:] == asset[:-j]
-            ahead[:-j, k][same] = np.log(p[j:][same] / p[:-j][same])
     w_ids = windows.ids.astype(str) if windows.ids is not None else np.full(len(windows.dates), "")
     w_days = np.asarray(windows.dates).astype("datetime64[D]").astype(np.int64)
     w_asset = np.searchsorted(names, w_ids)
     known = (w_asset < len(names)) & (names[np.minimum(w_asset, len(names) - 1)] == w_ids)
-    out = np.full((len(w_days), len(ahead_steps)), np.nan)
+    at = np.full(len(w_days), -1, dtype=np.int64)
     if n and known.any():
         first = int(min(day.min(), w_days.min()))
         # (asset, date) as one sortable number: the rows are sorted by it already (asset, then date).
         span = int(max(day.max(), w_days.max())) - first + 1
         keys = asset * span + (day - first)
         wanted = w_asset[known].astype(np.int64) * span + (w_days[known] - first)
-        at = np.minimum(np.searchsorted(keys, wanted), n - 1)
-        found = keys[at] == wanted
+        hit = np.minimum(np.searchsorted(keys, wanted), n - 1)
+        found = keys[hit] == wanted
         rows = np.flatnonzero(known)
-        out[rows[found]] = ahead[at[found]]
-    return out
+        at[rows[found]] = hit[found]
+    return asset, p, at

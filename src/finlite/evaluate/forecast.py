@@ -13,6 +13,10 @@ only when those are computed, so the torch-free runtime can import the task regi
 - :func:`trading_view` turns forecasts (or probabilities of an up move) into long/flat and
   long/short positions on the predicted direction and reports what they would have earned after
   costs; :func:`buy_and_hold` is the benchmark every such view is read against.
+- For volatility forecasts, :func:`volatility_metrics` (QLIKE, the variance ratio) and
+  :func:`var_backtest` (the VaR they make,
+  backtested: exceptions, the Basel :func:`traffic_light` zone, Kupiec's and Christoffersen's
+  likelihood-ratio tests).
 - :func:`per_fold` applies any of these to each walk-forward fold and to the pooled rows.
 - On a panel of assets, :func:`cross_sectional_ic` (each date's rank correlation across the
   assets, averaged, with a HAC t-test) and :func:`quantile_portfolio` (quintile long/short,
@@ -37,6 +41,8 @@ __all__ = [
     "CROSS_SECTION_MIN_ASSETS",
     "MAPE_EPS",
     "PORTFOLIO_QUANTILE",
+    "TRAFFIC_LIGHT",
+    "VAR_LEVELS",
     "buy_and_hold",
     "cross_sectional_ic",
     "date_mean_errors",
@@ -59,7 +65,9 @@ __all__ = [
     "r2",
     "rmse",
     "trading_view",
+    "traffic_light",
     "up_share",
+    "var_backtest",
     "volatility_metrics",
 ]
 
@@ -207,6 +215,76 @@ def volatility_metrics(y: Any, pred: Any) -> dict[str, Any]:
     if usable.any() and not bad:
         ratio = (y_arr[usable] / p_arr[usable]) ** 2
         out["qlike"] = float(np.mean(ratio - np.log(ratio) - 1.0))
+    return out
+
+
+#: The VaR levels a volatility forecast is backtested at (:func:`var_backtest`): the Basel
+#: backtest's 99 % and the 95 % that a test period of a few years can tell anything about.
+VAR_LEVELS = (0.99, 0.95)
+
+#: The traffic-light zones of a VaR backtest by the Basel Committee's rule: an exception count is
+#: green while the binomial probability of at most that many, at the VaR's exception rate, is below
+#: 95 %, yellow while it is below 99.99 %, red beyond (for 250 days at 99 %: 0–4, 5–9, 10 or more).
+TRAFFIC_LIGHT = (0.95, 0.9999)
+
+
+def traffic_light(exceptions: int, observations: int, level: float) -> str:
+    """The zone ("green", "yellow" or "red") of ``exceptions`` VaR breaches in ``observations``
+    days at ``level`` by the Basel rule (:data:`TRAFFIC_LIGHT`), generalised from 250 days to any
+    count: the cumulative binomial probability of as many or fewer breaches at rate 1 − level."""
+    if observations <= 0 or not 0 <= exceptions <= observations:
+        raise DataError(f"A traffic-light zone needs 0 ≤ exceptions ≤ observations and observations > 0; got "
+                        f"{exceptions} of {observations}.")
+    cumulative = float(_stats().binom.cdf(exceptions, observations, 1.0 - level))
+    return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow" if cumulative < TRAFFIC_LIGHT[1] else "red"
+
+
+def _bernoulli_loglik(hits: float, n: float, p: float) -> float:
+    """log L of ``hits`` successes in ``n`` Bernoulli trials at rate ``p`` (0 · log 0 read as 0)."""
+    out = 0.0
+    if hits:
+        out += hits * math.log(p) if p > 0 else -math.inf
+    if n - hits:
+        out += (n - hits) * math.log1p(-p) if p < 1 else -math.inf
+    return out
+
+
+def var_backtest(realised: Any, sigma: Any, level: float = 0.99) -> dict[str, Any]:
+    """Backtest the value at risk built on volatility forecasts ``sigma`` against the ``realised``
+    log returns over the same horizon, one row per period, in time order and not overlapping.
+
+    The VaR at ``level`` is z·σ (a normal return of zero mean, z its ``level`` quantile; a
+    forecast at or below 0 is a VaR of 0, breached by any loss), and an exception a return below
+    −VaR. Returned: ``observations``, ``exceptions``, ``expected`` (n · (1 − level)),
+    ``exception_rate``, ``zone`` (:func:`traffic_light`), and the likelihood-ratio tests with
+    their χ² p-values: ``kupiec`` (Kupiec's proportion of failures: is the rate 1 − level?, 1
+    degree of freedom), ``independence`` (Christoffersen's: does an exception make the next more
+    likely?, 1) and ``conditional_coverage`` (both, 2); the independence tests are None where no
+    period follows an exception or every one does (nothing to compare)."""
+    r_arr, s_arr = _values(realised, sigma, "volatility forecasts")
+    if not 0.5 < float(level) < 1.0:
+        raise DataError(f"A VaR level must lie between 0.5 and 1 (0.99 for 99 %); got {level!r}.")
+    stats = _stats()
+    z = float(stats.norm.ppf(level))
+    hit = r_arr < -z * np.maximum(s_arr, 0.0)
+    n, x, p = int(hit.size), int(hit.sum()), 1.0 - float(level)
+    # Kupiec: the binomial likelihood at the observed rate against the VaR's.
+    lr_pof = max(0.0, -2.0 * (_bernoulli_loglik(x, n, p) - _bernoulli_loglik(x, n, x / n)))
+    out: dict[str, Any] = {"level": float(level), "observations": n, "exceptions": x, "expected": n * p,
+                           "exception_rate": x / n, "zone": traffic_light(x, n, float(level)),
+                           "kupiec": {"statistic": lr_pof, "p_value": float(stats.chi2.sf(lr_pof, 1))},
+                           "independence": None, "conditional_coverage": None}
+    # Christoffersen: a first-order Markov chain of the exceptions against independent ones.
+    before, after = hit[:-1], hit[1:]
+    n01, n11 = int(np.sum(~before & after)), int(np.sum(before & after))
+    n00, n10 = int(np.sum(~before & ~after)), int(np.sum(before & ~after))
+    if n01 + n00 and n11 + n10:
+        pi01, pi11, pi = n01 / (n00 + n01), n11 / (n10 + n11), (n01 + n11) / (n00 + n01 + n10 + n11)
+        lr_ind = max(0.0, -2.0 * (_bernoulli_loglik(n01 + n11, n00 + n01 + n10 + n11, pi)
+                                  - _bernoulli_loglik(n01, n00 + n01, pi01) - _bernoulli_loglik(n11, n10 + n11, pi11)))
+        out["independence"] = {"statistic": lr_ind, "p_value": float(stats.chi2.sf(lr_ind, 1))}
+        lr_cc = lr_pof + lr_ind
+        out["conditional_coverage"] = {"statistic": lr_cc, "p_value": float(stats.chi2.sf(lr_cc, 2))}
     return out
 
 

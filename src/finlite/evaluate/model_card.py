@@ -178,8 +178,9 @@ def _intended_use(report: Mapping[str, Any]) -> str:
 VOLATILITY_USE = ("Volatility forecasting: forecast the realised volatility the teacher forecasts, over the same "
                   "horizon and in its units (the square root of the summed squared daily log returns), from a price "
                   "history like the training file's, replacing the teacher model this student was compressed from. "
-                  "Before scaling a VaR or expected shortfall by it, compare it with the naive forecast and check "
-                  "its variance ratio and QLIKE in the report.")
+                  "Before scaling a VaR or expected shortfall by it, compare it with the naive forecast and RiskMetrics' "
+                  "EWMA and check its variance ratio, QLIKE and the VaR backtest (exceptions, traffic-light zone, "
+                  "Kupiec's and Christoffersen's tests) in the report.")
 
 
 def _decisions(fraud: bool) -> str:

@@ -33,6 +33,7 @@ from finlite.data.market import (
     MarketSpec,
     PreparedSeries,
     asset_calendar,
+    ewma_forecasts,
     majority_calendar,
     periods_per_year,
     prepare_series,
@@ -44,6 +45,7 @@ from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
     ABS_RETURN_VARIANCE_RATIO,
+    VAR_LEVELS,
     buy_and_hold,
     calendar_holes_warning,
     cross_sectional_ic,
@@ -56,6 +58,7 @@ from finlite.evaluate.forecast import (
     panel_books,
     trading_view,
     up_share,
+    var_backtest,
 )
 from finlite.evaluate.model_card import fenced, markdown_cell
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, operating_point
@@ -608,7 +611,15 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                     "assets_left_out": len(others), "left_out": others[:20]}
         if enough:
             ranked = paths[:, -1] if spec.task == "direction" and paths is not None else y
-    for name, p in {**preds, "naive": naive}.items():
+    # The baselines every model is read against: the naive forecast, and for a volatility
+    # RiskMetrics' EWMA (λ 0.94), the one a market-risk desk holds any volatility model to.
+    baselines = {"naive": naive}
+    if spec.objective == "volatility":
+        ewma = ewma_forecasts(series)[known]
+        if len(ewma) and np.isfinite(ewma).all():
+            baselines["ewma"] = ewma
+            out["ewma_lambda"] = EWMA_LAMBDA
+    for name, p in {**preds, **baselines}.items():
         # The naive direction forecast (the training share of up moves) calls the training majority:
         # up at 0.5, not at the teacher's cut-off, which lies next to that share and flips with a seed.
         cut = 0.5 if name == "naive" and cutoff is not None else cutoff
@@ -625,9 +636,12 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
             last = np.asarray(windows.last_price, dtype=np.float64)[known]
             actual = to_price_level(y, last)
             enough = len(np.unique(dates)) >= 2 * h + 2
+            # A price is above 0 (read_prices refuses others): no level is "near zero", however small
+            # (a token priced at 3e-9 had every row skipped by the returns' 1e-8: an FX quant's walk-through).
             entry["levels"] = forecast_metrics(actual, to_price_level(p, last), last if enough else None,
-                                               horizon=h, dates=dates, mase_scale=_naive_scale(series, levels=True))
-        if name != "naive" and name != teacher and teacher in preds:
+                                               horizon=h, dates=dates, mase_scale=_naive_scale(series, levels=True),
+                                               eps=LEVEL_MAPE_EPS)
+        if name not in baselines and name != teacher and teacher in preds:
             # The share of test dates where the model calls the same direction as the teacher (at the
             # cut-off for direction, by sign otherwise): what the agreement gate reads on validation.
             # A volatility forecast is always positive: it has no direction to agree on.
@@ -654,7 +668,8 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                     dates[on_calendar], ranked[on_calendar], p[on_calendar], h,
                     baseline=preds[teacher][on_calendar])
         out["models"][name] = entry
-    if paths is None:  # a volatility forecast: no direction to trade
+    if paths is None:  # a volatility forecast: no direction to trade, a VaR to backtest
+        _value_at_risk(out, series, known, {**preds, **baselines}, ids, dates)
         return _with_thin_warnings(dict(_json_ready(out)))
     realised = paths[:, -1]  # realised_log_returns: the log return over the horizon
     up = up_share(y, realised, direction=spec.task == "direction")  # buy-and-hold's calls' hit rate
@@ -687,6 +702,70 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                                       horizon=h, per_year=out["cross_section"]["periods_per_year"],
                                                       paths=paths[m] if h > 1 else None)
     return _with_thin_warnings(dict(_json_ready(out)))
+
+
+#: The MAPE of price levels skips only a level of 0 (none passes read_prices): the smallest
+#: positive float, where returns skip those within MAPE_EPS of zero.
+LEVEL_MAPE_EPS = float(np.finfo(np.float64).tiny)
+
+#: RiskMetrics' daily decay: the EWMA baseline of a volatility forecaster's evidence.
+EWMA_LAMBDA = 0.94
+
+#: The baselines of a forecaster's evidence (in ``models`` beside the models): no warning is
+#: about them, and no test against the teacher.
+BASELINES = ("naive", "ewma")
+
+
+def _var_key(level: float) -> str:
+    """A VaR level's key in the evidence ("var_99" for 0.99)."""
+    return f"var_{round(level * 100):d}"
+
+
+def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarray, forecasts: Mapping[str, np.ndarray],
+                   ids: np.ndarray | None, dates: np.ndarray) -> None:
+    """Backtest the VaR built on each volatility forecast (``forecasts``, one per labelled test
+    window) at :data:`~finlite.evaluate.forecast.VAR_LEVELS`: into each model's entry of
+    ``out["models"]`` as ``value_at_risk`` and the method into ``out["value_at_risk"]``.
+
+    The realised return is the log return over the horizon from each window's date; at h > 1
+    the windows overlap (an exception lasts h days), so one window in h of each asset is
+    backtested, from its first. One asset: :func:`~finlite.evaluate.forecast.var_backtest`'s
+    counts, zone and tests. Several: each asset's backtest, summed (exceptions and periods) and
+    counted by zone, with the red assets named; no pooled test, as the assets' losses come on
+    the same days."""
+    h = series.spec.horizon
+    realised = realised_log_returns(series)[known]
+    asset = np.zeros(len(realised), dtype=np.int64) if ids is None else np.unique(ids, return_inverse=True)[1]
+    order = np.lexsort((dates.astype(np.int64), asset))
+    # Each window's place in its asset's run of test windows: every h-th is kept.
+    first = np.r_[True, asset[order][1:] != asset[order][:-1]]
+    starts = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    kept = order[((np.arange(len(order)) - starts) % h == 0) & np.isfinite(realised[order])]
+    groups = np.split(kept, np.flatnonzero(np.diff(asset[kept])) + 1) if len(kept) else []
+    names = [None] * len(groups) if ids is None else [str(ids[g[0]]) for g in groups]
+    if not groups:
+        return
+    out["value_at_risk"] = {
+        "levels": list(VAR_LEVELS), "periods": len(kept), "every": h,
+        "method": ("VaR = z · forecast (a normal return of zero mean, z the level's quantile); an exception is a "
+                   "log return over the horizon below −VaR" + (f"; one window in {h} of each asset, from its first, "
+                                                                "so that no two overlap" if h > 1 else "") +
+                   "; zone by the Basel traffic-light rule (binomial probability of as many or fewer exceptions "
+                   "below 95 %: green, below 99.99 %: yellow, else red)")}
+    for name, forecast in forecasts.items():
+        tested: dict[str, Any] = {}
+        for level in VAR_LEVELS:
+            each = [var_backtest(realised[g], forecast[g], level) for g in groups]
+            if len(each) == 1:
+                tested[_var_key(level)] = each[0]
+                continue
+            n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
+            zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
+            red = sorted(str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red")
+            tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
+                                       "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
+                                       "red_assets": red[:20]}
+        out["models"][name]["value_at_risk"] = tested
 
 
 def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
@@ -738,7 +817,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
             out.append(holes)
     h = int(evidence.get("horizon") or 1)
     for name, entry in (evidence.get("models") or {}).items():
-        if name == "naive":
+        if name in BASELINES:
             continue
         ratio = _dig(entry, ("pooled", "variance_ratio"))
         if isinstance(ratio, (int, float)) and not 1 / VARIANCE_RATIO_WARN <= ratio <= VARIANCE_RATIO_WARN:
@@ -754,6 +833,12 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
                        f"variance (realised / forecast {ratio:.2f}): a VaR or expected shortfall scaled by them is "
                        f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
                        "(or judge them by QLIKE, in the table) before using them as σ.")
+        red = _var_red(_dig(entry, ("value_at_risk", _var_key(VAR_LEVELS[0]))))
+        if red:
+            out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
+                       f"red zone of the Basel traffic light{red}: breached far more often than its level, it "
+                       "understates the risk (the table has the counts and Kupiec's test). Do not scale a VaR by "
+                       "these forecasts before they are recalibrated.")
         below = _dig(entry, ("pooled", "nonpositive_forecasts"))
         if isinstance(below, int) and below:
             out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
@@ -774,6 +859,22 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
                        f"{THIN_PERIODS} {held} holding periods each; their annualised returns and Sharpe ratios are "
                        "no evidence of what a strategy earns.")
     return out
+
+
+def _var_red(tested: Any) -> str:
+    """"" (not red) or the words that say how a VaR backtest is red (:func:`_value_at_risk`): one
+    asset's zone, or the assets of a panel in it."""
+    if not isinstance(tested, Mapping):
+        return ""
+    if tested.get("zone") == "red":
+        return f" ({tested.get('exceptions')} exceptions in {tested.get('observations')} periods, " \
+               f"{float(tested.get('expected') or 0):.3g} expected)"
+    zones = tested.get("zones")
+    count = zones.get("red") if isinstance(zones, Mapping) else None
+    if isinstance(count, int) and count:
+        named = ", ".join(terminal_safe(str(a)) for a in (tested.get("red_assets") or [])[:5])
+        return f" for {count:,} of {int(tested.get('assets') or 0):,} assets ({named}{', ...' if count > 5 else ''})"
+    return ""
 
 
 #: A volatility forecaster whose realised / forecast variance on the test period lies beyond this
@@ -801,6 +902,13 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           # A volatility forecast's own loss and scale (evaluate.forecast.volatility_metrics).
           ("QLIKE on variance (0 is perfect; lower is better)", ("pooled", "qlike"), "f"),
           ("realised / forecast variance (1: unbiased; above: understated)", ("pooled", "variance_ratio"), "f"),
+          # The VaR each volatility forecast makes, backtested (_value_at_risk).
+          ("99 % VaR exceptions of periods (expected)", ("value_at_risk", "var_99"), "exceptions"),
+          ("99 % VaR traffic light (Basel rule)", ("value_at_risk", "var_99"), "zone"),
+          ("99 % VaR Kupiec coverage p", ("value_at_risk", "var_99", "kupiec", "p_value"), "f"),
+          ("99 % VaR Christoffersen independence p", ("value_at_risk", "var_99", "independence", "p_value"), "f"),
+          ("95 % VaR exceptions of periods (expected)", ("value_at_risk", "var_95"), "exceptions"),
+          ("95 % VaR Kupiec coverage p", ("value_at_risk", "var_95", "kupiec", "p_value"), "f"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
@@ -834,6 +942,15 @@ _TRADING = [("long/flat annual return", "long_flat", "annual_return", "pct"),
 
 
 def _cell(value: Any, kind: str) -> str:
+    if kind in ("exceptions", "zone"):  # a VaR backtest (_value_at_risk): one asset's or a panel's
+        if not isinstance(value, Mapping):
+            return "-"
+        if kind == "exceptions":
+            return f"{value.get('exceptions')} of {value.get('observations')} ({float(value.get('expected') or 0):.3g})"
+        zones = value.get("zones")
+        if isinstance(zones, Mapping):
+            return ", ".join(f"{zone} {zones.get(zone, 0)}" for zone in ("green", "yellow", "red"))
+        return str(value.get("zone") or "-")
     if kind == "range":  # the Sharpe ratios from every start day (h > 1): lowest, highest and mean
         got = [float(v) for v in value if v is not None] if isinstance(value, list) else []
         # The mean too: the headline is the first start day's, the best of the range on the S&P 500
@@ -960,7 +1077,40 @@ def render_forecast_table(evidence: Mapping[str, Any], teacher: str = "teacher")
              for r in [head, *rows]]
     title = (f"test period: {evidence['rows']} windows in {evidence['folds']} fold(s), objective "
              f"{evidence['objective']}, horizon {evidence['horizon']}, costs {evidence['cost_bps']:g} bp")
-    return "\n".join([title, *lines, *start_day_note(evidence), *(f"warning: {w}" for w in evidence.get("warnings") or [])])
+    return "\n".join([title, *lines, *start_day_note(evidence),
+                      *(f"note: {n}" for n in (*annualised_note(evidence), *volatility_notes(evidence))),
+                      *(f"warning: {w}" for w in evidence.get("warnings") or [])])
+
+
+def volatility_notes(evidence: Mapping[str, Any]) -> list[str]:
+    """What a volatility forecaster's table holds beyond the other objectives': the EWMA
+    baseline's definition and the VaR backtest's method (:func:`_value_at_risk`)."""
+    out = []
+    lam = evidence.get("ewma_lambda")
+    if isinstance(lam, (int, float)):
+        out.append(f"ewma is RiskMetrics' exponentially weighted volatility of the daily log returns up to each date "
+                   f"(λ {lam:g}), scaled by √h.")
+    backtest = evidence.get("value_at_risk")
+    if isinstance(backtest, Mapping) and backtest.get("method"):
+        out.append(f"VaR backtest: {backtest['method']}.")
+    return out
+
+
+def annualised_note(evidence: Mapping[str, Any]) -> list[str]:
+    """Which calendar the trading rows are annualised with (periods a year, from the series'
+    dates): it was in the JSON only, and a Sunday-Friday FX pair's 252 could not be seen (a
+    walk-through as an FX quant, 2026-12-07). One line for a series; a panel's calendars counted."""
+    views = [evidence.get("trading"), *(evidence.get("trading_per_asset") or {}).values()]
+    calendars: dict[tuple[float, str], int] = {}
+    for view in views:
+        if isinstance(view, Mapping) and "buy_and_hold" in view and isinstance(view.get("periods_per_year"), (int, float)):
+            key = (float(view["periods_per_year"]), str(view.get("calendar")))
+            calendars[key] = calendars.get(key, 0) + 1
+    if not calendars:
+        return []
+    each = [f"{per_year:g} holding periods a year ({terminal_safe(name)})"
+            + (f" for {count:,} asset(s)" if len(views) > 1 else "") for (per_year, name), count in sorted(calendars.items())]
+    return [f"the trading rows are annualised with {'; '.join(each)}, from the dates' spacing and weekdays."]
 
 
 def start_day_note(evidence: Mapping[str, Any]) -> list[str]:
@@ -994,11 +1144,13 @@ def render_forecast_markdown(evidence: Mapping[str, Any], *, title: str, data: M
                 f"; trading costs {evidence['cost_bps']:g} bp per unit of turnover") + ". "
              "Naive forecast: the random walk (a zero return) "
              "for returns and prices, the last realised volatility for volatility, the training share of up moves "
-             "for direction.", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+             "for direction."
+             + "".join(" " + note for note in volatility_notes(evidence)), "", "| metric | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     # A cell holding an asset's id is the data's: escaped so that a "|" or a link in an id cannot
     # shift the numbers under another model or make a viewer fetch (the diff's review, 2026-12-03).
     lines += ["| " + " | ".join(markdown_cell(c) for c in r) + " |" for r in rows]
     lines += [f"\n{markdown_cell(n[len('note: '):][:1].upper() + n[len('note: ') + 1:])}" for n in start_day_note(evidence)]
+    lines += [f"\n{markdown_cell(n[:1].upper() + n[1:])}" for n in annualised_note(evidence)]
     lines += [f"\n**Warning:** {markdown_cell(w)}" for w in evidence.get("warnings") or []]
     if data is not None:
         lines += ["", "## Data", "", *fenced(dump_json(dict(data)).strip())]
