@@ -2415,8 +2415,8 @@ def _score_on_ray(artifact: Path, source: Path, output: Path, *, id_columns: lis
         _echo(_json_out(summary.to_dict(), sort_keys=False))
         return
     _echo(f"scored {summary.rows:,} rows on Ray ({summary.workers} actor{'' if summary.workers == 1 else 's'}) in {summary.seconds:.2f} s "
-          f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off; "
-          f"wrote {summary.output}")
+          f"({summary.rows_per_second:,.0f} rows/s); {summary.positives:,} at or above the cut-off"
+          f"{'' if summary.cutoff is None else f' {summary.cutoff:g}'}; wrote {summary.output}")
 
 
 @app.command()

@@ -745,6 +745,26 @@ def test_a_week_of_six_or_seven_days_is_annualised_and_checked_by_its_own_days()
         "Monday-Friday", "Sunday-Friday", "7-day", "Monday, Wednesday, Thursday, Friday", "Saturday-Sunday"]
 
 
+def test_the_week_is_read_from_the_recent_dates_and_the_odd_row_is_no_trading_day() -> None:
+    """A market that moved its weekend (Sunday-Thursday, then Monday-Friday) was a 6-day week of
+    313.1 over its whole history; two Saturday rows among 36 made one; 4 dates made a 4-day week
+    (a review, 2026-12-07)."""
+    from finlite.data.market import calendar_note, trading_week
+
+    old = pd.date_range("2019-01-06", "2021-12-30", freq="D")
+    old = old[old.dayofweek.isin([6, 0, 1, 2, 3])]
+    new = pd.bdate_range("2022-01-03", "2024-12-31")
+    moved = old.append(new)
+    spec = MarketSpec(target="close")
+    assert periods_per_year(read_prices(_dated(moved), spec), spec)[None] == (252.0, "trading days")
+    history = np.asarray(pd.bdate_range("2024-01-01", periods=34).values).astype("datetime64[D]")
+    odd = np.sort(np.r_[history, np.datetime64("2024-01-06"), np.datetime64("2024-01-13")])
+    assert trading_week(odd) == "1111100"
+    assert "2 row(s) fall on a weekend, e.g. 2024-01-06" in str(calendar_note(odd, None))
+    few = np.asarray(pd.bdate_range("2024-01-02", periods=4).values).astype("datetime64[D]")  # Tuesday to Friday
+    assert trading_week(few) == "1111100"  # too few dates to tell: Monday to Friday, 252 a year
+
+
 def test_each_asset_of_a_panel_has_its_own_calendar_and_one_date_assumes_trading_days() -> None:
     days = pd.date_range("2019-01-01", periods=400, freq="D")
     weekdays = pd.bdate_range("2019-01-01", periods=400)
@@ -927,6 +947,13 @@ def test_dates_with_a_zone_or_an_offset_are_read_as_written_and_said_so() -> Non
     assert offset_note(_dated(stamps)["date"], "date") is None
     assert offset_note(pd.Series(pd.date_range("2021-01-04", periods=3)), "date") is None
     assert not [n for n in read_prices(_dated(stamps), spec).notes if "offset" in n or "zone" in n]
+    # A served history says it too (history_notes: serve's answer, Predictor.forecast(notes=True)).
+    from finlite.data.market import history_notes
+
+    market = prepare_series(_dated(stamps), spec, walk=WalkForward(folds=1)).preprocessor
+    served = history_notes(list(ny["date"]), market)
+    assert any("carry a UTC offset (e.g. '2021-01-04T19:00:00-05:00')" in n for n in served)
+    assert not [n for n in history_notes(list(_dated(stamps)["date"]), market) if "offset" in n]
 
 
 @pytest.mark.parametrize(("written", "hint"), [
@@ -946,13 +973,20 @@ def test_a_date_written_as_a_number_is_refused_with_the_conversion(written: str,
 
 
 def test_ewma_volatility_is_riskmetrics_recursion_as_pandas_computes_it() -> None:
-    """σ²_t = λσ²_{t−1} + (1−λ)r²_t from σ²_0 = r²_0: pandas' ewm(alpha=1−λ, adjust=False)."""
-    from finlite.data.market import ewma_volatility
+    """σ²_t = λσ²_{t−1} + (1−λ)r²_t after the running mean of the first 20 squared returns:
+    pandas' expanding mean, then its ewm(alpha=1−λ, adjust=False) from that start."""
+    from finlite.data.market import EWMA_START, ewma_volatility
 
     r = np.random.default_rng(4).standard_t(4, 500) * 0.01
+    sq = pd.Series(r**2)
+    head = sq.iloc[:EWMA_START].expanding().mean().to_numpy()
     for lam in (0.94, 0.97):
-        by_pandas = np.sqrt(pd.Series(r**2).ewm(alpha=1 - lam, adjust=False).mean().to_numpy())
-        np.testing.assert_allclose(ewma_volatility(r, lam), by_pandas, rtol=1e-12, atol=0)
+        tail = pd.Series(np.r_[head[-1], r[EWMA_START:] ** 2]).ewm(alpha=1 - lam, adjust=False).mean().to_numpy()[1:]
+        np.testing.assert_allclose(ewma_volatility(r, lam), np.sqrt(np.r_[head, tail]), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(ewma_volatility(r[:5]), np.sqrt(sq.iloc[:5].expanding().mean()), rtol=1e-12)
+    # A stale first price (a return of 0) no longer drags the start down.
+    stale = np.r_[0.0, r[1:]]
+    assert ewma_volatility(stale)[30] == pytest.approx(ewma_volatility(r)[30], rel=0.02)
     # Each value reads only its own and earlier returns.
     changed = r.copy()
     changed[300:] *= 7

@@ -788,7 +788,8 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     from finlite.data.market import ewma_forecasts
     from finlite.jobs.forecast import render_forecast_markdown, thin_warnings
 
-    series = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
+    long = write_prices(tmp_path / "long.csv", n=800)  # a test period of 150 days: a zone at 99 % needs 100
+    series = prepare_series(long, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
     y = series.y_test.astype(np.float64)
     rms = np.full(len(y), np.sqrt(np.mean(y**2)))
     ev = forecast_evidence(series, {"teacher": rms, "student": 1.1 * rms}, cutoff=None)
@@ -796,9 +797,11 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     assert "diebold_mariano_vs_teacher" in ev["models"]["student"]
     assert "diebold_mariano_vs_teacher" not in ev["models"]["ewma"]  # a baseline, not a candidate
     # The EWMA forecast, computed independently from the file: pandas' ewm of the squared log returns.
-    frame = pd.read_csv(prices)
-    r = np.log(frame["close"]).diff()
-    sigma = np.sqrt((r**2).ewm(alpha=0.06, adjust=False).mean()).to_numpy()
+    frame = pd.read_csv(long)
+    r2 = np.log(frame["close"]).diff().to_numpy()[1:] ** 2
+    head = pd.Series(r2[:20]).expanding().mean().to_numpy()  # the running mean of the first 20, then RiskMetrics
+    tail = pd.Series(np.r_[head[-1], r2[20:]]).ewm(alpha=0.06, adjust=False).mean().to_numpy()[1:]
+    sigma = np.r_[np.nan, np.sqrt(np.r_[head, tail])]
     at = pd.Index(pd.to_datetime(frame["date"])).get_indexer(pd.to_datetime(series.windows_test.dates))
     np.testing.assert_allclose(ewma_forecasts(series), sigma[at], rtol=1e-10)
     # The teacher's 99 % VaR: exceptions counted directly against the realised one-day returns.
@@ -808,7 +811,15 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     assert var99["exceptions"] == int(np.sum(realised < -stats.norm.ppf(0.99) * rms))
     assert set(ev["models"]["ewma"]["value_at_risk"]) == {"var_99", "var_95"}
     table = render_forecast_table(ev)
-    assert "99 % VaR traffic light (Basel rule)" in table and "note: ewma is RiskMetrics'" in table
+    assert "note: ewma is RiskMetrics'" in table and var99["zone"] in ("green", "yellow", "red")
+    assert "99 % VaR traffic light (Basel rule)" in table
+    # 58 periods at 99 % expect 0.58 exceptions: too few for a zone (0 would be "yellow"), said so.
+    short = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
+    few = forecast_evidence(short, {"teacher": np.full(len(short.y_test), 0.01)}, cutoff=None)
+    assert few["models"]["teacher"]["value_at_risk"]["var_99"]["zone"] is None
+    assert few["models"]["teacher"]["value_at_risk"]["var_95"]["zone"] is not None  # 2.9 expected at 95 %
+    assert "too few periods" in next(line for line in render_forecast_table(few).splitlines()
+                                     if line.startswith("99 % VaR traffic light (Basel rule)"))
     assert "VaR backtest: VaR = z · forecast" in render_forecast_markdown(ev, title="t")
     # Forecasts far too small: the VaR is breached on most days, red, and said so.
     small = forecast_evidence(series, {"teacher": 0.2 * rms}, cutoff=None)
@@ -817,13 +828,13 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
                           "light (") and small["models"]["teacher"]["value_at_risk"]["var_99"]["zone"] == "red"
     assert not [w for w in thin_warnings(ev) if "red zone" in w and "ewma" in w]  # no warning about a baseline
     # At h = 3 the h-day windows overlap: every third is backtested.
-    three = prepare_series(prices, MarketSpec(window=10, objective="volatility", horizon=3), walk=WalkForward(folds=2))
+    three = prepare_series(long, MarketSpec(window=10, objective="volatility", horizon=3), walk=WalkForward(folds=2))
     n3 = len(three.y_test)
     ev3 = forecast_evidence(three, {"teacher": np.full(n3, 0.02)}, cutoff=None)
     assert ev3["models"]["teacher"]["value_at_risk"]["var_95"]["observations"] == -(-n3 // 3)
     assert "; one window in 3 of each asset, from its first, so that no two overlap;" in ev3["value_at_risk"]["method"]
     # A panel: each asset backtested, counted by zone, summed.
-    frames = [pd.read_csv(write_prices(tmp_path / f"v{k}.csv", n=260, seed=k)).assign(asset=f"A{k}") for k in range(3)]
+    frames = [pd.read_csv(write_prices(tmp_path / f"v{k}.csv", n=700, seed=k)).assign(asset=f"A{k}") for k in range(3)]
     panel = prepare_series(pd.concat(frames, ignore_index=True),
                            MarketSpec(window=10, objective="volatility", id_column="asset"), walk=WalkForward(folds=2))
     yp = panel.y_test.astype(np.float64)
@@ -832,7 +843,8 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     assert tested["assets"] == 3 and sum(tested["zones"].values()) == 3 and tested["observations"] == len(yp)
     assert tested["red_assets"] == ["A0", "A1", "A2"]  # 0.2 % against a daily 1 %: every asset red
     assert "green 0, yellow 0, red 3" in render_forecast_table(evp)
-    assert any("red zone of the Basel traffic light for 3 of 3 assets (A0, A1, A2)" in w for w in thin_warnings(evp))
+    assert any("red zone of the Basel traffic light for 3 of 3 assets (A0, A1, A2; the table counts the assets by "
+               "zone)" in w for w in thin_warnings(evp))
     # A return forecaster has no volatility to backtest.
     returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     plain = forecast_evidence(returns, {"teacher": np.zeros(len(returns.y_test))}, cutoff=None)

@@ -869,19 +869,3 @@ def test_an_older_volatility_forecasters_new_metrics_are_left_out_even_when_null
     kept, notes = _added_volatility_metrics(checks)
     assert [c.name for c in kept] == ["test.rmse"] and len(notes) == 1 and "no QLIKE or variance ratio" in notes[0]
 
-
-def test_an_older_volatility_forecasters_ewma_and_var_backtest_are_left_out() -> None:
-    """A volatility forecaster made before the EWMA baseline and the VaR backtest records neither:
-    the rerun's new blocks are left out with a note, a recorded one is compared as any other."""
-    from finlite.jobs.reproduce import MetricCheck, _added_volatility_metrics
-
-    checks = [MetricCheck("forecast.models.ewma.pooled.rmse", None, 0.006, False),
-              MetricCheck("forecast.models.teacher.value_at_risk.var_99.exceptions", None, 26, False),
-              MetricCheck("forecast.value_at_risk.periods", None, 996, False),
-              MetricCheck("forecast.ewma_lambda", None, 0.94, False),
-              MetricCheck("forecast.models.teacher.value_at_risk.var_95.exceptions", 50, 56, False),
-              MetricCheck("forecast.models.teacher.pooled.rmse", 0.01, 0.02, False)]
-    kept, notes = _added_volatility_metrics(checks)
-    assert [c.name for c in kept] == ["forecast.models.teacher.value_at_risk.var_95.exceptions",
-                                      "forecast.models.teacher.pooled.rmse"]
-    assert len(notes) == 1 and "no EWMA baseline or VaR backtest" in notes[0] and "forecast.ewma_lambda" in notes[0]

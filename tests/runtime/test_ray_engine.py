@@ -544,3 +544,85 @@ def test_more_workers_than_cpus_run_as_many_as_there_are(local_ray: None, export
     summary = score_file_ray(exported_dir, book, tmp_path / "s.parquet", workers=5, chunk_rows=2000)
     assert summary.workers == 2
     assert any("--workers 5 asked for more actors than the cluster's 2 CPUs" in n for n in summary.notes)
+
+
+def test_a_worker_running_other_finlite_code_is_refused(local_ray: None, exported_dir: Path, book: Path,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster whose nodes ran other finlite code scored 19,926 of 1,000,000 decisions
+    otherwise, and nothing said or recorded it (a cluster engineer's walk-through, 2026-12-07):
+    every actor and every search task compares its code digest with the driver's."""
+    import finlite._version as version
+    import finlite.runtime.ray_engine as engine
+    from finlite.jobs.search_ray import search_on_ray
+
+    pin = Predictor(exported_dir).manifest["manifest_sha256"]
+    block = pq.read_table(book).slice(0, 10).append_column("__finlite_row", pa.array(np.arange(1, 11)))
+    other = _Scorer(str(exported_dir), "fp32", None, pin, str(book), [], code="0" * 64)
+    assert isinstance(other.failure, ConfigError)
+    with pytest.raises(ConfigError, match=r"A Ray worker on .+ runs other finlite code than the driver \(finlite .+, "
+                                          r"code sha256 [0-9a-f]{12}\.\.\.; the driver's 000000000000\.\.\.\).*same "
+                                          r"finlite on every node"):
+        _raise_error_block(other(block))
+    assert _Scorer(str(exported_dir), "fp32", None, pin, str(book), [], code=version.code_sha256()).failure is None
+    # Through the driver: its digest is not the workers' here, and nothing is written.
+    monkeypatch.setattr(engine, "code_sha256", lambda: "f" * 64)
+    out = tmp_path / "s.parquet"
+    with pytest.raises(ConfigError, match="runs other finlite code than the driver"):
+        score_file_ray(exported_dir, book, out)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    engine.check_worker_code(None)  # a driver with no digest (compiled files only) has none to compare
+    monkeypatch.setattr(version, "code_sha256", lambda: "f" * 64)  # the search's driver
+    with pytest.raises(ConfigError, match="runs other finlite code than the driver"):
+        search_on_ray([((4,), 2.0, 0)], [[(0.0, 0)]], {"prepared": None, "teacher": None, "common": {}, "gates": None,
+                                                       "config": None, "fine_tune": None, "deadline": 0.0},
+                      timing=False)
+
+
+def test_an_impossible_port_and_an_unsent_token_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Port 99999 was retried for minutes; a head started after a local Ray 2.60 wrote its token
+    refused an explicit address with 20 lines of 'InvalidAuthToken' and a message that did not say
+    why (a cluster engineer's walk-through, 2026-12-07)."""
+    import time
+
+    import finlite.runtime.ray_engine as engine
+
+    start = time.perf_counter()
+    for port in ("99999", "0"):
+        with pytest.raises(ConfigError, match=rf"The port of --address '127.0.0.1:{port}' is {int(port)}, which no port "
+                                              r"is \(1 to 65535\)"):
+            engine.probe_address(f"127.0.0.1:{port}")
+    assert time.perf_counter() - start < 5
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert engine._unsent_token() is None
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("t" * 32)
+    assert engine._unsent_token() == str(tmp_path / ".ray" / "auth_token")
+
+    def refused(**_: Any) -> None:
+        raise ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:6390")
+
+    monkeypatch.setattr(engine, "probe_address", lambda *a, **k: None)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    with pytest.raises(ConfigError, match=r"Cannot join the Ray cluster at --address '127.0.0.1:6390': Failed to "
+                                          r"connect.*holds a Ray authentication token \(.+auth_token\).*export "
+                                          r"RAY_AUTH_MODE=token"):
+        engine.connect("127.0.0.1:6390")
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # sent: the failure has another cause
+    with pytest.raises(ConfigError, match=r"Cannot start or join the Ray cluster") as caught:
+        engine.connect("127.0.0.1:6390")
+    assert "authentication token (" not in str(caught.value)
+
+
+def test_a_search_on_a_cluster_without_cpus_is_refused_not_waited_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search's tasks were never placed on 'ray start --num-cpus 0' and it waited past its
+    budget; scoring refused it at once (a cluster engineer's walk-through, 2026-12-07)."""
+    import finlite.runtime.ray_engine as engine
+    from finlite.jobs.search_ray import search_on_ray
+
+    monkeypatch.setattr(engine, "connect", lambda address=None, **_: False)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"memory": 1e9})
+    with pytest.raises(ConfigError, match=r"The Ray cluster has no CPU to give an actor or a task"):
+        search_on_ray([], [], {}, timing=False)

@@ -647,16 +647,23 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
 
 
 #: The usual calendars of a price series by the median spacing of its dates (in days, bounds
-#: included): observations per year, and what they are. Daily dates are trading days (252) or, when
-#: weekends hold a real share of them (:data:`WEEKEND_SHARE`), the calendar days of a 7-day market
-#: (365). Any other spacing gives 365.25 / spacing, measured.
+#: included): observations per year, and what they are. Daily dates are read by the week they
+#: trade (:func:`trading_week`): 5 days are 252 trading days, 7 the 365 calendar days of a 7-day
+#: market. Any other spacing gives 365.25 / spacing, measured.
 CALENDARS: tuple[tuple[float, float, float, str], ...] = (
     (6.0, 8.0, 52.0, "weeks"), (27.0, 32.0, 12.0, "months"), (85.0, 95.0, 4.0, "quarters"),
     (360.0, 370.0, 1.0, "years"))
-#: The share of Saturdays, and of Sundays, from which a daily series is a 7-day market (each is 1/7
-#: there, 0 on a Monday-Friday exchange's calendar; a Sunday-Thursday market, or Monday-Friday
-#: closes stamped a day early, has Sundays but no Saturdays, and trades about 252 days too).
-WEEKEND_SHARE = 0.05
+#: The share of a daily series' recent dates (:data:`WEEK_DATES`) from which a weekday is one it
+#: trades on: a trading day holds 1/7 of a 7-day market's dates, 1/6 of a 6-day one's, 1/5 of a
+#: 5-day one's; a weekday off holds none, or the odd row (2 Saturdays in a 36-row history were
+#: 5.6 % and made it a 6-day week at 5 %: a review, 2026-12-07).
+TRADING_DAY_SHARE = 0.08
+#: The most recent distinct dates the week is read from: about a year, the market's week now (a
+#: market that moved its weekend, or traded Saturdays decades ago, was a 6-day week over its whole
+#: history: a review, 2026-12-07).
+WEEK_DATES = 250
+#: Fewer distinct dates than this say nothing of the week: Monday to Friday is assumed.
+MIN_WEEK_DATES = 20
 #: The median spacing of dates (in days) below which a series is daily: told of missing business
 #: days, however many a feed lost (a daily file with half its days gone spaces them 2 or 3 apart).
 DAILY_SPACING = 6.0
@@ -682,16 +689,19 @@ MONDAY_TO_FRIDAY = "1111100"
 
 def trading_week(dates: np.ndarray) -> str:
     """The weekdays a daily series trades on, as numpy's ``weekmask`` (Monday first, "1111100"
-    for Monday to Friday): those holding at least :data:`WEEKEND_SHARE` of its dates. A 7-day
-    market (crypto) trades on all seven, an FX pair quoted Sunday to Friday on six, a
-    Sunday-Thursday exchange on five; Monday to Friday for fewer than two dates. A weekday
-    below the share is a day off, and a date on it is named (a weekend row in a stock's file)."""
-    days = np.unique(np.asarray(dates).astype("datetime64[D]"))
-    if len(days) < 2:
+    for Monday to Friday): those holding at least :data:`TRADING_DAY_SHARE` of its last
+    :data:`WEEK_DATES` distinct dates. A 7-day market (crypto) trades on all seven, an FX pair
+    quoted Sunday to Friday on six, a Sunday-Thursday exchange on five; Monday to Friday for
+    fewer than :data:`MIN_WEEK_DATES` dates. A weekday below the share is a day off, and a date
+    on it is named (a weekend row in a stock's file; an older week's dates, where the market
+    changed its weekend)."""
+    days = np.unique(np.asarray(dates).astype("datetime64[D]"))[-WEEK_DATES:]
+    if len(days) < MIN_WEEK_DATES:
         return MONDAY_TO_FRIDAY
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
     share = np.bincount(weekday, minlength=7) / len(days)
-    return "".join("1" if x >= WEEKEND_SHARE else "0" for x in share)
+    week = "".join("1" if x >= TRADING_DAY_SHARE else "0" for x in share)
+    return week if "1" in week else MONDAY_TO_FRIDAY
 
 
 def week_name(week: str) -> str:
@@ -735,8 +745,8 @@ def periods_per_year(table: PriceTable, spec: MarketSpec) -> dict[str | None, tu
     and turnover with.
 
     Read from the median spacing of the asset's dates, so a hole in the feed does not move it:
-    daily dates are 252 trading days, or 365 when Saturdays and Sundays each hold at least
-    :data:`WEEKEND_SHARE` of them (a 7-day market such as crypto); weekly 52, monthly 12,
+    daily dates by the week they trade (:func:`trading_week`): 5 days are 252 trading days, 7 are
+    365 (a 7-day market such as crypto), 6 are 313.1 (an FX pair quoted Sunday to Friday); weekly 52, monthly 12,
     quarterly 4, yearly 1 (:data:`CALENDARS`); any other spacing 365.25 / spacing. Each asset of a
     panel has its own (a stock and a coin annualise differently). Every market was annualised
     with 252 before, which misstated a crypto series' Sharpe ratio by 17 % and a monthly one's
@@ -2233,15 +2243,18 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
     too), also a price that moves more than tenfold from one date to the next
     (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
     days = served_days(list(dates))
+    zone = None  # plain YYYY-MM-DD text (the compiled check's) carries no zone
     if days is None:
+        written = pd.Series(list(dates), dtype=object)
         try:
-            days, _ = parse_price_dates(pd.Series(list(dates), dtype=object), market.spec.date_column,
-                                        "the history", market.spec.date_order)
+            days, _ = parse_price_dates(written, market.spec.date_column, "the history", market.spec.date_order)
         except DataError:  # not reached: the forecaster read these dates already
             return []
+        # As read_prices says it: serve said nothing of a zone the README promised a note of (a review).
+        zone = offset_note(written, market.spec.date_column)
     order = np.argsort(days, kind="stable")
     note = calendar_note(days[order], None) if is_daily(days[order]) else None  # as read_prices says it
-    notes = [note] if note else []
+    notes = [n for n in (note, zone) if n]
     # A tick tenfold off the row before (a misplaced decimal point, cents among dollars) moves the
     # forecast as train, score and evaluate warn of it; the served answer said nothing (a review,
     # 2026-12-03). Called with the price columns by score_history.
@@ -2560,11 +2573,17 @@ def realised_paths(series: PreparedSeries, part: str = "test", *,
     return out
 
 
+#: The first returns of an EWMA whose variance is their running mean (:func:`ewma_volatility`).
+EWMA_START = 20
+
+
 def ewma_volatility(returns: Any, lam: float = 0.94) -> np.ndarray:
     """RiskMetrics' volatility of each period from the returns up to and including it:
-    σ²_t = λ σ²_{t−1} + (1 − λ) r²_t, started at σ²_0 = r²_0 (the baseline a market-risk desk
-    holds any volatility model to; λ = 0.94 is RiskMetrics' daily decay). Each value reads only
-    its own and earlier returns."""
+    σ²_t = λ σ²_{t−1} + (1 − λ) r²_t (the baseline a market-risk desk holds any volatility model
+    to; λ = 0.94 is RiskMetrics' daily decay), started from the running mean of the first
+    :data:`EWMA_START` squared returns (σ²_t is their mean up to t there): started at one
+    squared return, a stale first price (a return of 0) left σ about 8 % low 30 days on (a
+    review, 2026-12-07). Each value reads only its own and earlier returns."""
     r_arr = np.asarray(returns, dtype=np.float64).ravel()
     if not 0.0 < float(lam) < 1.0:
         raise DataError(f"The EWMA decay must lie between 0 and 1 (0.94 for RiskMetrics' daily); got {lam!r}.")
@@ -2576,9 +2595,14 @@ def ewma_volatility(returns: Any, lam: float = 0.94) -> np.ndarray:
     from scipy.signal import lfilter
 
     squared = r_arr**2
-    # y_t = λ y_{t-1} + (1-λ) x_t with y_0 = x_0: the filter's initial state λ·x_0.
-    variance, _ = lfilter([1.0 - lam], [1.0, -lam], squared, zi=[lam * squared[0]])
-    return np.sqrt(np.maximum(np.asarray(variance, dtype=np.float64), 0.0))
+    k = min(EWMA_START, len(squared))
+    variance = np.empty_like(squared)
+    variance[:k] = np.cumsum(squared[:k]) / np.arange(1, k + 1)
+    if len(squared) > k:
+        # y_t = λ y_{t-1} + (1-λ) x_t from y_{k-1}: the filter's initial state λ·y_{k-1}.
+        rest, _ = lfilter([1.0 - lam], [1.0, -lam], squared[k:], zi=[lam * variance[k - 1]])
+        variance[k:] = rest
+    return np.sqrt(np.maximum(variance, 0.0))
 
 
 def ewma_forecasts(series: PreparedSeries, part: str = "test", lam: float = 0.94) -> np.ndarray:

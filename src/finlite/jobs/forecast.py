@@ -751,7 +751,8 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                    "log return over the horizon below −VaR" + (f"; one window in {h} of each asset, from its first, "
                                                                 "so that no two overlap" if h > 1 else "") +
                    "; zone by the Basel traffic-light rule (binomial probability of as many or fewer exceptions "
-                   "below 95 %: green, below 99.99 %: yellow, else red)")}
+                   "below 95 %: green, below 99.99 %: yellow, else red; none with fewer periods than one expected "
+                   "exception)")}
     for name, forecast in forecasts.items():
         tested: dict[str, Any] = {}
         for level in VAR_LEVELS:
@@ -761,6 +762,7 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                 continue
             n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
             zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
+            zones["too_few_periods"] = sum(e["zone"] is None for e in each)  # under one expected exception
             red = sorted(str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red")
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
@@ -837,8 +839,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         if red:
             out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
                        f"red zone of the Basel traffic light{red}: breached far more often than its level, it "
-                       "understates the risk (the table has the counts and Kupiec's test). Do not scale a VaR by "
-                       "these forecasts before they are recalibrated.")
+                       "understates the risk. Do not scale a VaR by these forecasts before they are recalibrated.")
         below = _dig(entry, ("pooled", "nonpositive_forecasts"))
         if isinstance(below, int) and below:
             out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
@@ -868,12 +869,13 @@ def _var_red(tested: Any) -> str:
         return ""
     if tested.get("zone") == "red":
         return f" ({tested.get('exceptions')} exceptions in {tested.get('observations')} periods, " \
-               f"{float(tested.get('expected') or 0):.3g} expected)"
+               f"{float(tested.get('expected') or 0):.3g} expected; the table has Kupiec's test)"
     zones = tested.get("zones")
     count = zones.get("red") if isinstance(zones, Mapping) else None
     if isinstance(count, int) and count:
         named = ", ".join(terminal_safe(str(a)) for a in (tested.get("red_assets") or [])[:5])
-        return f" for {count:,} of {int(tested.get('assets') or 0):,} assets ({named}{', ...' if count > 5 else ''})"
+        return (f" for {count:,} of {int(tested.get('assets') or 0):,} assets ({named}{', ...' if count > 5 else ''}; "
+                "the table counts the assets by zone)")
     return ""
 
 
@@ -949,8 +951,10 @@ def _cell(value: Any, kind: str) -> str:
             return f"{value.get('exceptions')} of {value.get('observations')} ({float(value.get('expected') or 0):.3g})"
         zones = value.get("zones")
         if isinstance(zones, Mapping):
-            return ", ".join(f"{zone} {zones.get(zone, 0)}" for zone in ("green", "yellow", "red"))
-        return str(value.get("zone") or "-")
+            short = int(zones.get("too_few_periods") or 0)
+            return ", ".join(f"{zone} {zones.get(zone, 0)}" for zone in ("green", "yellow", "red")) + (
+                f", {short} too short" if short else "")
+        return str(value.get("zone") or "too few periods")
     if kind == "range":  # the Sharpe ratios from every start day (h > 1): lowest, highest and mean
         got = [float(v) for v in value if v is not None] if isinstance(value, list) else []
         # The mean too: the headline is the first start day's, the best of the range on the S&P 500

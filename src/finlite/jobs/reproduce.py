@@ -1063,26 +1063,13 @@ VOLATILITY_ADDED = ("qlike", "variance_ratio", "volatility_rows", "nonpositive_f
 
 def _added_volatility_metrics(checks: list[MetricCheck]) -> tuple[list[MetricCheck], list[str]]:
     """Leave out a volatility forecaster's QLIKE and variance ratio that an artifact made before
-    2026-12-07 did not record and the rerun now gives, and its EWMA baseline and VaR backtest
-    (:data:`VOLATILITY_BLOCKS`) that one made earlier that day did not, with a note each;
-    without this every older volatility forecaster was "NOT reproduced". A recorded number is
-    compared as any other."""
+    2026-12-07 did not record and the rerun now gives, with a note; without this every older
+    volatility forecaster was "NOT reproduced". A recorded number is compared as any other."""
     # A null reproduced too (QLIKE is None where a forecast is 0): the artifact had no such key at all.
-    checks, notes = _left_out(checks, lambda c: c.name.rsplit(".", 1)[-1] in VOLATILITY_ADDED and c.recorded is None
-                              and not c.match,
-                              "the artifact recorded no QLIKE or variance ratio, which a volatility forecaster's "
-                              "evidence now gives")
-    # The EWMA baseline and the VaR backtest, added later on 2026-12-07: a whole block of keys.
-    checks, more = _left_out(checks, lambda c: not VOLATILITY_BLOCKS.isdisjoint(c.name.split(".")) and c.recorded is None
-                             and not c.match,
-                             "the artifact recorded no EWMA baseline or VaR backtest, which a volatility forecaster's "
-                             "evidence now gives")
-    return checks, notes + more
-
-
-#: The keys of a volatility forecaster's evidence that hold the blocks added on 2026-12-07 (the
-#: EWMA baseline's column and decay, each model's VaR backtest and its method).
-VOLATILITY_BLOCKS = frozenset({"ewma", "ewma_lambda", "value_at_risk"})
+    return _left_out(checks, lambda c: c.name.rsplit(".", 1)[-1] in VOLATILITY_ADDED and c.recorded is None
+                     and not c.match,
+                     "the artifact recorded no QLIKE or variance ratio, which a volatility forecaster's evidence now "
+                     "gives")
 
 
 def _new_rule_notes(recorded: list[Any], rerun: list[Any]) -> list[str]:

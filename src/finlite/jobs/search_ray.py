@@ -24,11 +24,16 @@ __all__ = ["search_on_ray"]
 
 def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[tuple[float, int]], prepared: Any,
            teacher: Any, common: dict[str, Any], gates: Any, config: Any, fine_tune: Any, deadline: float,
-           timing: bool, threads: int, bins_from: Any, own: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """One Ray task: a student and its candidates, as the serial loop computes them."""
+           timing: bool, threads: int, bins_from: Any, own: dict[str, Any],
+           code: str | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """One Ray task: a student and its candidates, as the serial loop computes them, by the
+    driver's finlite code (``code``, its digest) or none (:func:`~finlite.runtime.ray_engine.check_worker_code`)."""
     import torch
 
     from finlite.recipe.search import student_candidates
+    from finlite.runtime.ray_engine import check_worker_code
+
+    check_worker_code(code)
 
     # Ray sets OMP_NUM_THREADS to the task's CPUs; the driver's count keeps every floating-point
     # reduction in the same order as the serial search's, so the metrics match.
@@ -58,12 +63,14 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     """
     import torch
 
-    from finlite.runtime.ray_engine import _finlite_cause, connect, keep_signal_handlers, require_ray
+    from finlite._version import code_sha256
+    from finlite.runtime.ray_engine import _finlite_cause, connect, keep_signal_handlers, require_cpus, require_ray
 
     ray = require_ray()
     owned = connect(address)
     futures: list[Any] = []
     try:
+        require_cpus(ray, address)  # no task would ever be placed: the search waited past its budget
         # Each task trains with this process's torch thread count (the same reductions in the
         # same order as the serial search, hence the same metrics) and reserves that many CPUs,
         # so tasks never share cores. Run with OMP_NUM_THREADS=1 for one task per core.
@@ -74,7 +81,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         prepared, teacher, common = (ray.put(job[k]) for k in ("prepared", "teacher", "common"))
         futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
                                job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"),
-                               own)
+                               own, code_sha256())
                    for (hidden, temperature, bins), order, own in zip(students, orders, overrides or [{}] * len(students),
                                                                        strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}

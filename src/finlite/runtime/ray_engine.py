@@ -36,6 +36,7 @@ import numpy as np
 from finlite import _limits, _paths
 from finlite._finite import float32_cutoff
 from finlite._util import check_flags, check_parquet_batch, check_parquet_size, not_parquet
+from finlite._version import code_sha256
 from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError, ScoreError
 from finlite.runtime import _native
 from finlite.runtime._fastenc import block_buffer
@@ -89,7 +90,7 @@ from finlite.runtime.reason_codes import (
 )
 from finlite.runtime.stability import LEVELS
 
-__all__ = ["RAY_MISSING", "RayScoreSummary", "connect", "require_ray", "score_file_ray"]
+__all__ = ["RAY_MISSING", "RayScoreSummary", "check_worker_code", "connect", "require_cpus", "require_ray", "score_file_ray"]
 
 RAY_MISSING = ("--engine ray needs Ray, which is not installed. Install finlite's Ray extra with "
                "pip install 'finlite[ray]' (or drop --engine ray to run on this machine alone).")
@@ -157,12 +158,63 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
                               "install 'ray[client]'); or give the head's GCS address instead (HOST:6379), which needs "
                               "nothing more.") from None
         where = f"the Ray cluster at {label} {address!r}" if address else "a local Ray"
+        if address and address.strip().lower() != "auto" and _unsent_token() is not None:
+            raise ConfigError(f"Cannot join {where}: {said}. This machine holds a Ray authentication token "
+                              f"({_unsent_token()}): Ray 2.60 writes one when it first starts a local cluster (finlite "
+                              "--engine ray without --address does too), and a head started with 'ray start --head' "
+                              "where one exists requires it. Ray sends it to 'auto', not to HOST:PORT unless "
+                              "RAY_AUTH_MODE=token is set: set it (export RAY_AUTH_MODE=token), or give --address auto "
+                              "on a node of the cluster.", param="address") from None
         raise ConfigError(f"Cannot start or join {where}: {said}. Check that the head node runs ('ray start --head') "
                           "and that the address is its GCS address (HOST:6379) or 'auto' on a cluster node; a cluster "
                           "that requires Ray's token authentication needs RAY_AUTH_MODE=token and its token in this "
                           "environment too; drop --address (and unset RAY_ADDRESS) to run a local Ray.") \
             from None
     return True
+
+
+def _unsent_token() -> str | None:
+    """Where this machine keeps a Ray authentication token that a join to an explicit address
+    does not send (RAY_AUTH_MODE unset), or None: the cause of Ray 2.60's "InvalidAuthToken"
+    against a head started here after a local Ray wrote the token (a cluster engineer's
+    walk-through, 2026-12-07)."""
+    if os.environ.get("RAY_AUTH_MODE", "").strip():
+        return None
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return "$RAY_AUTH_TOKEN"
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH", "").strip()
+    path = Path(named) if named else Path.home() / ".ray" / "auth_token"
+    return str(path) if path.is_file() else None
+
+
+def require_cpus(ray: Any, address: str | None) -> int:
+    """The cluster's CPUs, refused when there are none: an actor or a task that needs one would
+    wait for ever, saying nothing (scoring refused it; the search waited past its budget: a
+    cluster engineer's walk-through, 2026-12-07)."""
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if cpus < 1:
+        raise ConfigError(f"The Ray cluster{f' at --address {address!r}' if address else ''} has no CPU to give an "
+                          "actor or a task (each takes one); start its nodes with CPUs ('ray start --num-cpus N').",
+                          param="address")
+    return cpus
+
+
+def check_worker_code(driver: str | None) -> None:
+    """Refuse to work where this process's finlite code is not the driver's (``driver``, its
+    :func:`finlite._version.code_sha256`; None: the driver has none to compare). A cluster whose
+    nodes ran other finlite code scored other decisions, and nothing said or recorded it (a
+    cluster engineer's walk-through, 2026-12-07: 19,926 of 1,000,000 decisions changed)."""
+    from finlite._version import __version__
+
+    mine = code_sha256()
+    if driver is None or mine == driver:
+        return
+    import socket
+
+    raise ConfigError(f"A Ray worker on {socket.gethostname()} runs other finlite code than the driver (finlite "
+                      f"{__version__}, code sha256 {str(mine)[:12]}...; the driver's {driver[:12]}...): its results "
+                      "could differ from the driver's finlite's. Install the same finlite on every node of the "
+                      "cluster (docs/scale.md); nothing was written.", param="address")
 
 
 #: Seconds the address probe waits to connect and for the GCS's first answer.
@@ -195,7 +247,11 @@ def probe_address(address: str, timeout: float = PROBE_SECONDS, *, label: str = 
     if "://" in address:
         return
     host, sep, port_text = address.strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if sep and host and port_text.isdigit() and not 0 < int(port_text) < 65536:
+        # Ray retried such a port for minutes (a cluster engineer's walk-through, 2026-12-07).
+        raise ConfigError(f"The port of {label} {_said(given, address)} is {int(port_text)}, which no port is (1 to "
+                          "65535); give the head's GCS address, HOST:6379 by default.", param="address")
+    if not sep or not host or not port_text.isdigit():
         return  # not HOST:PORT: Ray's own message says what it takes, at once
     host = host.strip("[]")  # [::1]:6379
     fix = ("Check the address (the head's GCS address, HOST:6379 by default: 'ray status' on the head prints it), "
@@ -394,7 +450,7 @@ class _Scorer:
 
     def __init__(self, artifact: str, variant: str, key_pem: str | None, manifest_sha256: str, source: str,
                  ids: list[str], reasons: int = 0, codes: ReasonCodes | None = None, total: int | None = None,
-                 flags: bool = False, no_impute: bool = False) -> None:
+                 flags: bool = False, no_impute: bool = False, code: str | None = None) -> None:
         from finlite.runtime.predictor import Predictor
         from finlite.signing import load_public_key_pem
 
@@ -411,6 +467,7 @@ class _Scorer:
         self._block: np.ndarray | None = None  # the encoded rows of one block (see _buffer)
         self.feature_bins: Any = None  # the fields' recorded bins (set with the predictor below)
         try:
+            check_worker_code(code)  # the driver's finlite, or nothing scored here
             key: Any = load_public_key_pem(key_pem) if key_pem is not None else False
             self.predictor = Predictor(artifact, variant=variant, threads=1, verify_key=key,
                                        manifest_sha256=manifest_sha256, no_impute=no_impute)
@@ -571,6 +628,12 @@ class RayScoreSummary(ScoreSummary):
     def to_dict(self) -> dict[str, Any]:
         """The run as JSON-ready values, with the engine and its actors."""
         return {**super().to_dict(), "engine": "ray", "workers": self.workers}
+
+    @property
+    def cutoff(self) -> float | None:
+        """The decision cut-off the run scored at (its provenance's), as the local run's line says it."""
+        value = (self.provenance or {}).get("cutoff")
+        return float(value) if isinstance(value, (int, float)) else None
 
 
 def _parquet_schema(src: Path) -> Any:
@@ -740,11 +803,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     try:
         from ray.data import DataContext
 
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        if cpus < 1:  # no actor would ever be placed: the run waited for ever, saying nothing
-            raise ConfigError(f"The Ray cluster{f' at --address {address!r}' if address else ''} has no CPU to "
-                              "give an actor (each scoring actor takes one); start its nodes with CPUs "
-                              "('ray start --num-cpus N').", param="address")
+        cpus = require_cpus(ray, address)  # no actor would ever be placed: the run waited for ever
         # One CPU per actor: more than the cluster has would not run, yet were reported as run.
         size = min(workers or cpus, cpus)
         if workers is not None and workers > cpus:
@@ -780,7 +839,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
                                    "reasons": k, "codes": codes, "total": total, "flags": flags,
-                                   "no_impute": no_impute})
+                                   "no_impute": no_impute, "code": code_sha256()})
         if progress:
             from tqdm import tqdm
 
