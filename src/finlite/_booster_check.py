@@ -204,6 +204,13 @@ def _check_lightgbm(raw: bytes, objective: str = "binary") -> None:
             header[key] = value
         pos = end + 1
     missing = [k for k in _HEADER_REQUIRED if k not in header]
+    if missing == ["objective"]:
+        # LightGBM writes no objective line for a booster trained with a custom objective (a Python
+        # function): the file is valid, its scores are no probability finlite can read (it said
+        # "save the model again": a bring-your-own-model walk-through, 2026-12-07).
+        raise _Unsupported("the header names no objective, as LightGBM writes a booster trained with a custom "
+                           "objective function; finlite reads a binary classifier's probabilities: train it with "
+                           "objective='binary'")
     if missing:
         raise _Bad(f"the header lacks {', '.join(missing)}")
     if _int(header["num_class"], "num_class") != 1 or _int(header["num_tree_per_iteration"],
@@ -563,8 +570,13 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
     declared = _get(_get(learner, "objective", dict, "learner"), "name", str, "learner.objective")
     allowed = _XGB_OBJECTIVES if objective == "binary" else _XGB_REGRESSION
     if declared not in allowed:
+        # XGBoost records its default, reg:squarederror, for a booster trained with a custom
+        # objective function too (a walk-through, 2026-12-07).
+        custom = (" (XGBoost also writes 'reg:squarederror' for a booster trained with a custom objective function: "
+                  "train it with objective='binary:logistic')" if declared == "reg:squarederror" and objective == "binary"
+                  else "")
         raise _Unsupported(f"objective is {declared[:40]!r}; finlite needs {_OBJECTIVE_NAMES[objective].split(' (')[0]} "
-                           f"({', '.join(allowed)})")
+                           f"({', '.join(allowed)}){custom}")
     if "base_score" in param:
         _check_base_score(param["base_score"], declared)
     for key in ("feature_names", "feature_types"):
@@ -590,6 +602,8 @@ def _check_xgb_model(doc: Any, objective: str = "binary") -> None:
             raise _Bad("gradient_booster.weight_drop holds a non-finite value")
     elif name == "gbtree":
         _check_gbtree(_get(booster, "model", dict, "gradient_booster"), n_features)
+    elif name == "gblinear":  # a valid file of a linear model ("save the model again" misled: a walk-through)
+        raise _Unsupported("the booster is 'gblinear', a linear model; finlite reads tree boosters (gbtree or dart)")
     else:
         raise _Bad(f"the booster is {name[:40]!r}; finlite reads tree boosters (gbtree or dart)")
 

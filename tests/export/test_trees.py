@@ -172,6 +172,21 @@ def test_imported_booster_exports_in_columns_mode(library: str, tmp_path: Path) 
     raw = pd.DataFrame([{"income": np.nan, "utilisation": 0.4, "delinquencies": 1.0}])
     own = booster.predict(raw) if library == "lightgbm" else booster.inplace_predict(raw)
     assert predictor.score_record(gap) == pytest.approx(float(own[0]), abs=1e-5)
+    # A blank where training had none (utilisation) is scored on the median, unlike the booster's
+    # missing branch: score says so, with --no-impute (a bring-your-own-model walk-through,
+    # 2026-12-07); income, blank in training, scores as the booster does and is not named.
+    from finlite.runtime.batch import score_file
+
+    blanks = frame[features].head(200).copy()
+    blanks.loc[:9, "utilisation"] = np.nan
+    blanks.loc[10:19, "income"] = np.nan
+    blanks.to_csv(tmp_path / "new.csv", index=False)
+    summary = score_file(predictor, tmp_path / "new.csv", tmp_path / "scores.csv")
+    [said] = [n for n in summary.notes if "missing-value branch" in n]
+    assert said == (f"warning: this model is the booster imported from '{path.name}', and 10 blank value(s) in "
+                    "'utilisation' (never blank in its training split) were scored on the training median: the booster "
+                    "itself would follow its missing-value branch, so those rows' scores differ from the booster's. "
+                    "Pass --no-impute to refuse such rows instead.")
 
 
 def test_zero_as_missing_against_its_threshold_is_refused() -> None:
@@ -186,6 +201,30 @@ def test_zero_as_missing_against_its_threshold_is_refused() -> None:
 
     with pytest.raises(ExportError, match="zero_as_missing"):
         export_module._lightgbm_trees(Dump())
+    # Said when the booster is imported, not first when it is deployed (a walk-through, 2026-12-07).
+    from types import SimpleNamespace
+
+    said = export_module.export_refusal(SimpleNamespace(library="lightgbm", model=Dump()))  # type: ignore[arg-type]
+    assert said is not None and "zero_as_missing sends zero to the left" in said
+
+
+def test_an_imported_booster_the_export_refuses_is_warned_of_at_import(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import lightgbm as lgb
+
+    frame = _numeric_book()
+    data = tmp_path / "book.csv"
+    frame.to_csv(data, index=False)
+    features = ["income", "utilisation", "delinquencies"]
+    booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1},
+                        lgb.Dataset(frame[features], frame["bad"]), 10)
+    booster.save_model(str(tmp_path / "model.txt"))
+    plain = finlite.import_teacher(tmp_path / "model.txt", data, target="bad", folds=2, out=tmp_path / "a")
+    assert not [w for w in plain.warnings if "cannot be exported" in w]
+    monkeypatch.setattr(export_module, "export_refusal", lambda model: "a split no ONNX tree node can express")
+    refused = finlite.import_teacher(tmp_path / "model.txt", data, target="bad", folds=2, out=tmp_path / "b")
+    assert "this teacher cannot be exported ('finlite export' refuses it: a split no ONNX tree node can express); " \
+           "it can be compressed, and its students exported, but not deployed itself." in refused.warnings
 
 
 def test_xgboost_categorical_split_is_refused() -> None:

@@ -886,3 +886,11 @@ def test_the_table_says_which_calendar_the_trading_rows_are_annualised_with(pric
     volatility = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
     assert "annualised" not in render_forecast_table(forecast_evidence(
         volatility, {"teacher": np.full(len(volatility.y_test), 0.01)}, cutoff=None))  # nothing traded
+
+
+def test_numeric_asset_ids_are_tabled_by_value() -> None:
+    """Ids 7 and 101..106 were tabled 101, ..., 106, 7 (a walk-through as an FX quant, 2026-12-07)."""
+    from finlite.jobs.forecast import asset_order
+
+    assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL"], key=asset_order) == [
+        "007", "7", "101", "106", "AAPL", "EURUSD"]

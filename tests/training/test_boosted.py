@@ -382,10 +382,19 @@ def test_a_booster_of_the_other_class_and_a_pipe_are_refused(tmp_path: Path) -> 
     x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
     file, _ = _saved_booster("lightgbm", x, 1 - y, tmp_path, {"num_leaves": 7}, 30)
     with pytest.raises(DataError, match=r"ranks defaulted='yes' \(the positive class here\) below 'no': AUC 0\.\d+ on the "
-                                        r"training rows.*pass positive='no', or check the target"):
+                                        r"training rows.*scores P\(defaulted='no'\).*pass positive='no' only if 'no' is "
+                                        r"the outcome to flag.*train the booster again with defaulted='yes' as its "
+                                        r"label 1 and import that"):
         import_teacher(file, path, target="defaulted", positive="yes", out=tmp_path / "t")
     assert not (tmp_path / "t").exists()
-    assert import_teacher(file, path, target="defaulted", positive="no", out=tmp_path / "t2").path is not None
+    # Following the letter of it, the class to flag is most of the rows: warned of (a walk-through,
+    # 2026-12-07: a booster of P(good) imported with positive=good declined 70 % of applicants).
+    other = import_teacher(file, path, target="defaulted", positive="no", out=tmp_path / "t2")
+    assert other.path is not None
+    share = float((frame["defaulted"] == "no").mean())
+    if share > 0.5:
+        (said,) = [w for w in other.warnings if "flags the majority outcome" in w]
+        assert said.startswith("the class to flag (--positive), 'no', is") and "--positive 'yes'" in said
     pipe = tmp_path / "booster.pipe"
     os.mkfifo(pipe)
     with pytest.raises(ConfigError, match="not a regular file"):
@@ -657,3 +666,31 @@ def test_an_import_whose_table_is_in_other_units_than_its_booster_is_refused(tmp
                                       "--positive", "1", "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     assert "note: column 'rate' read as percentages written as text" in result.output
+
+
+def test_a_student_of_an_imported_booster_says_its_teacher_was_imported(tmp_path: Path) -> None:
+    """The report and the card of a student of an imported booster never said the teacher was
+    imported, nor carried its import's warnings, and read the booster's in-sample metrics as
+    evidence (a bring-your-own-model walk-through, 2026-12-07)."""
+    from finlite.jobs.compress import teacher_import
+
+    path, frame = _numeric_loans(tmp_path)
+    x, y = frame[["annual_income", "utilisation"]], (frame["defaulted"] == "yes").astype(int)
+    file, _ = _saved_booster("lightgbm", x, y, tmp_path, {"num_leaves": 7}, 30)  # fitted on every row, test included
+    teacher = import_teacher(file, path, target="defaulted", positive="yes", out=tmp_path / "t")
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\n")
+    outcome = compress_with_recipe(teacher.path, path, recipe, config=FAST, fine_tune=FAST, timing=False,
+                                   out=tmp_path / "s", progress=False)
+    imported = outcome.report["teacher_import"]
+    assert imported["library"] == "lightgbm" and imported["file"] == "model.txt" and len(imported["file_sha256"]) == 64
+    # Fitted on every row: its import warned that the test split is in-sample, and the card carries it.
+    assert imported["warnings"] == list(teacher.warnings) and "likely trained on the test split's rows" in \
+        imported["warnings"][0]
+    card = (tmp_path / "s" / "MODEL_CARD.md").read_text()
+    assert f"- **Imported teacher**: the teacher is a LightGBM booster imported from model.txt (sha256 " \
+           f"{imported['file_sha256'][:16]}…), trained outside finlite" in card
+    assert "cannot know which rows the booster was fitted or early-stopped on" in card
+    assert json.loads((tmp_path / "s" / "report.json").read_text())["teacher_import"] == imported
+    for warning in imported["warnings"]:
+        assert f"- **Teacher import warning**: {warning[:60]}" in card
+    assert teacher_import({"steps": [{"step": "train"}]}) is None and teacher_import({}) is None

@@ -67,6 +67,36 @@ def test_a_linear_tree_model_is_named_as_one(tmp_path: Path) -> None:
         check_booster(booster.model_to_string().encode(), "linear.txt")
 
 
+def test_custom_objectives_and_a_linear_booster_are_named_as_such() -> None:
+    """A booster trained with a custom objective function, and XGBoost's gblinear, are valid files
+    of models finlite cannot use; the refusals said "save the model again", or named XGBoost's
+    placeholder objective alone (a bring-your-own-model walk-through, 2026-12-07)."""
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    y = (x["a"] > 0).astype(int).to_numpy()
+
+    def logloss(preds: np.ndarray, data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        p = 1 / (1 + np.exp(-preds))
+        return p - data.get_label(), p * (1 - p)
+
+    custom = lgb.train({"objective": logloss, "verbose": -1, "num_leaves": 4}, lgb.Dataset(x, y), num_boost_round=2)
+    with pytest.raises(ConfigError, match=r"cannot use: the header names no objective, as LightGBM writes a booster "
+                                          r"trained with a custom objective function.*objective='binary'"):
+        check_booster(custom.model_to_string().encode(), "custom.txt")
+
+    def xgb_logloss(preds: np.ndarray, data: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
+        p = 1 / (1 + np.exp(-preds))
+        return p - data.get_label(), p * (1 - p)
+
+    xcustom = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=y), 2, obj=xgb_logloss)
+    with pytest.raises(ConfigError, match=r"XGBoost also writes 'reg:squarederror' for a booster trained with a custom "
+                                          r"objective function"):
+        check_booster(bytes(xcustom.save_raw("json")), "custom.json")
+    linear = xgb.train({"objective": "binary:logistic", "booster": "gblinear"}, xgb.DMatrix(x, label=y), 2)
+    with pytest.raises(ConfigError, match=r"cannot use: the booster is 'gblinear', a linear model"):
+        check_booster(bytes(linear.save_raw("json")), "linear.json")
+
+
 def _sub(data: bytes, pattern: str, repl: str) -> bytes:
     """Replace the first match of a regex, failing loudly when the fixture model lacks it."""
     new, n = re.subn(pattern.encode(), repl.encode(), data, count=1)

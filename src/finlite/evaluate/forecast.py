@@ -232,15 +232,19 @@ def traffic_light(exceptions: int, observations: int, level: float) -> str | Non
     """The zone ("green", "yellow" or "red") of ``exceptions`` VaR breaches in ``observations``
     days at ``level`` by the Basel rule (:data:`TRAFFIC_LIGHT`), generalised from 250 days to any
     count: the cumulative binomial probability of as many or fewer breaches at rate 1 − level.
-    None where fewer periods than one expected exception (n · (1 − level) < 1): there even 0
-    breaches reach 95 % (5 periods at 99 % made no breach "yellow": a review, 2026-12-07)."""
+    With fewer periods than one expected exception (n · (1 − level) < 1) even 0 breaches reach
+    95 % (5 periods at 99 % made no breach "yellow": a review, 2026-12-07): there only red is
+    told, and the zone is otherwise None (green and yellow cannot be told apart; 20 breaches in 99
+    periods is still red: a review)."""
     if observations <= 0 or not 0 <= exceptions <= observations:
         raise DataError(f"A traffic-light zone needs 0 ≤ exceptions ≤ observations and observations > 0; got "
                         f"{exceptions} of {observations}.")
+    cumulative = float(_stats().binom.cdf(exceptions, observations, 1.0 - level))
+    if cumulative >= TRAFFIC_LIGHT[1]:
+        return "red"
     if observations * (1.0 - level) < 1.0 - 1e-9:
         return None
-    cumulative = float(_stats().binom.cdf(exceptions, observations, 1.0 - level))
-    return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow" if cumulative < TRAFFIC_LIGHT[1] else "red"
+    return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow"
 
 
 def _bernoulli_loglik(hits: float, n: float, p: float) -> float:
@@ -263,9 +267,10 @@ def var_backtest(realised: Any, sigma: Any, level: float = 0.99) -> dict[str, An
     ``exception_rate``, ``zone`` (:func:`traffic_light`), and the likelihood-ratio tests with
     their χ² p-values: ``kupiec`` (Kupiec's proportion of failures: is the rate 1 − level?, 1
     degree of freedom), ``independence`` (Christoffersen's: does an exception make the next more
-    likely?, 1) and ``conditional_coverage`` (both, 2); the independence tests are None for one
-    period (no transition), and the independence statistic 0 where no exception is followed by
-    another period or none is preceded by a calm one (the two transition rates are then one)."""
+    likely?, 1) and ``conditional_coverage`` (both, 2); the independence tests are None where
+    there is nothing to test: no exception followed by another period, or no calm period followed
+    by one (no exception at all, every period one, one exception on the last day). A statistic of
+    0 and a p-value of 1 there read as a test passed (a review, 2026-12-07)."""
     r_arr, s_arr = _values(realised, sigma, "volatility forecasts")
     if not 0.5 < float(level) < 1.0:
         raise DataError(f"A VaR level must lie between 0.5 and 1 (0.99 for 99 %); got {level!r}.")
@@ -283,13 +288,8 @@ def var_backtest(realised: Any, sigma: Any, level: float = 0.99) -> dict[str, An
     before, after = hit[:-1], hit[1:]
     n01, n11 = int(np.sum(~before & after)), int(np.sum(before & after))
     n00, n10 = int(np.sum(~before & ~after)), int(np.sum(before & ~after))
-    if n >= 2:
-        # A row of the chain with no transitions has no rate of its own: read as the pooled one,
-        # which gives it the same likelihood either way (0 exceptions: Kupiec alone, as usual).
-        pooled = (n01 + n11) / (n - 1)
-        pi01 = n01 / (n00 + n01) if n00 + n01 else pooled
-        pi11 = n11 / (n10 + n11) if n10 + n11 else pooled
-        pi = pooled
+    if n00 + n01 and n10 + n11:
+        pi01, pi11, pi = n01 / (n00 + n01), n11 / (n10 + n11), (n01 + n11) / (n - 1)
         lr_ind = max(0.0, -2.0 * (_bernoulli_loglik(n01 + n11, n00 + n01 + n10 + n11, pi)
                                   - _bernoulli_loglik(n01, n00 + n01, pi01) - _bernoulli_loglik(n11, n10 + n11, pi11)))
         out["independence"] = {"statistic": lr_ind, "p_value": float(stats.chi2.sf(lr_ind, 1))}

@@ -506,6 +506,26 @@ def _selection_limitations(report: Mapping[str, Any]) -> list[str]:
             "numbers, on rows no candidate was chosen by, are the evidence; every candidate's are in search.json."]
 
 
+def _imported_teacher(report: Mapping[str, Any]) -> list[str]:
+    """A teacher imported from a booster file (``report["teacher_import"]``), said as such with
+    what finlite cannot know of it, and the warnings its import raised: the card read it as a
+    model finlite trained on this table's training split (a bring-your-own-model walk-through,
+    2026-12-07)."""
+    imported = report.get("teacher_import")
+    if not isinstance(imported, Mapping):
+        return []
+    library = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}.get(str(imported.get("library")), str(imported.get("library")))
+    digest = str(imported.get("file_sha256") or "")
+    lines = [f"- **Imported teacher**: the teacher is a {_text(library)} booster imported from "
+             f"{_text(imported.get('file'))} (sha256 {_text(digest[:16])}…), trained outside finlite. finlite "
+             "checked that it scores as the file does and refitted its settings out of fold; it cannot know which "
+             "rows the booster was fitted or early-stopped on, nor check the pipeline that made it for leakage. If "
+             "those rows include this table's validation or test rows, the teacher's metrics here are in-sample, "
+             "and so is the student's difference from them: judge both on a table the booster never saw."]
+    lines += [f"- **Teacher import warning**: {_text(w)}" for w in imported.get("warnings") or []]
+    return lines
+
+
 _PAIR = ("teacher", "student")
 
 
@@ -730,6 +750,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
               for note in _card_list(report, "extreme_values")]
     lines += [f"- **A clock or counter among the inputs**: {_text(note)}" for note in _card_list(report, "clocks")]
     lines += [f"- **What the split did to the evidence**: {_text(note)}" for note in _card_list(report, "split")]
+    lines += _imported_teacher(report)
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _no_edge(by_id) if markets else []

@@ -218,6 +218,18 @@ def _boosted_logit(g: _Graph, model: BoostedEnsemble, x: str) -> str:
     return _tree_ensemble(g, x, trees, base)
 
 
+def export_refusal(model: BoostedEnsemble) -> str | None:
+    """Why ``finlite export`` would refuse this booster's trees (a split no ONNX tree node can
+    express), or None: said when it is imported, not first at export (a bring-your-own-model
+    walk-through, 2026-12-07, imported a zero_as_missing booster with parity 0 and met the refusal
+    only when deploying it)."""
+    try:
+        _lightgbm_trees(model.model) if model.library == "lightgbm" else _xgboost_trees(model.model)
+    except ExportError as exc:
+        return str(exc)
+    return None
+
+
 def _steps_width(model: BoostedEnsemble) -> int:
     """Features per step of an ensemble over windows: the booster's inputs over the window."""
     total = _boosted_width(model)

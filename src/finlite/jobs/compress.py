@@ -226,6 +226,20 @@ def teacher_training(manifest: Mapping[str, Any]) -> dict[str, int] | None:
     return None
 
 
+def teacher_import(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where an imported teacher came from (``import-teacher``: the booster's library, file and
+    sha256) and the warnings its import raised (a test split it was likely trained on, rows
+    scored unlike the booster), from its manifest's first step; None for a teacher finlite
+    trained. The report and the card said nothing of an import, and read the booster's in-sample
+    test metrics as evidence (a bring-your-own-model walk-through, 2026-12-07)."""
+    steps = manifest.get("steps")
+    first = steps[0] if isinstance(steps, list) and steps and isinstance(steps[0], Mapping) else None
+    if first is None or first.get("step") != "import":
+        return None
+    return {"library": first.get("library"), "file": first.get("file"), "file_sha256": first.get("file_sha256"),
+            "warnings": [str(w) for w in first.get("warnings") or []]}
+
+
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
 #: the difference is within what a shared machine's noise gives between two timings.
 SLOWER_RATIO = 1.5
@@ -1237,6 +1251,9 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
     trained = teacher_training(art.manifest)
     if trained is not None:
         report["teacher_training"] = trained
+    imported = teacher_import(art.manifest)
+    if imported is not None:
+        report["teacher_import"] = imported
     sizes = preprocessor_sizes(art)
     if sizes is not None:  # what each model reads besides its weights, which the size ratio counts alone
         report["preprocessor_bytes"] = sizes

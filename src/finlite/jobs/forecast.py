@@ -855,7 +855,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
             out.append(f"the trading view rests on {short['']:,} {held} holding period(s); annualised returns and "
                        f"Sharpe ratios from fewer than {THIN_PERIODS} are no evidence of what a strategy earns.")
         else:
-            named = ", ".join(f"{terminal_safe(a)} ({n:,})" for a, n in sorted(short.items())[:5])
+            named = ", ".join(f"{terminal_safe(a)} ({n:,})" for a, n in sorted(short.items(), key=lambda kv: asset_order(kv[0]))[:5])
             out.append(f"the trading views of {named}{' and more' if len(short) > 5 else ''} rest on fewer than "
                        f"{THIN_PERIODS} {held} holding periods each; their annualised returns and Sharpe ratios are "
                        "no evidence of what a strategy earns.")
@@ -975,6 +975,13 @@ def _dig(entry: Any, path: Sequence[str]) -> Any:
     return entry
 
 
+def asset_order(asset: str) -> tuple[int, int, str]:
+    """How the tables order asset ids: numbers by value (7 before 101; as text 101 came first: a
+    walk-through as an FX quant, 2026-12-07), then the others as text."""
+    text = str(asset).strip()
+    return (0, int(text), text) if text.isdigit() and len(text) < 19 else (1, 0, text)
+
+
 #: A table of several assets shows the trading view of this many (in their sorted order); the
 #: rest are in ``trading_per_asset`` of ``--json`` and report.json, as a last row says.
 TABLE_ASSETS = 10
@@ -1057,7 +1064,7 @@ def forecast_table_rows(evidence: Mapping[str, Any], teacher: str = "teacher") -
         rows.append([f"cross-section: {int(section['assets_left_out'])} asset(s) on another calendar than "
                      f"{terminal_safe(str(section.get('calendar')))} left out ({', '.join(left)}"
                      f"{', ...' if int(section['assets_left_out']) > len(left) else ''})", *("" for _ in names)])
-    shown = sorted(per_asset)[:TABLE_ASSETS]
+    shown = sorted(per_asset, key=asset_order)[:TABLE_ASSETS]
     for asset in shown:
         # An id is the data's: control characters written out, as the command line prints data.
         rows += _trading_rows(per_asset[asset], names, f"{terminal_safe(asset)}: ")

@@ -961,6 +961,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         first_epoch_warnings,
         preprocessor_sizes,
         teacher_difference,
+        teacher_import,
         teacher_training,
     )
 
@@ -1009,6 +1010,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
     trained = teacher_training(base.manifest)  # the baseline's own training: the teacher judged against
     if trained is not None:
         comparison["teacher_training"] = trained
+    imported = teacher_import(base.manifest)
+    if imported is not None:
+        comparison["teacher_import"] = imported
     sizes = preprocessor_sizes(base, art) if same else None
     if sizes is not None:  # as compress recorded them: the student and the teacher it was compressed from
         comparison["preprocessor_bytes"] = sizes

@@ -64,13 +64,22 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     import torch
 
     from finlite._version import code_sha256
-    from finlite.runtime.ray_engine import _finlite_cause, connect, keep_signal_handlers, require_cpus, require_ray
+    from finlite.runtime.ray_engine import (
+        _finlite_cause,
+        check_cluster_code,
+        connect,
+        keep_signal_handlers,
+        require_cpus,
+        require_ray,
+    )
 
     ray = require_ray()
     owned = connect(address)
     futures: list[Any] = []
     try:
         require_cpus(ray, address)  # no task would ever be placed: the search waited past its budget
+        if not owned:  # a cluster's nodes: any finlite answers this, where an older one cannot run _group
+            check_cluster_code(ray, code_sha256())
         # Each task trains with this process's torch thread count (the same reductions in the
         # same order as the serial search, hence the same metrics) and reserves that many CPUs,
         # so tasks never share cores. Run with OMP_NUM_THREADS=1 for one task per core.

@@ -65,6 +65,7 @@ from finlite.runtime.batch import (  # one writer (temporary file, fsync, rename
     flag_rate_notes,
     id_column,
     ids_as_written,
+    imported_booster,
     incomplete_texts,
     learned_blanks,
     limits_refusal,
@@ -90,7 +91,7 @@ from finlite.runtime.reason_codes import (
 )
 from finlite.runtime.stability import LEVELS
 
-__all__ = ["RAY_MISSING", "RayScoreSummary", "check_worker_code", "connect", "require_cpus", "require_ray", "score_file_ray"]
+__all__ = ["RAY_MISSING", "RayScoreSummary", "check_cluster_code", "check_worker_code", "connect", "require_cpus", "require_ray", "score_file_ray"]
 
 RAY_MISSING = ("--engine ray needs Ray, which is not installed. Install finlite's Ray extra with "
                "pip install 'finlite[ray]' (or drop --engine ray to run on this machine alone).")
@@ -158,17 +159,20 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
                               "install 'ray[client]'); or give the head's GCS address instead (HOST:6379), which needs "
                               "nothing more.") from None
         where = f"the Ray cluster at {label} {address!r}" if address else "a local Ray"
-        if address and address.strip().lower() != "auto" and _unsent_token() is not None:
-            raise ConfigError(f"Cannot join {where}: {said}. This machine holds a Ray authentication token "
-                              f"({_unsent_token()}): Ray 2.60 writes one when it first starts a local cluster (finlite "
-                              "--engine ray without --address does too), and a head started with 'ray start --head' "
-                              "where one exists requires it. Ray sends it to 'auto', not to HOST:PORT unless "
-                              "RAY_AUTH_MODE=token is set: set it (export RAY_AUTH_MODE=token), or give --address auto "
-                              "on a node of the cluster.", param="address") from None
+        # Ray's own reason for a refused token is in its log lines, not in the exception: where this
+        # machine holds a token a join to HOST:PORT does not send, that cause is named as a likely one
+        # (a cluster engineer's walk-through, 2026-12-07), beside the others.
+        token = _unsent_token() if address and address.strip().lower() != "auto" else None
+        hint = (f" This machine holds a Ray authentication token ({token}), and a head started with 'ray start --head' "
+                "on a machine holding one (Ray 2.60 writes ~/.ray/auth_token when it first starts a local cluster, "
+                "finlite's --engine ray without --address included) requires its token, which Ray sends to 'auto' "
+                "but not to HOST:PORT: if Ray logged 'InvalidAuthToken' above, export RAY_AUTH_MODE=token with the "
+                "head's token in this environment (RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH; on the head's own machine "
+                "its file is that one), or give --address auto on a node of the cluster." if token else "")
         raise ConfigError(f"Cannot start or join {where}: {said}. Check that the head node runs ('ray start --head') "
                           "and that the address is its GCS address (HOST:6379) or 'auto' on a cluster node; a cluster "
                           "that requires Ray's token authentication needs RAY_AUTH_MODE=token and its token in this "
-                          "environment too; drop --address (and unset RAY_ADDRESS) to run a local Ray.") \
+                          "environment too; drop --address (and unset RAY_ADDRESS) to run a local Ray." + hint) \
             from None
     return True
 
@@ -183,8 +187,11 @@ def _unsent_token() -> str | None:
     if os.environ.get("RAY_AUTH_TOKEN", "").strip():
         return "$RAY_AUTH_TOKEN"
     named = os.environ.get("RAY_AUTH_TOKEN_PATH", "").strip()
-    path = Path(named) if named else Path.home() / ".ray" / "auth_token"
-    return str(path) if path.is_file() else None
+    path = Path(named).expanduser() if named else Path.home() / ".ray" / "auth_token"
+    try:  # an empty file is no token to Ray
+        return str(path) if path.is_file() and path.read_text(encoding="utf-8", errors="replace").strip() else None
+    except OSError:
+        return None
 
 
 def require_cpus(ray: Any, address: str | None) -> int:
@@ -204,17 +211,71 @@ def check_worker_code(driver: str | None) -> None:
     :func:`finlite._version.code_sha256`; None: the driver has none to compare). A cluster whose
     nodes ran other finlite code scored other decisions, and nothing said or recorded it (a
     cluster engineer's walk-through, 2026-12-07: 19,926 of 1,000,000 decisions changed)."""
+    if driver is None:
+        return
     from finlite._version import __version__
 
     mine = code_sha256()
-    if driver is None or mine == driver:
-        return
-    import socket
+    if mine != driver:
+        import socket
 
-    raise ConfigError(f"A Ray worker on {socket.gethostname()} runs other finlite code than the driver (finlite "
-                      f"{__version__}, code sha256 {str(mine)[:12]}...; the driver's {driver[:12]}...): its results "
-                      "could differ from the driver's finlite's. Install the same finlite on every node of the "
-                      "cluster (docs/scale.md); nothing was written.", param="address")
+        raise ConfigError(_other_code(socket.gethostname(), __version__, mine, driver))
+
+
+def _other_code(host: str, version: str | None, mine: str | None, driver: str) -> str:
+    """The refusal of a worker whose finlite code is not the driver's."""
+    what = (f"finlite {version}, code sha256 {mine[:16]}…" if mine else
+            f"finlite {version or '(an older one)'}, with no code digest: an install without its source (compiled or "
+            "zipped), or a finlite older than this check")
+    return (f"A Ray worker on {host} runs other finlite code than the driver ({what}; the driver's {driver[:16]}…): "
+            "its results could differ from the driver's. Install the same finlite on every node of the cluster "
+            "(docs/scale.md), or start this process again if finlite changed on disk since it first ran; nothing "
+            "was written.")
+
+
+def check_cluster_code(ray: Any, driver: str | None, timeout: float = 120.0) -> None:
+    """Ask every live node of a cluster with CPUs which finlite code it has, before any work:
+    the actors' and tasks' own check (:func:`check_worker_code`) cannot be reached on a node whose
+    finlite predates it (its ``_Scorer`` took no ``code``: a Ray traceback, exit 1; a review,
+    2026-12-07). The question is a function sent by value, which any finlite answers.
+
+    Raises:
+        ConfigError: naming the first node whose code differs, or that did not answer.
+    """
+    if driver is None:
+        return
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    def digest() -> tuple[str, str | None, str | None]:
+        import socket
+
+        version: str | None = None
+        try:
+            from finlite._version import __version__
+
+            version = __version__
+        except ImportError:  # no finlite at all on that node
+            pass
+        try:
+            from finlite._version import code_sha256 as own
+            mine = own()
+        except ImportError:  # a finlite older than its code digest
+            mine = None
+        return socket.gethostname(), version, mine
+
+    nodes = [n for n in ray.nodes() if n.get("Alive") and float((n.get("Resources") or {}).get("CPU", 0)) > 0]
+    ask = ray.remote(num_cpus=0, max_retries=0)(digest)
+    refs = [ask.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote()
+            for n in nodes]
+    try:
+        answers = ray.get(refs, timeout=timeout)
+    except (ray.exceptions.RayError, TimeoutError) as exc:  # a node that cannot answer cannot be trusted to score
+        raise ConfigError(f"A Ray node did not say which finlite it runs within {timeout:g} s ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); check that finlite is installed on "
+                          "every node of the cluster (docs/scale.md); nothing was written.") from None
+    for host, version, mine in answers:
+        if mine != driver:
+            raise ConfigError(_other_code(host, version, mine, driver))
 
 
 #: Seconds the address probe waits to connect and for the GCS's first answer.
@@ -762,6 +823,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         + new_columns_notes(local, str(src), [c for c in names if c not in index], ids)
     manifest = local.manifest  # the operating point's flag rate, for the run's decision-rate note
     learned = learned_blanks(local.encoder)  # fields whose blanks training learned: no lost feed
+    imported = imported_booster(local)  # an imported booster's blanks elsewhere are scored unlike it
     decides = local.decision_cutoff is not None  # --max-flag-share reads its decisions
     if limits is not None and limits.max_flag_share is not None and not decides:
         raise ConfigError(f"--max-flag-share limits the share of rows decided 1; {local.path} is a {local.task} model, "
@@ -791,7 +853,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
                        others=others, unlisted=unlisted,
-                       rangeless=rangeless, keyless=keyless)
+                       rangeless=rangeless, keyless=keyless, imported=imported, learned=learned)
     psi = None
     batches: Any = None
     ds = scored = None
@@ -804,6 +866,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         from ray.data import DataContext
 
         cpus = require_cpus(ray, address)  # no actor would ever be placed: the run waited for ever
+        if not owned:  # a cluster's nodes (a Ray of this process's own runs this very code)
+            check_cluster_code(ray, code_sha256())
         # One CPU per actor: more than the cluster has would not run, yet were reported as run.
         size = min(workers or cpus, cpus)
         if workers is not None and workers > cpus:

@@ -555,10 +555,16 @@ def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Pat
     # on other rows, may land just under 0.5 and is left to the gates.
     if value < 0.5 - 2 * se:
         schema = prepared.schema
+        # Not "pass the other class": finlite flags the positive class at or above a cut-off, so a
+        # booster of P(good) imported with positive=good flagged the good applicants, 70 % of them
+        # (a bring-your-own-model walk-through, 2026-12-07).
         raise DataError(f"The booster in {str(file)!r} ranks {schema.target}={schema.positive!r} (the positive class "
-                        f"here) below {schema.negative!r}: AUC {value:.3f} on the training rows it was fitted on. It was "
-                        f"trained with {schema.negative!r} as the positive class; pass positive={schema.negative!r}, or "
-                        "check the target.", param="positive")
+                        f"here) below {schema.negative!r}: AUC {value:.3f} on the training rows it was fitted on, so it "
+                        f"scores P({schema.target}={schema.negative!r}). finlite flags (declines, refers, holds) the "
+                        f"positive class at or above a cut-off: pass positive={schema.negative!r} only if "
+                        f"{schema.negative!r} is the outcome to flag (a default, a fraud). If it is the good outcome, "
+                        f"train the booster again with {schema.target}={schema.positive!r} as its label 1 and import "
+                        "that; or check the target.", param="positive")
 
 
 def import_booster(
