@@ -209,8 +209,7 @@ def _check_lightgbm(raw: bytes, objective: str = "binary") -> None:
         # function): the file is valid, its scores are no probability finlite can read (it said
         # "save the model again": a bring-your-own-model walk-through, 2026-12-07).
         raise _Unsupported("the header names no objective, as LightGBM writes a booster trained with a custom "
-                           "objective function; finlite reads a binary classifier's probabilities: train it with "
-                           "objective='binary'")
+                           f"objective function; finlite reads {_OBJECTIVE_NAMES[objective]}")
     if missing:
         raise _Bad(f"the header lacks {', '.join(missing)}")
     if _int(header["num_class"], "num_class") != 1 or _int(header["num_tree_per_iteration"],

@@ -361,6 +361,14 @@ def test_numbers_padded_with_a_no_break_space_are_read_as_numbers(space: str) ->
     (lambda x: f"{x:,.2f} EUR", "1,169.00 EUR"),
     (lambda x: f"{x}-" if x % 2 else str(x), "1169-"),  # SAP's trailing minus
     (lambda x: f"{x % 40},{x % 10} %", "9,9 %"),
+    # The lira, the rupee (Indian grouping past a lakh), full-width yen, "$" and a no-break space, a
+    # thin space between thousands: dropped as an identifier, or rounded amounts one-hot encoded,
+    # without a word (an international walk-through, 2026-12-07).
+    (lambda x: "₺" + f"{x:,}".replace(",", "."), "₺1.169"),
+    (lambda x: f"₹{x * 100:,}", "₹116,900"),
+    (lambda x: f"￥{x:,}", "￥1,169"),
+    (lambda x: f"$\u00a0{x:,}", "$\u00a01,169"),
+    (lambda x: f"{x:,}".replace(",", "\u2009"), "1\u2009169"),
 ])
 def test_numbers_in_a_form_finlite_does_not_read_are_refused_naming_the_fix(form: Any, example: str) -> None:
     """A German export's amounts were dropped as an identifier with "pass --categorical" as the

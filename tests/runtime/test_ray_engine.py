@@ -567,6 +567,7 @@ def test_a_worker_running_other_finlite_code_is_refused(local_ray: None, exporte
     # by a function any finlite answers; one without a digest is named as such (a review, 2026-12-07).
     assert "with no code digest: an install without its source (compiled or zipped), or a finlite older than " \
            "this check" in engine._other_code("node-2", "0.1.0", None, "a" * 64)
+    assert "(no finlite installed; the driver's" in engine._other_code("node-3", None, None, "a" * 64)
     engine.check_cluster_code(ray, version.code_sha256())  # every node of the local Ray: this code
     assert _Scorer(str(exported_dir), "fp32", None, pin, str(book), [], code=version.code_sha256()).failure is None
     # Through the driver: its digest is not the workers' here, and nothing is written.
@@ -581,6 +582,19 @@ def test_a_worker_running_other_finlite_code_is_refused(local_ray: None, exporte
         search_on_ray([((4,), 2.0, 0)], [[(0.0, 0)]], {"prepared": None, "teacher": None, "common": {}, "gates": None,
                                                        "config": None, "fine_tune": None, "deadline": 0.0},
                       timing=False)
+
+
+def test_the_cluster_code_check_runs_wherever_a_cluster_was_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    """connect() owns a Ray it joined as it owns one it started: the check of the cluster's code,
+    asked only of a Ray not owned, never ran from the command line (a review, 2026-12-07)."""
+    from finlite.runtime.ray_engine import joined_cluster
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert joined_cluster("127.0.0.1:6379", owned=True) and joined_cluster("auto", owned=True)
+    assert joined_cluster(None, owned=False)  # a Ray the caller started (a notebook, the tests)
+    assert not joined_cluster(None, owned=True)  # a local Ray of this process's own: this very code
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    assert joined_cluster(None, owned=True)
 
 
 def test_an_impossible_port_and_an_unsent_token_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

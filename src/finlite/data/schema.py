@@ -451,16 +451,23 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
 #: "2,5", is also a multi-select code's "1,2", and counts only beside a value of another form:
 #: :func:`_foreign_amount`); thousands grouped by dots before a decimal comma ("1.169,5"); or by
 #: spaces or apostrophes, in groups of three ("1 169", "1'169.50").
-_CURRENCY = r"(?:[€£¥]|EUR|GBP|CHF|USD|JPY)"
+#: The currencies named: symbols (the lira, rupee, full-width yen and others were read as text
+#: and a column of them dropped as an identifier: an international walk-through, 2026-12-07) and
+#: ISO codes. "$" is read as money (finlite._money) and is not among them.
+_CURRENCY = (r"(?:[€£¥￥₹₺₩₽₪₱₫฿₴₦₨₵₸₼₾]|EUR|GBP|CHF|USD|JPY|INR|TRY|CNY|RMB|KRW|RUB|ILS|PHP|VND|THB|UAH|NGN|HKD|SGD|"
+             r"AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|AED|SAR)")
+#: Group separators people write: apostrophe, space, no-break space, narrow no-break and thin space.
+_GROUPS = "' \u00a0\u202f\u2009"
 _FOREIGN_AMOUNT = re.compile(
-    r"^[-+]?\s*(?:" + _CURRENCY + r"\s*[-+]?\s*[0-9][0-9.,' \u00a0\u202f]*|[0-9][0-9.,' \u00a0\u202f]*\s*" + _CURRENCY
-    + r")\s*-?$"
+    r"^[-+]?\s*(?:" + _CURRENCY + r"\s*[-+]?\s*[0-9][0-9.," + _GROUPS + r"]*|[0-9][0-9.," + _GROUPS + r"]*\s*"
+    + _CURRENCY + r")\s*-?$"
+    r"|^[-+]?\$[\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a no-break space
     r"|^[0-9][0-9.,]*[0-9]-$"
     r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
     r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"
     r"|^-?[0-9]+,[0-9]{4,}$|^-?0,[0-9]{2,}$"
     r"|^-?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+$"
-    r"|^-?[0-9]{1,3}(?:['\u00a0\u202f ][0-9]{3})+(?:[.,][0-9]+)?$", re.IGNORECASE)
+    r"|^-?[0-9]{1,3}(?:[" + _GROUPS + r"][0-9]{3})+(?:[.,][0-9]+)?$", re.IGNORECASE)
 _ONE_DECIMAL_COMMA = re.compile(r"^-?[0-9]+,[0-9]$")
 #: A comma before two digits or more ("3,75", "2,875"): beside "3,5", a decimal comma.
 _COMMA_BEFORE_DIGITS = re.compile(r"^-?[0-9]+,[0-9]{2,}$")

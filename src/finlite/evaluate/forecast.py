@@ -234,17 +234,19 @@ def traffic_light(exceptions: int, observations: int, level: float) -> str | Non
     count: the cumulative binomial probability of as many or fewer breaches at rate 1 − level.
     With fewer periods than one expected exception (n · (1 − level) < 1) even 0 breaches reach
     95 % (5 periods at 99 % made no breach "yellow": a review, 2026-12-07): there only red is
-    told, and the zone is otherwise None (green and yellow cannot be told apart; 20 breaches in 99
-    periods is still red: a review)."""
+    told, where as many breaches or more have a probability below 0.01 % (20 breaches in 99
+    periods), and the zone is otherwise None (green and yellow cannot be told apart)."""
     if observations <= 0 or not 0 <= exceptions <= observations:
         raise DataError(f"A traffic-light zone needs 0 ≤ exceptions ≤ observations and observations > 0; got "
                         f"{exceptions} of {observations}.")
-    cumulative = float(_stats().binom.cdf(exceptions, observations, 1.0 - level))
-    if cumulative >= TRAFFIC_LIGHT[1]:
-        return "red"
+    stats = _stats()
     if observations * (1.0 - level) < 1.0 - 1e-9:
-        return None
-    return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow"
+        # As many or more breaches this unlikely (below 0.01 %): red. Not "as many or fewer", which
+        # is 1 for every breach of 1 or 2 periods and made one breach in one day red (a review).
+        more = float(stats.binom.sf(exceptions - 1, observations, 1.0 - level))
+        return "red" if more < 1.0 - TRAFFIC_LIGHT[1] else None
+    cumulative = float(stats.binom.cdf(exceptions, observations, 1.0 - level))
+    return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow" if cumulative < TRAFFIC_LIGHT[1] else "red"
 
 
 def _bernoulli_loglik(hits: float, n: float, p: float) -> float:

@@ -68,6 +68,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         _finlite_cause,
         check_cluster_code,
         connect,
+        joined_cluster,
         keep_signal_handlers,
         require_cpus,
         require_ray,
@@ -78,7 +79,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     futures: list[Any] = []
     try:
         require_cpus(ray, address)  # no task would ever be placed: the search waited past its budget
-        if not owned:  # a cluster's nodes: any finlite answers this, where an older one cannot run _group
+        if joined_cluster(address, owned):  # a cluster's nodes: any finlite answers this, where an older one cannot run _group
             check_cluster_code(ray, code_sha256())
         # Each task trains with this process's torch thread count (the same reductions in the
         # same order as the serial search, hence the same metrics) and reserves that many CPUs,

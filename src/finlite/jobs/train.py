@@ -263,36 +263,27 @@ def _flagged(metrics: Mapping[str, Any]) -> float | None:
     return float(rate) if isinstance(rate, (int, float)) else None
 
 
-#: Words in a class's name that say it is the outcome to flag, whatever its share of the rows (an
-#: undersampled fraud set, a collections book).
-ADVERSE_WORDS = ("bad", "default", "fraud", "charged", "chargeoff", "delinq", "loss", "writ", "arrear", "fail")
-
-
 def _majority_positive(prepared: PreparedData) -> list[str]:
-    """A warning when the class to flag (positive) is most of the labelled rows and its name does
-    not say it is the adverse outcome: a bank's flagged outcome (a default, a fraud) is the rarer
-    one. "1" recognised by name in a target coded 1 = good made a model that flags the good loans
-    (a data engineer's walk-through, 2026-12-06); --positive good, as a refusal once advised for a
-    booster of P(good), made one that declined 70 % of applicants, the good ones (a bring-your-own-
-    model walk-through, 2026-12-07)."""
+    """A warning when the class finlite chose by its name as the one to flag (positive) is most of
+    the labelled rows: a bank's flagged outcome (a default, a fraud) is the rarer one, and "1"
+    recognised by name in a target coded 1 = good made a model that flags the good loans (a data
+    engineer's walk-through, 2026-12-06). None when --positive named it: a name cannot tell a
+    good outcome from a flagged majority (a collections book, "non-performing", an oversampled
+    fraud table), and a warning there failed pipelines that escalate warnings (a review,
+    2026-12-07)."""
     schema = prepared.schema
-    name = str(schema.positive).strip().lower()
-    # A name that says the outcome ("bad", "default", "fraud") is meant whatever its share (a review, 2026-12-06).
-    if any(word in name for word in ADVERSE_WORDS):
+    # Only a name that says little: "bad", "default" or "fraud" mean the outcome whatever its share
+    # (an undersampled fraud set, a collections book: a review, 2026-12-06).
+    if not any("recognised by name" in n for n in schema.notes) or \
+            str(schema.positive).strip().lower() not in ("1", "1.0", "yes", "y", "true", "positive"):
         return []
     labels = np.concatenate([prepared.y_train, prepared.y_val, prepared.y_test])
     share = float(labels.mean()) if labels.size else 0.0
     if share <= 0.5:
         return []
-    if any("recognised by name" in n for n in schema.notes):
-        return [f"the class to flag, {schema.positive!r}, was chosen by its name and is {share:.0%} of the labelled "
-                f"rows: the model flags the majority outcome. If {schema.positive!r} means a good outcome (a loan "
-                f"repaid), train again with --positive {schema.negative!r}."]
-    return [f"the class to flag (--positive), {schema.positive!r}, is {share:.0%} of the labelled rows: finlite flags "
-            f"(declines, refers or holds) it at or above the cut-off, so the model flags the majority outcome. If "
-            f"{schema.positive!r} is the good outcome (a loan repaid), the class to flag is {schema.negative!r}: train "
-            f"again with --positive {schema.negative!r} (an imported booster must score {schema.negative!r}: train it "
-            "again with that class as its label 1)."]
+    return [f"the class to flag, {schema.positive!r}, was chosen by its name and is {share:.0%} of the labelled "
+            f"rows: the model flags the majority outcome. If {schema.positive!r} means a good outcome (a loan "
+            f"repaid), train again with --positive {schema.negative!r}."]
 
 
 def _no_skill(metrics: Mapping[str, Any]) -> list[str]:

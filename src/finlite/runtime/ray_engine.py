@@ -91,7 +91,7 @@ from finlite.runtime.reason_codes import (
 )
 from finlite.runtime.stability import LEVELS
 
-__all__ = ["RAY_MISSING", "RayScoreSummary", "check_cluster_code", "check_worker_code", "connect", "require_cpus", "require_ray", "score_file_ray"]
+__all__ = ["RAY_MISSING", "RayScoreSummary", "check_cluster_code", "check_worker_code", "connect", "joined_cluster", "require_cpus", "require_ray", "score_file_ray"]
 
 RAY_MISSING = ("--engine ray needs Ray, which is not installed. Install finlite's Ray extra with "
                "pip install 'finlite[ray]' (or drop --engine ray to run on this machine alone).")
@@ -225,12 +225,21 @@ def check_worker_code(driver: str | None) -> None:
 def _other_code(host: str, version: str | None, mine: str | None, driver: str) -> str:
     """The refusal of a worker whose finlite code is not the driver's."""
     what = (f"finlite {version}, code sha256 {mine[:16]}…" if mine else
-            f"finlite {version or '(an older one)'}, with no code digest: an install without its source (compiled or "
-            "zipped), or a finlite older than this check")
+            "no finlite installed" if version is None else
+            f"finlite {version}, with no code digest: an install without its source (compiled or zipped), or a "
+            "finlite older than this check")
     return (f"A Ray worker on {host} runs other finlite code than the driver ({what}; the driver's {driver[:16]}…): "
             "its results could differ from the driver's. Install the same finlite on every node of the cluster "
             "(docs/scale.md), or start this process again if finlite changed on disk since it first ran; nothing "
             "was written.")
+
+
+def joined_cluster(address: str | None, owned: bool) -> bool:
+    """Whether this process works on a cluster it joined or was given (``--address``,
+    $RAY_ADDRESS, a Ray the caller started), not on a local Ray of its own (:func:`connect`
+    returned ``owned`` True for both a local start and a join: the check of the cluster's code
+    never ran from the command line, a review, 2026-12-07)."""
+    return not owned or bool(address) or bool(os.environ.get("RAY_ADDRESS", "").strip())
 
 
 def check_cluster_code(ray: Any, driver: str | None, timeout: float = 120.0) -> None:
@@ -270,12 +279,14 @@ def check_cluster_code(ray: Any, driver: str | None, timeout: float = 120.0) -> 
     try:
         answers = ray.get(refs, timeout=timeout)
     except (ray.exceptions.RayError, TimeoutError) as exc:  # a node that cannot answer cannot be trusted to score
-        raise ConfigError(f"A Ray node did not say which finlite it runs within {timeout:g} s ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); check that finlite is installed on "
-                          "every node of the cluster (docs/scale.md); nothing was written.") from None
-    for host, version, mine in answers:
+        raise ConfigError(f"A Ray node could not say which finlite it runs ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else 'no answer'}); check that every node of "
+                          "the cluster is alive ('ray status') and has finlite installed (docs/scale.md); nothing was "
+                          "written.") from None
+    for node, (host, version, mine) in zip(nodes, answers, strict=True):
         if mine != driver:
-            raise ConfigError(_other_code(host, version, mine, driver))
+            where = f"{host} ({node.get('NodeManagerAddress') or node.get('NodeID', '')[:12]})"
+            raise ConfigError(_other_code(where, version, mine, driver))
 
 
 #: Seconds the address probe waits to connect and for the GCS's first answer.
@@ -866,7 +877,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         from ray.data import DataContext
 
         cpus = require_cpus(ray, address)  # no actor would ever be placed: the run waited for ever
-        if not owned:  # a cluster's nodes (a Ray of this process's own runs this very code)
+        if joined_cluster(address, owned):  # a cluster's nodes (a Ray of this process's own runs this very code)
             check_cluster_code(ray, code_sha256())
         # One CPU per actor: more than the cluster has would not run, yet were reported as run.
         size = min(workers or cpus, cpus)
