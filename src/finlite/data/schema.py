@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -760,6 +760,49 @@ def _plain_name(name: Any) -> str:
     return text.lower()
 
 
+def _refuse_feature_twins(features: Sequence[str], named: Collection[str], source: str) -> None:
+    """Refuse feature columns whose names differ only by surrounding spaces, letter case or Unicode
+    form (composed "É" and "E" + a combining accent): they print alike in the report, the card
+    and the adverse-action reasons, so a reason could not be traced to its column (an
+    international walk-through, 2026-12-07). Columns the caller named as features are kept."""
+    seen: dict[str, str] = {}
+    for name in features:
+        key = _plain_name(name)
+        if key in seen and not (name in named and seen[key] in named):
+            raise DataError(f"Columns {seen[key]!r} and {name!r} of {source} have one name but for surrounding spaces, "
+                            "letter case or Unicode form: the report, the model card and the reasons would print them "
+                            f"alike. Rename one, or drop it (drop=[{name!r}]){_invisible(name)}.", param="drop")
+        seen.setdefault(key, name)
+
+
+#: Distinct values of a categorical column looked at for values written in two Unicode forms.
+_FORMS_LOOKED_AT = 100_000
+
+
+def _unicode_forms_note(column: pd.Series, name: str) -> str | None:
+    """A note when a categorical column holds one value written in two Unicode forms (composed
+    "é" and "e" + a combining accent, as macOS and Windows tools write it): two categories that
+    print alike; a file in the other form then scores as unseen (an international walk-through,
+    2026-12-07: a macOS export appended to a Windows one)."""
+    if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
+        return None
+    values = [v for v in pd.unique(column.dropna())[:_FORMS_LOOKED_AT] if isinstance(v, str)]
+    present = set(values)
+    by_form: dict[str, str] = {}
+    for value in values:
+        if value.isascii():
+            continue
+        composed = unicodedata.normalize("NFC", value)
+        other = by_form.get(composed) or (composed if composed != value and composed in present else None)
+        if other is not None and other != value:
+            return (f"column {name!r} holds values written in two Unicode forms (such as {other!r} and {value!r}): they "
+                    "are separate categories that print alike, and a file written in the other form scores as unseen. "
+                    "Write the file's text in one form (NFC: unicodedata.normalize('NFC', text)) before training and "
+                    "scoring")
+        by_form.setdefault(composed, value)
+    return None
+
+
 def _invisible(name: str) -> str:
     """What a terminal does not show of a column name: its white space other than plain spaces,
     and characters that do not print, by code point ("" when there is none)."""
@@ -1114,6 +1157,8 @@ def infer_schema(
                                  f"the column with '.' ({comma.replace(',', '.')}) and it is read as a number")
     if foreign:
         raise _foreign_refusal(foreign, source)
+    _refuse_feature_twins([*num_cols, *cat_cols], named, source)
+    notes += [n for name in cat_cols if (n := _unicode_forms_note(frame[name], name)) is not None]
     if not num_cols and not cat_cols:
         if not dropped:  # only the target (and the date column): "after dropping ;" named nothing
             raise DataError(f"{source} has no feature columns: it holds only {target!r}"
