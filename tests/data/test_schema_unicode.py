@@ -44,5 +44,5 @@ def test_a_category_written_in_two_unicode_forms_is_said() -> None:
     assert note.startswith("column 'Épargne' holds values written in two Unicode forms (such as ")
     assert "Write the file's text in one form (NFC: unicodedata.normalize('NFC', text))" in note
     assert not [n for n in infer_schema(frame, "Ausfall").notes if "Unicode forms" in n]  # one form: nothing said
-    decomposed = frame.assign(**{"Épargne": frame["Épargne"].map(lambda v: unicodedata.normalize("NFD", v))})
+    decomposed = frame.assign(Épargne=frame["Épargne"].map(lambda v: unicodedata.normalize("NFD", v)))
     assert not [n for n in infer_schema(decomposed, "Ausfall").notes if "Unicode forms" in n]
