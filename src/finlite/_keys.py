@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -170,8 +171,9 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     a day and its midnight for each other (pandas writes a column of
     midnights as days, Arrow as timestamps: the same Parquet file scored through ``score`` and a
     DataFrame gave different scores, a review of 2026-12-04), then, for a boolean spelling, the
-    other spellings of that boolean; last, for a CSV missing marker (:data:`CSV_MISSING`, such as
-    "n/a") in a column that training saw blank, the missing key.
+    other spellings of that boolean; for a CSV missing marker (:data:`CSV_MISSING`, such as
+    "n/a") in a column that training saw blank, the missing key; last, for non-ASCII text, the
+    same text in Unicode's composed and decomposed forms (NFC, NFD).
 
     pandas reads ``true`` in a CSV as the boolean True (key "True") while the Arrow path reads
     the text ("true"), and a DataFrame may hold either, or 1/0: without these aliases the same
@@ -213,6 +215,14 @@ def key_aliases(key: str, trained: Collection[str]) -> list[str]:
     # (a column trained with that text as a value keeps it: an exact key is never aliased).
     if key in CSV_MISSING and key != MISSING and MISSING in trained:
         out.append(MISSING)
+    # The same text in the other Unicode form: composed "é" or "e" + a combining accent, as one
+    # system or another writes it. A file from a Mac scored every category of a model trained on
+    # a Windows export as unseen (151 of 1,000 decisions changed, exit 0: an international
+    # walk-through, 2026-12-07). An exact key is never aliased, so a column trained with both
+    # forms keeps each.
+    if not key.isascii():
+        out.extend(k for k in (unicodedata.normalize("NFC", key), unicodedata.normalize("NFD", key))
+                   if k != key and k not in out)
     return out
 
 

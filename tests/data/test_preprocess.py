@@ -369,6 +369,8 @@ def test_numbers_padded_with_a_no_break_space_are_read_as_numbers(space: str) ->
     (lambda x: f"￥{x:,}", "￥1,169"),
     (lambda x: f"$\u00a0{x:,}", "$\u00a01,169"),
     (lambda x: f"{x:,}".replace(",", "\u2009"), "1\u2009169"),
+    (lambda x: f"$ {x:,}.00", "$ 1,169.00"),  # a plain space after "$" (a review, 2026-12-07)
+    (lambda x: f"INR {x:,}", "INR 1,169"),
 ])
 def test_numbers_in_a_form_finlite_does_not_read_are_refused_naming_the_fix(form: Any, example: str) -> None:
     """A German export's amounts were dropped as an identifier with "pass --categorical" as the
@@ -399,6 +401,9 @@ def test_numbers_in_a_form_finlite_does_not_read_are_refused_naming_the_fix(form
         "card": [f"4111 {1000 + i} 2222 3333" for i in range(600)],
         "choices": rng.choice(["1,2", "2,3", "1"], 600),
         "hs_code": rng.choice(["8471.30.01", "8517.12.00"], 600),
+        # Codes that look like an ISO currency beside a number (a review, 2026-12-07).
+        "branch": rng.choice(["CAD1", "AED01", "SAR2"], 600), "attempt": rng.choice(["try 1", "try 2"], 600),
+        "stack": rng.choice(["PHP 7.4", "PHP 8.1"], 600),
         "y": [0, 1, 1] * 200})
     schema = infer_schema(fine, "y")
     assert {"amount", "rate"} <= set(schema.numeric)
@@ -1389,3 +1394,35 @@ def test_keyless_fields_are_those_listing_no_value_but_the_blank() -> None:
         edited["categorical"][0]["other"] = other
         edited["feature_names"] = ["x", *([f"zip={OTHER}"] if other else []), "zip=__unseen__"]
         assert Preprocessor.from_dict(edited).keyless == keyless == Encoder(edited).keyless, other
+
+
+@pytest.mark.parametrize("scored_form", ["NFD", "NFC"])
+def test_a_category_in_the_other_unicode_form_is_the_category_training_saw(scored_form: str) -> None:
+    """A file from a Mac (decomposed accents) scored every category of a model trained on a
+    Windows export (composed) as unseen: 151 of 1,000 decisions changed, exit 0 (an international
+    walk-through, 2026-12-07). Every encoder finds the key in the other form (an alias, as
+    "94110.0" is of 94110); a column trained with both forms keeps each."""
+    import unicodedata
+
+    import pyarrow as pa
+
+    from finlite.runtime.encoder import Encoder
+
+    trained_form = "NFC" if scored_form == "NFD" else "NFD"
+    rng = np.random.default_rng(1)
+    values = np.array(["épargne_0", "Bürge", "İmmobilie", "ıi_2", "住宅"])
+    frame = pd.DataFrame({"kind": [unicodedata.normalize(trained_form, v) for v in rng.choice(values, 400)],
+                          "amount": rng.integers(100, 5000, 400), "y": [0, 1] * 200})
+    for encoding in (Encoding(min_category_count=1), Encoding(max_categories=2, min_category_count=1)):  # one-hot, WOE
+        schema = infer_schema(frame, "y", categorical=["kind"])
+        pre = Preprocessor(schema, encoding).fit(frame)
+        other = frame.assign(kind=frame["kind"].map(lambda v: unicodedata.normalize(scored_form, v)))
+        assert (other["kind"] != frame["kind"]).any()
+        expected = pre.transform(frame)
+        assert np.array_equal(pre.transform(other), expected)  # the training encoder
+        encoder = Encoder(pre.to_dict())
+        records, _ = encoder.encode_records(other.drop(columns="y").to_dict("records"))
+        assert np.allclose(records, expected, atol=1e-6)  # the runtime's records
+        arrow = pa.Table.from_pandas(other.drop(columns="y"), preserve_index=False)
+        assert np.allclose(encoder.encode_arrow(arrow), expected, atol=1e-6)  # the runtime's Arrow path
+        assert not encoder.prepare_arrow(arrow).unseen  # counted as seen, not unseen

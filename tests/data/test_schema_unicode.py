@@ -4,6 +4,7 @@ from an international walk-through, 2026-12-07."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -26,7 +27,8 @@ def test_feature_columns_named_alike_are_refused(twin: str) -> None:
     two features that print alike in the reasons, the report and the card."""
     frame = _frame().assign(**{twin: lambda f: f["Épargne"]})
     with pytest.raises(DataError, match=r"Columns 'Épargne' and .+ have one name but for surrounding spaces, letter "
-                                        r"case or Unicode form.*Rename one, or drop it"):
+                                        r"case or Unicode form.*Rename one, drop it \(--drop .+\), or name both as "
+                                        r"features"):
         infer_schema(frame, "Ausfall")
     # Named as features by the caller (an old artifact's schema, reproduce): kept.
     schema = infer_schema(frame, "Ausfall", categorical=["Épargne", twin])
@@ -42,7 +44,15 @@ def test_a_category_written_in_two_unicode_forms_is_said() -> None:
     mixed.loc[half, "Épargne"] = mixed.loc[half, "Épargne"].map(lambda v: unicodedata.normalize("NFD", v))
     [note] = [n for n in infer_schema(mixed, "Ausfall").notes if "two Unicode forms" in n]
     assert note.startswith("column 'Épargne' holds values written in two Unicode forms (such as ")
-    assert "Write the file's text in one form (NFC: unicodedata.normalize('NFC', text))" in note
+    assert "each learned from its own rows. Write the file's text in one form (NFC: unicodedata.normalize('NFC', text))" \
+        in note
     assert not [n for n in infer_schema(frame, "Ausfall").notes if "Unicode forms" in n]  # one form: nothing said
     decomposed = frame.assign(Épargne=frame["Épargne"].map(lambda v: unicodedata.normalize("NFD", v)))
     assert not [n for n in infer_schema(decomposed, "Ausfall").notes if "Unicode forms" in n]
+
+
+def test_a_hidden_character_in_either_twin_is_named() -> None:
+    frame = _frame().assign(**{"Betrag\u200b": lambda f: f["Betrag"] + 1})
+    said = "Columns 'Betrag' and 'Betrag\\u200b' (its name holds U+200B ZERO WIDTH SPACE"
+    with pytest.raises(DataError, match=re.escape(said)):
+        infer_schema(frame, "Ausfall")

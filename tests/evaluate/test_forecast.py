@@ -574,9 +574,11 @@ def test_the_traffic_light_judges_no_fewer_periods_than_one_expected_exception()
     assert fc.traffic_light(0, 100, 0.99) == "green" and fc.traffic_light(0, 20, 0.95) == "green"
     # Red is told whatever the count of periods: 20 breaches in 99, 50 in 50 (a review, 2026-12-07).
     assert fc.traffic_light(20, 99, 0.99) == "red" and fc.traffic_light(50, 50, 0.99) == "red"
-    # There red is as many breaches or more below 0.01 %: not one breach in one or two days (a review).
+    # Red by Basel's rule at any count, so a clean extra day never turns a result red, but not for one
+    # breach, whose cumulative probability in one or two periods is 1 whatever happened (reviews).
     assert fc.traffic_light(1, 1, 0.99) is None and fc.traffic_light(1, 2, 0.99) is None
-    assert fc.traffic_light(2, 5, 0.99) is None and fc.traffic_light(3, 5, 0.99) == "red"
+    assert fc.traffic_light(2, 5, 0.99) == "red" and fc.traffic_light(6, 99, 0.99) == "red"
+    assert fc.traffic_light(6, 100, 0.99) == "red" and fc.traffic_light(19, 19, 0.95) == "red"
     assert fc.var_backtest(np.full(5, -0.001), np.full(5, 0.01), 0.99)["zone"] is None
 
 
@@ -600,7 +602,7 @@ def test_var_backtest_counts_exceptions_and_matches_independent_tests() -> None:
     hits = np.array([0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
     realised = np.where(hits, -1.01 * z99 * 0.01, -0.99 * z99 * 0.01)  # just beyond / just within the VaR
     out = fc.var_backtest(realised, sigma, 0.99)
-    assert (out["observations"], out["exceptions"], out["zone"]) == (12, 3, None)  # P(3 or more) = 2.1e-4: not red
+    assert (out["observations"], out["exceptions"], out["zone"]) == (12, 3, "red")  # 3 where 0.12 are expected
     assert out["expected"] == pytest.approx(0.12) and out["exception_rate"] == pytest.approx(0.25)
     assert out["kupiec"]["statistic"] == pytest.approx(_kupiec_by_binomial(3, 12, 0.01), rel=1e-12)
     assert out["kupiec"]["p_value"] == pytest.approx(stats.chi2.sf(_kupiec_by_binomial(3, 12, 0.01), 1), rel=1e-12)

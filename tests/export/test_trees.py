@@ -182,12 +182,12 @@ def test_imported_booster_exports_in_columns_mode(library: str, tmp_path: Path) 
     blanks.loc[10:19, "income"] = np.nan
     blanks.to_csv(tmp_path / "new.csv", index=False)
     summary = score_file(predictor, tmp_path / "new.csv", tmp_path / "scores.csv")
-    [said] = [n for n in summary.notes if "reads a blank its own way" in n]
+    [said] = [n for n in summary.notes if "its own missing-value rule" in n]
     assert said == (f"warning: this model is the booster imported from '{path.name}', and 10 blank value(s) in "
                     "'utilisation' (never blank in its training split) were scored on the training median, where the "
-                    "booster itself reads a blank its own way (XGBoost by each split's default branch, LightGBM as 0 in "
-                    "a column that had no blanks), so those rows' scores differ from the booster's. Pass --no-impute "
-                    "to refuse such rows instead.")
+                    "booster itself reads a blank by its own missing-value rule (XGBoost each split's default branch; "
+                    "LightGBM as its model file says for the column), so those rows' scores may differ from the "
+                    "booster's. Pass --no-impute to refuse such rows instead.")
 
 
 def test_zero_as_missing_against_its_threshold_is_refused() -> None:

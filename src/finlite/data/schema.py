@@ -453,15 +453,20 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
 #: spaces or apostrophes, in groups of three ("1 169", "1'169.50").
 #: The currencies named: symbols (the lira, rupee, full-width yen and others were read as text
 #: and a column of them dropped as an identifier: an international walk-through, 2026-12-07) and
-#: ISO codes. "$" is read as money (finlite._money) and is not among them.
-_CURRENCY = (r"(?:[€£¥￥₹₺₩₽₪₱₫฿₴₦₨₵₸₼₾]|EUR|GBP|CHF|USD|JPY|INR|TRY|CNY|RMB|KRW|RUB|ILS|PHP|VND|THB|UAH|NGN|HKD|SGD|"
-             r"AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|AED|SAR)")
+#: the ISO codes read before that, in any case. "$" is read as money (finlite._money).
+_CURRENCY = r"(?:[€£¥￥₹₺₩₽₪₱₫฿₴₦₨₵₸₼₾]|EUR|GBP|CHF|USD|JPY)"
+#: Further ISO codes, upper case and a space from the number only ("INR 1,169.00", "1.169,00 CAD"):
+#: as written beside a number without a space or in lower case they are codes ("CAD1", "AED01",
+#: "try 1": a review, 2026-12-07). Common words (PHP, TRY, RUB) are left out.
+_CODES = r"(?-i:INR|CNY|RMB|KRW|HKD|SGD|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|AED|SAR|ILS|UAH|NGN|VND|THB)"
 #: Group separators people write: apostrophe, space, no-break space, narrow no-break and thin space.
 _GROUPS = "' \u00a0\u202f\u2009"
 _FOREIGN_AMOUNT = re.compile(
     r"^[-+]?\s*(?:" + _CURRENCY + r"\s*[-+]?\s*[0-9][0-9.," + _GROUPS + r"]*|[0-9][0-9.," + _GROUPS + r"]*\s*"
     + _CURRENCY + r")\s*-?$"
-    r"|^[-+]?\$[\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a no-break space
+    r"|^[-+]?\s*(?:" + _CODES + r"\s+[-+]?[0-9][0-9.," + _GROUPS + r"]*|[0-9][0-9.," + _GROUPS + r"]*\s+" + _CODES
+    + r")\s*-?$"
+    r"|^[-+]?\$[\s\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a space
     r"|^[0-9][0-9.,]*[0-9]-$"
     r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
     r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"
@@ -555,8 +560,9 @@ def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError
     listed = "; ".join(f"{name!r} (such as {value!r})" for name, value in found)
     first = found[0][0]
     return DataError(f"{source} holds amounts written in a form finlite does not read, in column(s) {listed}: a "
-                     "decimal comma, a currency sign other than '$', or a trailing minus. finlite reads '.' as the "
-                     "decimal mark, ',' between groups of three digits and '$' as the only currency sign: export "
+                     "decimal comma, a currency sign other than '$', a space after '$' or between groups, or a "
+                     "trailing minus. finlite reads '.' as the decimal mark, ',' between groups of three digits and "
+                     "'$' (written before the number, no space) as the only currency sign: export "
                      "those columns in that form (a spreadsheet's number format with '.' as the decimal separator). "
                      f"If one is a code rather than an amount, pass --categorical {shell_word(first)}; if it is not needed, "
                      f"--drop {shell_word(first)}.", param="categorical")
@@ -769,9 +775,11 @@ def _refuse_feature_twins(features: Sequence[str], named: Collection[str], sourc
     for name in features:
         key = _plain_name(name)
         if key in seen and not (name in named and seen[key] in named):
-            raise DataError(f"Columns {seen[key]!r} and {name!r} of {source} have one name but for surrounding spaces, "
-                            "letter case or Unicode form: the report, the model card and the reasons would print them "
-                            f"alike. Rename one, or drop it (drop=[{name!r}]){_invisible(name)}.", param="drop")
+            raise DataError(f"Columns {seen[key]!r}{_invisible(seen[key])} and {name!r}{_invisible(name)} of {source} "
+                            "have one name but for surrounding spaces, letter case or Unicode form: a reader of the "
+                            "report, the model card and the reasons would take them for one column. Rename one, drop "
+                            f"it (--drop {shell_word(name)}), or name both as features (--categorical or --numeric) "
+                            "to keep both.", param="drop")
         seen.setdefault(key, name)
 
 
@@ -782,8 +790,8 @@ _FORMS_LOOKED_AT = 100_000
 def _unicode_forms_note(column: pd.Series, name: str) -> str | None:
     """A note when a categorical column holds one value written in two Unicode forms (composed
     "é" and "e" + a combining accent, as macOS and Windows tools write it): two categories that
-    print alike; a file in the other form then scores as unseen (an international walk-through,
-    2026-12-07: a macOS export appended to a Windows one)."""
+    print alike, each learned from half the rows (an international walk-through, 2026-12-07: a
+    macOS export appended to a Windows one)."""
     if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
         return None
     values = [v for v in pd.unique(column.dropna())[:_FORMS_LOOKED_AT] if isinstance(v, str)]
@@ -796,9 +804,8 @@ def _unicode_forms_note(column: pd.Series, name: str) -> str | None:
         other = by_form.get(composed) or (composed if composed != value and composed in present else None)
         if other is not None and other != value:
             return (f"column {name!r} holds values written in two Unicode forms (such as {other!r} and {value!r}): they "
-                    "are separate categories that print alike, and a file written in the other form scores as unseen. "
-                    "Write the file's text in one form (NFC: unicodedata.normalize('NFC', text)) before training and "
-                    "scoring")
+                    "are separate categories that print alike, each learned from its own rows. Write the file's text "
+                    "in one form (NFC: unicodedata.normalize('NFC', text)) before training")
         by_form.setdefault(composed, value)
     return None
 

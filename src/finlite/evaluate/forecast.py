@@ -234,18 +234,20 @@ def traffic_light(exceptions: int, observations: int, level: float) -> str | Non
     count: the cumulative binomial probability of as many or fewer breaches at rate 1 − level.
     With fewer periods than one expected exception (n · (1 − level) < 1) even 0 breaches reach
     95 % (5 periods at 99 % made no breach "yellow": a review, 2026-12-07): there only red is
-    told, where as many breaches or more have a probability below 0.01 % (20 breaches in 99
-    periods), and the zone is otherwise None (green and yellow cannot be told apart)."""
+    told, by the same rule (20 breaches in 99 periods), and the zone is otherwise None (green and
+    yellow cannot be told apart). One breach is never red: in one or two periods the cumulative
+    probability is 1 whatever happened."""
     if observations <= 0 or not 0 <= exceptions <= observations:
         raise DataError(f"A traffic-light zone needs 0 ≤ exceptions ≤ observations and observations > 0; got "
                         f"{exceptions} of {observations}.")
-    stats = _stats()
+    cumulative = float(_stats().binom.cdf(exceptions, observations, 1.0 - level))
+    # Red is Basel's rule at every count (another rule below one expected exception made a clean
+    # extra day turn 6 breaches in 99 days red: a review), but never for one breach: in one or two
+    # periods "as many or fewer" is 1 whatever happened (one breach in one day was red: a review).
+    if cumulative >= TRAFFIC_LIGHT[1] and exceptions >= 2:
+        return "red"
     if observations * (1.0 - level) < 1.0 - 1e-9:
-        # As many or more breaches this unlikely (below 0.01 %): red. Not "as many or fewer", which
-        # is 1 for every breach of 1 or 2 periods and made one breach in one day red (a review).
-        more = float(stats.binom.sf(exceptions - 1, observations, 1.0 - level))
-        return "red" if more < 1.0 - TRAFFIC_LIGHT[1] else None
-    cumulative = float(stats.binom.cdf(exceptions, observations, 1.0 - level))
+        return None
     return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow" if cumulative < TRAFFIC_LIGHT[1] else "red"
 
 

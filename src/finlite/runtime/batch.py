@@ -1941,8 +1941,9 @@ def imported_booster(predictor: Any) -> str | None:
 
 def booster_blank_notes(imported: str | None, imputed: Mapping[str, int], learned: Collection[str]) -> list[str]:
     """An imported booster's rows with a blank in a field its training split never held blank:
-    finlite scores them on the training median, where the booster itself reads them its own way
-    (XGBoost's default branch, LightGBM's 0), so their scores differ from the bank's own model's (1,921 of 9,969
+    finlite scores them on the training median, where the booster itself reads them by its own
+    missing-value rule (XGBoost's default branch; LightGBM's per-column setting), so their scores
+    may differ from the bank's own model's (1,921 of 9,969
     rows, up to 0.37 in probability, 98 decisions: a bring-your-own-model walk-through,
     2026-12-07). Said with the option that refuses such rows instead."""
     fields = {f: n for f, n in imputed.items() if n and f not in learned}
@@ -1950,9 +1951,9 @@ def booster_blank_notes(imported: str | None, imputed: Mapping[str, int], learne
         return []
     return [f"warning: this model is the booster imported from {imported!r}, and {sum(fields.values()):,} blank "
             f"value(s) in {_some(sorted(fields))} (never blank in its training split) were scored on the training "
-            "median, where the booster itself reads a blank its own way (XGBoost by each split's default branch, "
-            "LightGBM as 0 in a column that had no blanks), so those rows' scores differ from the booster's. Pass "
-            "--no-impute to refuse such rows instead."]
+            "median, where the booster itself reads a blank by its own missing-value rule (XGBoost each split's "
+            "default branch; LightGBM as its model file says for the column), so those rows' scores may differ "
+            "from the booster's. Pass --no-impute to refuse such rows instead."]
 
 
 def share_text(count: int, rows: int) -> str:
