@@ -892,5 +892,5 @@ def test_numeric_asset_ids_are_tabled_by_value() -> None:
     """Ids 7 and 101..106 were tabled 101, ..., 106, 7 (a walk-through as an FX quant, 2026-12-07)."""
     from finlite.jobs.forecast import asset_order
 
-    assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL"], key=asset_order) == [
-        "007", "7", "101", "106", "AAPL", "EURUSD"]
+    assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL", "²", "٣"], key=asset_order) == [
+        "007", "7", "101", "106", "AAPL", "EURUSD", "²", "٣"]  # digits other than ASCII are names

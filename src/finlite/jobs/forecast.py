@@ -751,8 +751,8 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                    "log return over the horizon below −VaR" + (f"; one window in {h} of each asset, from its first, "
                                                                 "so that no two overlap" if h > 1 else "") +
                    "; zone by the Basel traffic-light rule (binomial probability of as many or fewer exceptions "
-                   "below 95 %: green, below 99.99 %: yellow, else red; none with fewer periods than one expected "
-                   "exception)")}
+                   "below 95 %: green, below 99.99 %: yellow, else red; with fewer periods than one expected "
+                   "exception only red is told, and one exception is never red)")}
     for name, forecast in forecasts.items():
         tested: dict[str, Any] = {}
         for level in VAR_LEVELS:
@@ -979,7 +979,7 @@ def asset_order(asset: str) -> tuple[int, int, str]:
     """How the tables order asset ids: numbers by value (7 before 101; as text 101 came first: a
     walk-through as an FX quant, 2026-12-07), then the others as text."""
     text = str(asset).strip()
-    return (0, int(text), text) if text.isdigit() and len(text) < 19 else (1, 0, text)
+    return (0, int(text), text) if text.isascii() and text.isdigit() and len(text) < 19 else (1, 0, text)
 
 
 #: A table of several assets shows the trading view of this many (in their sorted order); the
