@@ -768,9 +768,10 @@ def _plain_name(name: Any) -> str:
 
 def _refuse_feature_twins(features: Sequence[str], named: Collection[str], source: str) -> None:
     """Refuse feature columns whose names differ only by surrounding spaces, letter case or Unicode
-    form (composed "É" and "E" + a combining accent): they print alike in the report, the card
-    and the adverse-action reasons, so a reason could not be traced to its column (an
-    international walk-through, 2026-12-07). Columns the caller named as features are kept."""
+    form (composed "É" and "E" + a combining accent): a reader of the report, the card and the
+    adverse-action reasons takes them for one column, so a reason could not be traced to its
+    column (an international walk-through, 2026-12-07). Columns the caller named as features
+    are kept."""
     seen: dict[str, str] = {}
     for name in features:
         key = _plain_name(name)
