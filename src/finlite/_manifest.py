@@ -29,6 +29,7 @@ __all__ = [
     "WEIGHTS_FORMATS",
     "amend_artifact",
     "check_manifest",
+    "import_step",
     "manifest_digest",
     "read_listed",
     "read_member",
@@ -483,6 +484,15 @@ def _check_gates(gates: Any, field: str, bad: Any) -> None:
             isinstance(g, dict) and isinstance(g.get("passed"), bool) and isinstance(g.get("message"), str)
             for g in gates):
         raise bad(field, "is not a list of gate results (objects with a true/false 'passed' and a text 'message')")
+
+
+def import_step(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The first step of a teacher ``import-teacher`` made from a booster file (its library,
+    file, sha256 and the import's warnings), or None for a model finlite trained: what the
+    student's report and card and ``score``'s note on blanks read of an imported teacher."""
+    steps = manifest.get("steps")
+    first = steps[0] if isinstance(steps, list) and steps and isinstance(steps[0], Mapping) else None
+    return first if first is not None and first.get("step") == "import" else None
 
 
 def failed_gates(manifest: Mapping[str, Any]) -> list[str]:

@@ -800,7 +800,7 @@ def _asset_prefix(asset: str | None) -> str:
     return f"asset {asset!r}: " if asset is not None else ""
 
 
-def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
+def calendar_note(dates: np.ndarray, asset: str | None, week: str | None = None) -> str | None:
     """A warning listing the days missing between consecutive dates of one asset in the week it
     trades (:func:`trading_week`: Monday to Friday for a stock, every day for a coin, Sunday to
     Friday for an FX pair), and its dates on a day off that week. A coin's file was told of its
@@ -808,7 +808,7 @@ def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     2026-12-07)."""
     if len(dates) < 2:
         return None
-    week = trading_week(dates)
+    week = week or trading_week(dates)  # given: the caller read it already (_read_prices)
     between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:], weekmask=week)
     gaps = np.flatnonzero(between > 0)
     weekend = ~np.is_busday(dates, weekmask=week)
@@ -833,10 +833,10 @@ def calendar_note(dates: np.ndarray, asset: str | None) -> str | None:
     return f"{_asset_prefix(asset)}{'; '.join(parts)}."
 
 
-def _gap_signature(dates: np.ndarray) -> bytes:
-    """Every gap of an asset's dates in the week it trades (the date before it and the days
-    missing) and every row on a day off, as one key: assets with the same key share every gap."""
-    week = trading_week(dates)
+def _gap_signature(dates: np.ndarray, week: str) -> bytes:
+    """Every gap of an asset's dates in the week it trades (``week``, :func:`trading_week`: the
+    date before it and the days missing) and every row on a day off, as one key: assets with the
+    same key share every gap."""
     between = np.busday_count(dates[:-1] + np.timedelta64(1, "D"), dates[1:], weekmask=week)
     gaps = np.flatnonzero(between > 0)
     return b"|".join((week.encode(), dates[gaps].tobytes(), between[gaps].tobytes(),
@@ -1248,13 +1248,15 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             continue
         # Missing business days are news on a daily series only: a weekly or monthly one (its
         # calendar read from its dates' spacing) was told of "1196 business days missing".
-        body = calendar_note(sorted_dates[rows_slice], None) if is_daily(sorted_dates[rows_slice]) else None
-        if body:
+        # The week the asset trades, read once for the note and its grouping key.
+        week = trading_week(sorted_dates[rows_slice]) if is_daily(sorted_dates[rows_slice]) else None
+        body = calendar_note(sorted_dates[rows_slice], None, week) if week is not None else None
+        if body and week is not None:
             # Gaps every asset shares (a market holiday, a day missing from the whole file) are one
             # note naming how many assets: 300 stocks gave 300 copies of it, which buried the one
             # note that mattered (an unadjusted split; a quant's walk-through, 2026-12-06).
             # Grouped by the gaps themselves: the note lists only the first five (a review).
-            key = (body, _gap_signature(sorted_dates[rows_slice]))
+            key = (body, _gap_signature(sorted_dates[rows_slice], week))
             if key not in gap_notes:
                 gap_notes[key] = (len(price_table.notes), [])
                 price_table.notes.append(f"{_asset_prefix(asset)}{body}")

@@ -232,9 +232,10 @@ def teacher_import(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     scored unlike the booster), from its manifest's first step; None for a teacher finlite
     trained. The report and the card said nothing of an import, and read the booster's in-sample
     test metrics as evidence (a bring-your-own-model walk-through, 2026-12-07)."""
-    steps = manifest.get("steps")
-    first = steps[0] if isinstance(steps, list) and steps and isinstance(steps[0], Mapping) else None
-    if first is None or first.get("step") != "import":
+    from finlite._manifest import import_step
+
+    first = import_step(manifest)
+    if first is None:
         return None
     return {"library": first.get("library"), "file": first.get("file"), "file_sha256": first.get("file_sha256"),
             "warnings": [str(w) for w in first.get("warnings") or []]}

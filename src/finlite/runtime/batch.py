@@ -1934,9 +1934,10 @@ def imputed_notes(imputed: Mapping[str, int], rows: int) -> list[str]:
 def imported_booster(predictor: Any) -> str | None:
     """The booster file an imported teacher came from (its manifest's first step, "import"), or
     None for a model finlite trained."""
-    steps = (getattr(predictor, "manifest", None) or {}).get("steps")
-    first = steps[0] if isinstance(steps, list) and steps and isinstance(steps[0], Mapping) else None
-    return str(first.get("file")) if first is not None and first.get("step") == "import" else None
+    from finlite._manifest import import_step
+
+    first = import_step(getattr(predictor, "manifest", None) or {})
+    return None if first is None else str(first.get("file"))
 
 
 def booster_blank_notes(imported: str | None, imputed: Mapping[str, int], learned: Collection[str]) -> list[str]:
