@@ -588,6 +588,67 @@ def test_a_return_student_reproduces_its_headline_mase_and_an_older_null_is_not_
     assert not reproduce(_tampered(tmp_path / "student", tmp_path / "forged", "mase", 0.5), prices).matched
 
 
+def test_a_volatility_forecasters_evidence_is_compared_and_an_edited_var_zone_is_not_reproduced(
+        tmp_path: Path) -> None:
+    """Only metrics.test was compared: a 99 % VaR zone edited from red to green in the manifest's
+    evidence (and re-hashed) was "reproduced" (note 76). The rest of the manifest's metrics are
+    now compared with the rerun's, each value, judged where the same code made both."""
+    prices = write_prices(tmp_path / "prices.csv")
+    teacher = tmp_path / "gru"
+    train_forecaster(prices, spec=MarketSpec(window=10, objective="volatility"), model="gru", hidden=(4,),
+                     config=TrainConfig(epochs=2, progress=False), out=teacher, progress=False)
+    result = reproduce(teacher, prices)
+    rest = result.recorded_metrics
+    assert result.matched and rest is not None and rest["judged"] and rest["match"] and rest["compared"] > 100, rest
+    text = render_reproduction(result)
+    assert (f"the manifest's other metrics (evidence, fidelity, gates, operating point): {rest['compared']:,} values "
+            "compared, 0 differ") in text
+    assert result.to_dict()["recorded_metrics"]["compared"] == rest["compared"]
+    metrics = finlite.load(teacher).manifest["metrics"]
+    var = metrics["forecast"]["models"]["teacher"]["value_at_risk"]["var_99"]
+    forged = {**var, "zone": "green" if var["zone"] != "green" else "red"}
+    evidence = json.loads(json.dumps(metrics["forecast"]))
+    evidence["models"]["teacher"]["value_at_risk"]["var_99"] = forged
+    edited = tmp_path / "edited"
+    shutil.copytree(teacher, edited)
+    amend_artifact(edited, {}, {"metrics": {**metrics, "forecast": evidence}})
+    caught = reproduce(edited, prices)
+    assert caught.metrics_match and caught.weights_match and not caught.matched
+    assert caught.recorded_metrics is not None and caught.recorded_metrics["different"] == 1
+    assert caught.recorded_metrics["differences"] == [
+        f"forecast.models.teacher.value_at_risk.var_99.zone: recorded {forged['zone']}, reproduced {var['zone']}"]
+    assert render_reproduction(caught).endswith(
+        "NOT reproduced: the test metrics match but the manifest's other metrics differ from the rerun's (see above)")
+    # A value deleted from the record differs too (the same code writes the same keys).
+    del evidence["models"]["teacher"]["value_at_risk"]["var_99"]
+    shutil.rmtree(edited)
+    shutil.copytree(teacher, edited)
+    amend_artifact(edited, {}, {"metrics": {**metrics, "forecast": evidence}})
+    dropped = reproduce(edited, prices).recorded_metrics
+    assert dropped is not None and not dropped["match"] and dropped["different"] > 5
+    assert any(d.startswith("forecast.models.teacher.value_at_risk.var_99.") and "recorded (absent)" in d
+               for d in dropped["differences"])
+
+
+def test_the_rest_of_a_manifests_metrics_leaves_out_timings_and_warnings_and_is_listed_for_other_code() -> None:
+    from finlite.jobs.reproduce import compare_recorded_metrics
+
+    recorded = {"test": {"auc": 0.7}, "validation_auc": 0.71,
+                "gates": [{"metric": "latency_p50_us", "value": 8.0, "passed": True},
+                          {"metric": "auc_drop", "value": 0.01, "passed": True}],
+                "gates_passed": True, "forecast": {"warnings": ["the teacher's 0.9"], "rmse": 0.02}}
+    rerun = {"test": {"auc": 0.1}, "validation_auc": 0.2,
+             "gates": [{"metric": "latency_p50_us", "value": 80.0, "passed": False},
+                       {"metric": "auc_drop", "value": 0.01, "passed": True}],
+             "gates_passed": True, "forecast": {"warnings": ["the teacher's 0.91"], "rmse": 0.02}}
+    same = compare_recorded_metrics(recorded, rerun, judged=True)
+    assert same is not None and same["match"] and same["compared"] == 5, same  # 3 of the gate, passed, rmse
+    other = compare_recorded_metrics(recorded, {**rerun, "forecast": {"rmse": 0.03}}, judged=False)
+    assert other is not None and not other["match"] and not other["judged"]
+    assert other["differences"] == ["forecast.rmse: recorded 0.02, reproduced 0.03"]
+    assert compare_recorded_metrics({"test": {}}, {"test": {"auc": 1.0}}, judged=True) is None
+
+
 def test_an_imported_booster_cannot_be_trained_again(german: pd.DataFrame, tmp_path: Path) -> None:
     import lightgbm as lgb
 

@@ -661,6 +661,40 @@ def test_an_import_whose_table_is_in_other_units_than_its_booster_is_refused(tmp
     assert "note: column 'rate' read as percentages written as text" in result.output
 
 
+def test_an_xgboost_import_whose_table_lies_beyond_its_splits_is_warned_of(tmp_path: Path) -> None:
+    """An XGBoost file records no training range: a booster trained on rates as fractions, imported
+    with the rates in percent, sent every row down one branch of each split on the rate and
+    imported with exit 0 (note 76). Its splits say where the training rows were: the import warns,
+    naming the column, the splits and the table's values; the same table in its own units does not."""
+    from finlite.training.boosted import beyond_splits_note
+
+    rng = np.random.default_rng(0)
+    n = 1_500
+    rate, income = rng.uniform(5, 28, n), rng.lognormal(10.5, 0.4, n)
+    bad = (rng.random(n) < 1 / (1 + np.exp(-(rate - 15) / 3 + (income - 40_000) / 40_000))).astype(int)
+    file, _ = _saved_booster("xgboost", pd.DataFrame({"rate": rate / 100, "income": income}), pd.Series(bad),
+                             tmp_path, {"max_depth": 3, "eta": 0.2}, 30)
+    pd.DataFrame({"rate": rate, "income": income, "bad": bad}).to_csv(tmp_path / "percent.csv", index=False)
+    outcome = import_teacher(file, tmp_path / "percent.csv", target="bad", positive="1", learning_rate=0.2,
+                             out=tmp_path / "t")
+    step = finlite.load(tmp_path / "t").manifest["steps"][0]
+    assert set(step["beyond_splits"]) == {"rate"}, step.get("beyond_splits")
+    found = step["beyond_splits"]["rate"]
+    assert found["share"] == 1.0 and 0.05 <= found["low"] < found["high"] <= 0.28
+    assert found["min"] == pytest.approx(rate.min()) and found["max"] == pytest.approx(rate.max())
+    note = beyond_splits_note(step)
+    assert note is not None and note in outcome.warnings
+    assert re.search(r"'rate': splits from 0\.0\d+ to 0\.2\d+, 100% of the table's values far beyond them \(from "
+                     r"5\.\d+ to 2\d\.\d+\)", note), note
+    # In the booster's own units: no warning (and the step records nothing).
+    pd.DataFrame({"rate": rate / 100, "income": income, "bad": bad}).to_csv(tmp_path / "fraction.csv", index=False)
+    same = import_teacher(file, tmp_path / "fraction.csv", target="bad", positive="1", learning_rate=0.2,
+                          out=tmp_path / "t2")
+    assert "beyond_splits" not in finlite.load(tmp_path / "t2").manifest["steps"][0]
+    assert not any("beyond every split" in w for w in same.warnings)
+    assert beyond_splits_note({}) is None
+
+
 def test_a_student_of_an_imported_booster_says_its_teacher_was_imported(tmp_path: Path) -> None:
     """The report and the card of a student of an imported booster never said the teacher was
     imported, nor carried its import's warnings, and read the booster's in-sample metrics as

@@ -98,6 +98,10 @@ class Reproduction:
     #: The artifact records another finlite code digest than this finlite's, or none (made before
     #: digests were recorded): a mismatch may be a rule changed since, which the verdict says.
     other_code: bool = False
+    #: The manifest's other metrics (a forecaster's evidence and VaR backtest, a student's fidelity,
+    #: ratios and gates, the operating point) against the rerun's (:func:`compare_recorded_metrics`);
+    #: None when neither records any.
+    recorded_metrics: dict[str, Any] | None = None
 
     @property
     def documents_match(self) -> bool:
@@ -109,6 +113,13 @@ class Reproduction:
         """report.json's numbers and statuses are the rerun's, or they were not judged (another
         finlite made them, or there was none to compare)."""
         return self.evidence is None or not self.evidence.get("judged") or bool(self.evidence.get("match"))
+
+    @property
+    def recorded_metrics_match(self) -> bool:
+        """The manifest's other metrics are the rerun's, or they were not judged (other code made
+        them, the run measures time, or there were none)."""
+        ev = self.recorded_metrics
+        return ev is None or not ev.get("judged") or bool(ev.get("match"))
 
     @property
     def metrics_match(self) -> bool:
@@ -132,7 +143,7 @@ class Reproduction:
         """The verdict: metrics match, (where the run is deterministic) so do the weights, and
         report.json's evidence is the rerun's where it is judged."""
         return (self.metrics_match and (self.weights_match or not self.deterministic) and self.evidence_match
-                and self.documents_match)
+                and self.documents_match and self.recorded_metrics_match)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what ``finlite reproduce --json`` prints)."""
@@ -142,6 +153,7 @@ class Reproduction:
                 "weights_match": self.weights_match, "metrics": [m.to_dict() for m in self.metrics],
                 "skipped": list(self.skipped), "files": {k: dict(v) for k, v in self.files.items()},
                 "evidence": None if self.evidence is None else dict(self.evidence),
+                "recorded_metrics": None if self.recorded_metrics is None else dict(self.recorded_metrics),
                 "documents": {k: dict(v) for k, v in self.documents.items()}, "notes": list(self.notes)}
 
 
@@ -686,9 +698,13 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     documents = compare_documents(art, rerun_docs, deterministic=deterministic) if role == "student" else {}
     recorded_code = (manifest.get("versions") or {}).get("finlite_code_sha256")
     other_code = recorded_code is None or recorded_code != (new.get("versions") or {}).get("finlite_code_sha256")
+    # Only a rerun that made something has metrics to compare (a refused one's notes say why).
+    rest = (compare_recorded_metrics(manifest.get("metrics") or {}, new.get("metrics") or {},
+                                     judged=deterministic and not other_code, rel_tol=rel_tol)
+            if new.get("metrics") else None)
     return Reproduction(artifact=art.path, job=job, seed=int(manifest["seed"]), data_sha256=found, metrics=checks,
                         skipped=skipped, files=files, deterministic=deterministic, notes=notes, evidence=evidence,
-                        documents=documents, other_code=other_code)
+                        documents=documents, other_code=other_code, recorded_metrics=rest)
 
 
 #: The report's documents a reader signs off on, besides report.json: rendered from it (report.html,
@@ -800,7 +816,10 @@ def _evidence(report: Mapping[str, Any]) -> dict[str, Any]:
     and each section's status and metrics (not its words, which format the same numbers)."""
     from finlite.evaluate.sections import STATUSES, worst
 
-    parts: dict[str, Any] = {k: report.get(k) for k in ("student", "teacher", "fidelity", "ratios")}
+    # (A forecaster's evidence and an imported teacher's provenance too: a re-hashed edit of either
+    # passed, note 76.)
+    parts: dict[str, Any] = {k: report.get(k) for k in ("student", "teacher", "fidelity", "ratios", "forecast",
+                                                        "teacher_import")}
     # The overall status but for the timed sections' part in it: a student timed slower on a loaded
     # machine makes the cost section WARN, which could move it (as report.md's status line: a fresh
     # clone's tests, 2026-12-06). Each section's own status is compared below.
@@ -892,6 +911,55 @@ def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL,
         "only_recorded": len(old) - len(both), "only_reproduced": len(new) - len(both),
         "inconsistent_with_manifest": len(inconsistent)}
     return record
+
+
+#: The manifest's metrics a reproduction compares one by one (:func:`_quality`); the rest are
+#: compared by :func:`compare_recorded_metrics`.
+_ROW_METRICS = ("test", "validation_auc", "train_oof_auc")
+
+
+def _recorded_rest(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest's metrics but those compared row by row, flattened, timings left out: a gate
+    that judged a timing (its value and verdict) too, and the words of a warning (they format the
+    numbers compared)."""
+    rest: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if key in _ROW_METRICS:
+            continue
+        if key == "gates" and isinstance(value, list):
+            value = [g for g in value if not (isinstance(g, Mapping) and is_timing(str(g.get("metric", ""))))]
+        rest[key] = value
+    flat = flatten_metrics(rest)
+
+    def kept(name: str) -> bool:
+        parts = [p.split("[", 1)[0] for p in name.split(".")]
+        return not any(is_timing(n) or n in _UNREPEATED_KEYS or n == "warnings" for n in parts)
+
+    return {k: v for k, v in flat.items() if kept(k)}
+
+
+def compare_recorded_metrics(recorded: Mapping[str, Any], rerun: Mapping[str, Any], *, judged: bool,
+                             rel_tol: float = REL_TOL) -> dict[str, Any] | None:
+    """The manifest's metrics beyond the test split's rows (:data:`_ROW_METRICS`) against the
+    rerun's: a forecaster's evidence (every model's and baseline's errors, Diebold-Mariano tests,
+    the VaR backtest and its traffic light), a student's fidelity, ratios and gates, the operating
+    point. A re-hashed edit of any of them (a 99 % VaR zone from red to green) passed reproduce,
+    as only ``metrics.test`` was compared (note 76). ``judged`` when the same code made both in a
+    run that measures no time: other code may compute more or differently by design, and a timed
+    gate may decide otherwise on another machine (then the differences are listed, not judged).
+    A value only one side holds differs. None when neither side records any."""
+    old, new = _recorded_rest(recorded), _recorded_rest(rerun)
+    if not old and not new:
+        return None
+    names = [*old, *(k for k in new if k not in old)]
+    differ = [k for k in names if k not in old or k not in new or not _same(old[k], new[k], rel_tol)]
+
+    def shown(k: str, side: Mapping[str, Any]) -> str:
+        return _shown(side[k]) if k in side else "(absent)"
+
+    return {"compared": len(names), "judged": judged, "match": not differ, "different": len(differ),
+            "differences": [f"{k}: recorded {shown(k, old)}, reproduced {shown(k, new)}"
+                            for k in differ][:_MAX_DIFFERENCES]}
 
 
 def _encoding_sha256(raw: bytes, like: bytes | None = None) -> str | None:
@@ -1118,6 +1186,13 @@ def render_reproduction(result: Reproduction) -> str:
         lines.append(f"report.json evidence: {ev['compared']:,} values compared, {ev['different']:,} differ"
                      + ("" if ev["judged"] else " (built by other finlite code: listed, not part of the verdict)"))
         lines += [f"  differs: {d}" for d in ev["differences"]]
+    rest = result.recorded_metrics
+    if rest is not None:
+        why = ("" if rest["judged"] else " (built by other finlite code: listed, not part of the verdict)"
+               if result.other_code else " (a run that measures time: listed, not part of the verdict)")
+        lines.append(f"the manifest's other metrics (evidence, fidelity, gates, operating point): {rest['compared']:,} "
+                     f"values compared, {rest['different']:,} differ{why}")
+        lines += [f"  differs: {d}" for d in rest["differences"]]
     for name, doc in result.documents.items():
         said = {True: "the same", False: "DIFFERS", None: ""}[doc.get("match")]
         lines.append(f"{name} against {doc.get('against')}" + (f": {said}" if said else ""))
@@ -1127,6 +1202,9 @@ def render_reproduction(result: Reproduction) -> str:
         if ev is not None and not ev["judged"]:
             verdict += ("; report.json's sections were built by other finlite code (or record no code digest) and "
                         "were not verified against the rerun")
+        elif rest is not None and not rest["judged"] and rest["different"]:
+            verdict += ("; the manifest's other metrics differ from the rerun's, which " +
+                        ("other finlite code made" if result.other_code else "measures time") + ": not verified")
     elif not rerun:
         verdict = "NOT reproduced: the rerun made nothing to compare; see the notes above"
     elif (result.metrics_match and result.evidence_match and not result.documents_match
@@ -1136,6 +1214,10 @@ def render_reproduction(result: Reproduction) -> str:
                    "renders or the rerun wrote: edited after the run (see above)")
     elif result.metrics_match and not result.evidence_match and (result.weights_match or not result.deterministic):
         verdict = "NOT reproduced: the metrics match but report.json's evidence differs from the rerun's (see above)"
+    elif (result.metrics_match and not result.recorded_metrics_match
+          and (result.weights_match or not result.deterministic)):
+        verdict = ("NOT reproduced: the test metrics match but the manifest's other metrics differ from the rerun's "
+                   "(see above)")
     elif result.metrics_match:  # a deterministic run whose metrics all match: only the model files differ
         unmatched = [n for n, f in result.files.items() if not f["match"]]
         if unmatched and all(n.endswith("(served)") for n in unmatched):

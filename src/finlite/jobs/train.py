@@ -371,7 +371,7 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
     manifest's first step, ``parity``). ``group_column`` splits by account as in :func:`train`.
     """
     check_flags("import_teacher", overwrite=overwrite)
-    from finlite.training.boosted import flips_at_cutoff, import_booster, parity_note
+    from finlite.training.boosted import beyond_splits_note, flips_at_cutoff, import_booster, parity_note
 
     check_operating_options("import_teacher", cutoff, flag_rate)
     seed = check_seed(seed)
@@ -385,6 +385,8 @@ def import_teacher(booster: str | Path, data: DataLike, *, target: str, positive
 
     def said(metrics: Mapping[str, Any]) -> list[str]:
         notes = [] if (note := parity_note(step["parity"])) is None else [note]
+        if (beyond := beyond_splits_note(step)) is not None:
+            notes.insert(0, beyond)
         oof_auc = float(metrics["train_oof_auc"])
         if abs(oof_auc - 0.5) < 0.02:
             # The refits with the booster's own parameters learned nothing (min_data_in_leaf above a

@@ -539,6 +539,74 @@ def _check_lightgbm_ranges(raw: bytes, features: list[str], prepared: PreparedDa
                         param="data")
 
 
+#: Share of a column's rows that must lie far beyond every split an XGBoost booster makes on it
+#: for the import to warn (:func:`beyond_splits`).
+BEYOND_SPLITS_SHARE = 0.9
+
+
+def beyond_splits(booster: Any, features: list[str], prepared: PreparedData) -> dict[str, dict[str, float]]:
+    """The columns an XGBoost booster splits on whose table values lie, nearly all of them
+    (:data:`BEYOND_SPLITS_SHARE`), beyond its lowest or highest split by more than the splits'
+    own scale (their span, or the largest threshold's size; three distinct thresholds at least):
+    ``{column: {"low", "high", "share", "min", "max"}}``.
+
+    An XGBoost file records no training range (LightGBM's ``feature_infos`` does, and
+    :func:`_check_lightgbm_ranges` refuses such a table): a booster trained on rates as fractions
+    (splits 0.06 to 0.27), imported with the rates in percent, sent every row down the same branch
+    of every split on the rate and imported with exit 0 (note 76). Its splits are where the
+    training rows were, so a column whose rows all lie past them by more than their scale is in
+    other units, or not the population the booster was trained on. Told, not refused: a split
+    placement is a weaker record of the training range than LightGBM's.
+    """
+    try:
+        trees = booster.trees_to_dataframe()
+    except Exception:  # noqa: BLE001 - a booster XGBoost cannot dump has no splits to read here
+        return {}
+    splits = trees[(trees["Feature"] != "Leaf") & trees["Split"].notna()]
+    schema = prepared.schema
+    found: dict[str, dict[str, float]] = {}
+    for name, thresholds in splits.groupby("Feature")["Split"]:
+        name = str(name)
+        if name not in features or name not in schema.numeric:
+            continue
+        cuts = np.asarray(thresholds, dtype=np.float64)
+        cuts = np.unique(cuts[np.isfinite(cuts)])
+        # Three places at least: a lone split between zero and the rest (XGBoost's 1e-6) says
+        # nothing of the scale of the values above it.
+        if cuts.size < 3:
+            continue
+        low, high = float(cuts.min()), float(cuts.max())
+        scale = max(high - low, abs(low), abs(high))
+        if not scale > 0:
+            continue
+        values = numeric_column(prepared.frame[name], name, prepared.source, money=schema.number_rule(name))
+        values = values[np.isfinite(values)]
+        if values.size < 20:
+            continue
+        share = float(np.mean((values < low - scale) | (values > high + scale)))
+        if share >= BEYOND_SPLITS_SHARE:
+            found[name] = {"low": low, "high": high, "share": share, "min": float(values.min()),
+                           "max": float(values.max())}
+    return found
+
+
+def beyond_splits_note(step: Mapping[str, Any]) -> str | None:
+    """The warning of an import whose columns lie beyond the booster's splits
+    (:func:`beyond_splits`, the manifest's ``steps[0].beyond_splits``); None when none do."""
+    found = step.get("beyond_splits") or {}
+    if not found:
+        return None
+    told = "; ".join(f"{name!r}: splits from {v['low']:.6g} to {v['high']:.6g}, {v['share']:.0%} of the table's "
+                     f"values far beyond them (from {v['min']:.6g} to {v['max']:.6g})"
+                     for name, v in list(found.items())[:5])
+    return (f"the table's values of {len(found)} column(s) lie beyond every split the booster makes on them by more "
+            f"than the splits' own scale ({told}): every such row takes the same branch at each of those splits, "
+            "so the booster scores them as if the column were constant. The units likely differ (a percentage "
+            "against a fraction, cents against dollars: convert the column to the booster's units), or this is "
+            "not the population the booster was trained on (pass the table it was trained on). An XGBoost file "
+            "records no training range, so this is told, not refused.")
+
+
 def _check_direction(wrapped: BoostedEnsemble, prepared: PreparedData, file: Path) -> None:
     """Refuse a booster whose scores rank the table's positive class clearly below the other on
     the training rows it was fitted on: it was trained with the other class as positive, and its
@@ -715,4 +783,6 @@ def import_booster(
     wrapped.set_oof(oof)
     step = {"step": "import", "library": library, "file": file.name, "file_sha256": hashlib.sha256(raw).hexdigest(),
             "features": features, "oof": {"folds": folds, **settings}, "parity": parity}
+    if library == "xgboost" and (beyond := beyond_splits(booster, features, prepared)):
+        step["beyond_splits"] = beyond
     return wrapped, prepared, step
