@@ -996,3 +996,81 @@ def test_ewma_volatility_is_riskmetrics_recursion_as_pandas_computes_it() -> Non
         ewma_volatility(r, 1.0)
     with pytest.raises(DataError, match=r"needs finite returns; return 2 is nan"):
         ewma_volatility([0.01, 0.02, np.nan])
+
+
+def test_a_served_history_is_told_of_a_stale_run_unchanged_moves_and_zero_volumes() -> None:
+    """serve's answer (and Predictor.forecast(notes=True)) said nothing of 20 repeated closes, a
+    halt or a volume of 0, which train, score and evaluate each say (a quant's walk-through,
+    2026-12-07)."""
+    from finlite.data.market import history_notes
+
+    frame = prices_frame(300)
+    market = prepare_series(frame, SPEC, walk=WalkForward(folds=1)).preprocessor
+    tail = frame.tail(60).reset_index(drop=True)
+    assert history_notes(list(tail["date"]), market, {"close": list(tail["close"]), "volume": [1.0] * 60}) == []
+    tail.loc[40:, "close"] = tail.loc[39, "close"]  # a stale feed: the last 20 closes repeat row 39's
+    tail.loc[57:, "volume"] = 0.0
+    notes = history_notes(list(tail["date"]), market, {"close": list(tail["close"]), "volume": list(tail["volume"])})
+    stale = [n for n in notes if "holds the same value on 5 or more consecutive rows" in n]
+    assert len(stale) == 1 and f"21 rows of {tail.loc[39, 'close']:.8g}" in stale[0], notes
+    [zero] = [n for n in notes if n.startswith("'volume' is 0 on 3 row(s) (the first on ")]
+    assert tail.loc[57, "date"] in zero and "read as days without trading" in zero
+    # The file reader says the same words of the same volume (one function writes both).
+    assert any(n.startswith("'volume' is 0 on ") for n in read_prices(tail, SPEC).notes)
+
+
+def test_a_gap_longer_than_any_holiday_is_told_apart_from_holidays() -> None:
+    """A ticker delisted and relisted (or reused by another company) with 200 business days
+    missing was told of like a holiday (a quant's walk-through, 2026-12-07)."""
+    from finlite.data.market import LONG_GAP_DAYS, calendar_note
+
+    days = pd.bdate_range("2015-01-05", periods=600).to_numpy().astype("datetime64[D]")
+    holiday = np.delete(days, [100, 101, 102])
+    assert "longer than any market closes" not in str(calendar_note(holiday, None))
+    relisted = np.r_[days[:300], days[500:]]
+    note = str(calendar_note(relisted, "REUSE"))
+    assert note.startswith("asset 'REUSE': 200 business day(s) missing in 1 gap(s)")
+    assert "a gap of 200 business day(s) is longer than any market closes for a holiday" in note
+    assert "give them another id, or start the history after the gap" in note
+    edge = np.delete(days, range(100, 100 + LONG_GAP_DAYS))
+    assert "longer than any" not in str(calendar_note(edge, None))
+    assert "longer than any" in str(calendar_note(np.delete(days, range(100, 101 + LONG_GAP_DAYS)), None))
+
+
+def test_an_asset_on_another_frequency_than_the_panel_is_named() -> None:
+    """A weekly ticker among daily ones was pooled into one model with no warning (a quant's
+    walk-through, 2026-12-07)."""
+    from finlite.data.market import frequency_note
+
+    frames = []
+    for k in range(4):
+        one = prices_frame(300, seed=k)
+        frames.append(one.assign(id=f"D{k}"))
+    weekly = prices_frame(300, seed=9)
+    weekly["date"] = pd.date_range("2015-01-05", periods=300, freq="W-MON").strftime("%Y-%m-%d")
+    spec = MarketSpec(window=5, id_column="id")
+    daily = read_prices(pd.concat(frames, ignore_index=True), spec)
+    assert not [n for n in daily.notes if "spaced unlike" in n]
+    table = read_prices(pd.concat([*frames, weekly.assign(id="WKLY")], ignore_index=True), spec)
+    [note] = [n for n in table.notes if "spaced unlike" in n]
+    assert note.startswith("1 asset(s) are spaced unlike the other 4 (most of whose dates are 1 day(s) apart): "
+                           "'WKLY' (7 days).")
+    assert frequency_note({"A": 1.0}) is None and frequency_note({"A": 1.0, "B": 1.0, "C": 2.0}) is None
+
+
+def test_a_price_named_column_the_model_does_not_read_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """A zero in an 'open' column the model never reads refused the file with advice about rates
+    and log changes, and --drop is for tables (a quant's walk-through, 2026-12-07)."""
+    frame = prices_frame(120)
+    frame["open"] = frame["close"]
+    frame.loc[6, "open"] = 0.0
+    frame.to_csv(tmp_path / "open0.csv", index=False)
+    with pytest.raises(DataError, match=r"Column 'open' of .*open0\.csv holds 0\.0 at row 7 \(line 8 .* it must be > 0 "
+                                        r"\(a price or level\)\. finlite checks every price-named column of a price "
+                                        r"file .* the model does not read 'open' \(it reads 'close'\): correct that "
+                                        r"row, or remove column 'open' from the file\.$"):
+        read_prices(tmp_path / "open0.csv", SPEC)
+    # The target's own refusal keeps its advice.
+    frame.loc[6, "close"] = 0.0
+    with pytest.raises(DataError, match=r"Column 'close' .* a series that can reach zero or go negative"):
+        read_prices(frame.drop(columns="open"), SPEC)

@@ -894,3 +894,32 @@ def test_numeric_asset_ids_are_tabled_by_value() -> None:
 
     assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL", "²", "٣"], key=asset_order) == [
         "007", "7", "101", "106", "AAPL", "EURUSD", "²", "٣"]  # digits other than ASCII are names
+
+
+def test_assets_that_end_inside_the_test_period_are_told_as_a_survivorship_bias() -> None:
+    """At h > 1 a delisted stock's last h - 1 dates have no label, so they left the metrics and the
+    portfolio books while the stocks still trading stayed: its last moves were never booked, and
+    nothing said so (a quant's walk-through, 2026-12-07)."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(8):
+        n = 712 if k >= 6 else 800  # A6 and A7 stop trading inside the test period
+        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.015, n)))
+        frames.append(pd.DataFrame({"date": pd.bdate_range("2015-01-01", periods=n).strftime("%Y-%m-%d"),
+                                    "close": close, "id": f"A{k}"}))
+    frame = pd.concat(frames, ignore_index=True)
+    series = prepare_series(frame, MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
+    evidence = forecast_evidence(series, {"teacher": np.zeros(len(series.y_test))}, cutoff=None)
+    last = str(frame.loc[frame["id"] == "A6", "date"].iloc[-1])
+    assert evidence["ended_early"] == {"assets": 2, "windows": 8, "first": [
+        {"asset": "A6", "last_date": last}, {"asset": "A7", "last_date": last}]}
+    [said] = [w for w in evidence["warnings"] if "end before the file does" in w]
+    assert said.startswith(f"2 asset(s) end before the file does, inside the test period ('A6' on {last}, 'A7' on "
+                           f"{last}): at horizon 5 their last 4 date(s) have no price 5 rows ahead, so 8 window(s)")
+    json.dumps(evidence, allow_nan=False)  # plain JSON
+    # At horizon 1 nothing is left out that was known; nor when every asset runs to the file's end.
+    one = prepare_series(frame, MarketSpec(window=10, horizon=1, id_column="id"), walk=WalkForward(folds=2))
+    assert "ended_early" not in forecast_evidence(one, {"teacher": np.zeros(len(one.y_test))}, cutoff=None)
+    full = frame[frame["id"] < "A6"]
+    whole = prepare_series(full, MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
+    assert "ended_early" not in forecast_evidence(whole, {"teacher": np.zeros(len(whole.y_test))}, cutoff=None)

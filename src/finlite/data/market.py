@@ -800,6 +800,11 @@ def _asset_prefix(asset: str | None) -> str:
     return f"asset {asset!r}: " if asset is not None else ""
 
 
+#: Trading days missing in one gap beyond which :func:`calendar_note` says the gap is no holiday:
+#: two trading weeks (the longest holiday closures, such as China's Golden Week, are five).
+LONG_GAP_DAYS = 10
+
+
 def calendar_note(dates: np.ndarray, asset: str | None, week: str | None = None) -> str | None:
     """A warning listing the days missing between consecutive dates of one asset in the week it
     trades (:func:`trading_week`: Monday to Friday for a stock, every day for a coin, Sunday to
@@ -826,11 +831,46 @@ def calendar_note(dates: np.ndarray, asset: str | None, week: str | None = None)
                      f"(holidays or missing data; kept as they are, not filled), e.g. {shown}"
                      f"{' ...' if len(gaps) > 5 else ''}; the largest after "
                      f"{np.datetime_as_string(dates[largest], unit='D')} ({int(between[largest])} day(s))")
+        if int(between[largest]) > LONG_GAP_DAYS:
+            # A ticker delisted and relisted, or reused by another company, was told of as a
+            # holiday: 200 missing days, the move across them one row's return (a quant's
+            # walk-through, 2026-12-07).
+            parts.append(f"a gap of {int(between[largest])} {days_of} is longer than any market closes for a "
+                         "holiday: a trading halt, a delisting and relisting, or an id reused by another company. The "
+                         "move across it is read as one row's return (a feature, and a label), and the forecasts after "
+                         "it read prices from before it; if the rows after it are another company's, give them "
+                         "another id, or start the history after the gap")
     if weekend.any():
         when = "a weekend" if off == ["Saturday", "Sunday"] else f"a {' or '.join(off)}, off the {week_name(week)} week"
         parts.append(f"{int(weekend.sum())} row(s) fall on {when}, e.g. "
                      f"{np.datetime_as_string(dates[np.flatnonzero(weekend)[0]], unit='D')}")
     return f"{_asset_prefix(asset)}{'; '.join(parts)}."
+
+
+#: How many times wider or narrower an asset's median date spacing must be than the panel's for
+#: :func:`frequency_note` to name it: a weekly asset among daily ones is about 5 times.
+FREQUENCY_RATIO = 3.0
+
+
+def frequency_note(spacings: Mapping[str, float]) -> str | None:
+    """A warning naming the assets of a panel whose dates are spaced unlike most of the others'
+    (``spacings``: each asset's median spacing in days; :data:`FREQUENCY_RATIO` apart from the
+    median asset's), or None. A weekly ticker in a daily panel was pooled into one model without
+    a word: its one-row return is a week's, the others' a day's, under one scaler and in one set
+    of pooled metrics (a quant's walk-through, 2026-12-07)."""
+    if len(spacings) < 2:
+        return None
+    usual = float(np.median(list(spacings.values())))
+    if not usual > 0:
+        return None
+    off = sorted(a for a, step in spacings.items() if max(step / usual, usual / step) >= FREQUENCY_RATIO)
+    if not off:
+        return None
+    shown = ", ".join(f"{a!r} ({spacings[a]:g} days)" for a in off[:5]) + (", ..." if len(off) > 5 else "")
+    return (f"{len(off)} asset(s) are spaced unlike the other {len(spacings) - len(off)} (most of whose dates are "
+            f"{usual:g} day(s) apart): {shown}. One model learns from all of them, so a horizon of one row is a "
+            "different span of time for those assets, and one scaling and the pooled metrics mix the two; train "
+            "each frequency apart (a file for each).")
 
 
 def _gap_signature(dates: np.ndarray, week: str) -> bytes:
@@ -1175,9 +1215,22 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             continue
         if column == spec.volume_column:
             checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True, allow_zero=True)
-        else:
-            # The target, extra series and any price-named column (open/high/low/close ...) must be > 0.
+        elif column in spec.columns():
+            # The target and extra series must be > 0.
             checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True)
+        else:
+            # Any other price-named column (open/high/low ...) too: a zero open is a broken row in
+            # most feeds. The model does not read it, which the refusal says with the fix: it told
+            # only of rates and log changes, and --drop is for tables (a quant's walk-through,
+            # 2026-12-07).
+            try:
+                checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True)
+            except DataError as exc:
+                said = str(exc).split(" Correct that row if it is an error;")[0].rstrip()
+                raise DataError(f"{said} finlite checks every price-named column of a price file (open, high, "
+                                f"low, close, adjusted close), and the model does not read {column!r} (it reads "
+                                f"{spec.target!r}): correct that row, or remove column {column!r} from the file.",
+                                param=exc.param) from None
     for column in spec.columns():
         if column in checked:
             out[column] = checked[column]
@@ -1214,17 +1267,14 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             # and moved a forecast without a word (a quant's walk-through, 2026-12-06).
             # The earliest such date (a panel's rows run asset by asset).
             first = int(volume_zero[np.argmin(result[spec.date_column].to_numpy()[volume_zero])])
-            whose = f" of asset {result[spec.id_column].iloc[first]!r}" if spec.id_column else ""
-            price_table.notes.append(
-                f"{spec.volume_column!r} is 0 on {volume_zero.size:,} row(s) (the first on "
-                f"{np.datetime_as_string(result[spec.date_column].to_numpy()[first], unit='D')}{whose}): read as "
-                "days without trading, which moves the volume-change feature far beyond the values training saw; "
-                "if a 0 stands for a missing volume (an index's feed), fill those volumes from another source or "
-                "leave out the volume column (finlite fills no missing value of a price file).")
+            price_table.notes.append(volume_zero_note(
+                spec.volume_column, volume_zero.size, result[spec.date_column].to_numpy()[first],
+                result[spec.id_column].iloc[first] if spec.id_column else None))
     need = spec.warmup + 1
     kept = np.ones(len(result), dtype=bool)
     short: list[DataError] = []
     gap_notes: dict[tuple[str, bytes], tuple[int, list[str | None]]] = {}  # a calendar note: where, whose
+    spacings: dict[str, float] = {}  # each asset's median spacing of its dates, in days
     for asset, rows_slice in price_table.assets(spec.date_column, spec.id_column):
         count = rows_slice.stop - rows_slice.start
         if count < need:
@@ -1246,6 +1296,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        "forecast needs: no forecast for it")
             kept[rows_slice] = False
             continue
+        step = _spacing(sorted_dates[rows_slice])[1]
+        if asset is not None and step is not None:
+            spacings[str(asset)] = step
         # Missing business days are news on a daily series only: a weekly or monthly one (its
         # calendar read from its dates' spacing) was told of "1196 business days missing".
         # The week the asset trades, read once for the note and its grouping key.
@@ -1277,6 +1330,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        asset)
                     if stale:
                         price_table.notes.append(stale)
+    mixed = frequency_note(spacings)
+    if mixed:
+        price_table.notes.append(mixed)
     for (body, _), (slot, sharing) in gap_notes.items():
         if len(sharing) > 1:
             named = ", ".join(repr(a) for a in sharing[:5]) + (", ..." if len(sharing) > 5 else "")
@@ -2243,7 +2299,10 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
     ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in the order the
     model recorded. With ``prices`` (column -> values, accepted by the forecaster
     too), also a price that moves more than tenfold from one date to the next
-    (:func:`finlite.data.market.jump_note`). Empty on a plain history."""
+    (:func:`finlite.data.market.jump_note`), a split-like move, unchanged moves of a direction
+    objective, a stale run of the target (:func:`split_note`, :func:`flat_note`,
+    :func:`stale_note`) and a volume of 0 (:func:`volume_zero_note`), as :func:`read_prices`
+    says them. Empty on a plain history."""
     days = served_days(list(dates))
     zone = None  # plain YYYY-MM-DD text (the compiled check's) carries no zone
     if days is None:
@@ -2265,13 +2324,31 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
             numbers = np.asarray(values, dtype=np.float64)[order]
         except (TypeError, ValueError):
             continue
-        jump = jump_note(numbers, days[order], column, None)
+        jump = jump_note(numbers, days[order], column, None) if column != market.spec.volume_column else None
         if jump:
             notes.append(jump)
-        split = split_note(numbers, days[order], column, None) if column == market.spec.target else None
-        if split:
-            notes.append(split)
+        if column == market.spec.target:
+            # And the notes read_prices gives of the target (a stale feed, a halt, unchanged moves):
+            # a served history of 20 repeated closes was answered without a word (a quant's
+            # walk-through, 2026-12-07).
+            said = (split_note(numbers, days[order], column, None), flat_note(numbers, market.spec, None),
+                    stale_note(numbers, days[order], column, None))
+            notes += [n for n in said if n]
+        elif column == market.spec.volume_column:
+            zero = np.flatnonzero(numbers == 0.0)
+            if zero.size and zero.size < numbers.size:  # all zero: a constant, as read_prices says
+                notes.append(volume_zero_note(column, zero.size, days[order][zero[0]], None))
     return notes
+
+
+def volume_zero_note(column: str, rows: int, first: np.datetime64, asset: str | None) -> str:
+    """The note of a volume column that is 0 on ``rows`` rows (the first on ``first``; of ``asset``)
+    but not on all: read as days without trading."""
+    whose = f" of asset {asset!r}" if asset is not None else ""
+    return (f"{column!r} is 0 on {rows:,} row(s) (the first on {np.datetime_as_string(first, unit='D')}{whose}): read "
+            "as days without trading, which moves the volume-change feature far beyond the values training saw; if a "
+            "0 stands for a missing volume (an index's feed), fill those volumes from another source or leave out "
+            "the volume column (finlite fills no missing value of a price file).")
 
 
 def horizon_column(spec: MarketSpec) -> str:

@@ -695,6 +695,9 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
                                  per_year=calendars[str(asset)], paths=paths[rows])
             for asset, rows in zip(names, groups, strict=True)}
+    ended = _ended_early(series, dates)
+    if ended:
+        out["ended_early"] = ended
     if ranked is not None and ids is not None:
         m = on_calendar
         out["cross_sectional_portfolio"] = _portfolio(dates[m], ids[m], realised[m],
@@ -796,6 +799,36 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
 THIN_WINDOWS = THIN_PERIODS = 60
 
 
+def _ended_early(series: PreparedSeries, dates: np.ndarray) -> dict[str, Any] | None:
+    """The assets of a panel whose prices end before the file's last date, inside the test period
+    (``dates``: its labelled windows' dates), at a horizon over 1: ``{"assets", "windows",
+    "first"}`` (the windows out of the evidence, and the first 20 assets with their last date),
+    or None. Their last h - 1 dates have no price h rows ahead, so no label: they are out of the
+    metrics, the trading views and the portfolio books while the assets still trading are in. A
+    stock delisted after a crash lost its last moves from the books, which read as a survivorship
+    bias (a quant's walk-through, 2026-12-07)."""
+    spec = series.spec
+    h = int(spec.horizon)
+    if spec.id_column is None or h <= 1 or not len(dates):
+        return None
+    frame = series.table.frame
+    every = frame[spec.date_column].to_numpy().astype("datetime64[D]")
+    end, start = every.max(), dates.min()
+    found: list[tuple[str, np.datetime64, int]] = []
+    for asset, rows in series.table.assets(spec.date_column, spec.id_column):
+        own = every[rows]
+        last = own[-1]  # an asset's rows are sorted by date
+        if last < end and last >= start:
+            # Its last h rows have no label; of them, those with a partial path (all but the last).
+            found.append((str(asset), last, min(h - 1, int(np.count_nonzero(own >= start)) - 1)))
+    found = [f for f in found if f[2] > 0]
+    if not found:
+        return None
+    return {"assets": len(found), "windows": sum(f[2] for f in found),
+            "first": [{"asset": a, "last_date": str(np.datetime_as_string(d, unit="D"))}
+                      for a, d, _ in found[:20]]}
+
+
 def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
     """The warnings for a test period too short to judge on (:data:`THIN_WINDOWS`), and for each
     trading view of fewer than :data:`THIN_PERIODS` holding periods."""
@@ -818,6 +851,16 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
         if holes is not None:
             out.append(holes)
     h = int(evidence.get("horizon") or 1)
+    ended = evidence.get("ended_early")
+    if isinstance(ended, Mapping) and ended.get("first"):
+        named = ", ".join(f"{terminal_safe(str(e['asset']))!r} on {e['last_date']}" for e in ended["first"][:5])
+        out.append(f"{ended['assets']:,} asset(s) end before the file does, inside the test period ({named}"
+                   f"{' ...' if ended['assets'] > 5 else ''}): at horizon {h} their last {h - 1} date(s) have no "
+                   f"price {h} rows ahead, so {ended['windows']:,} window(s) of theirs are out of the metrics, the "
+                   "trading views and the portfolio books, while the assets still trading on those dates are in: a "
+                   "survivorship bias where an asset ended by delisting (its last moves are never booked). To book "
+                   "them, add rows after its last date holding the value its holders received (the delisting "
+                   "price, carried forward), or read these figures as leaving those moves out.")
     for name, entry in (evidence.get("models") or {}).items():
         if name in BASELINES:
             continue

@@ -1072,8 +1072,8 @@ class Predictor:
         said = self._m.impossible_forecast_notes(spec.objective, np.array([forecast]))
         if isinstance(history, self._m.PriceTable):
             return [*history.notes, *said]
-        # The price columns; volume may well jump tenfold in a day.
-        priced = [c for c in (spec.target, *spec.extra_columns) if c in history]
+        # The price columns (volume may well jump tenfold in a day: only its zeros are told).
+        priced = [c for c in (spec.target, *spec.extra_columns, spec.volume_column) if c is not None and c in history]
         return [*self._m.history_notes(history[spec.date_column], market, {c: history[c] for c in priced}), *said]
 
     def _forecast_last(self, history: Any, source: str | None) -> dict[str, Any]:
