@@ -239,6 +239,24 @@ def test_a_fraud_models_changed_reasons_are_a_warning_in_its_own_words(data: Pre
     assert none.status == "WARN" and none.summary.startswith("Neither model flags a transaction")
 
 
+def test_changed_reasons_of_a_handful_of_declines_are_a_warning_not_a_failure(data: PreparedData) -> None:
+    """One declined applicant of a low-default portfolio whose principal reason changed FAILed the
+    section and made the card's change material (a walk-through, 2026-12-07): below 20 explained
+    rows the share is no evidence, WARN at most."""
+    from finlite.evaluate.explain import MIN_EXPLAINED
+
+    teacher = _logistic(data.preprocessor.n_features, seed=3)
+    other = _logistic(data.preprocessor.n_features, seed=11)
+    whole = _inputs(data, teacher, other, cutoff=0.5)
+    top = np.sort(np.maximum(whole.teacher.scores_test, whole.student.scores_test))[::-1]
+    cutoff = float(top[MIN_EXPLAINED - 5])  # about 15 rows declined by either model
+    section = build_explanations(_inputs(data, teacher, other, cutoff=cutoff))
+    assert section.metrics["explained"] < MIN_EXPLAINED
+    assert section.metrics["principal_unchanged_share"] < 0.6  # a FAIL by the share alone
+    assert section.status == "WARN"
+    assert f"fewer than the {MIN_EXPLAINED} a share of changed reasons needs to mean anything" in section.summary
+
+
 def test_explanations_without_declined_rows_warns(data: PreparedData) -> None:
     model = _logistic(data.preprocessor.n_features, seed=3)
     section = build_explanations(_inputs(data, model, model, cutoff=1.0 - 1e-12))

@@ -147,6 +147,22 @@ def test_a_student_miscalibrated_in_absolute_terms_is_a_limitation() -> None:
     assert "miscalibrated" not in render_model_card(report)
 
 
+def test_a_student_whose_mean_prediction_misses_the_observed_rate_is_a_limitation() -> None:
+    """A low-default student at 4.4 times its 1.4 % default rate (Jeffreys p 0.006) had a silent
+    card: Hosmer-Lemeshow has no power at two defaults (a walk-through, 2026-12-07)."""
+    from finlite.evaluate.validation import calibration_in_the_large
+
+    report = credit_report()
+    calibration = next(s for s in report["sections"] if s["id"] == "calibration")
+    off = calibration_in_the_large(2, 142, 0.0617)
+    calibration["metrics"] = {"in_the_large": {"student": off, "teacher": off}}
+    limitations = " ".join(part(render_model_card(report), "## Limitations").split())
+    assert (f"- **The student's mean prediction is off the observed rate** (6.17% against 1.41%, 2 of 142 rows: a "
+            f"factor of 4.38 above it, Jeffreys test p {off['p_value']:.2g})") in limitations
+    calibration["metrics"]["in_the_large"]["student"] = calibration_in_the_large(2, 142, 0.016)
+    assert "mean prediction is off" not in render_model_card(report)
+
+
 def test_intended_use_is_the_reports_or_a_default_by_task() -> None:
     report = credit_report()
     assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES["credit"]

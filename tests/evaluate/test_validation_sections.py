@@ -68,6 +68,71 @@ def _json_ok(section: Section, sid: str) -> dict[str, Any]:
 
 
 # -- discrimination --------------------------------------------------------------------------------
+def test_discrimination_on_one_or_two_defaults_gives_no_interval_and_no_verdict() -> None:
+    """A bootstrap of one or two defaults resamples the same rows: an AUC of 0.98 read "[0.95, 1]"
+    on two defaults (Hanley-McNeil gives [0.84, 1]) and a paired interval FAILed a student on one
+    (a low-default portfolio's walk-through, 2026-12-07). Below five of a class: no interval, WARN."""
+    base = _inputs(n=400, seed=5)
+    y = np.zeros(400)
+    y[np.argsort(base.teacher.scores_test)[-2:]] = 1.0  # two defaults, ranked high by both models
+    worse = base.teacher.scores_test.copy()
+    worse[y == 1] = 0.01  # a student that misses both: a FAIL under the interval rule
+    for student in (base.teacher.scores_test, worse):
+        inp = replace(base, y_test=y, student=_model("student", student, base.student.scores_train))
+        sec = v.build_discrimination(inp, n_boot=200)
+        assert sec.status == "WARN", sec.summary
+        for part in ("teacher", "student", "difference"):
+            assert all(r["lower"] is None and r["upper"] is None for r in sec.metrics[part].values())
+        assert ("(no interval: the test rows hold 2 positive and 398 other rows, and with fewer than 5 of a class a "
+                "bootstrap resamples the same few rows") in sec.summary
+        _json_ok(sec, "discrimination")
+    # At five of each class the intervals are back.
+    y5 = np.zeros(400)
+    y5[np.argsort(base.teacher.scores_test)[-5:]] = 1.0
+    five = v.build_discrimination(replace(base, y_test=y5), n_boot=200)
+    assert five.metrics["teacher"]["auc"]["lower"] is not None
+
+
+def test_calibration_in_the_large_is_judged_on_the_test_split_too_at_most_warn() -> None:
+    """A low-default student predicting 4.4 times its 1.4 % default rate (Jeffreys p 0.005) had a
+    calibration section PASS and a silent card (a walk-through, 2026-12-07): the student's own mean
+    against the observed rate is judged on the test split too, WARN at most there."""
+    from scipy.stats import beta
+
+    base = _inputs(n=2000, seed=2)
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.014).astype(float)
+    high = np.clip(base.teacher.scores_test * 0.0 + 0.06 + rng.normal(0, 0.01, 2000), 0.001, 0.999)
+    inp = replace(base, y_test=y, teacher=_model("teacher", high, base.teacher.scores_train),
+                  student=_model("student", high, base.student.scores_train))
+    sec = v.build_calibration(inp)
+    assert sec.status == "WARN", sec.summary
+    mine = sec.metrics["in_the_large"]["student"]
+    d, n = int(y.sum()), 2000
+    # The Jeffreys test against scipy's beta directly: the posterior Beta(d + 1/2, n - d + 1/2) above the mean.
+    assert mine["p_over"] == pytest.approx(float(beta.sf(float(np.mean(high)), d + 0.5, n - d + 0.5)), rel=1e-9)
+    assert mine["p_value"] < 0.01 and mine["factor"] > 1.5
+    assert "WARN, not FAIL, on the test split" in sec.summary
+    assert any(t.id == "calibration_in_the_large" and "on the test split" in t.caption for t in sec.tables)
+    # A calibrated pair stays PASS.
+    fine = replace(base, teacher=_model("teacher", base.teacher.scores_test, base.teacher.scores_train),
+                   student=_model("student", base.teacher.scores_test, base.student.scores_train))
+    assert v.build_calibration(fine).status == "PASS"
+
+
+def test_decisions_on_a_handful_of_flagged_rows_are_not_passed() -> None:
+    """One flagged row of a low-default portfolio: agreement 100 %, "too few to judge", and PASS
+    (a walk-through, 2026-12-07). Fewer than 20 flagged rows between the models: WARN."""
+    base = _inputs(n=300, seed=4)
+    scores = np.full(300, 0.1)
+    scores[:3] = 0.9
+    inp = replace(base, teacher=_model("teacher", scores, base.teacher.scores_train),
+                  student=_model("student", scores, base.student.scores_train))
+    sec = v.build_decisions(inp)
+    assert sec.status == "WARN" and "too few to judge, 20 needed" in sec.summary
+    assert "fewer is WARN too: too few decisions to compare" in sec.threshold
+
+
 def test_discrimination_on_too_few_of_a_class_is_no_evidence_in_the_saved_report() -> None:
     """A thin test split was a console warning only: the report and the card said PASS (a
     validator's review, 2026-12-04). Now the section is at least WARN and says why."""
@@ -488,7 +553,9 @@ def test_decisions_do_not_judge_a_handful_of_alerts_or_none() -> None:
     sec = v.build_decisions(dataclasses.replace(base, cutoff=cut, student=_model("student", s, base.student.scores_train)))
     assert sec.metrics["alert_overlap"] == pytest.approx(4 / 6) and sec.metrics["flagged_by_either"] == 6
     assert "too few to judge, 20 needed" in sec.summary
-    assert sec.status == "PASS"  # agreement 99.95 %, McNemar p 1: six alerts decide nothing
+    # Agreement 99.95 %, McNemar p 1: six alerts decide nothing either way, so the section is not
+    # PASS on them (a low-default walk-through, 2026-12-07: PASS on one flagged row) but WARN.
+    assert sec.status == "WARN"
     # Neither model flags a row: no overlap to report, not a perfect one.
     none = v.build_decisions(dataclasses.replace(base, cutoff=1.5))
     assert none.metrics["alert_overlap"] is None and none.metrics["flagged_by_either"] == 0

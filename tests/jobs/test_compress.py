@@ -556,3 +556,20 @@ def test_an_out_of_time_students_report_leaves_privacy_out_saying_why(tmp_path: 
                      out=tmp_path / "student2", timing=False, progress=False)
     report = json.loads((tmp_path / "student2" / "report.json").read_text())
     assert "privacy" in {s["id"] for s in report["sections"]}
+
+
+def test_gates_on_a_validation_split_of_few_positives_are_warned_of() -> None:
+    """A low-default portfolio's steps were each kept on "auc drop -0.096 within 0.01" from 2
+    validation defaults, and the test split then failed the same gate (a walk-through,
+    2026-12-07): the run warns, naming the count."""
+    from finlite.jobs.compress import thin_gate_warning
+
+    y = np.zeros(142)
+    y[:2] = 1
+    said = thin_gate_warning(["agreement", "auc", "recall"], y, "binary")
+    assert said is not None and said.startswith("the gates on auc, recall judged a validation split of 2 positive "
+                                                "row(s) (of 142), fewer than 30")
+    assert thin_gate_warning(["agreement", "alert_overlap"], y, "binary") is None  # no gate reads the positives
+    y[:30] = 1
+    assert thin_gate_warning(["auc"], y, "binary") is None
+    assert thin_gate_warning(["rmse"], np.zeros(10), "forecast") is None

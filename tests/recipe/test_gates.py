@@ -142,6 +142,26 @@ def test_an_alert_overlap_gate_on_too_few_alerts_is_refused_before_training(teac
     assert judged.passed
 
 
+def test_a_recall_gate_where_the_teacher_catches_no_positive_is_refused_before_training(
+        teacher_dir: Path, german_csv: Path) -> None:
+    """A recall gate where the teacher flags none of the validation positives said "pass recall drop
+    0" whatever the student did (a low-default walk-through, 2026-12-07): refused, naming the count."""
+    import dataclasses
+
+    art = finlite.load(teacher_dir)
+    data = prepare_like(art, german_csv)
+    p_val = art.model.predict_proba(torch.from_numpy(data.x_val)).numpy().ravel()
+    y = np.zeros_like(np.asarray(data.y_val))
+    y[np.argsort(p_val)[:4]] = 1  # the four validation rows the teacher scores lowest default
+    few = dataclasses.replace(data, y_val=y.astype(np.asarray(data.y_val).dtype))
+    cutoff = float(np.quantile(p_val, 0.8))
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  recall: {max_drop: 0.05}\n")
+    with pytest.raises(ConfigError, match=r"The gate 'recall' \(on the validation split\) would judge nothing: at the "
+                                          r"cut-off 0\.\d+ the teacher flags none of the 4 positive validation row\(s\)"):
+        run_recipe(recipe, few, art.model, cutoff=cutoff, seed=0, train=FAST, fine_tune=FAST,
+                   teacher_bytes=art.weights_bytes)
+
+
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:
     art = finlite.load(teacher_dir)
     data = prepare_like(art, german_csv)

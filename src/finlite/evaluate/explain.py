@@ -48,6 +48,9 @@ __all__ = [
 #: Most declined applicants explained (a deterministic sample beyond this): SHAP costs a few
 #: milliseconds a row, so 200 rows keep the section within seconds at any table size.
 EXPLAINED_ROWS = 200
+#: Fewest explained rows whose share of changed principal reasons can FAIL the section (below,
+#: at most WARN): the alert overlap's own minimum, :data:`finlite.evaluate.operating.MIN_ALERTS`.
+MIN_EXPLAINED = 20
 #: Most training rows in the background that SHAP and linear contributions are measured against.
 #: SHAP's cost is explained rows x permutations x (2 x columns + 1) x background rows model rows
 #: (200 x 3 x 61 x 50 = 1.8 million for 30 columns); 100 rows would double it. Teacher and
@@ -491,7 +494,8 @@ def build_explanations(inp: TabularInputs) -> Section:
     threshold = (f"Over the {w.rows} {w.declined} by the teacher or the student: PASS when the principal reason is "
                  f"unchanged for at least {_PASS_UNCHANGED:.0%} and the top-{TOP} lists overlap by at least "
                  f"{_PASS_OVERLAP:.2f} on average; WARN when the principal reason is unchanged for at least "
-                 f"{_WARN_UNCHANGED:.0%}; FAIL below. At least WARN when the deployed student's reasons cite a "
+                 f"{_WARN_UNCHANGED:.0%}; FAIL below, or WARN where fewer than {MIN_EXPLAINED} are explained. "
+                 "At least WARN when the deployed student's reasons cite a "
                  f"column declared protected (--protected) for any explained {w.row} it {w.declines}, or give one "
                  f"named like a protected attribute as the principal reason for {_NAMED_PRINCIPAL_WARN:.0%} of them "
                  "or more: the model then decides on a protected characteristic."
@@ -549,6 +553,12 @@ def build_explanations(inp: TabularInputs) -> Section:
         status = "FAIL"
     capped = w.fraud and status == "FAIL"
     if capped:
+        status = "WARN"
+    # A share of a handful of letters is no evidence: one declined applicant of a low-default
+    # portfolio whose principal reason changed was FAIL, and made the card's change "material"
+    # (a walk-through, 2026-12-07). Below MIN_EXPLAINED rows the status is at most WARN.
+    few = len(pick) < MIN_EXPLAINED and status == "FAIL"
+    if few:
         status = "WARN"
 
     def counts(principal: Sequence[str | None]) -> dict[str, int]:
@@ -647,6 +657,10 @@ def build_explanations(inp: TabularInputs) -> Section:
                      f"{cited['teacher']['any']} of {cited['teacher']['declined']}: "
                      f"{_FRAUD_USE_ADVICE if w.fraud else USE_ADVICE}. The fairness section "
                      "says whether the model reads it.")
+    if few:
+        summary += (f" Only {len(pick)} {w.declined} {w.row if len(pick) == 1 else w.rows} could be explained, fewer "
+                    f"than the {MIN_EXPLAINED} a share of changed reasons needs to mean anything: WARN, not FAIL. "
+                    "Judge the reasons on a larger test split or hold-out.")
     if capped:
         summary += (f" The principal reason is kept for less than the {_WARN_UNCHANGED:.0%} a credit model needs (FAIL "
                     "there); WARN for a fraud model, whose flags send no adverse-action notice.")

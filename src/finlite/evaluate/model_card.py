@@ -260,6 +260,30 @@ def _absolute_calibration(by_id: Mapping[str, Section]) -> list[str]:
             "far off: recalibrate (on a hold-out) before using the scores as probabilities (of default, of fraud)."]
 
 
+def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
+    """A limitation when the student's mean prediction misses the observed rate beyond sampling
+    noise (the calibration section's ``in_the_large``, judged by
+    :func:`finlite.evaluate.validation.calibration_status`): a low-default portfolio's student at
+    4.4 times its 1.4 % default rate had a card silent on it, as Hosmer-Lemeshow has no power at a
+    handful of defaults (a walk-through, 2026-12-07)."""
+    from finlite.evaluate.validation import calibration_status
+
+    section = by_id.get("calibration")
+    record = section.metrics.get("in_the_large") if section is not None else None
+    mine = record.get("student") if isinstance(record, Mapping) else None
+    needed = ("p_value", "factor", "mean_predicted", "observed_rate", "positives", "rows")
+    if not isinstance(mine, Mapping) or not all(isinstance(mine.get(k), (int, float)) for k in needed):
+        return []
+    if calibration_status(mine) == "PASS":
+        return []
+    way = "above" if mine["mean_predicted"] > mine["observed_rate"] else "below"
+    return [f"- **The student's mean prediction is off the observed rate** ({mine['mean_predicted']:.2%} against "
+            f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: a factor of "
+            f"{mine['factor']:.2f} {way} it, Jeffreys test p {mine['p_value']:.2g}). Every probability it gives is "
+            "off on average: recalibrate it (on a hold-out) before using the scores as probabilities (of default, "
+            "of fraud)."]
+
+
 def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
     """A limitation for the features named like a protected attribute that the model reads while
     no fairness section tests any (none declared with --protected): the card said PASS for a
@@ -753,6 +777,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _imported_teacher(report)
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
+    lines += _mean_miscalibration(by_id)
     lines += _no_edge(by_id) if markets else []
     # A volatility forecast's scale or sign is no short test period (a review, 2026-12-07).
     lines += [f"- **{'Volatility forecasts' if 'volatility forecasts' in w else 'Short test period'}**: {_text(w)}"

@@ -970,6 +970,12 @@ def _rank_metric_fns() -> dict[str, tuple[Callable[..., float], _GroupStat]]:
     return fns
 
 
+#: Fewest test rows of either class from which the discrimination section gives bootstrap intervals
+#: and judges by them (below: no interval, WARN). At 5 and 8 defaults they match DeLong's and an
+#: independent bootstrap; at 1 and 2 they were far too narrow (a low-default walk-through, 2026-12-07).
+MIN_INTERVAL_CLASS_ROWS = 5
+
+
 def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Section:
     """The ``discrimination`` section: AUC, Gini, KS, PR-AUC and recall at 0.1 / 0.5 / 1 / 5 %
     false-positive rate for teacher and student with 95 % bootstrap intervals, the paired
@@ -1002,19 +1008,32 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
         diff = _summarise(est["teacher"] - est["student"], draws[("teacher", name)] - draws[("student", name)], level)
         skipped = max(skipped, diff["n_skipped"])
         per["difference"][name] = _ci(diff)
+    fewest = int(min(y.sum(), y.size - y.sum()))
+    unestimable = fewest < MIN_INTERVAL_CLASS_ROWS
+    if unestimable:
+        # A bootstrap of one or two defaults resamples the same few rows: its intervals were far too
+        # narrow (an AUC of 0.98 "within [0.95, 1]" on two defaults) and a paired one FAILed a student
+        # on one default (a low-default portfolio's walk-through, 2026-12-07). Not estimated, and the
+        # section not judged from them.
+        for part in per.values():
+            for record in part.values():
+                record["lower"] = record["upper"] = None
     d_auc = per["difference"]["auc"]
     lo, hi = d_auc["lower"], d_auc["upper"]
     # PASS needs the data to rule a material loss out, not merely fail to prove one (R2 item 4).
-    status = "FAIL" if lo > 0.02 else "WARN" if hi >= 0.02 or lo > 0 else "PASS"
+    status = ("WARN" if unestimable else "FAIL" if lo > 0.02 else "WARN" if hi >= 0.02 or lo > 0 else "PASS")
     summary = (f"Student AUC {_fmt(per['student']['auc']['estimate'])} vs teacher "
                f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
-               f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])}).")
+               + (f"(no interval: the test rows hold {int(y.sum()):,} positive and {int(y.size - y.sum()):,} other "
+                  f"rows, and with fewer than {MIN_INTERVAL_CLASS_ROWS} of a class a bootstrap resamples the same "
+                  "few rows, so neither the intervals nor a verdict can be drawn from them: WARN)."
+                  if unestimable else f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])})."))
     # A student that ranks no better than chance where its teacher does has lost what the model is
     # for: FAIL, whatever margin the difference's interval allows (a constant student of AUC 0.50
     # beside a teacher of 0.61 was WARN, its interval reaching 0.015: a validator's walk-through).
     t_auc, s_auc = per["teacher"]["auc"], per["student"]["auc"]
     chance = (t_auc["lower"] is not None and t_auc["lower"] > 0.5 and s_auc["lower"] is not None
-              and s_auc["lower"] <= 0.5 and lo > 0)
+              and s_auc["lower"] <= 0.5 and lo is not None and lo > 0)
     if chance:
         status = "FAIL"
         summary += (f" The student ranks no better than chance (its AUC's interval {_fmt(s_auc['lower'])} to "
@@ -1024,7 +1043,6 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     if since is not None:
         status = worst([status, since])
         summary += since_said
-    fewest = int(min(y.sum(), y.size - y.sum()))
     if fewest < THIN_CLASS_ROWS:
         # Said on the console only, it never reached the saved evidence a validator reads (a
         # validator's review, 2026-12-04): at least WARN, so the model card's limitations list it.
@@ -1093,7 +1111,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                    "PASS when its upper end is below 0.02 and its lower end is not above 0; WARN otherwise "
                    "(the interval reaches 0.02: too few rows to rule out a material loss; or it lies wholly "
                    "above 0: significantly but not materially worse); at least WARN when the test rows hold "
-                   f"fewer than {THIN_CLASS_ROWS} of a class. "
+                   f"fewer than {THIN_CLASS_ROWS} of a class, and WARN with no interval below "
+                   f"{MIN_INTERVAL_CLASS_ROWS}. "
                    + (f"On a hold-out, also against the student's own AUC at validation (its test split): WARN "
                       f"when its Gini fell by {GINI_DECLINE_WARN:.0%} or more, FAIL by {GINI_DECLINE_FAIL:.0%} or "
                       "more, each only when the fall is beyond both AUCs' sampling noise (z > 1.96). "
@@ -1212,12 +1231,13 @@ def calibration_status(record: Mapping[str, Any]) -> str:
 
 def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
         str | None, str, Table | None, dict[str, Any]]:
-    """On a hold-out, each model's mean prediction against the observed rate (a status from the
-    student's), with the Jeffreys test: a model whose predictions both miss by a factor of 2.75
-    passed, as only the student's against the teacher's was judged (a monitoring walk-through,
-    2026-12-06)."""
-    if not inp.validated:
-        return None, "", None, {}
+    """Each model's mean prediction against the observed rate (a status from the student's), with
+    the Jeffreys test: a model whose predictions both miss by a factor of 2.75 passed, as only the
+    student's against the teacher's was judged (a monitoring walk-through, 2026-12-06). On a
+    hold-out WARN or FAIL (:func:`calibration_status`); on the test split at most WARN, since the
+    teacher it replaces is judged by the same rows: a low-default portfolio's student predicting
+    4.4 times its 1.4 % default rate (Jeffreys p 0.005) was PASS, and its card silent (a
+    walk-through, 2026-12-07)."""
     n, d = int(y.size), int(y.sum())
     if not 0 < d < n:  # a hold-out holds both classes; nothing to judge otherwise
         return None, "", None, {}
@@ -1228,6 +1248,9 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
             for m, r in record.items()]
     mine = record["student"]
     status = calibration_status(mine)
+    held_out = bool(inp.validated)
+    if not held_out and status == "FAIL":
+        status = "WARN"
     way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
     said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
             f"{inp.positive} rate of {_fmt(rate)} (off by a factor of {_fmt(mine['factor'])}; Jeffreys test p "
@@ -1235,8 +1258,12 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     said += ((f": its predictions {way} the rate markedly, so every PD it gives is off; recalibrate it before "
               "relying on them." if status == "FAIL" else
               f": its predictions {way} the rate beyond sampling noise; watch it.") if status != "PASS" else ".")
-    table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the hold-out, each "
-                  "model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
+    if not held_out and status != "PASS":
+        said += (f" (The teacher's is {_fmt(record['teacher']['mean_predicted'])}, off by a factor of "
+                 f"{_fmt(record['teacher']['factor'])}: WARN, not FAIL, on the test split, which judges the student "
+                 "against the model it replaces.)")
+    table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the "
+                  f"{'hold-out' if held_out else 'test split'}, each model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
                   "the observed rate is above the prediction)",
                   ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over",
                    "p_value"], rows)
@@ -1353,10 +1380,12 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
                    f"binomial p < 0.01 while no teacher band does (below a {RARE_RATE:.0%} positive rate, also a band "
                    f"of the top tenth of the scores). "
-                   + (f"On a hold-out, also the student's own mean prediction against the observed rate: WARN "
-                      f"when they differ by a factor of {HOLDOUT_CITL_WARN:g} or more, FAIL by "
-                      f"{HOLDOUT_CITL_FAIL:g} or more, each only when the Jeffreys test rejects the mean "
-                      "prediction at 1 % (two-sided). " if own is not None else "")
+                   + (f"Also the student's own mean prediction against the observed rate: WARN when they differ "
+                      f"by a factor of {HOLDOUT_CITL_WARN:g} or more, "
+                      + (f"FAIL by {HOLDOUT_CITL_FAIL:g} or more" if inp.validated else
+                         f"by {HOLDOUT_CITL_FAIL:g} or more too on the test split (FAIL on a hold-out)")
+                      + ", each only when the Jeffreys test rejects the mean prediction at 1 % (two-sided). "
+                      if own is not None else "")
                    + f"Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
@@ -1521,7 +1550,8 @@ def build_decisions(inp: TabularInputs) -> Section:
 
     FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap is below
     :data:`ALERT_OVERLAP_WARN` where the two models flag at least :data:`ALERT_OVERLAP_MIN_ROWS`
-    rows between them, the teacher flags no row or every row (nothing is compared), McNemar
+    rows between them, they flag fewer (too few decisions to compare), the teacher flags no row or
+    every row (nothing is compared), McNemar
     p < 0.05 with the student the worse, or the student catches more than
     :data:`CAPTURE_DROP_WARN` of the positive rows fewer than the teacher (``positives_caught``);
     PASS otherwise.
@@ -1575,9 +1605,14 @@ def build_decisions(inp: TabularInputs) -> Section:
     n_pos = int(positive.sum())
     capture_drop = (caught["teacher"] - caught["student"]) / n_pos if n_pos else 0.0
     capture_lost = capture_drop > CAPTURE_DROP_WARN and missed - anew >= CAPTURE_MIN_NET
+    # Decisions flagging a handful of rows compare almost nothing: agreement is then the share of
+    # rows neither model flags, and the decisions of a low-default portfolio's student were PASS on
+    # one flagged row (a walk-through, 2026-12-07). At least WARN, as the alerts are too few to judge.
+    thin_alerts = overlap is not None and either < ALERT_OVERLAP_MIN_ROWS
+    differs = agree < 0.98 or alerts_differ or undecided or (mc["p_value"] < 0.05 and student_worse) or capture_lost
     if agree < 0.95:
         status = "FAIL"
-    elif agree < 0.98 or alerts_differ or undecided or (mc["p_value"] < 0.05 and student_worse) or capture_lost:
+    elif differs or thin_alerts:
         status = "WARN"
     else:
         status = "PASS"
@@ -1615,7 +1650,8 @@ def build_decisions(inp: TabularInputs) -> Section:
     return Section(
         id="decisions", title="Decisions", status=status,  # type: ignore[arg-type]
         threshold=(f"FAIL when agreement < 0.95; WARN when agreement < 0.98, the alert overlap < {ALERT_OVERLAP_WARN:g} "
-                   f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them), a teacher flagging no "
+                   f"(where the models flag {ALERT_OVERLAP_MIN_ROWS} rows or more between them; fewer is WARN too: "
+                   "too few decisions to compare), a teacher flagging no "
                    "row or every row, McNemar p < 0.05 with the student worse, or the student catching more than "
                    f"{CAPTURE_DROP_WARN:.0%} of the {inp.positive} rows fewer than the teacher (missing at least "
                    f"{CAPTURE_MIN_NET} more of the teacher's than it catches anew); PASS otherwise. Here: agreement "

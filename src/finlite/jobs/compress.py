@@ -241,6 +241,36 @@ def teacher_import(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
             "warnings": [str(w) for w in first.get("warnings") or []]}
 
 
+#: Gate metrics that read the positive rows (their ranking, or the share caught): judged on a
+#: validation split of few positives, a gate's keep or roll-back is noise (:func:`thin_gate_warning`).
+POSITIVE_GATE_METRICS = frozenset({"auc", "gini", "ks", "pr_auc", "recall_at_0.1pct_fpr", "recall", "precision",
+                                   "f1"})
+
+
+def thin_gate_warning(gate_metrics: Sequence[str], y_val: Any, task: str) -> str | None:
+    """A warning when gates that read the positive rows (:data:`POSITIVE_GATE_METRICS`) judged a
+    validation split holding fewer than :data:`finlite._limits.THIN_CLASS_ROWS` of them: a
+    low-default portfolio's steps were each kept with "auc drop -0.096 within 0.01" on 2
+    validation defaults, and its test split then failed the same gate (a walk-through,
+    2026-12-07). None otherwise, or for a task without a binary label."""
+    import numpy as np
+
+    from finlite._limits import THIN_CLASS_ROWS
+
+    read = sorted({m for m in gate_metrics if m in POSITIVE_GATE_METRICS})
+    if not read or y_val is None or task not in ("binary", "direction"):
+        return None
+    y = np.asarray(y_val).reshape(-1)
+    positives = int(np.count_nonzero(y == 1))
+    if positives >= THIN_CLASS_ROWS:
+        return None
+    return (f"the gates on {', '.join(read)} judged a validation split of {positives:,} positive row(s) (of "
+            f"{y.size:,}), fewer than {THIN_CLASS_ROWS}: each step's keep or roll-back moved with a row or two, so "
+            "they decided on noise. With so few positives (a low-default portfolio), gate on agreement or the "
+            "decisions instead, give the validation split more of them (--validation-fraction, or a longer "
+            "history), and judge the student on the test split and a hold-out.")
+
+
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it
 #: the difference is within what a shared machine's noise gives between two timings.
 SLOWER_RATIO = 1.5
@@ -1288,6 +1318,11 @@ def _run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None = None, out:
                         "final_gates": [g.to_dict() for g in final_gates],
                         "passed": all(g.passed for g in final_gates)}
     _warn(report, [gate.metric for gate in recipe.gates])
+    thin = thin_gate_warning([gate.metric for gate in recipe.gates], getattr(prepared, "y_val", None),
+                             str(getattr(prepared, "task", "")))
+    if thin is not None:
+        report.setdefault("warnings", []).append(thin)
+        warnings.warn(thin, FinliteWarning, stacklevel=2)
     path = None
     if out is not None:
         metrics = {"test": report["student"], "fidelity": report["fidelity"], "ratios": report["ratios"],

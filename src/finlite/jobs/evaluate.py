@@ -432,7 +432,11 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     report["artifact"], report["baseline"] = str(art.path), str(base.path)
     if task.decides and x_base is not None:
         p_base, p_art = task.scores(base.model, x_base), task.scores(art.model, x)
-        if 2 <= int(np.sum(y)) <= len(y) - 2:
+        from finlite.evaluate.validation import MIN_INTERVAL_CLASS_ROWS
+
+        # Five of each class at least, as the discrimination section's intervals: DeLong's variance
+        # from two defaults gave an interval of +-0.02 and p 1 (a low-default walk-through, 2026-12-07).
+        if MIN_INTERVAL_CLASS_ROWS <= int(np.sum(y)) <= len(y) - MIN_INTERVAL_CLASS_ROWS:
             # Is the challenger's ranking better beyond noise? The paired DeLong test (a champion/
             # challenger comparison had agreement and a swap set, no test: a monitoring walk-through).
             from finlite.evaluate.metrics import paired_auc_difference
