@@ -381,7 +381,7 @@ def test_a_recipe_value_names_its_line_not_a_flag(teacher_dir: Path, german_csv:
 def test_flag_rate_sets_and_reports_the_operating_point(german_csv: Path, tmp_path: Path) -> None:
     teacher, student = tmp_path / "teacher", tmp_path / "student"
     result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", "logistic",
-                                 "--epochs", "20", "--flag-rate", "0.1", "--out", str(teacher), "--quiet"])
+                                 "--flag-rate", "0.1", "--out", str(teacher), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "operating point: cut-off" in result.output and "at the flag rate 10.0% given" in result.output
     shown = runner.invoke(app, ["inspect", str(teacher)])
@@ -626,7 +626,10 @@ def test_compress_and_inspect_say_the_validation_reports_verdict(teacher_dir: Pa
 
 
 @pytest.mark.parametrize(("model", "extra", "words"), [
-    ("logistic", ["--hidden", "16"], "--hidden sets up a neural network; --model logistic has no hidden layers"),
+    ("logistic", ["--hidden", "16"], "--hidden sets up a neural network; --model logistic is fitted by maximum "
+                                     "likelihood on the whole training split: it has no hidden layers"),
+    ("logistic", ["--epochs", "5"], "--epochs sets up a neural network; --model logistic is fitted by maximum "
+                                    "likelihood"),
     ("lightgbm", ["--epochs", "3"], "--epochs sets up a neural network; --model lightgbm has no layers, epochs"),
     ("xgboost", ["--batch-size", "64"], "--batch-size sets up a neural network; --model xgboost has no layers"),
 ])

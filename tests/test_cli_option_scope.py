@@ -99,18 +99,18 @@ def test_strict_refuses_a_column_that_leaks_the_label_before_anything_is_written
     path = tmp_path / "book.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "t"
-    refused = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--epochs", "1", "--quiet",
+    refused = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--quiet",
                                   "--model", "logistic", "--strict"])
     assert refused.exit_code == 2, refused.output
     assert "column 'recovered' alone separates the training labels" in refused.output
     assert "--strict: 1 column(s) may leak the label, refused" in refused.output
     assert "Traceback" not in refused.output and not out.exists()
-    warned = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--epochs", "1", "--quiet",
+    warned = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(out), "--quiet",
                                  "--model", "logistic"])
     assert warned.exit_code == 0 and "alone separates the training labels" in warned.output and out.exists()
     # Every leak at once, the name-only ones too (a review: one refusal per run named the first alone).
     frame.assign(settled=np.where(y, 1.0, 0.0), total_pymnt=rng.normal(size=n)).to_csv(path, index=False)
-    both = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(tmp_path / "u"), "--epochs", "1",
+    both = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(tmp_path / "u"),
                                "--quiet", "--model", "logistic", "--strict"])
     assert both.exit_code == 2 and "3 column(s) may leak the label" in both.output
     for name in ("recovered", "settled", "total_pymnt"):

@@ -120,7 +120,7 @@ def test_a_signed_student_of_an_unsigned_teacher_says_the_teacher_is_unsigned(ge
     from tests.conftest import FAST
     from tests.test_signing import make_key
 
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=tmp_path / "t")
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, out=tmp_path / "t")
     finlite.compress(tmp_path / "t", german_csv, student_hidden=(4,), config=FAST, fine_tune=FAST,
                      out=tmp_path / "s", timing=False, progress=False)
     private, public = make_key(tmp_path, "ed25519")

@@ -702,7 +702,7 @@ TRAIN_EPOCHS = 200
 
 def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> list[str]:
     """The neural-network options of ``train`` that were given: a model without layers, epochs or
-    mini-batches (LightGBM, XGBoost; a logistic teacher has no hidden layers) refuses them
+    mini-batches (LightGBM, XGBoost; a logistic teacher, fitted by maximum likelihood) refuses them
     rather than ignore them without a word."""
     given = {"--hidden": hidden is not None, "--epochs": epochs != TRAIN_EPOCHS, "--batch-size": batch_size is not None}
     return [flag for flag, on in given.items() if on]
@@ -715,7 +715,7 @@ def train(
     target: Annotated[str, typer.Option(help="Label column, e.g. 'default' or 'creditability'.")],
     out: Annotated[Path, typer.Option(help="Directory to write the teacher artifact to.")],
     positive: Annotated[str | None, typer.Option(help="Label of the class to score, e.g. 'bad' or 1. Default: recognised by name ('bad', 'default', 1, ...) or the minority class.")] = None,
-    model: Annotated[str | None, typer.Option(help="Teacher: 'mlp' (the default), 'logistic', 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows); with --task forecast 'lstm' (the default), 'gru', 'tcn', 'transformer' or 'lightgbm'.")] = None,
+    model: Annotated[str | None, typer.Option(help="Teacher: 'mlp' (the default), 'logistic' (fitted by L2-penalised maximum likelihood, scikit-learn's L-BFGS), 'lightgbm' or 'xgboost' (boosted teachers also get out-of-fold scores of their training rows); with --task forecast 'lstm' (the default), 'gru', 'tcn', 'transformer' or 'lightgbm'.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden widths, comma-separated. Default: 256,128 for the MLP; for forecasters 64,32 (LSTM/GRU units), 32,32,32,32 (TCN channels), 32 (Transformer d_model).")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeatable), e.g. an ID or a leakage column. IDs and dates are dropped automatically.")] = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Column to treat as categorical (repeatable).")] = None,
@@ -805,10 +805,10 @@ def train(
     # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03). --epochs at its default
     # cannot be told from absent.
     neural = _neural_flags(hidden, epochs, batch_size)
-    ignored = ([f for f in neural if f == "--hidden"] if model == "logistic"
-               else neural if model in ("lightgbm", "xgboost") else [])
+    ignored = neural if model in ("logistic", "lightgbm", "xgboost") else []
     if ignored:
-        why = ("has no hidden layers" if model == "logistic"
+        why = ("is fitted by maximum likelihood on the whole training split: it has no hidden layers, epochs or "
+               "mini-batches" if model == "logistic"
                else "has no layers, epochs or mini-batches (it stops early on boosting rounds)")
         raise ConfigError(f"{ignored[0]} sets up a neural network; --model {model} {why}. Drop {ignored[0]}.",
                           param="model")

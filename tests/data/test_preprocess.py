@@ -662,7 +662,7 @@ _BUDGET_SCRIPT = textwrap.dedent("""
     assert frame["merchant"].nunique() == 100_000
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     outcome = finlite.train(frame, target="y", categorical=["merchant"], model="logistic",
-                            config=finlite.TrainConfig(epochs=2, batch_size=4096, progress=False), out=sys.argv[1])
+                            progress=False, out=sys.argv[1])
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(outcome.data.x_train.shape[1], (after - before) // 1024, outcome.metrics["test"]["auc"])
 """)
@@ -686,7 +686,7 @@ def test_a_100000_value_text_column_trains_within_a_memory_budget(tmp_path: Path
 def test_train_cli_records_the_encoding_options(tmp_path: Path, loans_csv: Path) -> None:
     out = tmp_path / "teacher"
     result = runner.invoke(app, ["train", str(loans_csv), "--target", "defaulted", "--out", str(out), "--model",
-                                 "logistic", "--epochs", "2", "--max-categories", "3", "--min-category-count", "5",
+                                 "logistic", "--max-categories", "3", "--min-category-count", "5",
                                  "--high-cardinality", "target", "--quiet"])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
@@ -1134,13 +1134,12 @@ def test_squashing_lets_a_logistic_regression_use_a_column_with_far_values() -> 
     logistic regression's score; squashed, it carries the risk it holds (test AUC up by more
     than 0.05; measured 0.53 and 0.82)."""
     import finlite
-    from finlite.training.loop import TrainConfig
 
     frame = _utilisation_book(4000, seed=2)
     aucs = {}
     for extremes in ("scale", "squash"):
         outcome = finlite.train(frame, target="y", model="logistic", seed=0, encoding=Encoding(extremes=extremes),
-                                config=TrainConfig(epochs=60, progress=False))
+                                progress=False)
         aucs[extremes] = outcome.metrics["test"]["auc"]
     assert aucs["squash"] > aucs["scale"] + 0.05, aucs
     assert aucs["squash"] > 0.7, aucs

@@ -353,7 +353,7 @@ def test_bench_says_when_the_baseline_is_not_deployed(boosted: tuple[str, Path],
     from finlite.jobs.bench import bench, render_bench
 
     plain = tmp_path / "plain"
-    finlite.train(german_csv, target=TARGET, model="logistic", config=finlite.TrainConfig(epochs=3, progress=False),
+    finlite.train(german_csv, target=TARGET, model="logistic", progress=False,
                   out=plain)
     result = bench(boosted[1], plain, n_records=10, batch=128, repeats=10)
     assert result["baseline_backend"] == "torch eager" and "finlite export BASELINE" in result["baseline_hint"]

@@ -10,7 +10,6 @@ import pytest
 
 import finlite
 from finlite.errors import ConfigError, DataError
-from tests.conftest import FAST
 
 
 @pytest.mark.parametrize(("kwargs", "param", "said"), [
@@ -32,7 +31,7 @@ def test_train_refuses_wrong_arguments_naming_them(german_csv: Path, kwargs: dic
 
 
 def test_a_numpy_integer_seed_is_a_seed(german_csv: Path, tmp_path: Path) -> None:
-    out = finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=np.int64(3),
+    out = finlite.train(german_csv, target="creditability", model="logistic", progress=False, seed=np.int64(3),
                         out=tmp_path / "t")
     assert out.path is not None and finlite.load(out.path).manifest["seed"] == 3
     # The forecaster's training too (random.seed refused np.int64 with a raw TypeError: a review).

@@ -402,7 +402,7 @@ def test_a_whale_in_the_test_split_trains_and_bounds_the_range(tmp_path: Path) -
     for seed in range(4):
         out = tmp_path / f"t{seed}"
         finlite.train(tmp_path / "whale.csv", target="bad", model="logistic", seed=seed, out=out,
-                      config=finlite.TrainConfig(epochs=2, progress=False))
+                      progress=False)
         (amount,) = [d for d in finlite.load(out).tabular.to_dict()["numeric"] if d["name"] == "amount"]
         assert (amount["low"], amount["high"]) == (float(book["amount"].min()), 5e6)
 

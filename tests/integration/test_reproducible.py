@@ -30,7 +30,7 @@ out = Path(sys.argv[1])
 fast = finlite.TrainConfig(epochs=4, patience=2, progress=False)
 data = finlite.datasets.path("german_credit")
 finlite.train(data, target="creditability", hidden=(16,), config=fast, out=out / "mlp")
-finlite.train(data, target="creditability", model="logistic", config=fast, out=out / "logistic")
+finlite.train(data, target="creditability", model="logistic", progress=False, out=out / "logistic")
 finlite.train(data, target="creditability", model="lightgbm", out=out / "lightgbm",
               gbdt_params={"learning_rate": 0.3})
 finlite.compress(out / "mlp", data, student_hidden=(8,), config=fast, fine_tune=fast, out=out / "student",

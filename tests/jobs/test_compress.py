@@ -542,7 +542,7 @@ def test_an_out_of_time_students_report_leaves_privacy_out_saying_why(tmp_path: 
     from tests.conftest import FAST, make_loans
 
     book = make_loans(600)
-    finlite.train(book, target="defaulted", model="logistic", config=FAST, date_column="application_date",
+    finlite.train(book, target="defaulted", model="logistic", progress=False, date_column="application_date",
                   out=tmp_path / "teacher")
     finlite.compress(tmp_path / "teacher", book, student_hidden=(4,), config=FAST, fine_tune=FAST,
                      out=tmp_path / "student", timing=False, progress=False)
@@ -551,7 +551,7 @@ def test_an_out_of_time_students_report_leaves_privacy_out_saying_why(tmp_path: 
     assert "privacy" not in {s["id"] for s in report["sections"]}
     assert "under an out-of-time split every row the model did not train on is of a later period" in omitted["privacy"]
     # A stratified split keeps its attack.
-    finlite.train(book, target="defaulted", model="logistic", config=FAST, out=tmp_path / "teacher2")
+    finlite.train(book, target="defaulted", model="logistic", progress=False, out=tmp_path / "teacher2")
     finlite.compress(tmp_path / "teacher2", book, student_hidden=(4,), config=FAST, fine_tune=FAST,
                      out=tmp_path / "student2", timing=False, progress=False)
     report = json.loads((tmp_path / "student2" / "report.json").read_text())

@@ -157,9 +157,8 @@ def test_a_baseline_of_the_other_class_is_refused(exported_dir: Path, german_csv
     """A baseline of P(good) beside a student of P(bad): AUC 0.19 against 0.80, with PASS badges
     and 16.5 % agreement, exit 0 (a validator's review, 2026-12-03)."""
     from finlite.jobs.report import rebuild_report
-    from tests.conftest import FAST
 
-    finlite.train(german_csv, target="creditability", positive="good", model="logistic", config=FAST,
+    finlite.train(german_csv, target="creditability", positive="good", model="logistic", progress=False,
                   out=tmp_path / "good")
     message = (r"The baseline \S*good predicts 'creditability' = 'good', and \S+ predicts 'creditability' = 'bad': "
                r"their scores answer different questions")
@@ -178,9 +177,8 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     import pandas as pd
 
     from finlite.jobs.report import rebuild_report
-    from tests.conftest import FAST
 
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, seed=1, out=tmp_path / "seed1")
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, seed=1, out=tmp_path / "seed1")
     split = (r"The baseline \S*seed1 was trained on \d+ of the 200 rows of \S+ test split: the same table, split "
              r"otherwise \(date_column None, seed 1, test 0\.2, validation 0\.2; the artifact: date_column None, "
              r"seed 0, ")
@@ -190,7 +188,7 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
         rebuild_report(exported_dir, german_csv, baseline=tmp_path / "seed1", out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
     # The same settings, but the baseline made before the one shuffle (each class shuffled in turn).
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, one_shuffle=False,
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, one_shuffle=False,
                   out=tmp_path / "older")
     with pytest.raises(ConfigError, match=r"The baseline \S*older was trained on \d+ of the 200 rows of \S+ test "
                                           r"split: both are split with the same settings, but the baseline by an older "
@@ -203,18 +201,18 @@ def test_a_baseline_judged_on_rows_it_was_trained_on_is_refused(exported_dir: Pa
     # A table judged whole (a hold-out to the artifact) that is the baseline's own training table.
     part = tmp_path / "part.csv"
     pd.read_csv(german_csv).head(500).to_csv(part, index=False)
-    finlite.train(part, target="creditability", model="logistic", config=FAST, out=tmp_path / "on-part")
+    finlite.train(part, target="creditability", model="logistic", progress=False, out=tmp_path / "on-part")
     with pytest.raises(ConfigError, match=r"The rows judged are the table the baseline \S*on-part was trained on"):
         evaluate_artifact(exported_dir, part, baseline=tmp_path / "on-part", timing=False)
     # The same split of the same table (the seed the fixtures train with) is compared as before.
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=tmp_path / "seed0")
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, out=tmp_path / "seed0")
     assert evaluate_artifact(exported_dir, german_csv, baseline=tmp_path / "seed0", timing=False)["split"] == "test"
     # An out-of-time split ignores the seed: the same rows are held out, whatever the seed.
     from tests.conftest import make_loans
 
     book = make_loans(400)
     for name, seed in (("oot0", 0), ("oot1", 1)):
-        finlite.train(book, target="defaulted", model="logistic", config=FAST, seed=seed,
+        finlite.train(book, target="defaulted", model="logistic", progress=False, seed=seed,
                       date_column="application_date", out=tmp_path / name)
     assert evaluate_artifact(tmp_path / "oot0", book, baseline=tmp_path / "oot1", timing=False)["split"] == "test"
 
@@ -377,13 +375,12 @@ def test_a_hold_out_with_a_numeric_column_lost_is_told_and_the_training_file_is_
     from typer.testing import CliRunner
 
     from finlite.cli import app
-    from tests.conftest import FAST
 
     data = tmp_path / "data"
     data.mkdir()
     german.to_parquet(data / "train.parquet", index=False)
     monkeypatch.chdir(data)  # training is given the file's name only
-    finlite.train("train.parquet", target="creditability", model="logistic", config=FAST, out=tmp_path / "model")
+    finlite.train("train.parquet", target="creditability", model="logistic", progress=False, out=tmp_path / "model")
     monkeypatch.chdir(tmp_path)  # and evaluation runs elsewhere
     german.head(300).to_csv(data / "first300.csv", index=False)
     assert "equal rows of the training or validation split" in evaluate_artifact(
@@ -403,13 +400,12 @@ def test_the_training_table_is_looked_for_past_files_that_only_share_its_name(
     why (it failed with "Device or resource busy (.)")."""
     from finlite.errors import ConfigError
     from finlite.jobs.export import export_artifact
-    from tests.conftest import FAST
 
     data = tmp_path / "data"
     data.mkdir()
     german.to_parquet(data / "train.parquet", index=False)
     monkeypatch.chdir(data)
-    finlite.train("train.parquet", target="creditability", model="logistic", config=FAST, out=data / "model")
+    finlite.train("train.parquet", target="creditability", model="logistic", progress=False, out=data / "model")
     for name, make in (("junk", lambda p: p.write_bytes(b"not parquet")), ("loop", lambda p: p.symlink_to(p))):
         other = tmp_path / name
         other.mkdir()

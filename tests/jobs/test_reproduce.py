@@ -458,7 +458,7 @@ def test_the_same_rows_in_another_file_are_named(teacher_dir: Path, german: pd.D
 
 def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Path) -> None:
     logistic, boosted = tmp_path / "logistic", tmp_path / "lightgbm"
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=logistic, flag_rate=0.25)
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, out=logistic, flag_rate=0.25)
     # The libraries that compute the evidence are recorded too (a validator's review, 2026-12-04),
     # and a rerun under other versions names them.
     versions = finlite.load(logistic).manifest["versions"]
@@ -489,6 +489,15 @@ def test_logistic_and_lightgbm_teachers_reproduce(german_csv: Path, tmp_path: Pa
     assert set(second.files) == {"weights.safetensors", "oof_logits.safetensors", "preprocessor.json (encoding)"}
     assert "test.train_oof_auc" not in {c.name for c in second.metrics}
     assert "train_oof_auc" in {c.name for c in second.metrics}
+    # A logistic teacher made before the maximum-likelihood fit (2026-12-07; its step records its
+    # training settings, no "fit") is trained again as it was made, by gradient steps.
+    gradient = tmp_path / "gradient"
+    finlite.train(german_csv, target="creditability", model="logistic", logistic_fit="gradient", config=FAST,
+                  out=gradient)
+    step = finlite.load(gradient).manifest["steps"][0]
+    assert "fit" not in step and "train" in step and "best_epoch" in step
+    again = reproduce(gradient, german_csv)
+    assert again.matched and again.weights_match
 
 
 def test_an_out_of_time_teacher_made_before_the_date_cuts_reproduces(tmp_path: Path) -> None:
@@ -501,12 +510,12 @@ def test_an_out_of_time_teacher_made_before_the_date_cuts_reproduces(tmp_path: P
     book["bad"] = (rng.random(n) < 1 / (1 + np.exp((book["income"] - 45) / 5))).astype(int)
     book.to_csv(tmp_path / "book.csv", index=False)
     older = tmp_path / "older"
-    finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", config=FAST,
+    finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", progress=False,
                   out=older, whole_dates=False)
     manifest = finlite.load(older).manifest
     config = {k: v for k, v in manifest["data"]["split"]["config"].items() if k != "whole_dates"}
     amend_artifact(older, {}, {"data": {**manifest["data"], "split": {**manifest["data"]["split"], "config": config}}})
-    new_rule = finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", config=FAST)
+    new_rule = finlite.train(tmp_path / "book.csv", target="bad", model="logistic", date_column="opened", progress=False)
     assert new_rule.data.split.sizes() != finlite.load(older).manifest["data"]["split"]["rows"]
     assert reproduce(older, tmp_path / "book.csv").matched
 
@@ -515,11 +524,11 @@ def test_a_stratified_teacher_made_before_the_one_shuffle_reproduces(tmp_path: P
     """An older artifact records no one_shuffle: it is trained again on its classes shuffled in
     turn, as it was made, not on the one shuffle that splits alike whichever class is positive."""
     older = tmp_path / "older"
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=older, one_shuffle=False)
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, out=older, one_shuffle=False)
     manifest = finlite.load(older).manifest
     config = {k: v for k, v in manifest["data"]["split"]["config"].items() if k != "one_shuffle"}
     amend_artifact(older, {}, {"data": {**manifest["data"], "split": {**manifest["data"]["split"], "config": config}}})
-    new_rule = finlite.train(german_csv, target="creditability", model="logistic", config=FAST)
+    new_rule = finlite.train(german_csv, target="creditability", model="logistic", progress=False)
     assert new_rule.metrics["test"]["auc"] != finlite.load(older).metrics["test"]["auc"]
     assert reproduce(older, german_csv).matched
 

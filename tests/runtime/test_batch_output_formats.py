@@ -834,7 +834,7 @@ def test_a_run_without_training_scores_to_compare_says_it_has_no_psi(german_csv:
     from finlite.jobs.export import export_artifact
 
     finlite.train(german_csv, target="creditability", model="logistic",
-                  config=finlite.TrainConfig(epochs=20, progress=False), out=tmp_path / "t")
+                  progress=False, out=tmp_path / "t")
     export_artifact(tmp_path / "t", german_csv)
     # An export made before finlite recorded the training scores' bins (the record taken out).
     from finlite._manifest import amend_artifact

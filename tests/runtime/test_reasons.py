@@ -35,7 +35,7 @@ def linear_dir(tmp_path_factory: pytest.TempPathFactory, german_csv: Path) -> Pa
     from finlite.jobs.export import export_artifact
 
     out = tmp_path_factory.mktemp("linear") / "logistic"
-    finlite.train(german_csv, target="creditability", model="logistic", config=FAST, out=out)
+    finlite.train(german_csv, target="creditability", model="logistic", progress=False, out=out)
     export_artifact(out, german_csv)
     return out
 
@@ -303,7 +303,7 @@ def test_a_scorecard_with_missing_values_gets_its_reasons_too(loans_csv: Path, t
     """A missing indicator is a one-column field the scorecard rounds: its reference crashed
     compress with a TypeError (a review, 2026-12-03)."""
     teacher = tmp_path / "teacher"
-    finlite.train(loans_csv, target="defaulted", model="logistic", config=FAST, out=teacher)
+    finlite.train(loans_csv, target="defaulted", model="logistic", progress=False, out=teacher)
     records = pd.read_csv(loans_csv).drop(columns="defaulted")
     assert records["annual_income"].isna().any()
     _check_scorecard(teacher, loans_csv, records, tmp_path / "card")
@@ -616,7 +616,7 @@ def test_score_warns_when_reasons_name_the_lender_or_the_application_year(german
     frame["ApprovalFY"] = np.where(bad, 2006, 2003) + rng.integers(-1, 2, len(frame))
     path = tmp_path / "book.csv"
     frame.to_csv(path, index=False)
-    finlite.train(path, target="creditability", model="logistic", config=finlite.TrainConfig(epochs=30, progress=False),
+    finlite.train(path, target="creditability", model="logistic", progress=False,
                   out=tmp_path / "t")
     export_artifact(tmp_path / "t", path)
     out = tmp_path / "scores.parquet"

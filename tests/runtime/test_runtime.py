@@ -1116,13 +1116,12 @@ def test_score_says_when_the_input_holds_the_identifier_it_did_not_copy(german: 
     """Taiwan's ID, dropped as an identifier at training, was left out of the scores: decisions
     joined back to customers by row position alone, without a word (a walk-through, 2026-12-05)."""
     from finlite.jobs.export import export_artifact
-    from finlite.training.loop import TrainConfig
 
     book = german.head(400).assign(client_id=[f"C{i:05d}" for i in range(400)])
     table = tmp_path / "train.csv"
     book.to_csv(table, index=False)
     out = tmp_path / "m"
-    finlite.train(table, target="creditability", model="logistic", config=TrainConfig(epochs=3, progress=False),
+    finlite.train(table, target="creditability", model="logistic", progress=False,
                   out=out)
     export_artifact(out)
     src = tmp_path / "book.csv"

@@ -38,7 +38,8 @@ def _channel_columns(names: list[str]) -> tuple[list[int], int]:
 def test_a_trained_teacher_scores_a_new_category_as_the_training_rows_average(tmp_path: Path, model: str) -> None:
     table = _table()
     kwargs = {"hidden": (16,)} if model == "mlp" else {}
-    outcome = finlite.train(table, target="fraud", model=model, config=FAST, **kwargs)
+    kwargs = {**kwargs, "config": FAST} if model == "mlp" else {**kwargs, "progress": False}
+    outcome = finlite.train(table, target="fraud", model=model, **kwargs)
     net, prepared = outcome.model, outcome.data
     seen, unseen = _channel_columns(list(prepared.preprocessor.feature_names))
     share = prepared.x_train[:, seen].mean(axis=0)

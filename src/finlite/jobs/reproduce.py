@@ -546,6 +546,10 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     extra: dict[str, Any] = {}
     if kind == "mlp":
         extra = {"hidden": tuple(model["hidden"]), "dropout": float(model.get("dropout", 0.3))}
+    if kind == "logistic" and not isinstance(step.get("fit"), Mapping):
+        # Made before logistic teachers were fitted by maximum likelihood (2026-12-07): trained
+        # again as it was, by gradient steps with its recorded settings.
+        extra = {"logistic_fit": "gradient"}
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],
           date_column=split.date_column, group_column=split.group_column,

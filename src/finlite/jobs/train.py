@@ -32,6 +32,10 @@ from finlite.training.loop import TrainConfig, fit, keeps_random_state, seed_eve
 from finlite.training.unseen import average_recorded
 
 TEACHERS = ("mlp", "logistic", "lightgbm", "xgboost")
+#: How a logistic teacher is fitted: by maximum likelihood (the default, since 2026-12-07), or by
+#: gradient steps with early stopping as a network is (the rule before; what reproduce reruns for
+#: an artifact made then).
+LOGISTIC_FITS = ("maximum_likelihood", "gradient")
 
 
 @dataclass
@@ -69,10 +73,11 @@ class TrainOutcome:
 
 
 def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: Any = None, dropout: Any = None,
-                           config: TrainConfig | None = None, gbdt_params: Any = None) -> None:
+                           config: TrainConfig | None = None, gbdt_params: Any = None, fitted: bool = False) -> None:
     """Refuse a teacher's setting that ``model`` does not have, rather than train without it:
     ``hidden`` and ``dropout`` need ``layers`` (widths of its own), ``gbdt_params`` a ``boosted``
-    model, and a ``config`` beyond showing progress a network (a boosted model stops by rounds).
+    model, and a ``config`` beyond showing progress a network (a boosted model stops by rounds, a
+    ``fitted`` one, a logistic regression fitted by maximum likelihood, has no epochs).
 
     Raises:
         ConfigError: naming the parameter and what to do.
@@ -84,14 +89,17 @@ def refuse_unused_settings(model: str, *, layers: bool, boosted: bool, hidden: A
     if gbdt_params is not None and not boosted:
         raise ConfigError(f"gbdt_params= sets a LightGBM or XGBoost teacher's parameters; a {model} teacher has none. "
                           "Drop gbdt_params, or choose a boosted model.", param="gbdt_params")
-    if config is not None and boosted:
+    if config is not None and (boosted or fitted):
         # Of a network's training settings a boosted model reads only whether to show progress.
         default = TrainConfig()
         set_here = [f.name for f in fields(TrainConfig) if f.name not in ("progress", "seed")
                     and getattr(config, f.name) != getattr(default, f.name)]
         if set_here:
-            raise ConfigError(f"config= sets {', '.join(set_here)} of a network's training; a {model} teacher trains by "
-                              "boosting rounds (set them in gbdt_params). Drop them from config.", param="config")
+            how = ("trains by boosting rounds (set them in gbdt_params)" if boosted else
+                   "is fitted by maximum likelihood on the whole training split, without epochs or batches "
+                   "(logistic_fit='gradient' trains it as a network instead)")
+            raise ConfigError(f"config= sets {', '.join(set_here)} of a network's training; a {model} teacher {how}. "
+                              "Drop them from config.", param="config")
 
 
 @keeps_random_state
@@ -123,8 +131,15 @@ def train(
     test_fraction: float = 0.2,
     strict: bool = False,
     progress: bool | None = None,
+    logistic_fit: str = "maximum_likelihood",
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
+
+    A logistic teacher is fitted by L2-penalised maximum likelihood on the whole training split
+    (:func:`finlite.training.linear.fit_logistic`: scikit-learn's L-BFGS, C = 1), as a validator
+    refits one; it takes no ``config`` beyond ``progress``. ``logistic_fit="gradient"`` trains it
+    as before 2026-12-07 instead (Adam with early stopping on validation AUC, with ``config``):
+    what ``reproduce`` reruns for an artifact made then.
 
     ``hidden`` and ``dropout`` set an MLP's layers (default 256, 128 and 0.3), ``config`` a
     network's training and ``gbdt_params`` a boosted teacher's library parameters; a setting given
@@ -167,6 +182,11 @@ def train(
     check_operating_options("train", cutoff, flag_rate)
     if model not in TEACHERS:
         raise param_error("train", "model", f"one of {TEACHERS}", model)
+    if logistic_fit not in LOGISTIC_FITS:
+        raise param_error("train", "logistic_fit", f"one of {LOGISTIC_FITS}", logistic_fit)
+    if logistic_fit != "maximum_likelihood" and model != "logistic":
+        raise ConfigError(f"logistic_fit= says how a logistic teacher is fitted; a {model} teacher is not one. Drop "
+                          "logistic_fit.", param="logistic_fit")
     seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
     check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
     if progress is not None:
@@ -178,8 +198,9 @@ def train(
                    "a finlite.data.preprocess.Encoding (e.g. Encoding(max_categories=50))")
     # A setting the chosen teacher does not have is refused, not ignored (hidden= with a logistic
     # or boosted teacher trained without a word about it: a review, 2026-12-03).
+    mle = model == "logistic" and logistic_fit == "maximum_likelihood"
     refuse_unused_settings(model, layers=model == "mlp", boosted=model in ("lightgbm", "xgboost"), hidden=hidden,
-                           dropout=dropout, config=config, gbdt_params=gbdt_params)
+                           dropout=dropout, config=config, gbdt_params=gbdt_params, fitted=mle)
     hidden = (256, 128) if hidden is None else hidden
     dropout = 0.3 if dropout is None else dropout
     if out is not None:  # before any work: --out is no input, and may be replaced
@@ -208,6 +229,23 @@ def train(
                                        notes=lambda m: [*_no_skill(m), *_majority_positive(prepared),
                                                         *prepared.split_notes(_flagged(m))]))
     n_features = prepared.x_train.shape[1]
+    if mle:
+        from finlite.training.linear import fit_logistic
+
+        linear = LogisticRegression(n_features)
+        fitted = fit_logistic(linear, prepared.x_train, prepared.y_train)
+        linear.eval()
+        score = validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val)(linear)
+        steps = [{"step": "train", "model": linear.config(), "fit": fitted}]
+        average_recorded(steps[0], linear, prepared.preprocessor, prepared.x_train)
+        unconverged = [] if fitted["converged"] else [
+            f"the logistic regression's maximum-likelihood fit did not converge in {fitted['iterations']:,} L-BFGS "
+            "iterations: its coefficients may still move. Check for columns on wildly different scales or one that "
+            "separates the classes (the notes above), and read its coefficients with care."]
+        return _warned(_finish_teacher(linear, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
+                                       {"validation_auc": score},
+                                       notes=lambda m: [*unconverged, *_no_skill(m), *_majority_positive(prepared),
+                                                        *prepared.split_notes(_flagged(m))]))
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
     tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}

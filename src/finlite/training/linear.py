@@ -1,0 +1,68 @@
+"""A logistic-regression teacher fitted as credit modellers and validators fit one: by maximum
+likelihood, on the whole training split at once.
+
+``finlite train --model logistic`` trained its one linear layer as it trains a network (Adam,
+mini-batches, early stopping on the validation split's AUC). On a low-default portfolio that
+stopped at epoch 0 or 4 on a handful of validation defaults, with a mean PD of 46 % against 0.5 %
+observed and a test AUC of 0.56 where scikit-learn's fit of the same rows gave 0.48 % and 0.63
+(a walk-through, 2026-12-07): no validator would call it a logistic regression. Here the fit is
+scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` (L-BFGS in float64 to its
+gradient tolerance), whose coefficients become the layer's weights.
+
+The penalty is scikit-learn's default ridge, C = 1 (½‖w‖² added to the summed log-loss, the
+intercept unpenalised): the one-hot columns of a rare category, or a handful of defaults, would
+otherwise separate the classes and send an unpenalised maximum to infinity; the summed loss grows
+with the rows, so on a large book the penalty fades. The intercept being free, the fitted mean
+probability on the training rows equals their default rate (the score equation of the
+intercept, up to the penalty's pull on the other coefficients): the model is calibrated in the
+large where it was fitted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from finlite.models.linear import LogisticRegression
+
+__all__ = ["FIT_METHOD", "L2_C", "fit_logistic"]
+
+#: The ``fit`` record's method name (``steps[0].fit.method`` in a teacher's manifest).
+FIT_METHOD = "maximum_likelihood"
+#: scikit-learn's inverse ridge strength (its default).
+L2_C = 1.0
+#: L-BFGS iterations at most, and the gradient tolerance it stops at (scikit-learn's default is
+#: 1e-4: tightened, so that a validator refitting the same rows gets the same coefficients).
+MAX_ITER, TOL = 5_000, 1e-8
+
+
+def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Fit ``net``'s weights to ``x`` (rows of encoded inputs) and the 0/1 labels ``y`` by
+    L2-penalised maximum likelihood; the record of the fit (method, penalty, solver, iterations,
+    whether it converged, the library's version) for the teacher's manifest.
+
+    Raises:
+        ValueError: ``y`` holds one class only (the caller's split refuses that first).
+    """
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression as Fitter
+
+    features = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(y, dtype=np.float64).reshape(-1)
+    if np.unique(labels).size < 2:
+        raise ValueError("a logistic regression needs both classes in its training rows")
+    fitter = Fitter(C=L2_C, solver="lbfgs", max_iter=MAX_ITER, tol=TOL)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fitter.fit(features, labels)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in said)
+    with torch.no_grad():
+        net.linear.weight.copy_(torch.from_numpy(fitter.coef_.astype(np.float32)))
+        net.linear.bias.copy_(torch.from_numpy(fitter.intercept_.astype(np.float32)))
+    return {"method": FIT_METHOD, "penalty": "l2", "C": L2_C, "solver": "lbfgs", "tol": TOL,
+            "iterations": int(np.max(fitter.n_iter_)), "converged": converged,
+            "library": f"scikit-learn {sklearn.__version__}"}
