@@ -111,7 +111,10 @@ def one(kind: str, library: str, seed: int, folder: Path) -> dict[str, Any]:
             "onnx_vs_teacher": int((np.abs(deployed - ours) > 1e-6).sum()),
             "probe_rows": len(probe),
             "probe_teacher_vs_booster": int((np.abs(probe_teacher - probe_expected) > 1e-6).sum()),
-            "probe_onnx_vs_booster": int((np.abs(probe_deployed - probe_expected) > 1e-6).sum())}
+            "probe_onnx_vs_booster": int((np.abs(probe_deployed - probe_expected) > 1e-6).sum()),
+            # Columns the import took for other units (an XGBoost booster's beyond_splits): on the
+            # booster's own table, none should be.
+            "beyond_splits": len(art.manifest["steps"][0].get("beyond_splits") or {})}
 
 
 def _probe_frame(x: pd.DataFrame, points: dict[int, np.ndarray]) -> pd.DataFrame:
@@ -155,12 +158,15 @@ def main() -> None:
               f"{counts['probe_teacher_vs_booster']}, ONNX {counts['probe_onnx_vs_booster']} of "
               f"{counts['probe_rows']:,}")
     print(f"ONNX against the teacher: {onnx} rows")
+    told = sum(r["beyond_splits"] for r in results)
+    print(f"columns told to lie beyond every split (other units) on the boosters' own tables: {told}")
     cpu = cpu_info()
     print(f"CPU: {cpu['model']} ({cpu['cores']} cores)")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "import_parity.json").write_text(json.dumps({"cpu": cpu, "books": results, "totals": total,
-                                                          "onnx_vs_teacher": onnx}, indent=2) + "\n")
+                                                          "onnx_vs_teacher": onnx, "beyond_splits": told},
+                                                         indent=2) + "\n")
 
 
 if __name__ == "__main__":

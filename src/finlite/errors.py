@@ -30,7 +30,8 @@ import warnings
 from typing import Any
 
 __all__ = ["ArtifactError", "ConfigError", "DataError", "ExportError", "FinliteError", "FinliteWarning",
-           "GatesFailedError", "ScoreError", "TooFewAlertsError", "UnsupportedModelError", "UnusablePlanError"]
+           "GatesFailedError", "ScoreError", "TooFewAlertsError", "UnjudgedGateError", "UnsupportedModelError",
+           "UnusablePlanError"]
 
 
 class FinliteError(Exception):
@@ -94,6 +95,12 @@ class TooFewAlertsError(ConfigError):
     """Raised when a gate on the alert overlap would be judged on fewer alerts than it needs
     (:func:`finlite.evaluate.operating.check_overlap_judged`): the overlap of a dozen alerts is
     chance. ``finlite reproduce`` of a run recorded before the rule says it cannot rerun it."""
+
+
+class UnjudgedGateError(ConfigError):
+    """Raised when a gate would judge nothing on the validation split: a recall gate's drop where the
+    teacher catches none of the positives (:func:`finlite.recipe.runner.run_recipe`). ``finlite
+    reproduce`` of a run recorded before the rule says it cannot rerun it."""
 
 
 class ArtifactError(FinliteError):

@@ -1054,8 +1054,13 @@ def test_an_asset_on_another_frequency_than_the_panel_is_named() -> None:
     table = read_prices(pd.concat([*frames, weekly.assign(id="WKLY")], ignore_index=True), spec)
     [note] = [n for n in table.notes if "spaced unlike" in n]
     assert note.startswith("1 asset(s) are spaced unlike the other 4 (most of whose dates are 1 day(s) apart): "
-                           "'WKLY' (7 days).")
+                           "'WKLY' (7 day(s)).")
     assert frequency_note({"A": 1.0}) is None and frequency_note({"A": 1.0, "B": 1.0, "C": 2.0}) is None
+    # Two groups of as many assets: neither is "most", so both are named (a review, 2026-12-07: a
+    # daily and a weekly asset named the daily one against "4 days").
+    assert str(frequency_note({"DAILY": 1.0, "WEEKLY": 7.0})).startswith(
+        "the assets' dates are spaced differently, in 2 groups of as many assets: 'DAILY' (1 day(s)); 'WEEKLY' "
+        "(7 day(s)).")
 
 
 def test_a_price_named_column_the_model_does_not_read_is_refused_with_the_fix(tmp_path: Path) -> None:
@@ -1070,7 +1075,14 @@ def test_a_price_named_column_the_model_does_not_read_is_refused_with_the_fix(tm
                                         r"file .* the model does not read 'open' \(it reads 'close'\): correct that "
                                         r"row, or remove column 'open' from the file\.$"):
         read_prices(tmp_path / "open0.csv", SPEC)
+    # A blank there: the same, without the advice to leave a column out of the spec (it is in none).
+    frame.loc[6, "open"] = np.nan
+    with pytest.raises(DataError) as blank:
+        read_prices(frame, SPEC)
+    assert "has a missing value" in str(blank.value) and "left out of the spec" not in str(blank.value)
+    assert str(blank.value).endswith("remove column 'open' from the file.")
     # The target's own refusal keeps its advice.
+    frame.loc[6, "open"] = 1.0
     frame.loc[6, "close"] = 0.0
     with pytest.raises(DataError, match=r"Column 'close' .* a series that can reach zero or go negative"):
         read_prices(frame.drop(columns="open"), SPEC)

@@ -913,9 +913,10 @@ def test_assets_that_end_inside_the_test_period_are_told_as_a_survivorship_bias(
     last = str(frame.loc[frame["id"] == "A6", "date"].iloc[-1])
     assert evidence["ended_early"] == {"assets": 2, "windows": 8, "first": [
         {"asset": "A6", "last_date": last}, {"asset": "A7", "last_date": last}]}
-    [said] = [w for w in evidence["warnings"] if "end before the file does" in w]
-    assert said.startswith(f"2 asset(s) end before the file does, inside the test period ('A6' on {last}, 'A7' on "
-                           f"{last}): at horizon 5 their last 4 date(s) have no price 5 rows ahead, so 8 window(s)")
+    [said] = [w for w in evidence["warnings"] if "stop before the others of their calendar" in w]
+    assert said.startswith(f"2 asset(s) stop before the others of their calendar, inside the test period ('A6' on "
+                           f"{last}, 'A7' on {last}): at horizon 5 their last dates have no price 5 rows ahead, so 8 "
+                           "window(s)")
     json.dumps(evidence, allow_nan=False)  # plain JSON
     # At horizon 1 nothing is left out that was known; nor when every asset runs to the file's end.
     one = prepare_series(frame, MarketSpec(window=10, horizon=1, id_column="id"), walk=WalkForward(folds=2))
@@ -923,3 +924,18 @@ def test_assets_that_end_inside_the_test_period_are_told_as_a_survivorship_bias(
     full = frame[frame["id"] < "A6"]
     whole = prepare_series(full, MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
     assert "ended_early" not in forecast_evidence(whole, {"teacher": np.zeros(len(whole.y_test))}, cutoff=None)
+    # Missing only the file's last day (a local holiday): one window out, not four; and stocks
+    # that end on a Friday beside a coin trading on to the Sunday are not taken for delisted (a
+    # review, 2026-12-07).
+    ragged = full[~((full["id"] == "A0") & (full["date"] == full["date"].max()))]
+    one_day = prepare_series(ragged, MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
+    told = forecast_evidence(one_day, {"teacher": np.zeros(len(one_day.y_test))}, cutoff=None)["ended_early"]
+    assert told == {"assets": 1, "windows": 1, "first": [{"asset": "A0", "last_date": str(ragged["date"][
+        ragged["id"] == "A0"].max())}]}
+    days = pd.date_range("2015-01-01", "2018-02-04")  # a Sunday
+    coin = pd.DataFrame({"date": days.strftime("%Y-%m-%d"),
+                         "close": 50 * np.exp(np.cumsum(rng.normal(0, 0.03, len(days)))), "id": "COIN"})
+    stocks = full[full["date"] <= "2018-02-02"]  # every stock to the Friday
+    mixed = prepare_series(pd.concat([stocks, coin], ignore_index=True),
+                           MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
+    assert "ended_early" not in forecast_evidence(mixed, {"teacher": np.zeros(len(mixed.y_test))}, cutoff=None)

@@ -13,7 +13,7 @@ import torch
 import finlite
 from finlite.artifact import prepare_like
 from finlite.data.prepared import SplitArrays
-from finlite.errors import ConfigError, TooFewAlertsError
+from finlite.errors import ConfigError, TooFewAlertsError, UnjudgedGateError
 from finlite.evaluate.operating import check_overlap_judged
 from finlite.models import SequenceModel
 from finlite.models.serialize import weights_nbytes
@@ -156,10 +156,15 @@ def test_a_recall_gate_where_the_teacher_catches_no_positive_is_refused_before_t
     few = dataclasses.replace(data, y_val=y.astype(np.asarray(data.y_val).dtype))
     cutoff = float(np.quantile(p_val, 0.8))
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  recall: {max_drop: 0.05}\n")
-    with pytest.raises(ConfigError, match=r"The gate 'recall' \(on the validation split\) would judge nothing: at the "
-                                          r"cut-off 0\.\d+ the teacher flags none of the 4 positive validation row\(s\)"):
+    with pytest.raises(UnjudgedGateError, match=r"The gate 'recall' \(max_drop, on the validation split\) would "
+                                                r"judge nothing: at the cut-off 0\.\d+ the teacher flags none of the 4 "
+                                                r"positive validation row\(s\)"):
         run_recipe(recipe, few, art.model, cutoff=cutoff, seed=0, train=FAST, fine_tune=FAST,
                    teacher_bytes=art.weights_bytes)
+    # A floor on the student's own recall still judges something: not refused (a review, 2026-12-07).
+    floor = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  recall: {min: 0.0}\n")
+    run_recipe(floor, few, art.model, cutoff=cutoff, seed=0, train=FAST, fine_tune=FAST,
+               teacher_bytes=art.weights_bytes)
 
 
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:

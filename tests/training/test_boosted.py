@@ -693,6 +693,22 @@ def test_an_xgboost_import_whose_table_lies_beyond_its_splits_is_warned_of(tmp_p
     assert "beyond_splits" not in finlite.load(tmp_path / "t2").manifest["steps"][0]
     assert not any("beyond every split" in w for w in same.warnings)
     assert beyond_splits_note({}) is None
+    # The other way round: a booster of percentages, a table of fractions (a hundredth of its splits).
+    (tmp_path / "pct").mkdir()
+    pct, _ = _saved_booster("xgboost", pd.DataFrame({"rate": rate, "income": income}), pd.Series(bad),
+                            tmp_path / "pct", {"max_depth": 3, "eta": 0.2}, 30)
+    import_teacher(pct, tmp_path / "fraction.csv", target="bad", positive="1", learning_rate=0.2, out=tmp_path / "t3")
+    assert set(finlite.load(tmp_path / "t3").manifest["steps"][0]["beyond_splits"]) == {"rate"}
+    # A code on most rows (999 for "never delinquent") is no other unit: trained on that very
+    # table, the booster is not told of it (a review, 2026-12-07).
+    months = np.where(rng.random(n) < 0.92, 999.0, rng.integers(0, 60, n).astype(float))
+    late = (rng.random(n) < np.where(months < 60, 0.5, 0.2)).astype(int)
+    coded, _ = _saved_booster("xgboost", pd.DataFrame({"months_since_delinq": months, "rate": rate / 100}),
+                              pd.Series(late), tmp_path / "pct", {"max_depth": 3, "eta": 0.2}, 30)
+    pd.DataFrame({"months_since_delinq": months, "rate": rate / 100, "bad": late}).to_csv(tmp_path / "coded.csv",
+                                                                                        index=False)
+    import_teacher(coded, tmp_path / "coded.csv", target="bad", positive="1", learning_rate=0.2, out=tmp_path / "t4")
+    assert "beyond_splits" not in finlite.load(tmp_path / "t4").manifest["steps"][0]
 
 
 def test_a_student_of_an_imported_booster_says_its_teacher_was_imported(tmp_path: Path) -> None:

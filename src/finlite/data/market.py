@@ -858,19 +858,34 @@ def frequency_note(spacings: Mapping[str, float]) -> str | None:
     median asset's), or None. A weekly ticker in a daily panel was pooled into one model without
     a word: its one-row return is a week's, the others' a day's, under one scaler and in one set
     of pooled metrics (a quant's walk-through, 2026-12-07)."""
-    if len(spacings) < 2:
+    steps = {a: float(v) for a, v in spacings.items() if v > 0}
+    if len(steps) < 2:
         return None
-    usual = float(np.median(list(spacings.values())))
-    if not usual > 0:
+    # The assets by frequency (daily, or spacings a factor of about 2 apart): the largest group is
+    # the panel's; with no largest, every group is named (a daily and a weekly asset: neither is
+    # "most", a review, 2026-12-07).
+    groups: dict[int, list[str]] = {}
+    for a, step in steps.items():
+        groups.setdefault(0 if step < DAILY_SPACING else round(math.log2(step)), []).append(a)
+    sizes = sorted((len(g) for g in groups.values()), reverse=True)
+    if len(groups) == 1:
         return None
-    off = sorted(a for a, step in spacings.items() if max(step / usual, usual / step) >= FREQUENCY_RATIO)
+
+    def shown_of(names: list[str]) -> str:
+        return ", ".join(f"{a!r} ({steps[a]:g} day(s))" for a in sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+
+    advice = ("One model learns from all of them, so a horizon of one row is a different span of time for some, "
+              "and one scaling and the pooled metrics mix them; train each frequency apart (a file for each).")
+    if sizes[0] == sizes[1]:
+        told = "; ".join(shown_of(g) for g in groups.values())
+        return f"the assets' dates are spaced differently, in {len(groups)} groups of as many assets: {told}. {advice}"
+    key = max(groups, key=lambda k: len(groups[k]))
+    usual = float(np.median([steps[a] for a in groups[key]]))
+    off = [a for a, step in steps.items() if max(step / usual, usual / step) >= FREQUENCY_RATIO]
     if not off:
         return None
-    shown = ", ".join(f"{a!r} ({spacings[a]:g} days)" for a in off[:5]) + (", ..." if len(off) > 5 else "")
-    return (f"{len(off)} asset(s) are spaced unlike the other {len(spacings) - len(off)} (most of whose dates are "
-            f"{usual:g} day(s) apart): {shown}. One model learns from all of them, so a horizon of one row is a "
-            "different span of time for those assets, and one scaling and the pooled metrics mix the two; train "
-            "each frequency apart (a file for each).")
+    return (f"{len(off)} asset(s) are spaced unlike the other {len(steps) - len(off)} (most of whose dates are "
+            f"{usual:g} day(s) apart): {shown_of(off)}. {advice}")
 
 
 def _gap_signature(dates: np.ndarray, week: str) -> bytes:
@@ -1226,7 +1241,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
             try:
                 checked[column] = _numeric(frame[column], column, src, dates, ids, positive=True)
             except DataError as exc:
-                said = str(exc).split(" Correct that row if it is an error;")[0].rstrip()
+                # (The spec's advice is for a column the model reads: this one it does not.)
+                said = str(exc).split(" Correct that row if it is an error;")[0].replace(
+                    " (a column other than the target can also be left out of the spec)", "").rstrip()
                 raise DataError(f"{said} finlite checks every price-named column of a price file (open, high, "
                                 f"low, close, adjusted close), and the model does not read {column!r} (it reads "
                                 f"{spec.target!r}): correct that row, or remove column {column!r} from the file.",
@@ -2299,10 +2316,9 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
     ``YYYY-MM-DD`` text by the compiled check, any other form by the price reader in the order the
     model recorded. With ``prices`` (column -> values, accepted by the forecaster
     too), also a price that moves more than tenfold from one date to the next
-    (:func:`finlite.data.market.jump_note`), a split-like move, unchanged moves of a direction
-    objective, a stale run of the target (:func:`split_note`, :func:`flat_note`,
-    :func:`stale_note`) and a volume of 0 (:func:`volume_zero_note`), as :func:`read_prices`
-    says them. Empty on a plain history."""
+    (:func:`finlite.data.market.jump_note`), a split-like move and a stale run of the target
+    (:func:`split_note`, :func:`stale_note`) and a volume of 0 (:func:`volume_zero_note`), as
+    :func:`read_prices` says them. Empty on a plain history."""
     days = served_days(list(dates))
     zone = None  # plain YYYY-MM-DD text (the compiled check's) carries no zone
     if days is None:
@@ -2328,11 +2344,11 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
         if jump:
             notes.append(jump)
         if column == market.spec.target:
-            # And the notes read_prices gives of the target (a stale feed, a halt, unchanged moves):
-            # a served history of 20 repeated closes was answered without a word (a quant's
-            # walk-through, 2026-12-07).
-            said = (split_note(numbers, days[order], column, None), flat_note(numbers, market.spec, None),
-                    stale_note(numbers, days[order], column, None))
+            # And the notes read_prices gives of the target (a stale feed, a halt): a served history
+            # of 20 repeated closes was answered without a word (a quant's walk-through,
+            # 2026-12-07). Not flat_note's: it speaks of labels and the naive forecast's accuracy,
+            # which a served forecast has not (a review).
+            said = (split_note(numbers, days[order], column, None), stale_note(numbers, days[order], column, None))
             notes += [n for n in said if n]
         elif column == market.spec.volume_column:
             zero = np.flatnonzero(numbers == 0.0)

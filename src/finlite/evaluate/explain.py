@@ -494,7 +494,8 @@ def build_explanations(inp: TabularInputs) -> Section:
     threshold = (f"Over the {w.rows} {w.declined} by the teacher or the student: PASS when the principal reason is "
                  f"unchanged for at least {_PASS_UNCHANGED:.0%} and the top-{TOP} lists overlap by at least "
                  f"{_PASS_OVERLAP:.2f} on average; WARN when the principal reason is unchanged for at least "
-                 f"{_WARN_UNCHANGED:.0%}; FAIL below, or WARN where fewer than {MIN_EXPLAINED} are explained. "
+                 f"{_WARN_UNCHANGED:.0%}; FAIL below; WARN whatever the shares where fewer than {MIN_EXPLAINED} "
+                 "are explained. "
                  "At least WARN when the deployed student's reasons cite a "
                  f"column declared protected (--protected) for any explained {w.row} it {w.declines}, or give one "
                  f"named like a protected attribute as the principal reason for {_NAMED_PRINCIPAL_WARN:.0%} of them "
@@ -554,10 +555,10 @@ def build_explanations(inp: TabularInputs) -> Section:
     capped = w.fraud and status == "FAIL"
     if capped:
         status = "WARN"
-    # A share of a handful of letters is no evidence: one declined applicant of a low-default
-    # portfolio whose principal reason changed was FAIL, and made the card's change "material"
-    # (a walk-through, 2026-12-07). Below MIN_EXPLAINED rows the status is at most WARN.
-    few = len(pick) < MIN_EXPLAINED and status == "FAIL"
+    # A share of a handful of letters is no evidence either way: one declined applicant of a
+    # low-default portfolio whose principal reason changed was FAIL, and made the card's change
+    # "material" (a walk-through, 2026-12-07). Below MIN_EXPLAINED rows the status is WARN.
+    few = len(pick) < MIN_EXPLAINED
     if few:
         status = "WARN"
 
@@ -659,8 +660,8 @@ def build_explanations(inp: TabularInputs) -> Section:
                      "says whether the model reads it.")
     if few:
         summary += (f" Only {len(pick)} {w.declined} {w.row if len(pick) == 1 else w.rows} could be explained, fewer "
-                    f"than the {MIN_EXPLAINED} a share of changed reasons needs to mean anything: WARN, not FAIL. "
-                    "Judge the reasons on a larger test split or hold-out.")
+                    f"than the {MIN_EXPLAINED} a share of changed reasons needs to mean anything: WARN, neither PASS "
+                    "nor FAIL. Judge the reasons on a larger test split or hold-out.")
     if capped:
         summary += (f" The principal reason is kept for less than the {_WARN_UNCHANGED:.0%} a credit model needs (FAIL "
                     "there); WARN for a fraud model, whose flags send no adverse-action notice.")

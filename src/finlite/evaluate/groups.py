@@ -768,8 +768,10 @@ def build_segments(inp: TabularInputs) -> Section:
     if not regression and not tested and segments:
         # "No weak spot" read as a finding where no segment's ranking could be tested (a low-default
         # portfolio's 32 segments, none with enough defaults: a walk-through, 2026-12-07).
-        summary += (f" The AUC difference was tested in none of them (none holds {MIN_SEGMENT_CLASS_ROWS} rows of "
-                    "each class): only agreement was judged.")
+        summary += (f" The AUC difference was tested in none of them (none holds {MIN_ROWS} rows with "
+                    f"{MIN_SEGMENT_CLASS_ROWS} of each class)"
+                    + (": only agreement was judged." if judged else f", nor agreement (no segment holds {MIN_ROWS} "
+                       "rows): nothing was judged."))
     above_book: list[str] | None = None
     if flip_rate is not None and flip_rate > 1.0 - AGREEMENT_WARN and judged and \
             any("agreement" in d["reasons"] for d in weak):

@@ -1026,7 +1026,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
                + (f"(no interval: the test rows hold {int(y.sum()):,} positive and {int(y.size - y.sum()):,} other "
                   f"rows, and with fewer than {MIN_INTERVAL_CLASS_ROWS} of a class a bootstrap resamples the same "
-                  "few rows, so neither the intervals nor a verdict can be drawn from them: WARN)."
+                  "few rows, so neither the intervals nor a verdict can be drawn from them: WARN; judge the model on "
+                  "a larger labelled hold-out, report --holdout)."
                   if unestimable else f"(95 % paired interval {_fmt(d_auc['lower'])} to {_fmt(d_auc['upper'])})."))
     # A student that ranks no better than chance where its teacher does has lost what the model is
     # for: FAIL, whatever margin the difference's interval allows (a constant student of AUC 0.50
@@ -1043,7 +1044,7 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     if since is not None:
         status = worst([status, since])
         summary += since_said
-    if fewest < THIN_CLASS_ROWS:
+    if fewest < THIN_CLASS_ROWS and not unestimable:  # (below MIN_INTERVAL_CLASS_ROWS the summary said it)
         # Said on the console only, it never reached the saved evidence a validator reads (a
         # validator's review, 2026-12-04): at least WARN, so the model card's limitations list it.
         status = "FAIL" if status == "FAIL" else "WARN"
@@ -1057,7 +1058,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
         rows.append([name, tt["estimate"], tt["lower"], tt["upper"], ss["estimate"], ss["lower"], ss["upper"],
                      dd["estimate"], dd["lower"], dd["upper"]])
     unit = "rows" if clusters is None else "accounts"  # a split by account resamples accounts
-    tables = [Table("discrimination_metrics", "Discrimination with 95 % bootstrap intervals (difference = "
+    tables = [Table("discrimination_metrics", "Discrimination" + (" (no interval: too few of a class)" if unestimable
+                                                                 else " with 95 % bootstrap intervals") + " (difference = "
                     f"teacher − student, paired on the same resampled {unit})",
                     ["metric", "teacher", "teacher_lower", "teacher_upper", "student", "student_lower",
                      "student_upper", "difference", "difference_lower", "difference_upper"], rows)]
@@ -1081,7 +1083,10 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     plots = [Plot("roc", "ROC curve", "false-positive rate", "true-positive rate", roc_series,
                   reference="diagonal"),
              Plot("ks", "KS: cumulative score distribution by class", "score", "cumulative share", ks_series)]
-    if clusters is None:
+    if unestimable:
+        notes = [f"No interval: with {fewest} test row(s) of the rarer class (fewer than {MIN_INTERVAL_CLASS_ROWS}) "
+                 "a bootstrap resamples the same few rows, and its intervals were far too narrow."]
+    elif clusters is None:
         notes = [f"Intervals: {n_boot} bootstrap resamples of the {y.size} test rows (seed {inp.seed}), "
                  "percentile method; the difference is paired (both models on the same resampled rows)."]
     else:
@@ -1090,7 +1095,7 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                  f"group column; {y.size:,} rows, seed {inp.seed}): each resample draws whole accounts, so an "
                  "account's rows move together; percentile method; the difference is paired (both models on the "
                  "same resampled accounts)."]
-    if skipped:
+    if skipped and not unestimable:
         notes.append(f"{skipped} resamples lacked a class (or the metric was undefined) and were skipped.")
     # recall_at_fpr allows floor(rate x negatives) false positives: on a small test set several
     # rates allow as many, and their rows are one measurement shown twice, not agreeing evidence.
@@ -1117,7 +1122,8 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
                       f"when its Gini fell by {GINI_DECLINE_WARN:.0%} or more, FAIL by {GINI_DECLINE_FAIL:.0%} or "
                       "more, each only when the fall is beyond both AUCs' sampling noise (z > 1.96). "
                       if since is not None else "")
-                   + f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}]."),
+                   + (f"Here: no interval ({fewest} of the rarer class)." if unestimable else
+                      f"Here: [{_fmt(d_auc['lower'])}, {_fmt(d_auc['upper'])}].")),
         summary=summary,
         metrics={"rows": int(y.size), "positives": int(y.sum()), "n_boot": n_boot, "level": level,
                  "teacher": per["teacher"], "student": per["student"], "difference": per["difference"],
@@ -1249,7 +1255,8 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     mine = record["student"]
     status = calibration_status(mine)
     held_out = bool(inp.validated)
-    if not held_out and status == "FAIL":
+    capped = not held_out and status == "FAIL"
+    if capped:
         status = "WARN"
     way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
     said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
@@ -1260,8 +1267,9 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
               f": its predictions {way} the rate beyond sampling noise; watch it.") if status != "PASS" else ".")
     if not held_out and status != "PASS":
         said += (f" (The teacher's is {_fmt(record['teacher']['mean_predicted'])}, off by a factor of "
-                 f"{_fmt(record['teacher']['factor'])}: WARN, not FAIL, on the test split, which judges the student "
-                 "against the model it replaces.)")
+                 f"{_fmt(record['teacher']['factor'])}"
+                 + (": WARN, not FAIL, on the test split, which judges the student against the model it replaces.)"
+                    if capped else ".)"))
     table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the "
                   f"{'hold-out' if held_out else 'test split'}, each model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
                   "the observed rate is above the prediction)",

@@ -267,8 +267,9 @@ def thin_gate_warning(gate_metrics: Sequence[str], y_val: Any, task: str) -> str
     return (f"the gates on {', '.join(read)} judged a validation split of {positives:,} positive row(s) (of "
             f"{y.size:,}), fewer than {THIN_CLASS_ROWS}: each step's keep or roll-back moved with a row or two, so "
             "they decided on noise. With so few positives (a low-default portfolio), gate on agreement or the "
-            "decisions instead, give the validation split more of them (--validation-fraction, or a longer "
-            "history), and judge the student on the test split and a hold-out.")
+            "decisions instead, or give the validation split more of them (train the teacher again with a larger "
+            "--validation-fraction, or on a longer history), and judge the student on the test split and a "
+            "hold-out.")
 
 
 #: How much slower than its teacher (batch-1 p50) a student may time before the run warns: below it

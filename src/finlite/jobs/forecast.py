@@ -695,7 +695,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
                                  per_year=calendars[str(asset)], paths=paths[rows])
             for asset, rows in zip(names, groups, strict=True)}
-    ended = _ended_early(series, dates)
+    ended = _ended_early(series, dates, ids)
     if ended:
         out["ended_early"] = ended
     if ranked is not None and ids is not None:
@@ -799,29 +799,38 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
 THIN_WINDOWS = THIN_PERIODS = 60
 
 
-def _ended_early(series: PreparedSeries, dates: np.ndarray) -> dict[str, Any] | None:
-    """The assets of a panel whose prices end before the file's last date, inside the test period
-    (``dates``: its labelled windows' dates), at a horizon over 1: ``{"assets", "windows",
-    "first"}`` (the windows out of the evidence, and the first 20 assets with their last date),
-    or None. Their last h - 1 dates have no price h rows ahead, so no label: they are out of the
+def _ended_early(series: PreparedSeries, dates: np.ndarray, ids: np.ndarray | None) -> dict[str, Any] | None:
+    """The assets of a panel that stop before the assets trading on their calendar do, inside the
+    test period (``dates``, ``ids``: its labelled windows'), at a horizon over 1: ``{"assets",
+    "windows", "first"}`` (the windows out of the evidence, and the first 20 assets with their last
+    date), or None. An asset's last h rows have no price h rows ahead, so no label; of them, the
+    ones on dates where another asset of its calendar has a labelled window are out of the
     metrics, the trading views and the portfolio books while the assets still trading are in. A
-    stock delisted after a crash lost its last moves from the books, which read as a survivorship
-    bias (a quant's walk-through, 2026-12-07)."""
+    stock delisted after a crash lost its last moves from the books, which read as a
+    survivorship bias (a quant's walk-through, 2026-12-07). Counted against the same calendar's
+    labelled dates, so that stocks ending on a Friday beside a coin trading on to Sunday, or an
+    asset missing the file's last day only, are not taken for delisted (a review, 2026-12-07)."""
     spec = series.spec
     h = int(spec.horizon)
-    if spec.id_column is None or h <= 1 or not len(dates):
+    if spec.id_column is None or h <= 1 or ids is None or not len(dates):
         return None
+    calendars = periods_per_year(series.table, spec)
+    labelled: dict[tuple[float, str], np.ndarray] = {}
+    for cal in set(calendars.values()):
+        mine = [str(a) for a, c in calendars.items() if c == cal]
+        labelled[cal] = np.unique(dates[np.isin(ids, mine)])
     frame = series.table.frame
     every = frame[spec.date_column].to_numpy().astype("datetime64[D]")
-    end, start = every.max(), dates.min()
     found: list[tuple[str, np.datetime64, int]] = []
     for asset, rows in series.table.assets(spec.date_column, spec.id_column):
         own = every[rows]
-        last = own[-1]  # an asset's rows are sorted by date
-        if last < end and last >= start:
-            # Its last h rows have no label; of them, those with a partial path (all but the last).
-            found.append((str(asset), last, min(h - 1, int(np.count_nonzero(own >= start)) - 1)))
-    found = [f for f in found if f[2] > 0]
+        if len(own) <= h:
+            continue
+        # Its unlabelled rows but the last (whose move over the horizon never began).
+        unlabelled = own[-h:-1]
+        lost = int(np.count_nonzero(np.isin(unlabelled, labelled[calendars[str(asset)]])))
+        if lost:
+            found.append((str(asset), own[-1], lost))
     if not found:
         return None
     return {"assets": len(found), "windows": sum(f[2] for f in found),
@@ -854,8 +863,8 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
     ended = evidence.get("ended_early")
     if isinstance(ended, Mapping) and ended.get("first"):
         named = ", ".join(f"{terminal_safe(str(e['asset']))!r} on {e['last_date']}" for e in ended["first"][:5])
-        out.append(f"{ended['assets']:,} asset(s) end before the file does, inside the test period ({named}"
-                   f"{' ...' if ended['assets'] > 5 else ''}): at horizon {h} their last {h - 1} date(s) have no "
+        out.append(f"{ended['assets']:,} asset(s) stop before the others of their calendar, inside the test period "
+                   f"({named}{' ...' if ended['assets'] > 5 else ''}): at horizon {h} their last dates have no "
                    f"price {h} rows ahead, so {ended['windows']:,} window(s) of theirs are out of the metrics, the "
                    "trading views and the portfolio books, while the assets still trading on those dates are in: a "
                    "survivorship bias where an asset ended by delisting (its last moves are never booked). To book "

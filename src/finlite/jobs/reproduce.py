@@ -4,8 +4,10 @@ A validator accepts a compressed model more easily when the run that made it can
 :func:`reproduce` reads what an artifact records (its seed, the content hash of its data, the
 recipe, every step's training settings, the teacher it started from), runs the same job again
 into a temporary folder (removed afterwards) and compares: every quality metric the manifest
-records for the test split, exactly or within :data:`REL_TOL` relative, and the sha256 of the
-weights. Timing measurements (latency, rows per second) are measurements, not results: they are
+records for the test split, exactly or within :data:`REL_TOL` relative, the manifest's other
+metrics (a forecaster's evidence, a student's fidelity, ratios and gates, a teacher's operating
+point: :func:`compare_recorded_metrics`, judged where the same code made both), and the sha256
+of the weights. Timing measurements (latency, rows per second) are measurements, not results: they are
 skipped and named. A run whose gates or steps measure time (a latency gate, an int8 step that
 must be faster) may keep or roll back a step differently on another machine or under other
 load: it is marked not deterministic; its metrics are compared anyway and its weights are shown
@@ -32,7 +34,14 @@ from typing import Any
 
 from finlite._util import check_flags
 from finlite.artifact import Artifact, DataLike, load, recorded_split, recorded_walk
-from finlite.errors import ArtifactError, ConfigError, DataError, TooFewAlertsError, UnusablePlanError
+from finlite.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    TooFewAlertsError,
+    UnjudgedGateError,
+    UnusablePlanError,
+)
 from finlite.models.serialize import weights_format
 from finlite.recipe.spec import Recipe
 from finlite.training import unseen
@@ -141,7 +150,8 @@ class Reproduction:
     @property
     def matched(self) -> bool:
         """The verdict: metrics match, (where the run is deterministic) so do the weights, and
-        report.json's evidence is the rerun's where it is judged."""
+        report.json's evidence, its documents and the manifest's other metrics are the rerun's
+        where they are judged."""
         return (self.metrics_match and (self.weights_match or not self.deterministic) and self.evidence_match
                 and self.documents_match and self.recorded_metrics_match)
 
@@ -477,6 +487,12 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
         notes.append(f"this finlite refuses the recorded run's gate: {why} The recorded run judged its alert_overlap "
                      "gate on fewer alerts than a rule since 2026-12-03 asks; it cannot be rerun as recorded")
         return {"metrics": {}, "files": {}}, notes, not timed
+    except UnjudgedGateError as exc:
+        # Recorded before a gate that judges nothing was refused (2026-12-07): not reproduced (exit
+        # 1), not bad input (the advice to change the gate is not the reproducer's to take).
+        why = str(exc).split(" Set an operating point")[0]
+        notes.append(f"this finlite refuses the recorded run's gate: {why} It cannot be rerun as recorded")
+        return {"metrics": {}, "files": {}}, notes, not timed
     except UnusablePlanError as exc:
         # The recorded run pruned so far that no input reached the output (a constant model); this
         # version refuses such a plan, made or ready, so the run cannot be made again: not reproduced
@@ -617,7 +633,8 @@ def reproduce(artifact: str | Path | Artifact, data: DataLike, *, teacher: str |
     trained again with its recorded model, columns, encoding, split, training settings and
     operating point. The new artifact is written to a temporary folder, removed afterwards.
     Metrics under ``metrics.test`` (and a teacher's ``validation_auc`` / ``train_oof_auc``) are
-    compared within ``rel_tol`` relative, timing keys skipped; the model files by sha256.
+    compared within ``rel_tol`` relative, timing keys skipped, and the manifest's other metrics
+    likewise (:func:`compare_recorded_metrics`); the model files by sha256.
 
     Raises:
         DataError: ``data`` is not the recorded data (the message names both hashes).

@@ -19,7 +19,7 @@ import numpy as np
 import finlite.methods  # noqa: F401  (imports every method family, which registers its handlers)
 from finlite._util import closest
 from finlite.data.prepared import SplitArrays
-from finlite.errors import ConfigError, UnsupportedModelError, UnusablePlanError
+from finlite.errors import ConfigError, UnjudgedGateError, UnsupportedModelError, UnusablePlanError
 from finlite.evaluate.operating import check_decisive, check_overlap_judged
 from finlite.methods.base import NoModelError, StepContext, StepState
 from finlite.methods.plan import PruningPlan
@@ -276,16 +276,18 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
         if gate.metric in task.decision_metrics and cutoff is not None:
             check_decisive(float(teacher_metrics["flagged_rate"]), len(p_teacher), cutoff,
                            f"The gate {gate.metric!r} (on the validation split)")
-        if gate.metric == "recall" and cutoff is not None and teacher_metrics.get("recall") == 0:
+        if (gate.metric == "recall" and gate.max_drop is not None and cutoff is not None
+                and teacher_metrics.get("recall") == 0):
             # The teacher catches none of the validation positives: a recall gate's drop is 0
             # whatever a student does, and it said "pass recall drop 0" (a low-default
-            # walk-through, 2026-12-07).
+            # walk-through, 2026-12-07). A floor on the student's own recall (min) still judges.
             positives = int(np.count_nonzero(np.asarray(data.y_val) == 1))
-            raise ConfigError(f"The gate 'recall' (on the validation split) would judge nothing: at the cut-off "
-                              f"{cutoff:.6g} the teacher flags none of the {positives:,} positive validation row(s), "
-                              "so every student's recall drop is 0. Set an operating point where it catches some "
-                              "(a higher flag_rate, or a lower cut-off), or gate on another metric (agreement, "
-                              "auc).", param="gates")
+            raise UnjudgedGateError(
+                f"The gate 'recall' (max_drop, on the validation split) would judge nothing: at the cut-off "
+                f"{cutoff:.6g} the teacher flags none of the {positives:,} positive validation row(s), so every "
+                "student's recall drop is 0. Set an operating point where it catches some (a higher flag_rate, or a "
+                "lower cut-off), gate on the student's own recall (min), or on another metric (agreement, auc).",
+                param="gates")
         if gate.metric == "alert_overlap" and cutoff is not None:
             check_overlap_judged(int(np.count_nonzero(np.asarray(p_teacher) >= cutoff)), len(p_teacher), cutoff,
                                  "The gate 'alert_overlap' (on the validation split)")

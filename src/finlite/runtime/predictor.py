@@ -1050,7 +1050,8 @@ class Predictor:
 
         With ``notes=True`` the answer also holds ``notes``, the warnings ``finlite serve`` answers
         with (an empty list on a plain history): business days missing or rows on a weekend, a
-        price that moves more than tenfold from one date to the next, a volatility forecast below 0
+        price that moves more than tenfold from one date to the next, a split-like move, a run of
+        the very same price (a stale feed, a halt), a volume of 0, a volatility forecast below 0
         (:func:`finlite.data.market.history_notes`). The forecast is the same either way; a history
         given as a read ``PriceTable`` brings the notes its reading made.
 

@@ -542,12 +542,19 @@ def _check_lightgbm_ranges(raw: bytes, features: list[str], prepared: PreparedDa
 #: Share of a column's rows that must lie far beyond every split an XGBoost booster makes on it
 #: for the import to warn (:func:`beyond_splits`).
 BEYOND_SPLITS_SHARE = 0.9
+#: How many times below the lowest split (all splits above zero) a value is "far below" it.
+_BELOW_RATIO = 10.0
+#: Fewest distinct far values for the import to tell: a sentinel code is one value, a column in
+#: other units many.
+_FAR_DISTINCT = 10
 
 
 def beyond_splits(booster: Any, features: list[str], prepared: PreparedData) -> dict[str, dict[str, float]]:
     """The columns an XGBoost booster splits on whose table values lie, nearly all of them
-    (:data:`BEYOND_SPLITS_SHARE`), beyond its lowest or highest split by more than the splits'
-    own scale (their span, or the largest threshold's size; three distinct thresholds at least):
+    (:data:`BEYOND_SPLITS_SHARE` of the values other than 0), beyond its highest split (or below
+    its lowest) by more than the splits' own scale (their span, or the largest threshold's size),
+    or, where every split is above 0, below a tenth of the lowest; three distinct thresholds at
+    least, and ten distinct far values (a sentinel code such as 999 is one):
     ``{column: {"low", "high", "share", "min", "max"}}``.
 
     An XGBoost file records no training range (LightGBM's ``feature_infos`` does, and
@@ -580,11 +587,20 @@ def beyond_splits(booster: Any, features: list[str], prepared: PreparedData) -> 
         if not scale > 0:
             continue
         values = numeric_column(prepared.frame[name], name, prepared.source, money=schema.number_rule(name))
-        values = values[np.isfinite(values)]
+        # Zeros are left out: a count or a balance that is mostly 0 lies below a first split at
+        # 0.5 as a matter of course.
+        values = values[np.isfinite(values) & (values != 0)]
         if values.size < 20:
             continue
-        share = float(np.mean((values < low - scale) | (values > high + scale)))
-        if share >= BEYOND_SPLITS_SHARE:
+        # Far above the splits, or (all splits above zero) far below the lowest in ratio: a table
+        # in fractions against a booster of percentages lies at a hundredth of its splits.
+        far = (values < low - scale) | (values > high + scale)
+        if low > 0:
+            far |= (values > 0) & (values < low / _BELOW_RATIO)
+        share = float(np.mean(far))
+        # A code repeated on most rows (999 for "never delinquent") is no other unit: the far
+        # values of a column in other units are many (a review, 2026-12-07).
+        if share >= BEYOND_SPLITS_SHARE and np.unique(values[far]).size >= _FAR_DISTINCT:
             found[name] = {"low": low, "high": high, "share": share, "min": float(values.min()),
                            "max": float(values.max())}
     return found
