@@ -749,7 +749,7 @@ def train(
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
-    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a split-like move or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, RARE_VALUES, Encoding
@@ -766,7 +766,7 @@ def train(
                   # The encoding options have defaults: one moved off its default was asked for.
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
                   "--high-cardinality": high_cardinality != "woe", "--rare-values": rare_values != "listed",
-                  "--validation-fraction": validation_fraction != 0.2, "--strict": strict,
+                  "--validation-fraction": validation_fraction != 0.2,
                   "--group-column": group_column is not None}
         given = [flag for flag, value in credit.items() if value]
         if given:
@@ -779,7 +779,7 @@ def train(
                         folds=folds, walk=walk, embargo=embargo, test_fraction=test_fraction, purge=purge,
                         train_window=train_window, cost_bps=cost_bps,
                         cutoff=cutoff, flag_rate=flag_rate, seed=seed, epochs=epochs, batch_size=batch_size,
-                        force=force, quiet=quiet)
+                        force=force, quiet=quiet, strict=strict)
         return
     # A forecasting option on a labelled table would be silently ignored: refuse it, naming it.
     market = {"--objective": objective != "return", "--horizon": horizon != 1, "--window": window != 30,
@@ -863,7 +863,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
                     objective: str, horizon: int, window: int, id_column: str | None, volume_column: str | None,
                     extra_columns: list[str], folds: int, walk: str, embargo: int, test_fraction: float,
                     purge: int | None, train_window: int | None, cost_bps: float, cutoff: float | None, flag_rate: float | None, seed: int, epochs: int,
-                    batch_size: int | None, force: bool, quiet: bool) -> None:
+                    batch_size: int | None, force: bool, quiet: bool, strict: bool = False) -> None:
     """``train --task forecast``: a market forecaster on a price file."""
     from finlite.data.market import MarketSpec
     from finlite.data.walkforward import WalkForward
@@ -890,7 +890,7 @@ def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hi
         outcome = train_forecaster(data, spec=spec, model=model, walk=walk_config, hidden=widths, seed=seed,
                                    config=_train_config(epochs, quiet, batch_size), cutoff=cutoff,
                                    flag_rate=flag_rate, cost_bps=cost_bps, out=out, overwrite=force,
-                                   progress=_train_progress(quiet))
+                                   progress=_train_progress(quiet), strict=strict)
     summary = outcome.data.summary()
     for note in summary.get("notes") or []:  # on stderr, as score and evaluate say them
         _echo(f"  note: {note}", err=True)

@@ -939,3 +939,34 @@ def test_assets_that_end_inside_the_test_period_are_told_as_a_survivorship_bias(
     mixed = prepare_series(pd.concat([stocks, coin], ignore_index=True),
                            MarketSpec(window=10, horizon=5, id_column="id"), walk=WalkForward(folds=2))
     assert "ended_early" not in forecast_evidence(mixed, {"teacher": np.zeros(len(mixed.y_test))}, cutoff=None)
+
+
+def test_strict_refuses_a_price_file_with_an_unadjusted_split_before_training(tmp_path: Path) -> None:
+    """A nightly job trained on an unadjusted split with exit 0, and no option could stop it:
+    --strict was refused for a price file (a quant's walk-through, 2026-12-07). With strict the
+    alarms (split-like moves, tenfold jumps, stale runs, long gaps, mixed frequencies) refuse the
+    file, listed together, before anything is trained or written; without it they are notes."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    clean = write_prices(tmp_path / "clean.csv")
+    frame = pd.read_csv(clean)
+    frame.loc[200:, "close"] /= 2.0  # a 2:1 split the file was not adjusted for
+    frame.loc[100:110, "close"] = frame.loc[99, "close"]  # and a stale feed
+    frame.to_csv(tmp_path / "split.csv", index=False)
+    spec = MarketSpec(window=10)
+    with pytest.raises(DataError, match=r"^2 problem\(s\) with the prices of .*split\.csv, refused \(strict\): column "
+                                        r"'close' moves by 1\.4-fold or more .*the ratio of a 2:1 split.* \| column "
+                                        r"'close' holds the same value on 5 or more consecutive rows") as info:
+        train_forecaster(tmp_path / "split.csv", spec=spec, model="gru", hidden=(4,), config=QUICK,
+                         out=tmp_path / "refused", progress=False, strict=True)
+    assert info.value.param == "strict" and not (tmp_path / "refused").exists()
+    told = train_forecaster(tmp_path / "split.csv", spec=spec, model="gru", hidden=(4,), config=QUICK, progress=False)
+    assert any("the ratio of a 2:1 split" in n for n in told.data.table.notes)
+    train_forecaster(clean, spec=spec, model="gru", hidden=(4,), config=QUICK, progress=False, strict=True)
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "split.csv"), "--task", "forecast", "--target", "close",
+                                      "--model", "gru", "--hidden", "4", "--epochs", "1", "--window", "10",
+                                      "--strict", "--out", str(tmp_path / "cli"), "--quiet"])
+    assert result.exit_code == 2 and "refused (strict)" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "cli").exists()

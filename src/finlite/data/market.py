@@ -277,6 +277,10 @@ class PriceTable:
     #: Assets left out because they hold fewer rows than one forecast needs (read_prices with
     #: ``short_assets="skip"``), each said in a sentence.
     skipped: list[str] = field(default_factory=list)
+    #: The notes of :attr:`notes` that say the prices may be wrong, not merely unusual: a split-like
+    #: move or a tenfold jump, a stale run, a gap longer than any holiday, assets on other
+    #: frequencies. ``train_forecaster(strict=True)`` (``train --strict``) refuses a file with any.
+    alarms: list[str] = field(default_factory=list)
 
     def assets(self, date_column: str, id_column: str | None) -> list[tuple[str | None, slice]]:
         """Each asset's id and its slice of rows in ``frame`` (one slice, id None, without an id column)."""
@@ -803,6 +807,7 @@ def _asset_prefix(asset: str | None) -> str:
 #: Trading days missing in one gap beyond which :func:`calendar_note` says the gap is no holiday:
 #: two trading weeks (the longest holiday closures, such as China's Golden Week, are five).
 LONG_GAP_DAYS = 10
+_LONG_GAP_WORDS = "is longer than any market closes"
 
 
 def calendar_note(dates: np.ndarray, asset: str | None, week: str | None = None) -> str | None:
@@ -835,7 +840,7 @@ def calendar_note(dates: np.ndarray, asset: str | None, week: str | None = None)
             # A ticker delisted and relisted, or reused by another company, was told of as a
             # holiday: 200 missing days, the move across them one row's return (a quant's
             # walk-through, 2026-12-07).
-            parts.append(f"a gap of {int(between[largest])} {days_of} is longer than any market closes for a "
+            parts.append(f"a gap of {int(between[largest])} {days_of} {_LONG_GAP_WORDS} for a "
                          "holiday: a trading halt, a delisting and relisting, or an id reused by another company. The "
                          "move across it is read as one row's return (a feature, and a label), and the forecasts after "
                          "it read prices from before it; if the rows after it are another company's, give them "
@@ -1331,15 +1336,19 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                 gap_notes[key] = (len(price_table.notes), [])
                 price_table.notes.append(f"{_asset_prefix(asset)}{body}")
             gap_notes[key][1].append(asset)
+            if _LONG_GAP_WORDS in body:
+                price_table.alarms.append(f"{_asset_prefix(asset)}{body}")
         for column in result.columns:
             if column in checked and column != spec.volume_column:  # volume may well jump tenfold in a day
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                 if jump:
                     price_table.notes.append(jump)
+                    price_table.alarms.append(jump)
                 if column == spec.target:
                     split = split_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                     if split:
                         price_table.notes.append(split)
+                        price_table.alarms.append(split)
                     flat = flat_note(result[column].to_numpy()[rows_slice], spec, asset)
                     if flat:
                         price_table.notes.append(flat)
@@ -1347,9 +1356,12 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                                        asset)
                     if stale:
                         price_table.notes.append(stale)
+                        if "Check for a stale feed" in stale:  # not an illiquid asset's many short runs
+                            price_table.alarms.append(stale)
     mixed = frequency_note(spacings)
     if mixed:
         price_table.notes.append(mixed)
+        price_table.alarms.append(mixed)
     for (body, _), (slot, sharing) in gap_notes.items():
         if len(sharing) > 1:
             named = ", ".join(repr(a) for a in sharing[:5]) + (", ..." if len(sharing) > 5 else "")

@@ -271,8 +271,15 @@ def train_forecaster(
     overwrite: bool = False,
     progress: bool = True,
     gbdt_params: dict[str, Any] | None = None,
+    strict: bool = False,
 ) -> ForecastOutcome:
     """Train a market forecaster on a price table and optionally save it as an artifact.
+
+    ``strict`` refuses (DataError, before anything is trained or written) a price file whose
+    reading raised an alarm (:attr:`finlite.data.market.PriceTable.alarms`: a split-like move or a
+    tenfold jump, a stale run, a gap longer than any holiday, assets on other frequencies), all of
+    them listed; without it each is a note. A nightly job trained on an unadjusted split with exit
+    0, and no option could stop it (a quant's walk-through, 2026-12-07).
 
     ``spec`` says which columns hold the dates, the price (and ids, volume, extra series), the
     objective ("return", "direction", "volatility" or "price"), the horizon and the window;
@@ -294,7 +301,7 @@ def train_forecaster(
             too few windows for the window, folds and horizon.
         DataError: a problem with the price file (naming the file, column, date and value).
     """
-    check_flags("train_forecaster", overwrite=overwrite, progress=progress)
+    check_flags("train_forecaster", overwrite=overwrite, progress=progress, strict=strict)
     seed = check_seed(seed)  # a numpy integer too, as a plain int (random.seed refuses np.int64)
     spec = spec if spec is not None else MarketSpec()
     walk = walk if walk is not None else WalkForward()
@@ -317,6 +324,11 @@ def train_forecaster(
         _paths.check_output_dir(out, overwrite=overwrite, inputs={"price file": prices})
     config = replace(seeded(config, seed, "train_forecaster"), progress=progress and (config is None or config.progress))
     series = prepare_series(prices, spec, walk=walk)
+    if strict and series.table.alarms:
+        alarms = series.table.alarms
+        raise DataError(f"{len(alarms)} problem(s) with the prices of {series.source}, refused (strict): "
+                        + " | ".join(alarms) + " Correct the file (adjust the prices for splits, fix or remove the "
+                        "wrong values, split a reused id), or train without strict to be told only.", param="strict")
     _check_enough(series, series.source)
     seed_everything(seed)
     task = get_task(spec.task)
