@@ -779,13 +779,29 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
     positives = int((german.head(40)["creditability"] == "bad").sum())
     assert f"warning: the set of rows judged holds {positives:,} positive and {40 - positives:,} other rows" in \
         result.stderr and "Evaluate on more rows" in result.stderr
-    # A hold-out of one class (a quiet day with no fraud) names the file, the column and the fix.
+    # A hold-out of one class (a quiet day with no fraud; a low-default book's year without a
+    # default) was refused: it is back-tested on the one test it allows, the mean prediction
+    # against the observed rate (the Jeffreys test; a low-default walk-through, 2026-12-07). A
+    # comparison with a baseline, or a policy's cut-off, still needs both classes.
+    from scipy.stats import beta
+
+    from finlite.jobs.evaluate import evaluate_artifact
+
     quiet = tmp_path / "quiet.csv"
     german[german["creditability"] == "good"].head(50).to_csv(quiet, index=False)
     result = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing"])
-    assert result.exit_code == 2
-    assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'good' in column 'creditability': AUC and the "
-                     r"decision metrics need both classes\. Evaluate on rows with both outcomes", result.output)
+    assert result.exit_code == 0, result.output
+    assert "50 rows: every row is of class 'good': the AUC and the decision metrics need both classes" in result.stdout
+    record = evaluate_artifact(teacher_dir, quiet, timing=False)["calibration_in_the_large"]
+    assert record["positives"] == 0 and record["rows"] == 50 and record["factor"] is None
+    # The Jeffreys posterior of 0 defaults in 50: Beta(1/2, 50 + 1/2), its mass above the mean prediction.
+    assert record["p_over"] == pytest.approx(float(beta.sf(record["mean_predicted"], 0.5, 50.5)), rel=1e-9)
+    assert f"Jeffreys test p {record['p_value']:.3g} (two-sided" in result.stdout
+    refused = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing", "--flag-rate", "0.1"])
+    assert refused.exit_code == 2
+    assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'good' in column 'creditability': "
+                     r"AUC and the decision metrics need both classes\. Evaluate on rows with both outcomes",
+                     refused.output)
 
 
 def test_a_library_functions_parameter_reads_as_its_flag() -> None:

@@ -36,7 +36,7 @@ def test_a_forecast_option_without_task_forecast_exits_2_naming_it(loans_csv: Pa
 
 
 @pytest.mark.parametrize("flags", [["--max-categories", "20"], ["--min-category-count", "3"],
-                                   ["--high-cardinality", "target"], ["--validation-fraction", "0.1"], ["--strict"]])
+                                   ["--high-cardinality", "target"], ["--validation-fraction", "0.1"]])
 def test_a_table_encoding_option_with_task_forecast_exits_2_naming_it(tmp_path: Path, flags: list[str]) -> None:
     out = tmp_path / "x"
     result = runner.invoke(app, ["train", str(_prices(tmp_path / "p.csv")), "--task", "forecast", "--date-column",

@@ -1467,6 +1467,13 @@ def evaluate(
         if said:  # kept in the JSON's note as well, as evaluate's other warnings are
             result["note"] = "\n".join([*([result["note"]] if result.get("note") else []), *said])
         _echo(_json_out(result))
+    elif result.get("one_class"):  # a hold-out of one class: the mean prediction's back-test only
+        one, own = result["one_class"], result["calibration_in_the_large"]
+        _echo(f"{result['split']}, {result['rows']:,} rows: {one['why']}.")
+        _echo(f"  mean prediction {own['mean_predicted']:.4%} against an observed rate of {own['observed_rate']:.4%} "
+              f"({own['positives']:,} of {own['rows']:,}); Jeffreys test p {own['p_value']:.3g} (two-sided; "
+              f"{'above' if own['mean_predicted'] > own['observed_rate'] else 'below'} the rate: p "
+              f"{min(own['p_over'], own['p_under']):.3g} one-sided): {result['calibration_status']}")
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
@@ -1509,7 +1516,8 @@ def evaluate(
         _echo(warning, err=True)
     if not as_json:
         _echo(_served_line(result.get("served_model") or {}))
-        if "forecast" not in result and str(result.get("split", "")).startswith("hold-out"):
+        if ("forecast" not in result and not result.get("one_class")
+                and str(result.get("split", "")).startswith("hold-out")):
             # The metrics alone: a later period's drift and decisions are judged by report --holdout
             # (and score gives the PSI); evaluate was silent on rows where both warned (a fraud
             # engineer's walk-through, 2026-12-06).

@@ -737,6 +737,21 @@ def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
         "32.0% of the rows")
     assert flag_rate_notes(manifest, 99, 50) == [] and flag_rate_notes({}, 1000, 50) == []
     assert flag_rate_notes({"operating_point": {"flag_rate": True}}, 1000, 50) == []
+    # A test split's rate is a sample too: 1.1 % of a book against 4 flagged of the test split's 600
+    # rows (0.67 %) is 1.7 times, and chance (a low-default walk-through, 2026-12-07): a note with
+    # the test, which agrees with scipy's chi-square test of the 2x2 table (no continuity correction).
+    from scipy.stats import chi2_contingency
+
+    thin = {"metrics": {"test": {"flagged_rate": 4 / 600, "rows": 600}}}
+    [note] = flag_rate_notes(thin, 1500, 17)
+    chi2 = chi2_contingency([[17, 1500 - 17], [4, 596]], correction=False)
+    assert note.startswith("1.1% of the rows were decided 1 at the cut-off, against 0.7% of its test split")
+    assert note.endswith(f"within sampling noise of the test split's 600 rows (two-proportion test p "
+                         f"{chi2.pvalue:.2g})")
+    # Three times the rate is still chance against 4 flagged rows (p 0.02); against 60 of 6,000, a warning.
+    assert "within sampling noise" in flag_rate_notes(thin, 100_000, 2_000)[0]
+    large = {"metrics": {"test": {"flagged_rate": 0.01, "rows": 6_000}}}
+    assert flag_rate_notes(large, 100_000, 2_000)[0].startswith("warning: 2.0% of the rows")
 
 
 def test_score_says_and_records_the_validation_reports_verdict(exported_dir: Path, german_csv: Path,

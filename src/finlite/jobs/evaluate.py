@@ -369,6 +369,9 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
                          "as training leaves them out.")
         note = "\n".join(notes) if notes else None
     y = art.schema.labels(rows if labelled is None else rows[labelled], table.source)
+    if (task.decides and len(np.unique(y)) < 2 and len(y) and prepared is None and baseline is None
+            and flag_rate is None and cutoff is None):
+        return _one_class_backtest(art, table, rows if labelled is None else rows[labelled], y, split, note)
     if task.decides and len(np.unique(y)) < 2:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
@@ -524,6 +527,32 @@ def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[d
                     "baseline_caught": int((top_b & y).sum()), "artifact_caught": int((top_a & y).sum()),
                     "positives": int(y.sum())})
     return out
+
+
+def _one_class_backtest(art: Artifact, table: Table, rows: Any, y: np.ndarray, split: str,
+                        note: str | None) -> dict[str, Any]:
+    """A hold-out of one class (a year of a low-default portfolio with no default): the one test
+    it allows, the mean prediction against the observed rate (the Jeffreys test, as the ECB's PD
+    back-testing reads a grade with no default), where evaluate refused the file for lacking the
+    other class (a low-default walk-through, 2026-12-07). Its AUC and decision metrics need both
+    classes and are not given: ``one_class`` says so."""
+    from finlite.evaluate.validation import calibration_in_the_large, calibration_status
+
+    task = get_task(art.task)
+    x = art.tabular.transform(rows, table.source)
+    p = np.asarray(task.scores(art.model, x), dtype=np.float64).reshape(-1)
+    n, d = len(y), int(np.sum(y))
+    record = calibration_in_the_large(d, n, float(np.mean(p)))
+    only = art.schema.positive if d else art.schema.negative
+    result: dict[str, Any] = {
+        "split": split, "rows": n, "task": task.name, "artifact": str(art.path),
+        "one_class": {"class": str(only), "rows": n,
+                      "why": (f"every row is of class {only!r}: the AUC and the decision metrics need both classes, so "
+                              "only the mean prediction is judged against the observed rate")},
+        "calibration_in_the_large": record, "calibration_status": calibration_status(record)}
+    if note is not None:
+        result["note"] = note
+    return result
 
 
 def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray, p: np.ndarray) -> dict[str, Any]:

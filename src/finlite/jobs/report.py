@@ -250,7 +250,9 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
         found = prepared.schema.positive if classes else prepared.schema.negative
         raise DataError(f"{source} holds only the class {found!r} ({len(y):,} rows); discrimination, calibration and "
                         "every rate the report judges need both classes. Pass a hold-out with good and bad outcomes "
-                        "(a later period long enough for defaults to appear).", param="holdout")
+                        "(a later period long enough for defaults to appear); for a period of one class (a year "
+                        "without a default), 'finlite evaluate' back-tests the mean prediction against it (the "
+                        "Jeffreys test).", param="holdout")
     if x is None:
         x = np.asarray(prepared.preprocessor.transform(frame, source))
     n = len(prepared.frame)
