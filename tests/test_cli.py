@@ -968,7 +968,9 @@ def test_compress_warns_when_its_test_split_holds_too_few_of_a_class(german: pd.
     frame.to_csv(table, index=False)
     result = runner.invoke(app, ["train", str(table), "--target", "creditability", "--positive", "bad", "--epochs", "2",
                                  "--hidden", "8", "--quiet", "--out", str(tmp_path / "t")])
-    assert result.exit_code == 0 and "so they are no evidence. Train on more rows." in result.output, result.output
+    # 8 positives among 192 others: more rows of the same book add few (a low-default walk-through).
+    assert result.exit_code == 0 and "so they are no evidence. With so few positive rows" in result.output, \
+        result.output
     result = runner.invoke(app, ["compress", str(tmp_path / "t"), str(table), "--epochs", "2", "--no-timing",
                                  "--quiet", "--out", str(tmp_path / "s")])
     assert result.exit_code in (0, 1), result.output
@@ -1072,3 +1074,22 @@ def test_inspect_prints_the_test_rows_the_manifest_hashed(teacher_dir: Path, ger
     assert bad.exit_code == 2 and "--part 'holdout' is no part of a split; use test, train or validation" in bad.output
     alone = cli.invoke(app, ["inspect", str(teacher_dir), "--part", "train"])
     assert alone.exit_code == 2 and "pass --test-rows DATA too" in alone.output
+
+
+def test_train_says_the_defaults_each_part_holds_and_low_default_advice(german: pd.DataFrame, tmp_path: Path) -> None:
+    """A low-default modeller could not see how many defaults each part held (rates of 0.0141),
+    and a test split of 2 defaults was told "Train on more rows", which adds few (a walk-through,
+    2026-12-07)."""
+    book = pd.concat([german[german["creditability"] == "good"],
+                      german[german["creditability"] == "bad"].head(10)]).sample(frac=1.0, random_state=0)
+    book.to_csv(tmp_path / "ldp.csv", index=False)
+    result = runner.invoke(app, ["train", str(tmp_path / "ldp.csv"), "--target", "creditability", "--model", "logistic",
+                                 "--out", str(tmp_path / "t"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    counts, rows = manifest["data"]["positives"], manifest["data"]["split"]["rows"]
+    assert sum(counts.values()) == 10 and all(isinstance(v, int) for v in counts.values())
+    assert (f"split: training {rows['train']:,} rows ({counts['train']} 'bad'), validation {rows['validation']:,} rows "
+            f"({counts['validation']} 'bad'), test {rows['test']:,} rows ({counts['test']} 'bad')") in result.stdout
+    assert "more rows of the same book add few: give the test split a larger share (--test-fraction)" in result.stderr
+    assert "Train on more rows" not in result.stderr

@@ -834,6 +834,11 @@ def train(
     for note in _plain_notes(schema.notes):  # a possible leak is printed with the warnings below
         _echo(f"  note: {note}")
     summary = outcome.data.summary()
+    counts, sizes = summary.get("positives") or {}, (summary.get("split") or {}).get("rows") or {}
+    if counts and sizes:  # the defaults each part holds (a low-default walk-through, 2026-12-07)
+        _echo("split: " + ", ".join(f"{label} {int(sizes.get(part, 0)):,} rows ({counts[part]:,} {schema.positive!r})"
+                                    for part, label in (("train", "training"), ("validation", "validation"),
+                                                        ("test", "test")) if part in counts))
     if summary.get("dates"):  # the period each part covers, and its positive rate (a credit modeller's walk-through)
         parts = "; ".join(f"{label} {summary['dates'][part][0]} to {summary['dates'][part][-1]} "
                           f"({percent(summary['positive_rate'][part])} {schema.positive!r})"
@@ -1172,8 +1177,11 @@ _THIN_STUDENT_FIX = ("Judge the student on a larger labelled hold-out before rel
                      "report STUDENT DATA --holdout FILE).")
 
 
+_THIN_TRAIN_FIX = "Train on more rows."
+
+
 def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split",
-                    fix: str = "Train on more rows.", *, cutoff: bool = True) -> None:
+                    fix: str = _THIN_TRAIN_FIX, *, cutoff: bool = True) -> None:
     """Say so when the rows judged are too few for their numbers to mean much: a 16-row table gave
     a 3-row test split and an AUC printed to four decimals, without a word (and ``evaluate`` on a
     hold-out with 14 frauds in 25,000 payments said nothing either: a review, 2026-12-03)."""
@@ -1182,6 +1190,11 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
     rows, positives = int(metrics.get("rows", 0)), int(metrics["positives"])
     fewest = min(positives, rows - positives)
     if fewest < _limits.THIN_CLASS_ROWS:
+        if fix == _THIN_TRAIN_FIX and positives < _limits.THIN_CLASS_ROWS <= rows - positives:
+            # More rows of a low-default book add few defaults (a low-default walk-through, 2026-12-07).
+            fix = ("With so few positive rows (a low-default portfolio), more rows of the same book add few: give the "
+                   "test split a larger share (--test-fraction), pool more periods or portfolios, and judge the model "
+                   "on a hold-out too.")
         _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
               f"fewer than {_limits.THIN_CLASS_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)
@@ -1192,8 +1205,10 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
         # engineer's walk-through, 2026-12-04 night).
         _echo(f"warning: the cut-off flags {'no row' if not flagged else 'every row'} of {rows_judged} "
               f"({positives:,} positive): its decisions tell nothing apart. Check for a column beyond its "
-              "training range (a time counter, a later period) or choose the operating point again (--flag-rate, "
-              "--cutoff).", err=True)
+              "training range (a time counter, a later period)"
+              + (", or a model fitted to the training rows' few positives (it flags those, not new ones)"
+                 if positives < _limits.THIN_CLASS_ROWS else "")
+              + ", or choose the operating point again (--flag-rate, --cutoff).", err=True)
 
 
 def _report_path(artifact: Path) -> Path:

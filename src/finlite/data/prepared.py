@@ -107,6 +107,10 @@ class PreparedData(SplitArrays):
                 "validation": float(self.y_val.mean()),
                 "test": float(self.y_test.mean()),
             },
+            # The positive rows of each part, counted: a low-default portfolio's modeller reads the
+            # defaults each part holds, which a rate of 0.0141 hid (a walk-through, 2026-12-07).
+            "positives": {part: int(np.count_nonzero(np.asarray(y) == 1))
+                          for part, y in (("train", self.y_train), ("validation", self.y_val), ("test", self.y_test))},
         }
 
     def test_file_rows(self) -> np.ndarray:
