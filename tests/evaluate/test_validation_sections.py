@@ -120,6 +120,27 @@ def test_calibration_in_the_large_is_judged_on_the_test_split_too_at_most_warn()
     assert v.build_calibration(fine).status == "PASS"
 
 
+def test_an_ece_gap_on_a_handful_of_positives_warns_at_most() -> None:
+    """Three defaults over ten bands against a constant teacher's one band FAILed a student on ECE
+    (0.0077 against 0.0006) while its mean prediction was right (a low-default walk-through,
+    2026-12-07): below 30 of a class the ECE rule warns at most; at 300, the same shapes FAIL."""
+    for n, positives in ((300, 3), (3000, 300)):
+        base = _inputs(n=n, seed=1)
+        y = np.zeros(n)
+        y[:positives] = 1.0
+        rate = positives / n
+        teacher = np.full(n, rate)
+        student = np.where(y == 1, rate, rate) + np.linspace(-rate * 0.9, rate * 0.9, n)
+        student[:positives] = rate * 0.1  # the student scores the defaults lowest: miscalibrated by band
+        inp = replace(base, y_test=y, teacher=_model("teacher", teacher, base.teacher.scores_train),
+                      student=_model("student", student, base.student.scores_train))
+        sec = v.build_calibration(inp)
+        ece_gap_fails = (sec.metrics["ece_gap_relative"] > v.CAL_REL_FAIL
+                         and sec.metrics["student"]["ece"] > v.CAL_RATIO_FAIL * sec.metrics["teacher"]["ece"])
+        assert ece_gap_fails, sec.metrics
+        assert sec.status == ("WARN" if positives < 30 else "FAIL"), (positives, sec.summary)
+
+
 def test_decisions_on_a_handful_of_flagged_rows_are_not_passed() -> None:
     """One flagged row of a low-default portfolio: agreement 100 %, "too few to judge", and PASS
     (a walk-through, 2026-12-07). Fewer than 20 flagged rows between the models: WARN."""

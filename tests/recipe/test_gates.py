@@ -167,6 +167,25 @@ def test_a_recall_gate_where_the_teacher_catches_no_positive_is_refused_before_t
                teacher_bytes=art.weights_bytes)
 
 
+def test_a_teacher_that_scores_every_row_alike_is_refused_before_training(teacher_dir: Path,
+                                                                         german_csv: Path) -> None:
+    """A constant teacher (one distinct score): train said "do not distil", and compress went on
+    without a word (a low-default walk-through, 2026-12-07)."""
+    from finlite.models.linear import LogisticRegression
+
+    art = finlite.load(teacher_dir)
+    data = prepare_like(art, german_csv)
+    constant = LogisticRegression(data.x_val.shape[1])
+    with torch.no_grad():
+        constant.linear.weight.zero_()
+        constant.linear.bias.fill_(-1.0)
+    recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.9}\n")
+    with pytest.raises(ConfigError, match=rf"The teacher gives every one of the {data.x_val.shape[0]:,} validation "
+                                          r"rows the same score \(0\.268941\): it ranks and decides nothing") as info:
+        run_recipe(recipe, data, constant, cutoff=0.5, seed=0, train=FAST, fine_tune=FAST, teacher_bytes=1)
+    assert info.value.param == "teacher"
+
+
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:
     art = finlite.load(teacher_dir)
     data = prepare_like(art, german_csv)

@@ -1329,8 +1329,12 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     # One model predicting 0 throughout is infinitely far from the other; both: nothing to compare.
     shift = (math.exp(abs(math.log(s_mean / t_mean))) if t_mean > 0 and s_mean > 0
              else math.inf if t_mean > 0 or s_mean > 0 else None)
-    if ((rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece) or (citl_excess or 0.0) > CITL_FAIL
-            or (shift or 0.0) > CITL_FAIL):
+    # ECE over ten bands of a test split with a handful of one class is noise: 3 defaults against a
+    # constant teacher's one band FAILed a student (a low-default walk-through, 2026-12-07). Below
+    # THIN_CLASS_ROWS of a class its rule warns at most.
+    fewest = int(min(y.sum(), y.size - y.sum()))
+    ece_fail = rel_gap > CAL_REL_FAIL and s_ece > CAL_RATIO_FAIL * t_ece and fewest >= THIN_CLASS_ROWS
+    if ece_fail or (citl_excess or 0.0) > CITL_FAIL or (shift or 0.0) > CITL_FAIL:
         status = "FAIL"
     elif ((rel_gap > CAL_REL_WARN and s_ece > CAL_RATIO_WARN * t_ece) or (citl_excess or 0.0) > CITL_WARN
           or (shift or 0.0) > CITL_WARN or new_fail or new_tail_fail):
@@ -1385,7 +1389,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    "the rule's factor is the student's over the teacher's, so a student at 1.2 beside a teacher "
                    f"at 1.0 has 1.2), or the student's mean prediction is more than {CITL_FAIL:g} times the "
                    f"teacher's, or less than 1/{CITL_FAIL:g} of it; WARN at {CAL_REL_WARN} × prev and "
-                   f"{CAL_RATIO_WARN:g} × teacher ECE, at factors above {CITL_WARN:g}, or when a student band has "
+                   f"{CAL_RATIO_WARN:g} × teacher ECE (the ECE rule WARN at most below {THIN_CLASS_ROWS} test rows "
+                   f"of a class), at factors above {CITL_WARN:g}, or when a student band has "
                    f"binomial p < 0.01 while no teacher band does (below a {RARE_RATE:.0%} positive rate, also a band "
                    f"of the top tenth of the scores). "
                    + (f"Also the student's own mean prediction against the observed rate: WARN when they differ "

@@ -271,6 +271,15 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     # Before any training: the teacher's own predictions and metrics, and whether its operating
     # point makes decisions at all (a decision gate there would check nothing).
     p_teacher = task.scores(teacher, data.x_val)
+    scored = np.asarray(p_teacher, dtype=np.float64).reshape(-1)
+    if scored.size > 1 and np.all(scored == scored[0]):
+        # A teacher that scores every row alike (a booster of one leaf, a net stopped at a constant)
+        # has nothing to teach: train said "do not distil", and compress went on without a word (a
+        # low-default walk-through, 2026-12-07).
+        raise ConfigError(f"The teacher gives every one of the {scored.size:,} validation rows the same score "
+                          f"({scored[0]:.6g}): it ranks and decides nothing, so there is nothing to compress. Train a "
+                          "teacher that learned something (more rows or positives, other settings) first.",
+                          param="teacher")
     teacher_metrics = task.metrics(data.y_val, p_teacher, cutoff)
     for gate in recipe.gates:
         if gate.metric in task.decision_metrics and cutoff is not None:
