@@ -749,7 +749,7 @@ def train(
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
-    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a split-like move or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
     from finlite.data.preprocess import HIGH_CARDINALITY, MAX_CATEGORIES, RARE_VALUES, Encoding
@@ -944,7 +944,7 @@ def import_teacher(
     _echo(f"{outcome.model.config()['library']} teacher with {outcome.model.config()['trees']} trees; "
           f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  KS {m['ks']:.4f}; "
           f"out-of-fold AUC on the training split {outcome.metrics['train_oof_auc']:.4f}")
-    _warn_thin_test(m)
+    _warn_thin_test(m, fix="Import it with a larger table, or judge it on a hold-out (finlite evaluate TEACHER FILE).")
     for note in outcome.warnings:
         _echo(f"warning: {note}", err=True)
     _echo(f"teacher artifact: {outcome.path}")
@@ -1601,6 +1601,17 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
 
     out = []
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
+    one = result.get("one_class")
+    if isinstance(one, Mapping) and isinstance(own, Mapping):  # a back-test of the mean prediction alone
+        way = "underestimates" if own["mean_predicted"] < own["observed_rate"] else "overestimates"
+        if result.get("calibration_status") == "FAIL":
+            out.append(f"warning: the model's mean prediction {way} the observed rate of these rows beyond sampling "
+                       f"noise (Jeffreys test p {own['p_value']:.2g}): recalibrate it before relying on its PDs.")
+        elif one.get("conservative"):
+            out.append(f"note: the model's mean prediction ({own['mean_predicted']:.2%}) is above these rows' rate "
+                       f"of 0 beyond sampling noise (Jeffreys test p {own['p_value']:.2g}): conservative, so WARN, not "
+                       "FAIL; watch it over more periods.")
+        return out
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
         if since.get("reversed"):  # the coding first; the decline's advice would say "redevelop" beside it

@@ -1059,8 +1059,26 @@ def test_an_asset_on_another_frequency_than_the_panel_is_named() -> None:
     # Two groups of as many assets: neither is "most", so both are named (a review, 2026-12-07: a
     # daily and a weekly asset named the daily one against "4 days").
     assert str(frequency_note({"DAILY": 1.0, "WEEKLY": 7.0})).startswith(
-        "the assets' dates are spaced differently, in 2 groups of as many assets: 'DAILY' (1 day(s)); 'WEEKLY' "
-        "(7 day(s)).")
+        "the assets' dates are spaced differently, in 2 groups: 'DAILY' (1 day(s)); 'WEEKLY' (7 day(s)).")
+    # Four days among daily assets is named; two spacings a bucket edge apart (5.9, 6.1) are one.
+    assert "'d' (4 day(s))" in str(frequency_note({"a": 1.0, "b": 1.0, "c": 1.0, "d": 4.0}))
+    assert frequency_note({"a": 5.9, "b": 6.1}) is None
+
+
+def test_strict_alarms_a_move_at_a_split_ratio_of_two_or_more_not_a_fall_of_a_third() -> None:
+    """One earnings-day fall of a third (the ratio of a 3:2 split) refused a panel under --strict (a
+    review, 2026-12-07): a note, not an alarm; a 2:1 split the file was not adjusted for is both."""
+    from finlite.data.market import split_alarm
+
+    frame = prices_frame(300)
+    fall = frame.copy()
+    fall.loc[200:, "close"] /= 1.5  # a fall of a third
+    halved = frame.copy()
+    halved.loc[200:, "close"] *= 0.5
+    fell, split = read_prices(fall, SPEC), read_prices(halved, SPEC)
+    assert any("the ratio of a 3:2 split" in n for n in fell.notes) and not fell.alarms
+    assert any("the ratio of a 2:1 split" in n for n in split.alarms)
+    assert not split_alarm(fall["close"].to_numpy()) and split_alarm(halved["close"].to_numpy())
 
 
 def test_a_price_named_column_the_model_does_not_read_is_refused_with_the_fix(tmp_path: Path) -> None:

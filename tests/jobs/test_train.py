@@ -410,3 +410,16 @@ def test_a_logistic_teacher_is_the_maximum_likelihood_fit(german_csv: Path, tmp_
     # Refitted from the recorded rows, the same coefficients to the bit (no seed, no batches).
     again = finlite.train(german_csv, target="creditability", model="logistic", progress=False)
     assert torch.equal(again.model.linear.weight, outcome.model.linear.weight)
+
+
+def test_a_logistic_teacher_of_no_skill_is_not_told_to_train_more_epochs() -> None:
+    """A maximum-likelihood fit has no epochs: a logistic teacher of test AUC 0.46 was told to
+    "Train with more epochs (--epochs)", which the command line refuses for it (a review,
+    2026-12-07)."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600),
+                          "y": np.where(rng.random(600) < 0.3, "bad", "good")})  # labels unrelated to a and b
+    outcome = finlite.train(frame, target="y", model="logistic", progress=False)
+    [said] = [w for w in outcome.warnings if "no better than chance" in w]
+    assert outcome.metrics["test"]["auc"] <= 0.5
+    assert "maximum-likelihood fit found no ranking in these features" in said and "--epochs" not in said

@@ -739,19 +739,26 @@ def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
     assert flag_rate_notes({"operating_point": {"flag_rate": True}}, 1000, 50) == []
     # A test split's rate is a sample too: 1.1 % of a book against 4 flagged of the test split's 600
     # rows (0.67 %) is 1.7 times, and chance (a low-default walk-through, 2026-12-07): a note with
-    # the test, which agrees with scipy's chi-square test of the 2x2 table (no continuity correction).
-    from scipy.stats import chi2_contingency
+    # the test, Fisher's exact test where the flagged rows are few (against scipy's), the pooled
+    # z-test where they are many (against scipy's chi-square test without continuity correction).
+    from scipy.stats import chi2_contingency, fisher_exact
+
+    from finlite.runtime.batch import _two_proportion_p
 
     thin = {"metrics": {"test": {"flagged_rate": 4 / 600, "rows": 600}}}
     [note] = flag_rate_notes(thin, 1500, 17)
-    chi2 = chi2_contingency([[17, 1500 - 17], [4, 596]], correction=False)
+    exact = fisher_exact([[17, 1500 - 17], [4, 596]]).pvalue
     assert note.startswith("1.1% of the rows were decided 1 at the cut-off, against 0.7% of its test split")
-    assert note.endswith(f"within sampling noise of the test split's 600 rows (two-proportion test p "
-                         f"{chi2.pvalue:.2g})")
+    assert note.endswith(f"within sampling noise of the test split's 600 rows (two-proportion test p {exact:.2g})")
+    for k1, n1, k2, n2 in ((2, 1000, 2, 100), (0, 1000, 1, 100), (5, 100_000, 3, 600), (150, 20_000, 40, 6_000)):
+        assert _two_proportion_p(k1, n1, k2, n2) == pytest.approx(
+            fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue, rel=1e-8)
+    large = chi2_contingency([[2_000, 98_000], [60, 5_940]], correction=False).pvalue
+    assert _two_proportion_p(2_000, 100_000, 60, 6_000) == pytest.approx(large, rel=1e-8)
     # Three times the rate is still chance against 4 flagged rows (p 0.02); against 60 of 6,000, a warning.
     assert "within sampling noise" in flag_rate_notes(thin, 100_000, 2_000)[0]
-    large = {"metrics": {"test": {"flagged_rate": 0.01, "rows": 6_000}}}
-    assert flag_rate_notes(large, 100_000, 2_000)[0].startswith("warning: 2.0% of the rows")
+    plenty = {"metrics": {"test": {"flagged_rate": 0.01, "rows": 6_000}}}
+    assert flag_rate_notes(plenty, 100_000, 2_000)[0].startswith("warning: 2.0% of the rows")
 
 
 def test_score_says_and_records_the_validation_reports_verdict(exported_dir: Path, german_csv: Path,

@@ -277,8 +277,8 @@ class PriceTable:
     #: Assets left out because they hold fewer rows than one forecast needs (read_prices with
     #: ``short_assets="skip"``), each said in a sentence.
     skipped: list[str] = field(default_factory=list)
-    #: The notes of :attr:`notes` that say the prices may be wrong, not merely unusual: a split-like
-    #: move or a tenfold jump, a stale run, a gap longer than any holiday, assets on other
+    #: The notes of :attr:`notes` that say the prices may be wrong, not merely unusual: a move at a
+    #: split's ratio of 2:1 or more (:func:`split_alarm`) or a tenfold jump, a stale run, a gap longer than any holiday, assets on other
     #: frequencies. ``train_forecaster(strict=True)`` (``train --strict``) refuses a file with any.
     alarms: list[str] = field(default_factory=list)
 
@@ -866,26 +866,33 @@ def frequency_note(spacings: Mapping[str, float]) -> str | None:
     steps = {a: float(v) for a, v in spacings.items() if v > 0}
     if len(steps) < 2:
         return None
-    # The assets by frequency (daily, or spacings a factor of about 2 apart): the largest group is
-    # the panel's; with no largest, every group is named (a daily and a weekly asset: neither is
-    # "most", a review, 2026-12-07).
-    groups: dict[int, list[str]] = {}
-    for a, step in steps.items():
-        groups.setdefault(0 if step < DAILY_SPACING else round(math.log2(step)), []).append(a)
-    sizes = sorted((len(g) for g in groups.values()), reverse=True)
-    if len(groups) == 1:
-        return None
+
+    def near(a: float, b: float) -> bool:  # one frequency: within 1.5 times (a weekend's 1 and 1.4 days)
+        return max(a / b, b / a) < 1.5
 
     def shown_of(names: list[str]) -> str:
         return ", ".join(f"{a!r} ({steps[a]:g} day(s))" for a in sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
 
     advice = ("One model learns from all of them, so a horizon of one row is a different span of time for some, "
               "and one scaling and the pooled metrics mix them; train each frequency apart (a file for each).")
-    if sizes[0] == sizes[1]:
-        told = "; ".join(shown_of(g) for g in groups.values())
-        return f"the assets' dates are spaced differently, in {len(groups)} groups of as many assets: {told}. {advice}"
-    key = max(groups, key=lambda k: len(groups[k]))
-    usual = float(np.median([steps[a] for a in groups[key]]))
+    # The spacing most assets share (within 1.5 times): the panel's. Where two spacings are shared
+    # by as many assets, neither is "most" and the assets are listed by spacing (a review,
+    # 2026-12-07: a daily and a weekly asset named the daily one against "4 days").
+    sharing = {a: sum(near(step, other) for other in steps.values()) for a, step in steps.items()}
+    top = max(sharing.values())
+    leaders = [a for a, count in sharing.items() if count == top]
+    if any(not near(steps[a], steps[leaders[0]]) for a in leaders):
+        groups: list[list[str]] = []
+        for a in sorted(steps, key=lambda k: steps[k]):
+            if groups and near(steps[groups[-1][0]], steps[a]):
+                groups[-1].append(a)
+            else:
+                groups.append([a])
+        if len(groups) < 2:
+            return None
+        return (f"the assets' dates are spaced differently, in {len(groups)} groups: "
+                + "; ".join(shown_of(g) for g in groups) + f". {advice}")
+    usual = float(np.median([steps[a] for a in steps if near(steps[a], steps[leaders[0]])]))
     off = [a for a, step in steps.items() if max(step / usual, usual / step) >= FREQUENCY_RATIO]
     if not off:
         return None
@@ -936,6 +943,30 @@ SPLIT_RATIO = 1.4
 SPLIT_SCALE = 10.0
 #: Split ratios an unadjusted price shows (and their reverse), matched within 3 %, as a split is named.
 SPLIT_RATIOS = ((1.5, "3:2"), (2.0, "2:1"), (3.0, "3:1"), (4.0, "4:1"), (5.0, "5:1"), (8.0, "8:1"))
+
+
+def _far_moves(values: np.ndarray) -> np.ndarray:
+    """The rows i whose move to row i + 1 is split-like (:func:`split_note`'s rule)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        moves = np.log(values[1:]) - np.log(values[:-1])
+    size = np.abs(moves)
+    typical = float(np.median(size))
+    return np.flatnonzero((size >= np.log(SPLIT_RATIO)) & (size >= SPLIT_SCALE * typical)
+                          & (size <= np.log(JUMP_RATIO)))
+
+
+def split_alarm(values: np.ndarray) -> bool:
+    """Whether a split-like move of the target is at a split's ratio of 2:1 or more (or its
+    reverse), within 3 %: what ``--strict`` refuses. A 3:2 ratio is a fall of a third, which an
+    earnings day gives too: one such fall refused a panel of 20 stocks, and a fat-tailed panel of
+    50 gave 13 (a review, 2026-12-07); it stays a note."""
+    if len(values) < 3:
+        return False
+    for i in _far_moves(values):
+        ratio = float(values[i] / values[i + 1])
+        if any(r >= 2.0 and (abs(ratio / r - 1) <= 0.03 or abs(ratio * r - 1) <= 0.03) for r, _ in SPLIT_RATIOS):
+            return True
+    return False
 
 
 def split_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | None) -> str | None:
@@ -1336,8 +1367,6 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                 gap_notes[key] = (len(price_table.notes), [])
                 price_table.notes.append(f"{_asset_prefix(asset)}{body}")
             gap_notes[key][1].append(asset)
-            if _LONG_GAP_WORDS in body:
-                price_table.alarms.append(f"{_asset_prefix(asset)}{body}")
         for column in result.columns:
             if column in checked and column != spec.volume_column:  # volume may well jump tenfold in a day
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
@@ -1348,7 +1377,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                     split = split_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                     if split:
                         price_table.notes.append(split)
-                        price_table.alarms.append(split)
+                        if split_alarm(result[column].to_numpy()[rows_slice]):
+                            price_table.alarms.append(split)
                     flat = flat_note(result[column].to_numpy()[rows_slice], spec, asset)
                     if flat:
                         price_table.notes.append(flat)
@@ -1366,6 +1396,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         if len(sharing) > 1:
             named = ", ".join(repr(a) for a in sharing[:5]) + (", ..." if len(sharing) > 5 else "")
             price_table.notes[slot] = f"{len(sharing)} assets ({named}), the same gaps: {body}"
+        if _LONG_GAP_WORDS in body:  # one alarm for the assets that share the gap, as one note
+            price_table.alarms.append(price_table.notes[slot])
     if short:
         if not kept.any():  # nothing to forecast at all: the first asset's refusal
             raise short[0]

@@ -369,17 +369,18 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
                          "as training leaves them out.")
         note = "\n".join(notes) if notes else None
     y = art.schema.labels(rows if labelled is None else rows[labelled], table.source)
-    if (task.decides and len(np.unique(y)) < 2 and len(y) and prepared is None and baseline is None
-            and flag_rate is None and cutoff is None):
-        return _one_class_backtest(art, table, rows if labelled is None else rows[labelled], y, split, note)
-    if task.decides and len(np.unique(y)) < 2:
+    one_class = (task.decides and len(np.unique(y)) < 2 and len(y) > 0 and prepared is None and baseline is None
+                 and flag_rate is None and cutoff is None)
+    if task.decides and len(np.unique(y)) < 2 and not one_class:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
         only = art.schema.positive if len(y) and y[0] == 1 else art.schema.negative
         judged = "The test split" if split == "test" else "The rows"
+        alone = (" Without --baseline, --flag-rate and --cutoff, evaluate back-tests the mean prediction on such rows."
+                 if prepared is None and len(y) else "")
         raise DataError(f"{judged} of {table.source}: {len(y):,} row(s), every one of class {only!r} in "
                         f"column {art.schema.target!r}: AUC and the decision metrics need both classes. Evaluate on "
-                        "rows with both outcomes (a longer period).", param="data")
+                        f"rows with both outcomes (a longer period).{alone}", param="data")
     x = art.tabular.transform(rows, table.source)  # names a missing column first; a bad value by its file row
     if labelled is not None:  # encoded whole (above), so an error names the file's row; judged on the labelled
         x, rows = x[labelled], rows[labelled]
@@ -388,6 +389,14 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     imputed = blank_numbers(rows, art.tabular, table.source) if prepared is None else {}  # filled with the median
     outside = _outside_counts(rows, art) if prepared is None else {}  # beyond every training value, as score counts
     served = check_served_model(art, x, split)
+    if one_class:  # the served model checked and the rows' notes counted as for any hold-out (a review)
+        backtest = _one_class_backtest(art, x, y, split, note)
+        backtest["served_model"] = served
+        for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
+                           ("outside", outside)):
+            if value:
+                backtest[key] = value
+        return backtest
     # The same trust as the artifact: with a key, the baseline must be signed by it too.
     base = None if baseline is None else baseline if isinstance(baseline, Artifact) else load(baseline,
                                                                                              verify_key=verify_key)
@@ -529,8 +538,7 @@ def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[d
     return out
 
 
-def _one_class_backtest(art: Artifact, table: Table, rows: Any, y: np.ndarray, split: str,
-                        note: str | None) -> dict[str, Any]:
+def _one_class_backtest(art: Artifact, x: np.ndarray, y: np.ndarray, split: str, note: str | None) -> dict[str, Any]:
     """A hold-out of one class (a year of a low-default portfolio with no default): the one test
     it allows, the mean prediction against the observed rate (the Jeffreys test, as the ECB's PD
     back-testing reads a grade with no default), where evaluate refused the file for lacking the
@@ -539,17 +547,22 @@ def _one_class_backtest(art: Artifact, table: Table, rows: Any, y: np.ndarray, s
     from finlite.evaluate.validation import calibration_in_the_large, calibration_status
 
     task = get_task(art.task)
-    x = art.tabular.transform(rows, table.source)
     p = np.asarray(task.scores(art.model, x), dtype=np.float64).reshape(-1)
     n, d = len(y), int(np.sum(y))
     record = calibration_in_the_large(d, n, float(np.mean(p)))
     only = art.schema.positive if d else art.schema.negative
+    status = calibration_status(record)
+    conservative = d == 0 and status == "FAIL"
+    if conservative:
+        # No default against a positive mean PD is an overestimate, which a PD back-test (the ECB's
+        # Jeffreys test is one-sided) reads as conservative, not as a failure: WARN (a review).
+        status = "WARN"
     result: dict[str, Any] = {
         "split": split, "rows": n, "task": task.name, "artifact": str(art.path),
-        "one_class": {"class": str(only), "rows": n,
+        "one_class": {"class": str(only), "rows": n, "conservative": conservative,
                       "why": (f"every row is of class {only!r}: the AUC and the decision metrics need both classes, so "
                               "only the mean prediction is judged against the observed rate")},
-        "calibration_in_the_large": record, "calibration_status": calibration_status(record)}
+        "calibration_in_the_large": record, "calibration_status": status}
     if note is not None:
         result["note"] = note
     return result

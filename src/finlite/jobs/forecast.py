@@ -276,8 +276,8 @@ def train_forecaster(
     """Train a market forecaster on a price table and optionally save it as an artifact.
 
     ``strict`` refuses (DataError, before anything is trained or written) a price file whose
-    reading raised an alarm (:attr:`finlite.data.market.PriceTable.alarms`: a split-like move or a
-    tenfold jump, a stale run, a gap longer than any holiday, assets on other frequencies), all of
+    reading raised an alarm (:attr:`finlite.data.market.PriceTable.alarms`: a move at a split's
+    ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday, assets on other frequencies), all of
     them listed; without it each is a note. A nightly job trained on an unadjusted split with exit
     0, and no option could stop it (a quant's walk-through, 2026-12-07).
 
@@ -820,8 +820,9 @@ def _ended_early(series: PreparedSeries, dates: np.ndarray, ids: np.ndarray | No
     metrics, the trading views and the portfolio books while the assets still trading are in. A
     stock delisted after a crash lost its last moves from the books, which read as a
     survivorship bias (a quant's walk-through, 2026-12-07). Counted against the same calendar's
-    labelled dates, so that stocks ending on a Friday beside a coin trading on to Sunday, or an
-    asset missing the file's last day only, are not taken for delisted (a review, 2026-12-07)."""
+    labelled dates, so that stocks ending on a Friday beside a coin trading on to Sunday are not
+    taken for delisted, and an asset missing only the file's last day counts its one window out,
+    not h - 1 (a review, 2026-12-07)."""
     spec = series.spec
     h = int(spec.horizon)
     if spec.id_column is None or h <= 1 or ids is None or not len(dates):

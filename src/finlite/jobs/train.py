@@ -244,7 +244,8 @@ def train(
             "separates the classes (the notes above), and read its coefficients with care."]
         return _warned(_finish_teacher(linear, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                                        {"validation_auc": score},
-                                       notes=lambda m: [*unconverged, *_no_skill(m), *_majority_positive(prepared),
+                                       notes=lambda m: [*unconverged, *_no_skill(m, fitted=True),
+                                                        *_majority_positive(prepared),
                                                         *prepared.split_notes(_flagged(m))]))
     net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
                          else LogisticRegression(n_features))
@@ -324,13 +325,18 @@ def _majority_positive(prepared: PreparedData) -> list[str]:
             f"repaid), train again with --positive {schema.negative!r}."]
 
 
-def _no_skill(metrics: Mapping[str, Any]) -> list[str]:
+def _no_skill(metrics: Mapping[str, Any], fitted: bool = False) -> list[str]:
     """A warning when a new teacher's test AUC is 0.5 or less: it ranks the test rows no better
     than chance (one epoch gave 0.4958 and was saved without a word: a review, 2026-12-05), and a
-    student distilled from it learns nothing either."""
+    student distilled from it learns nothing either. ``fitted``: a logistic regression fitted by
+    maximum likelihood, which has no epochs to add (a review, 2026-12-07)."""
     auc = float(metrics["test"].get("auc", 1.0))
     if auc > 0.5:
         return []
+    if fitted:
+        return [f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Its maximum-"
+                "likelihood fit found no ranking in these features: check that --positive names the outcome to "
+                "flag, check the features, or give it more positive rows; do not distil or deploy it."]
     longer = "other booster settings" if metrics.get("train_oof_auc") is not None or \
         "validation_auc" not in metrics else "more epochs (--epochs)"
     return [f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train with "
