@@ -163,6 +163,18 @@ def test_a_student_whose_mean_prediction_misses_the_observed_rate_is_a_limitatio
     assert "mean prediction is off" not in render_model_card(report)
 
 
+def test_a_price_files_alarms_are_limitations() -> None:
+    """A split found in a forecaster's training prices sat in the card's list of data notes only
+    (a quant's walk-through, 2026-12-07): each alarm is a limitation, five at most and a count."""
+    report = credit_report()
+    report["data"] = {"alarms": [f"column 'close' moves by 1.4-fold or more ({i})" for i in range(7)]}
+    limitations = part(render_model_card(report), "## Limitations")
+    assert "- **The price data may be wrong**: column 'close' moves by 1.4-fold or more (0)" in limitations
+    assert "(4)" in limitations and "(5)" not in limitations and "and 2 more such note(s)" in limitations
+    report["data"] = {"notes": ["asset 'A': 3 business day(s) missing"]}
+    assert "price data may be wrong" not in render_model_card(report)
+
+
 def test_intended_use_is_the_reports_or_a_default_by_task() -> None:
     report = credit_report()
     assert part(render_model_card(report), "## Intended use").strip() == DEFAULT_USES["credit"]

@@ -2498,6 +2498,10 @@ class PreparedSeries(SplitArrays):
                       "folds": len(self.split.folds), "rows": self.split.sizes()},
             "dates": {name: span(w) for name, w in parts.items()},
             "notes": list(self.table.notes) + list(self.preprocessor.notes),
+            # The notes that say the prices may be wrong (PriceTable.alarms), apart: the model card
+            # lists them among the limitations, where a split found in training was a line of a
+            # list of notes (a quant's walk-through, 2026-12-07). Absent when there are none.
+            **({"alarms": list(self.table.alarms)} if self.table.alarms else {}),
         }
 
 

@@ -284,6 +284,22 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
             "of fraud)."]
 
 
+def _price_alarms(report: Mapping[str, Any]) -> list[str]:
+    """A limitation for each note of a forecaster's price file that says the prices may be wrong
+    (the data's ``alarms``: a move at a split's ratio, a tenfold jump, a stale feed, a gap longer
+    than any holiday, assets on other frequencies): a split found in training sat in the card's
+    list of data notes only, and neither the limitations nor the verdict named it (a quant's
+    walk-through, 2026-12-07)."""
+    data = report.get("data")
+    alarms = data.get("alarms") if isinstance(data, Mapping) else None
+    if not isinstance(alarms, list) or not alarms:
+        return []
+    shown = [f"- **The price data may be wrong**: {_text(str(a))}" for a in alarms[:5]]
+    if len(alarms) > 5:
+        shown.append(f"- **The price data may be wrong**: and {len(alarms) - 5} more such note(s) (report.json's data).")
+    return shown
+
+
 def _unassessed_protected(report: Mapping[str, Any], by_id: Mapping[str, Section]) -> list[str]:
     """A limitation for the features named like a protected attribute that the model reads while
     no fairness section tests any (none declared with --protected): the card said PASS for a
@@ -778,6 +794,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _mean_miscalibration(by_id)
+    lines += _price_alarms(report)
     lines += _no_edge(by_id) if markets else []
     # A volatility forecast's scale or sign is no short test period (a review, 2026-12-07).
     lines += [f"- **{'Volatility forecasts' if 'volatility forecasts' in w else 'Short test period'}**: {_text(w)}"
