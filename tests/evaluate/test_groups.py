@@ -778,8 +778,9 @@ def test_the_bonferroni_bound_does_not_hang_on_the_most_extreme_resample() -> No
 def test_a_segment_with_too_few_of_a_class_is_shown_but_not_tested_for_auc() -> None:
     """A bootstrap over one fraud made a spurious interval and a weak spot (FR: 809 rows, 1
     positive, difference 0.015 with interval 0.005-0.026; a fraud engineer's walk-through,
-    2026-12-04 night). Fewer than MIN_CLASS_ROWS of either class: the difference is shown, with
-    its interval, and not tested."""
+    2026-12-04 night). Fewer than MIN_CLASS_ROWS of either class: the difference is shown, not
+    tested, and without an interval (its "0 [0, 0]" read as certainty in a low-default book's
+    card: a walk-through, 2026-12-07)."""
     from finlite.evaluate.groups import MIN_SEGMENT_CLASS_ROWS as MIN_CLASS_ROWS
 
     rng = np.random.default_rng(3)
@@ -796,6 +797,7 @@ def test_a_segment_with_too_few_of_a_class_is_shown_but_not_tested_for_auc() -> 
     few = _segment(section, "region", "C")
     assert few["positives"] == MIN_CLASS_ROWS - 1 and few["auc_difference"]["estimate"] > 0
     assert few["auc_difference"]["level_adjusted"] is None and "AUC" not in few["reasons"]
+    assert few["auc_difference"]["lower"] is None and few["auc_difference"]["upper"] is None
     assert section.metrics["segments_tested"] == 2 and section.metrics["min_class_rows"] == MIN_CLASS_ROWS
     assert any(f"at least {MIN_CLASS_ROWS} rows of each class" in note for note in section.notes)
     y[c[:MIN_CLASS_ROWS]] = 1  # five: tested

@@ -595,6 +595,10 @@ def _flag_segments(segments: list[dict[str, Any]], regression: bool,
             diff["lower_adjusted"] = adj
             diff["level_adjusted"] = 1.0 - alpha if id(d) in tested else None  # None: not tested
             diff["adjusted_method"] = method
+            if id(d) not in tested and not regression:
+                # A segment of a default or two resamples the same rows: its interval read "0 [0, 0]",
+                # certainty, in the card (a low-default walk-through, 2026-12-07). Not tested: none.
+                diff["lower"] = diff["upper"] = None
         significant = adj is not None and adj > 0
         if regression:
             d["weak_spot"] = significant
