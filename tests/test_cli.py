@@ -792,8 +792,13 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
     result = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing"])
     assert result.exit_code == 0, result.output
     assert "50 rows: every row is of class 'good': the AUC and the decision metrics need both classes" in result.stdout
-    record = evaluate_artifact(teacher_dir, quiet, timing=False)["calibration_in_the_large"]
+    backtest = evaluate_artifact(teacher_dir, quiet, timing=False)
+    record = backtest["calibration_in_the_large"]
     assert record["positives"] == 0 and record["rows"] == 50 and record["factor"] is None
+    # No default against a positive mean PD: never FAIL; conservative (WARN) beyond noise.
+    conservative = record["p_value"] < 0.01
+    assert backtest["one_class"]["conservative"] is conservative
+    assert backtest["calibration_status"] == ("WARN" if conservative else "PASS")
     # The Jeffreys posterior of 0 defaults in 50: Beta(1/2, 50 + 1/2), its mass above the mean prediction.
     assert record["p_over"] == pytest.approx(float(beta.sf(record["mean_predicted"], 0.5, 50.5)), rel=1e-9)
     assert f"Jeffreys test p {record['p_value']:.3g} (two-sided" in result.stdout

@@ -646,12 +646,15 @@ def test_a_column_of_inf_in_every_row_is_refused_not_dropped_as_one_value(german
 
 
 def test_a_split_part_without_both_classes_says_what_can_be_done() -> None:
-    """The advice named "a larger share for that part", which no command-line option sets."""
+    """The advice named "a larger share for that part" with no option (a review, 2026-12-05), then
+    SplitConfig only, where train has --validation-fraction and --test-fraction (a low-default
+    walk-through, 2026-12-07): both now."""
     frame = pd.DataFrame({"x": np.arange(60.0), "y": [0, 1] * 25 + [0] * 10,
                           "day": ["2020-01-01"] * 50 + [f"2020-02-{d:02d}" for d in range(1, 11)]})
     with pytest.raises(DataError, match=r"out-of-time split of t has \d+ rows and not both classes; use more data or "
-                                        r"more distinct dates .*drop --date-column .*SplitConfig\(validation=\.\.\., "
-                                        r"test=\.\.\.\)"):
+                                        r"more distinct dates .*drop --date-column.*, or give the part a larger share "
+                                        r"\(train's --validation-fraction or --test-fraction; SplitConfig\(validation="
+                                        r"\.\.\., test=\.\.\.\) from Python\)"):
         make_split(frame, frame["y"].to_numpy(np.float64), SplitConfig(date_column="day"), source="t")
 
 

@@ -1063,6 +1063,7 @@ def test_an_asset_on_another_frequency_than_the_panel_is_named() -> None:
     # Four days among daily assets is named; two spacings a bucket edge apart (5.9, 6.1) are one.
     assert "'d' (4 day(s))" in str(frequency_note({"a": 1.0, "b": 1.0, "c": 1.0, "d": 4.0}))
     assert frequency_note({"a": 5.9, "b": 6.1}) is None
+    assert frequency_note({"a": 1.0, "b": 1.0, "c": 2.0, "d": 2.0}) is None  # within three times, as most's rule
 
 
 def test_strict_alarms_a_move_at_a_split_ratio_of_two_or_more_not_a_fall_of_a_third() -> None:
@@ -1079,6 +1080,19 @@ def test_strict_alarms_a_move_at_a_split_ratio_of_two_or_more_not_a_fall_of_a_th
     assert any("the ratio of a 3:2 split" in n for n in fell.notes) and not fell.alarms
     assert any("the ratio of a 2:1 split" in n for n in split.alarms)
     assert not split_alarm(fall["close"].to_numpy()) and split_alarm(halved["close"].to_numpy())
+    # Any ratio of 2:1 or more, named or not (7:1 as Apple's in 2014, 5:2, a 1:7 reverse), is an
+    # alarm (a review, 2026-12-07: only the listed ratios were).
+    for factor in (1 / 7, 1 / 2.5, 7.0):
+        moved = frame["close"].to_numpy().copy()
+        moved[200:] *= factor
+        assert split_alarm(moved), factor
+    # Three 3:2-like falls and then a 2:1 split: the note's examples show the split.
+    many = frame["close"].to_numpy().copy()
+    for row in (50, 80, 110):
+        many[row:] /= 1.5
+    many[200:] /= 2.0
+    table = read_prices(frame.assign(close=many), SPEC)
+    assert split_alarm(many) and "the ratio of a 2:1 split" in table.alarms[0]
 
 
 def test_a_price_named_column_the_model_does_not_read_is_refused_with_the_fix(tmp_path: Path) -> None:

@@ -750,11 +750,12 @@ def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:
     exact = fisher_exact([[17, 1500 - 17], [4, 596]]).pvalue
     assert note.startswith("1.1% of the rows were decided 1 at the cut-off, against 0.7% of its test split")
     assert note.endswith(f"within sampling noise of the test split's 600 rows (two-proportion test p {exact:.2g})")
-    for k1, n1, k2, n2 in ((2, 1000, 2, 100), (0, 1000, 1, 100), (5, 100_000, 3, 600), (150, 20_000, 40, 6_000)):
+    for k1, n1, k2, n2 in ((2, 1000, 2, 100), (0, 1000, 1, 100), (5, 100_000, 3, 600), (150, 20_000, 40, 6_000),
+                           (2_000, 100_000, 6, 100), (300, 100_000, 0, 60)):
         assert _two_proportion_p(k1, n1, k2, n2) == pytest.approx(
             fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue, rel=1e-8)
-    large = chi2_contingency([[2_000, 98_000], [60, 5_940]], correction=False).pvalue
-    assert _two_proportion_p(2_000, 100_000, 60, 6_000) == pytest.approx(large, rel=1e-8)
+    large = chi2_contingency([[200_000, 800_000], [60_000, 140_000]], correction=False).pvalue
+    assert _two_proportion_p(200_000, 1_000_000, 60_000, 200_000) == pytest.approx(large, rel=1e-8)
     # Three times the rate is still chance against 4 flagged rows (p 0.02); against 60 of 6,000, a warning.
     assert "within sampling noise" in flag_rate_notes(thin, 100_000, 2_000)[0]
     plenty = {"metrics": {"test": {"flagged_rate": 0.01, "rows": 6_000}}}

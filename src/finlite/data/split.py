@@ -236,15 +236,16 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
         spans, notes = None, ()
     for name, part in zip(("train", "validation", "test"), parts, strict=True):
         if len(part) == 0 or len(np.unique(labels[part])) < 2:
-            # No command-line option sets the shares: the advice names what can be done from each
-            # side (a review, 2026-12-05: "a larger share" pointed at no option).
+            # The advice names what can be done from each side: the command line's shares
+            # (--validation-fraction, --test-fraction, since 2026-12-06) and Python's SplitConfig.
             how = ("use more data or more distinct dates (each date's rows stay in one part), or drop "
                    "--date-column for a stratified split" if method == "out-of-time" else
                    f"use more data or more distinct values of {config.group_column!r} (each one's rows stay in one "
                    "part)" if method == "grouped" else "use more data")
             raise DataError(
                 f"The {name} part of the {method} split of {source} has {len(part)} rows and not both classes; "
-                f"{how}. From Python, SplitConfig(validation=..., test=...) sets the parts' shares."
+                f"{how}, or give the part a larger share (train's --validation-fraction or --test-fraction; "
+                f"SplitConfig(validation=..., test=...) from Python)."
             )
     return Split(*parts, method=method, dates=spans, notes=notes)
 

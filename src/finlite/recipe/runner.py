@@ -272,7 +272,13 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     # point makes decisions at all (a decision gate there would check nothing).
     p_teacher = task.scores(teacher, data.x_val)
     scored = np.asarray(p_teacher, dtype=np.float64).reshape(-1)
-    if scored.size > 1 and np.all(scored == scored[0]):
+    # Alike on the validation rows and on the training rows too: a few validation rows of one
+    # kind (duplicates, a feature constant there) can share a score under a teacher that ranks.
+    alike = bool(scored.size > 1 and np.all(scored == scored[0]))
+    if alike and len(data.x_train):
+        trained = np.asarray(task.scores(teacher, data.x_train[:10_000]), dtype=np.float64).reshape(-1)
+        alike = bool(np.all(trained == scored[0]))
+    if alike:
         # A teacher that scores every row alike (a booster of one leaf, a net stopped at a constant)
         # has nothing to teach: train said "do not distil", and compress went on without a word (a
         # low-default walk-through, 2026-12-07).

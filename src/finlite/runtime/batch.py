@@ -1808,7 +1808,8 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
         return [said]  # a note: the command line prefixes it
     # The test split's rate is itself a sample: 4 flagged rows of 600 against 7 of 1,000 is 1.7
     # times, and chance (a low-default walk-through, 2026-12-07). Where the split's rows are
-    # recorded, the two shares are compared by the two-proportion z-test; within noise, a note.
+    # recorded, the two shares are compared (_two_proportion_p: Fisher's exact test, or the z-test
+    # on large samples); within noise, a note.
     judged = test.get("rows") if isinstance(test, Mapping) and where == "of its test split" else None
     if isinstance(judged, int) and not isinstance(judged, bool) and judged > 0:
         p_value = _two_proportion_p(positives, rows, round(train * judged), judged)
@@ -1821,14 +1822,18 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
 
 #: The two-proportion test's p-value below which a moved flag rate is warned of (flag_rate_notes).
 FLAG_RATE_P = 0.01
+#: Most tables Fisher's exact test sums (one per possible count): beyond, the z-test.
+_FISHER_TERMS = 100_000
 
 
 def _two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
-    """The two-sided p-value of k1/n1 against k2/n2: Fisher's exact test where the flagged rows
-    are few (200 or fewer in all: the normal approximation misjudged 2 of 1,000 against 2 of 100,
-    p 0.004 where the exact p is 0.04, a review, 2026-12-07), else the pooled two-proportion
-    z-test (1 where the pooled share is 0 or 1: nothing varies)."""
-    if k1 + k2 <= 200:
+    """The two-sided p-value of k1/n1 against k2/n2: Fisher's exact test (the normal approximation
+    misjudged 2 of 1,000 against 2 of 100, p 0.004 where the exact p is 0.04, and 2,000 of
+    100,000 against 6 of 100: a review, 2026-12-07) wherever its sum is short, which the smaller
+    of the samples, the flagged and the unflagged bounds (a test split of some thousand rows);
+    the pooled two-proportion z-test beyond (1 where the pooled share is 0 or 1: nothing varies)."""
+    flagged = k1 + k2
+    if min(n1, n2, flagged, n1 + n2 - flagged) <= _FISHER_TERMS:
         return _fisher_p(k1, n1, k2, n2)
     pooled = (k1 + k2) / (n1 + n2)
     spread = pooled * (1 - pooled) * (1 / n1 + 1 / n2)

@@ -55,9 +55,10 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray) -> dict[
     from finlite._limits import check_memory
 
     # The fit reads the rows in float64, and L-BFGS holds a few more arrays of their size: about
-    # 3.2 times the float32 matrix measured (400,000 x 50: 257 MB beside its 80 MB), so 4 here.
+    # 3.2 times the float32 matrix measured (400,000 x 50: 257 MB beside its 80 MB), so 4 times
+    # its 4 bytes a cell here.
     rows, width = np.shape(x)
-    check_memory(4.0 * 8 * rows * width, f"fitting the logistic regression on {rows:,} rows x {width:,} inputs",
+    check_memory(4.0 * 4 * rows * width, f"fitting the logistic regression on {rows:,} rows x {width:,} inputs",
                  "train on fewer rows (a sample), or fewer one-hot columns (--max-categories), or train --model "
                  "lightgbm, which bins its inputs")
     features = np.asarray(x, dtype=np.float64)
