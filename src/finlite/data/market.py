@@ -278,8 +278,9 @@ class PriceTable:
     #: ``short_assets="skip"``), each said in a sentence.
     skipped: list[str] = field(default_factory=list)
     #: The notes of :attr:`notes` that say the prices may be wrong, not merely unusual: a move at a
-    #: split's ratio of 2:1 or more (:func:`split_alarm`) or a tenfold jump, a stale run, a gap longer than any holiday, assets on other
-    #: frequencies. ``train_forecaster(strict=True)`` (``train --strict``) refuses a file with any.
+    #: split's ratio of 2:1 or more (:func:`split_alarm`) or a tenfold jump of a column the model
+    #: reads, a stale feed's run, a gap longer than any holiday, assets on other frequencies.
+    #: ``train_forecaster(strict=True)`` (``train --strict``) refuses a file with any.
     alarms: list[str] = field(default_factory=list)
 
     def assets(self, date_column: str, id_column: str | None) -> list[tuple[str | None, slice]]:
@@ -859,8 +860,9 @@ FREQUENCY_RATIO = 3.0
 
 def frequency_note(spacings: Mapping[str, float]) -> str | None:
     """A warning naming the assets of a panel whose dates are spaced unlike most of the others'
-    (``spacings``: each asset's median spacing in days; :data:`FREQUENCY_RATIO` apart from the
-    median asset's), or None. A weekly ticker in a daily panel was pooled into one model without
+    (``spacings``: each asset's median spacing in days; :data:`FREQUENCY_RATIO` times apart from
+    the spacing most of them share, within 1.5 times; where two spacings are shared by as many,
+    every group is listed), or None. A weekly ticker in a daily panel was pooled into one model without
     a word: its one-row return is a week's, the others' a day's, under one scaler and in one set
     of pooled metrics (a quant's walk-through, 2026-12-07)."""
     steps = {a: float(v) for a, v in spacings.items() if v > 0}
@@ -1381,7 +1383,8 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
                 jump = jump_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                 if jump:
                     price_table.notes.append(jump)
-                    price_table.alarms.append(jump)
+                    if column in spec.columns():  # a column the model reads (not an unread 'open')
+                        price_table.alarms.append(jump)
                 if column == spec.target:
                     split = split_note(result[column].to_numpy()[rows_slice], sorted_dates[rows_slice], column, asset)
                     if split:
