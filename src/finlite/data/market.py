@@ -705,8 +705,8 @@ def trading_week(dates: np.ndarray) -> str:
         return MONDAY_TO_FRIDAY
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
     share = np.bincount(weekday, minlength=7) / len(days)
-    week = "".join("1" if x >= TRADING_DAY_SHARE else "0" for x in share)
-    return week if "1" in week else MONDAY_TO_FRIDAY
+    # Some weekday holds at least 1/7 of the dates, above TRADING_DAY_SHARE: never an empty week.
+    return "".join("1" if x >= TRADING_DAY_SHARE else "0" for x in share)
 
 
 def week_name(week: str) -> str:
@@ -949,14 +949,16 @@ SPLIT_SCALE = 10.0
 SPLIT_RATIOS = ((1.5, "3:2"), (2.0, "2:1"), (3.0, "3:1"), (4.0, "4:1"), (5.0, "5:1"), (8.0, "8:1"))
 
 
-def _far_moves(values: np.ndarray) -> np.ndarray:
-    """The rows i whose move to row i + 1 is split-like (:func:`split_note`'s rule)."""
+def _far_moves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The rows i whose move to row i + 1 is split-like (:func:`split_note`'s rule), every row's
+    log move, and the median size of a move."""
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         moves = np.log(values[1:]) - np.log(values[:-1])
     size = np.abs(moves)
     typical = float(np.median(size))
-    return np.flatnonzero((size >= np.log(SPLIT_RATIO)) & (size >= SPLIT_SCALE * typical)
-                          & (size <= np.log(JUMP_RATIO)))
+    far = np.flatnonzero((size >= np.log(SPLIT_RATIO)) & (size >= SPLIT_SCALE * typical)
+                         & (size <= np.log(JUMP_RATIO)))
+    return far, moves, typical
 
 
 #: The smallest one-row price ratio (up or down) of a split-like move that ``--strict`` refuses:
@@ -972,7 +974,7 @@ def split_alarm(values: np.ndarray) -> bool:
     note. (Tenfold moves are :func:`jump_note`'s, alarms of their own.)"""
     if len(values) < 3:
         return False
-    far = _far_moves(values)
+    far = _far_moves(values)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = values[far] / values[far + 1]
     return bool(np.any(np.maximum(ratios, 1.0 / ratios) >= SPLIT_ALARM_RATIO))
@@ -987,18 +989,13 @@ def split_note(values: np.ndarray, dates: np.ndarray, column: str, asset: str | 
     crash or a takeover is real): the caller is told to check it. Values > 0, sorted by date."""
     if len(values) < 3:
         return None
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        moves = np.log(values[1:]) - np.log(values[:-1])
-    size = np.abs(moves)
-    typical = float(np.median(size))
-    far = np.flatnonzero((size >= np.log(SPLIT_RATIO)) & (size >= SPLIT_SCALE * typical)
-                         & (size <= np.log(JUMP_RATIO)))
+    far, moves, typical = _far_moves(values)
     if not len(far):
         return None
     examples = []
     # The three largest moves, in date order: the one a --strict run refuses is among them (a
     # review, 2026-12-07: three 3:2-like moves hid a fourth, a 2:1 split).
-    for i in np.sort(far[np.argsort(-size[far], kind="stable")[:3]]):
+    for i in np.sort(far[np.argsort(-np.abs(moves[far]), kind="stable")[:3]]):
         ratio = float(values[i] / values[i + 1])
         split = next((name for r, name in SPLIT_RATIOS if abs(ratio / r - 1) <= 0.03), None)
         reverse = next((":".join(name.split(":")[::-1]) for r, name in SPLIT_RATIOS if abs(ratio * r - 1) <= 0.03),

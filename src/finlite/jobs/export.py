@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from finlite._limits import check_count, check_finite
-from finlite._manifest import SIGNATURE, amend_artifact, failed_gates, refuse_working_folder
+from finlite._manifest import SIGNATURE, amend_artifact, failed_gates, import_step, refuse_working_folder
 from finlite._util import check_flags, package_versions, sha256_bytes, utc_timestamp
 from finlite.artifact import Artifact, load, prepare_like, recorded_table
 from finlite.data.prepared import PreparedData
@@ -250,8 +250,8 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     stale = [INT8_FILE] if INT8_FILE not in files and INT8_FILE in art.manifest["files"] else []
     amend_artifact(art.path, files, {"export": record}, sign_with=private, verify_key=verify_key,
                    manifest_sha256=art.manifest["manifest_sha256"], drop=stale)
-    first = (art.manifest.get("steps") or [{}])[0]
-    imported = first.get("parity") if isinstance(first, dict) and first.get("step") == "import" else None
+    step = import_step(art.manifest)
+    imported = step.get("parity") if step is not None else None
     if isinstance(imported, dict) and imported.get("rows_above_1e-6"):
         # The parity above is ONNX against the teacher; an imported teacher may itself differ from
         # its booster (recorded at import). Said beside it: a PASS alone read as "scores as the

@@ -533,10 +533,12 @@ def _report_options(art: Artifact) -> dict[str, Any]:
 
 def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) -> tuple[dict[str, Any], str]:
     """Train again with the recorded settings; the new manifest and the job's name."""
+    from finlite._manifest import import_step
+
     manifest = art.manifest
     steps = manifest.get("steps") or []
     step = steps[0] if steps else {}
-    if step.get("step") == "import":
+    if import_step(manifest) is not None:
         raise ConfigError(f"{art.path} wraps a booster trained outside finlite ({step.get('file')!r}, sha256 "
                           f"{step.get('file_sha256')}); finlite did not train it and cannot train it again. Reproduce "
                           "its students instead, or re-import the booster with finlite import-teacher.",
@@ -615,7 +617,7 @@ def _quality(metrics: Mapping[str, Any], role: str) -> dict[str, Any]:
     out-of-fold AUC, which its training also decides)."""
     out: dict[str, Any] = {"test": metrics.get("test") or {}}
     if role == "teacher":
-        for key in ("validation_auc", "train_oof_auc"):
+        for key in _ROW_METRICS[1:]:  # validation_auc, train_oof_auc
             if key in metrics:
                 out[key] = metrics[key]
     return out
@@ -860,11 +862,14 @@ def _evidence(report: Mapping[str, Any]) -> dict[str, Any]:
                                                       "metrics": section.get("metrics")}
     flat = flatten_metrics(parts)
 
-    def repeated(key: str) -> bool:  # no part of the name is a timing or a folder's name or path
-        names = [p.split("[", 1)[0] for p in key.split(".")]
-        return not any(is_timing(n) or n in _UNREPEATED_KEYS for n in names)
+    return {k: v for k, v in flat.items() if _repeated(k)}
 
-    return {k: v for k, v in flat.items() if repeated(k)}
+
+def _repeated(key: str, *, skip: tuple[str, ...] = ()) -> bool:
+    """Whether a flattened name is one a rerun must repeat: no part of it is a timing, a folder's
+    name or path (:data:`_UNREPEATED_KEYS`), or one of ``skip``."""
+    names = [p.split("[", 1)[0] for p in key.split(".")]
+    return not any(is_timing(n) or n in _UNREPEATED_KEYS or n in skip for n in names)
 
 
 def compare_evidence(recorded: bytes, rerun: bytes, *, rel_tol: float = REL_TOL,
@@ -950,13 +955,7 @@ def _recorded_rest(metrics: Mapping[str, Any]) -> dict[str, Any]:
         if key == "gates" and isinstance(value, list):
             value = [g for g in value if not (isinstance(g, Mapping) and is_timing(str(g.get("metric", ""))))]
         rest[key] = value
-    flat = flatten_metrics(rest)
-
-    def kept(name: str) -> bool:
-        parts = [p.split("[", 1)[0] for p in name.split(".")]
-        return not any(is_timing(n) or n in _UNREPEATED_KEYS or n == "warnings" for n in parts)
-
-    return {k: v for k, v in flat.items() if kept(k)}
+    return {k: v for k, v in flatten_metrics(rest).items() if _repeated(k, skip=("warnings",))}
 
 
 def compare_recorded_metrics(recorded: Mapping[str, Any], rerun: Mapping[str, Any], *, judged: bool,

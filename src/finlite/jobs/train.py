@@ -229,41 +229,40 @@ def train(
                                        notes=lambda m: [*_no_skill(m), *_majority_positive(prepared),
                                                         *prepared.split_notes(_flagged(m))]))
     n_features = prepared.x_train.shape[1]
+    net: FinliteModel
+    unconverged: list[str] = []
     if mle:
         from finlite.training.linear import fit_logistic
 
-        linear = LogisticRegression(n_features)
-        fitted = fit_logistic(linear, prepared.x_train, prepared.y_train)
-        linear.eval()
-        score = validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val)(linear)
-        steps = [{"step": "train", "model": linear.config(), "fit": fitted}]
-        average_recorded(steps[0], linear, prepared.preprocessor, prepared.x_train)
-        unconverged = [] if fitted["converged"] else [
-            f"the logistic regression's maximum-likelihood fit did not converge in {fitted['iterations']:,} L-BFGS "
-            "iterations: its coefficients may still move. Check for columns on wildly different scales or one that "
-            "separates the classes (the notes above), and read its coefficients with care."]
-        return _warned(_finish_teacher(linear, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
-                                       {"validation_auc": score},
-                                       notes=lambda m: [*unconverged, *_no_skill(m, fitted=True),
-                                                        *_majority_positive(prepared),
-                                                        *prepared.split_notes(_flagged(m))]))
-    net: FinliteModel = (TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp"
-                         else LogisticRegression(n_features))
-    tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}
+        net = LogisticRegression(n_features)
+        fitted = fit_logistic(net, prepared.x_train, prepared.y_train)
+        net.eval()
+        score = validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val)(net)
+        steps = [{"step": "train", "model": net.config(), "fit": fitted}]
+        if not fitted["converged"]:
+            unconverged.append(
+                f"the logistic regression's maximum-likelihood fit did not converge in {fitted['iterations']:,} "
+                "L-BFGS iterations: its coefficients may still move. Check for columns on wildly different scales or "
+                "one that separates the classes (the notes above), and read its coefficients with care.")
+    else:
+        net = TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp" else LogisticRegression(n_features)
+        tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}
 
-    def loss_fn(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["y"])
+        def loss_fn(logits: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["y"])
 
-    result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
-                 config, desc=f"training {model}", score_name="AUC")
-    # batch_size: the batch size the loop took, as a forecaster's step records it (the settings'
-    # None means "by the row count", which a reviewer then had to work out: a review, 2026-12-06).
-    steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
-              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size": result.batch_size}]
+        result = fit(net, tensors, loss_fn, validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val),
+                     config, desc=f"training {model}", score_name="AUC")
+        score = result.best_score
+        # batch_size: the batch size the loop took, as a forecaster's step records it (the settings'
+        # None means "by the row count", which a reviewer then had to work out: a review, 2026-12-06).
+        steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
+                  "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size": result.batch_size}]
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _warned(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
-                                   {"validation_auc": result.best_score},
-                                   notes=lambda m: [*_no_skill(m), *_majority_positive(prepared),
+                                   {"validation_auc": score},
+                                   notes=lambda m: [*unconverged, *_no_skill(m, fitted=mle),
+                                                    *_majority_positive(prepared),
                                                     *prepared.split_notes(_flagged(m))]))
 
 

@@ -1428,7 +1428,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         psi = counts.psi()
         if limits is not None and limits.any():  # before the output exists: a broken feed writes no decision
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
-                                       learned_blanks(encoder),
+                                       counts.learned,
                                        positives=positives if predictor.decision_cutoff is not None else None,
                                        rangeless=counts.rangeless)
             if breached:
