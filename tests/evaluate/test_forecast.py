@@ -625,6 +625,13 @@ def test_var_backtest_counts_exceptions_and_matches_independent_tests() -> None:
     assert fc.var_backtest(np.full(10, -1.0), np.full(10, 0.01), 0.95)["independence"] is None
     assert fc.var_backtest(np.r_[np.full(9, 0.0), -1.0], np.full(10, 0.01), 0.95)["independence"] is None
     assert fc.var_backtest([-1.0], [0.01], 0.95)["independence"] is None
+    # One exception on the first day only: no later period is an exception, nothing to test (it
+    # read as statistic 0, p 1); on the first and third days, both states vary: tested.
+    first = fc.var_backtest(np.r_[-1.0, np.full(9, 0.0)], np.full(10, 0.01), 0.95)
+    assert first["exceptions"] == 1 and first["independence"] is None
+    assert first["conditional_coverage"] is None
+    assert fc.var_backtest(np.r_[-1.0, 0.0, -1.0, np.full(7, 0.0)], np.full(10, 0.01),
+                           0.95)["independence"] is not None
     # A forecast at or below 0 is a VaR of 0: any loss breaches it.
     assert fc.var_backtest([-1e-6, 1e-6], [-0.01, 0.0], 0.95)["exceptions"] == 1
 

@@ -19,6 +19,7 @@ from scipy.stats import norm
 from sklearn import metrics as skm
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
+from finlite._util import natural_key
 from finlite.errors import ConfigError
 from finlite.evaluate import metrics as m
 from finlite.evaluate import validation as v
@@ -438,7 +439,7 @@ def test_flipped_cases_csv_orders_text_ids_naturally() -> None:
     ids = np.array([f"X{i}" for i in range(len(inp.ids))], dtype=object)
     written = [r[0] for r in list(csv.reader(io.StringIO(v.flipped_cases_csv(dataclasses.replace(inp, ids=ids)))))[1:]]
     assert written == sorted(written, key=lambda text: int(text[1:])) and len(written) > 10
-    assert [v._natural_key(x) < v._natural_key(y) for x, y in [("X49", "X107"), ("007", "8"), ("A9", "B1"),
+    assert [natural_key(x) < natural_key(y) for x, y in [("X49", "X107"), ("007", "8"), ("A9", "B1"),
                                                                 ("9" * 5000, "1" + "0" * 5000)]] == [True] * 4
     # Ids read as text that are all numbers (the report reads an id column as text) go in numeric order.
     ids = np.array([f"{(i - 50) / 4:g}" for i in range(len(inp.ids))], dtype=object)

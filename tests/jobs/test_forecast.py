@@ -833,17 +833,19 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     ev3 = forecast_evidence(three, {"teacher": np.full(n3, 0.02)}, cutoff=None)
     assert ev3["models"]["teacher"]["value_at_risk"]["var_95"]["observations"] == -(-n3 // 3)
     assert "; one window in 3 of each asset, from its first, so that no two overlap;" in ev3["value_at_risk"]["method"]
-    # A panel: each asset backtested, counted by zone, summed.
-    frames = [pd.read_csv(write_prices(tmp_path / f"v{k}.csv", n=700, seed=k)).assign(asset=f"A{k}") for k in range(3)]
+    # A panel: each asset backtested, counted by zone, summed; the red ones named in natural order
+    # (as text A10 came before A2).
+    frames = [pd.read_csv(write_prices(tmp_path / f"v{k}.csv", n=700, seed=k)).assign(asset=f"A{[10, 2, 9][k]}")
+              for k in range(3)]
     panel = prepare_series(pd.concat(frames, ignore_index=True),
                            MarketSpec(window=10, objective="volatility", id_column="asset"), walk=WalkForward(folds=2))
     yp = panel.y_test.astype(np.float64)
     evp = forecast_evidence(panel, {"teacher": np.full(len(yp), 0.002)}, cutoff=None)
     tested = evp["models"]["teacher"]["value_at_risk"]["var_99"]
     assert tested["assets"] == 3 and sum(tested["zones"].values()) == 3 and tested["observations"] == len(yp)
-    assert tested["red_assets"] == ["A0", "A1", "A2"]  # 0.2 % against a daily 1 %: every asset red
+    assert tested["red_assets"] == ["A2", "A9", "A10"]  # 0.2 % against a daily 1 %: every asset red
     assert "green 0, yellow 0, red 3" in render_forecast_table(evp)
-    assert any("red zone of the Basel traffic light for 3 of 3 assets (A0, A1, A2; the table counts the assets by "
+    assert any("red zone of the Basel traffic light for 3 of 3 assets (A2, A9, A10; the table counts the assets by "
                "zone)" in w for w in thin_warnings(evp))
     # A return forecaster has no volatility to backtest.
     returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
@@ -890,10 +892,12 @@ def test_the_table_says_which_calendar_the_trading_rows_are_annualised_with(pric
 
 def test_numeric_asset_ids_are_tabled_by_value() -> None:
     """Ids 7 and 101..106 were tabled 101, ..., 106, 7 (a walk-through as an FX quant, 2026-12-07)."""
-    from finlite.jobs.forecast import asset_order
+    from finlite._util import natural_key
 
-    assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL", "²", "٣"], key=asset_order) == [
+    assert sorted(["106", "7", "101", "EURUSD", "007", "AAPL", "²", "٣"], key=natural_key) == [
         "007", "7", "101", "106", "AAPL", "EURUSD", "²", "٣"]  # digits other than ASCII are names
+    # One key for the tables, the flipped cases and the red assets: X49 before X107 in each.
+    assert sorted(["X107", "X49", "X5"], key=natural_key) == ["X5", "X49", "X107"]
 
 
 def test_assets_that_end_inside_the_test_period_are_told_as_a_survivorship_bias() -> None:

@@ -576,8 +576,19 @@ def test_a_worker_running_other_finlite_code_is_refused(local_ray: None, exporte
     with pytest.raises(ConfigError, match="runs other finlite code than the driver"):
         score_file_ray(exported_dir, book, out)
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    engine.check_worker_code(None)  # a driver with no digest (compiled files only) has none to compare
-    monkeypatch.setattr(version, "code_sha256", lambda: "f" * 64)  # the search's driver
+    engine.check_worker_code(None)  # a driver older than driver_code() sends none to compare
+    # A driver without a digest (compiled files only) is compared by its version: it checked
+    # nothing and said nothing (a review, 2026-12-07). Here the workers have a digest: refused.
+    with pytest.raises(ConfigError, match=r"the driver's finlite 9\.9, with no code digest: only versions compared"):
+        engine.check_cluster_code(ray, "no-digest:9.9")
+    monkeypatch.setattr(engine, "code_sha256", lambda: None)
+    assert engine.driver_code() == f"no-digest:{version.__version__}"
+    engine.check_worker_code(engine.driver_code())  # the same version, neither with a digest
+    with pytest.raises(ConfigError, match=r"with no code digest: an install without its source.*the driver's a{16}…"):
+        engine.check_worker_code("a" * 64)
+    with pytest.raises(ConfigError, match=r"the driver's finlite 0\.0\.1, with no code digest"):
+        engine.check_worker_code("no-digest:0.0.1")
+    monkeypatch.setattr(engine, "code_sha256", lambda: "f" * 64)  # the search's driver
     with pytest.raises(ConfigError, match="runs other finlite code than the driver"):
         search_on_ray([((4,), 2.0, 0)], [[(0.0, 0)]], {"prepared": None, "teacher": None, "common": {}, "gates": None,
                                                        "config": None, "fine_tune": None, "deadline": 0.0},

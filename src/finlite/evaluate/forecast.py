@@ -273,9 +273,10 @@ def var_backtest(realised: Any, sigma: Any, level: float = 0.99) -> dict[str, An
     their χ² p-values: ``kupiec`` (Kupiec's proportion of failures: is the rate 1 − level?, 1
     degree of freedom), ``independence`` (Christoffersen's: does an exception make the next more
     likely?, 1) and ``conditional_coverage`` (both, 2); the independence tests are None where
-    there is nothing to test: no exception followed by another period, or no calm period followed
-    by one (no exception at all, every period one, one exception on the last day). A statistic of
-    0 and a p-value of 1 there read as a test passed (a review, 2026-12-07)."""
+    there is nothing to test: no exception followed by another period, no calm period followed
+    by one, no exception after a first period, or no calm period after it (no exception at all,
+    every period one, one exception on the last day, or only on the first). A statistic of 0 and
+    a p-value of 1 there read as a test passed (reviews, 2026-12-07)."""
     r_arr, s_arr = _values(realised, sigma, "volatility forecasts")
     if not 0.5 < float(level) < 1.0:
         raise DataError(f"A VaR level must lie between 0.5 and 1 (0.99 for 99 %); got {level!r}.")
@@ -293,7 +294,9 @@ def var_backtest(realised: Any, sigma: Any, level: float = 0.99) -> dict[str, An
     before, after = hit[:-1], hit[1:]
     n01, n11 = int(np.sum(~before & after)), int(np.sum(before & after))
     n00, n10 = int(np.sum(~before & ~after)), int(np.sum(before & ~after))
-    if n00 + n01 and n10 + n11:
+    # Both the state before and the state after must vary: an exception on the first day only
+    # leaves every later period calm, and its chain fits independence exactly (p = 1) untested.
+    if n00 + n01 and n10 + n11 and n01 + n11 and n00 + n10:
         pi01, pi11, pi = n01 / (n00 + n01), n11 / (n10 + n11), (n01 + n11) / (n - 1)
         lr_ind = max(0.0, -2.0 * (_bernoulli_loglik(n01 + n11, n00 + n01 + n10 + n11, pi)
                                   - _bernoulli_loglik(n01, n00 + n01, pi01) - _bernoulli_loglik(n11, n10 + n11, pi11)))

@@ -24,7 +24,6 @@ import functools
 import io
 import itertools
 import math
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ import pandas as pd
 
 from finlite._keys import CSV_MISSING, MISSING
 from finlite._limits import CATEGORY_MIN_ROWS, PSI_MIN_ROWS, THIN_CLASS_ROWS
-from finlite._util import spreadsheet_safe
+from finlite._util import natural_key, spreadsheet_safe
 from finlite.data.preprocess import stability_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
@@ -1708,16 +1707,6 @@ def _as_numbers(ids: np.ndarray) -> np.ndarray | None:
     return numbers if np.isfinite(numbers).all() else None
 
 
-def _natural_key(value: Any) -> tuple[tuple[int, int, str], ...]:
-    """Sort key of an id read as text with its runs of digits as numbers ("X49" < "X107";
-    "007" and "7" tie, and a stable sort keeps their order). A run is compared by its length
-    without leading zeros, then its digits: no int() of a hostile 5,000-digit id."""
-    parts = re.split(r"([0-9]+)", str(value.item() if hasattr(value, "item") else value))
-    # re.split with a group puts the digit runs at the odd positions
-    return tuple((0, len(part.lstrip("0")), part.lstrip("0")) if i % 2 else (1, 0, part)
-                 for i, part in enumerate(parts) if part)
-
-
 def flipped_cases_csv(inp: TabularInputs) -> str:
     """CSV of the test rows whose decision differs between teacher and student, sorted by id
     (numbers, or text ids that are all numbers, in numeric order; other text in natural order:
@@ -1741,7 +1730,7 @@ def flipped_cases_csv(inp: TabularInputs) -> str:
     if numbers is not None:  # numbers (or ids read as text that are all numbers) in numeric order
         rows = rows[np.argsort(numbers, kind="stable")]
     else:  # text (or mixed) in natural order: X49 before X107, as a reviewer looks them up
-        rows = rows[sorted(range(rows.size), key=lambda k: _natural_key(flipped[k]))]
+        rows = rows[sorted(range(rows.size), key=lambda k: natural_key(flipped[k]))]
     # A credit model's decisions are declines, a fraud model's flags (a walk-through, 2026-12-06:
     # a credit file said "flagged").
     words = DecisionWords.of(inp.domain)

@@ -27,7 +27,7 @@ import torch
 
 from finlite import _paths
 from finlite._limits import check_seed
-from finlite._util import check_flags, dump_json, param_error, terminal_safe
+from finlite._util import check_flags, dump_json, natural_key, param_error, terminal_safe
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.market import (
     MarketSpec,
@@ -778,7 +778,7 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
             n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
             zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
             zones["too_few_periods"] = sum(e["zone"] is None for e in each)  # under one expected exception
-            red = sorted(str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red")
+            red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
                                        "red_assets": red[:20]}
@@ -920,7 +920,7 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
             out.append(f"the trading view rests on {short['']:,} {held} holding period(s); annualised returns and "
                        f"Sharpe ratios from fewer than {THIN_PERIODS} are no evidence of what a strategy earns.")
         else:
-            named = ", ".join(f"{terminal_safe(a)} ({n:,})" for a, n in sorted(short.items(), key=lambda kv: asset_order(kv[0]))[:5])
+            named = ", ".join(f"{terminal_safe(a)} ({n:,})" for a, n in sorted(short.items(), key=lambda kv: natural_key(kv[0]))[:5])
             out.append(f"the trading views of {named}{' and more' if len(short) > 5 else ''} rest on fewer than "
                        f"{THIN_PERIODS} {held} holding periods each; their annualised returns and Sharpe ratios are "
                        "no evidence of what a strategy earns.")
@@ -1040,13 +1040,6 @@ def _dig(entry: Any, path: Sequence[str]) -> Any:
     return entry
 
 
-def asset_order(asset: str) -> tuple[int, int, str]:
-    """How the tables order asset ids: numbers by value (7 before 101; as text 101 came first: a
-    walk-through as an FX quant, 2026-12-07), then the others as text."""
-    text = str(asset).strip()
-    return (0, int(text), text) if text.isascii() and text.isdigit() and len(text) < 19 else (1, 0, text)
-
-
 #: A table of several assets shows the trading view of this many (in their sorted order); the
 #: rest are in ``trading_per_asset`` of ``--json`` and report.json, as a last row says.
 TABLE_ASSETS = 10
@@ -1129,7 +1122,7 @@ def forecast_table_rows(evidence: Mapping[str, Any], teacher: str = "teacher") -
         rows.append([f"cross-section: {int(section['assets_left_out'])} asset(s) on another calendar than "
                      f"{terminal_safe(str(section.get('calendar')))} left out ({', '.join(left)}"
                      f"{', ...' if int(section['assets_left_out']) > len(left) else ''})", *("" for _ in names)])
-    shown = sorted(per_asset, key=asset_order)[:TABLE_ASSETS]
+    shown = sorted(per_asset, key=natural_key)[:TABLE_ASSETS]
     for asset in shown:
         # An id is the data's: control characters written out, as the command line prints data.
         rows += _trading_rows(per_asset[asset], names, f"{terminal_safe(asset)}: ")

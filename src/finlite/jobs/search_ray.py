@@ -27,7 +27,7 @@ def _group(hidden: tuple[int, ...], temperature: float, bins: int, order: list[t
            timing: bool, threads: int, bins_from: Any, own: dict[str, Any],
            code: str | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """One Ray task: a student and its candidates, as the serial loop computes them, by the
-    driver's finlite code (``code``, its digest) or none (:func:`~finlite.runtime.ray_engine.check_worker_code`)."""
+    driver's finlite code (``code``, :func:`~finlite.runtime.ray_engine.driver_code`) or none (:func:`~finlite.runtime.ray_engine.check_worker_code`)."""
     import torch
 
     from finlite.recipe.search import student_candidates
@@ -63,14 +63,12 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     """
     import torch
 
-    from finlite._version import code_sha256
     from finlite.runtime.ray_engine import (
         _finlite_cause,
-        check_cluster_code,
         connect,
-        joined_cluster,
+        driver_code,
         keep_signal_handlers,
-        require_cpus,
+        ready_cluster,
         require_ray,
     )
 
@@ -78,9 +76,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
     owned = connect(address)
     futures: list[Any] = []
     try:
-        require_cpus(ray, address)  # no task would ever be placed: the search waited past its budget
-        if joined_cluster(address, owned):  # a cluster's nodes: any finlite answers this, where an older one cannot run _group
-            check_cluster_code(ray, code_sha256())
+        ready_cluster(ray, address, owned)  # no CPU: no task would ever be placed, the search waited past its budget
         # Each task trains with this process's torch thread count (the same reductions in the
         # same order as the serial search, hence the same metrics) and reserves that many CPUs,
         # so tasks never share cores. Run with OMP_NUM_THREADS=1 for one task per core.
@@ -91,7 +87,7 @@ def search_on_ray(students: list[tuple[tuple[int, ...], float, int]], orders: li
         prepared, teacher, common = (ray.put(job[k]) for k in ("prepared", "teacher", "common"))
         futures = [task.remote(hidden, temperature, bins, order, prepared, teacher, common, job["gates"], job["config"],
                                job["fine_tune"], job["deadline"], False, threads, job.get("input_bins_from", "teacher"),
-                               own, code_sha256())
+                               own, driver_code())
                    for (hidden, temperature, bins), order, own in zip(students, orders, overrides or [{}] * len(students),
                                                                        strict=True)]
         results: dict[int, tuple[list[dict[str, Any]], list[Any]]] = {}

@@ -91,7 +91,8 @@ from finlite.runtime.reason_codes import (
 )
 from finlite.runtime.stability import LEVELS
 
-__all__ = ["RAY_MISSING", "RayScoreSummary", "check_cluster_code", "check_worker_code", "connect", "joined_cluster", "require_cpus", "require_ray", "score_file_ray"]
+__all__ = ["RAY_MISSING", "RayScoreSummary", "check_cluster_code", "check_worker_code", "connect", "driver_code",
+           "joined_cluster", "ready_cluster", "require_cpus", "require_ray", "score_file_ray"]
 
 RAY_MISSING = ("--engine ray needs Ray, which is not installed. Install finlite's Ray extra with "
                "pip install 'finlite[ray]' (or drop --engine ray to run on this machine alone).")
@@ -206,9 +207,23 @@ def require_cpus(ray: Any, address: str | None) -> int:
     return cpus
 
 
+#: How a finlite without a code digest (compiled files only, or run from a zip) names its code:
+#: by its version, which two such installs must at least share (their code is compared no further).
+_NO_DIGEST = "no-digest:"
+
+
+def driver_code() -> str:
+    """This process's finlite code as the workers compare it: its
+    :func:`finlite._version.code_sha256`, or where it has none its version (a driver without a
+    digest checked nothing and said nothing: a review, 2026-12-07)."""
+    from finlite._version import __version__
+
+    return code_sha256() or f"{_NO_DIGEST}{__version__}"
+
+
 def check_worker_code(driver: str | None) -> None:
     """Refuse to work where this process's finlite code is not the driver's (``driver``, its
-    :func:`finlite._version.code_sha256`; None: the driver has none to compare). A cluster whose
+    :func:`driver_code`; None: a driver older than that, with nothing to compare). A cluster whose
     nodes ran other finlite code scored other decisions, and nothing said or recorded it (a
     cluster engineer's walk-through, 2026-12-07: 19,926 of 1,000,000 decisions changed)."""
     if driver is None:
@@ -216,7 +231,7 @@ def check_worker_code(driver: str | None) -> None:
     from finlite._version import __version__
 
     mine = code_sha256()
-    if mine != driver:
+    if (mine or f"{_NO_DIGEST}{__version__}") != driver:
         import socket
 
         raise ConfigError(_other_code(socket.gethostname(), __version__, mine, driver))
@@ -228,10 +243,22 @@ def _other_code(host: str, version: str | None, mine: str | None, driver: str) -
             "no finlite installed" if version is None else
             f"finlite {version}, with no code digest: an install without its source (compiled or zipped), or a "
             "finlite older than this check")
-    return (f"A Ray worker on {host} runs other finlite code than the driver ({what}; the driver's {driver[:16]}…): "
+    theirs = (f"finlite {driver.removeprefix(_NO_DIGEST)}, with no code digest: only versions compared"
+              if driver.startswith(_NO_DIGEST) else f"{driver[:16]}…")
+    return (f"A Ray worker on {host} runs other finlite code than the driver ({what}; the driver's {theirs}): "
             "its results could differ from the driver's. Install the same finlite on every node of the cluster "
             "(docs/scale.md), or start this process again if finlite changed on disk since it first ran; nothing "
             "was written.")
+
+
+def ready_cluster(ray: Any, address: str | None, owned: bool) -> int:
+    """A Ray that :func:`connect` reached, made ready for work: its CPUs (refused when none:
+    :func:`require_cpus`) and, on a cluster joined or given (:func:`joined_cluster`), every
+    node's finlite code compared with this one's (:func:`check_cluster_code`)."""
+    cpus = require_cpus(ray, address)
+    if joined_cluster(address, owned):  # a local Ray of this process's own runs this very code
+        check_cluster_code(ray, driver_code())
+    return cpus
 
 
 def joined_cluster(address: str | None, owned: bool) -> bool:
@@ -284,7 +311,7 @@ def check_cluster_code(ray: Any, driver: str | None, timeout: float = 120.0) -> 
                           "the cluster is alive ('ray status') and has finlite installed (docs/scale.md); nothing was "
                           "written.") from None
     for node, (host, version, mine) in zip(nodes, answers, strict=True):
-        if mine != driver:
+        if (mine or f"{_NO_DIGEST}{version}") != driver:
             where = f"{host} ({node.get('NodeManagerAddress') or node.get('NodeID', '')[:12]})"
             raise ConfigError(_other_code(where, version, mine, driver))
 
@@ -876,9 +903,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     try:
         from ray.data import DataContext
 
-        cpus = require_cpus(ray, address)  # no actor would ever be placed: the run waited for ever
-        if joined_cluster(address, owned):  # a cluster's nodes (a Ray of this process's own runs this very code)
-            check_cluster_code(ray, code_sha256())
+        cpus = ready_cluster(ray, address, owned)  # no CPU: no actor would ever be placed, the run waited for ever
         # One CPU per actor: more than the cluster has would not run, yet were reported as run.
         size = min(workers or cpus, cpus)
         if workers is not None and workers > cpus:
@@ -914,7 +939,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
             fn_constructor_kwargs={"artifact": str(Path(artifact).resolve()), "variant": variant,
                                    "key_pem": key_pem, "manifest_sha256": pin, "source": str(src), "ids": ids,
                                    "reasons": k, "codes": codes, "total": total, "flags": flags,
-                                   "no_impute": no_impute, "code": code_sha256()})
+                                   "no_impute": no_impute, "code": driver_code()})
         if progress:
             from tqdm import tqdm
 
