@@ -60,6 +60,8 @@ def test_report_refuses_bad_input_with_exit_2(exported_dir: Path, teacher_dir: P
         (["report", str(exported_dir), "--monotone", "duration_in_month:up"], "--monotone"),
         (["report", str(exported_dir), "--domain", "fraud", "--out", str(tmp_path / "d")],
          "--domain changes what the report is built from"),
+        (["report", str(exported_dir), "--grades", "0.01", "--out", str(tmp_path / "e")],
+         "--grades changes what the report is built from"),
     ]
     for args, message in cases:
         result = runner.invoke(app, args)
@@ -83,6 +85,10 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
         (["--search", "--segments", "purpose"], "--search writes the report with the defaults"),
         (["--domain", "aml"], "--domain must be one of credit, fraud; got 'aml'"),
         (["--search", "--domain", "fraud"], "--search writes the report with the defaults"),
+        (["--grades", "5"], "a grade's upper PD bound is a fraction in (0, 1]; got '5' (a percentage? write 0.05"),
+        (["--grades", "0.1,0.05"], "the upper bounds must rise grade by grade; '0.05' follows 0.1"),
+        (["--grades", "0.01", "--domain", "fraud"], "--grades is a credit model's PD master scale"),
+        (["--search", "--grades", "0.01"], "--search writes the report with the defaults"),
     ]
     for extra, message in cases:
         result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(out), "--quiet",
@@ -90,6 +96,37 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
         assert result.exit_code == 2, (extra, result.output)
         assert message in result.output, (extra, result.output)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_report_back_tests_the_pds_on_the_banks_master_scale(exported_dir: Path, german_csv: Path,
+                                                             tmp_path: Path) -> None:
+    """--grades: the calibration section's per-grade Jeffreys test reads the bank's scale, which
+    report.json records."""
+    out = tmp_path / "graded"
+    result = runner.invoke(app, ["report", str(exported_dir), str(german_csv), "--grades", "0.1,0.3,0.6",
+                                 "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    stored = json.loads((out / "report.json").read_text())
+    assert stored["options"]["grades"] == [0.1, 0.3, 0.6, 1.0]
+    [calibration] = [s for s in stored["sections"] if s["id"] == "calibration"]
+    graded = calibration["metrics"]["pd_grades"]
+    assert graded["scale"] == [0.1, 0.3, 0.6, 1.0] and graded["scale_source"] == "given"
+    rows = sum(g["rows"] for g in graded["student"]["grades"])
+    assert rows == stored["rows"] and {g["grade"] for g in graded["student"]["grades"]} <= {1, 2, 3, 4}
+    assert "Per grade of the master scale (4 grades of the bank's scale (--grades))" in calibration["summary"]
+    assert any(t["id"] == "pd_grades_student" for t in calibration["tables"])
+    # Recorded so that a rebuild of an artifact whose report was built with it (and reproduce) reads it again.
+    from finlite.jobs.report import ReportOptions
+
+    assert ReportOptions.from_dict(stored["options"]).grades == (0.1, 0.3, 0.6, 1.0)
+    assert "grades" not in ReportOptions().to_dict()  # an older report's form when none is given
+    again = tmp_path / "again"
+    rebuilt = runner.invoke(app, ["report", str(exported_dir), str(german_csv), "--out", str(again)])
+    assert rebuilt.exit_code in (0, 1), rebuilt.output
+    # Without --grades a report of this artifact reads its own stored options: the default scale here.
+    [default] = [s for s in json.loads((again / "report.json").read_text())["sections"] if s["id"] == "calibration"]
+    assert default["metrics"]["pd_grades"]["scale_source"] == "default"
 
 
 def test_report_exits_1_when_its_overall_status_is_fail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -360,6 +360,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "monotone": ("--monotone",),
     "enforce_monotone": ("--enforce-monotone",),
     "domain": ("--domain",),
+    "grades": ("--grades",),
     "flags": ("--flags",),
     "no_impute": ("--no-impute",),
     "max_psi": ("--max-psi",),
@@ -379,7 +380,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
 _VALUE = r"(\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s,;:)\]]*[^\s,;:)\].])"
 _PLAIN = re.compile(r"[A-Za-z0-9_.+-]+")  # a value the shell takes as it is, e.g. woe or 0.5
 #: Flags that take their list as one comma-separated value (``--hidden 8,8,8``), not repeated.
-_COMMA_LIST_FLAGS = frozenset({"--hidden", "--student-width", "--segments", "--protected"})
+_COMMA_LIST_FLAGS = frozenset({"--hidden", "--student-width", "--segments", "--protected", "--grades"})
 
 
 def _option_flags(func: Callable[..., Any]) -> frozenset[str]:
@@ -674,6 +675,7 @@ Protected = Annotated[str | None, typer.Option(help="Report: protected columns (
 Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
 IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv and in the report's tables of rows (default: the row number in the data file). Its values are written into the artifact, which travels with the model: name rows by an application number, not by a customer's name.")]
 NoImpute = Annotated[bool, typer.Option("--no-impute", help="Refuse a blank (null, empty) in a field training never saw blank, naming the field and row (serve: 422; score: exit 2, nothing written), instead of deciding on the training median or the unseen category; a field training saw blank keeps its learned treatment. Table models.")]
+Grades = Annotated[str | None, typer.Option(help="Report: a credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1; 1 is added as the last), by which the calibration section back-tests the PDs grade by grade (Jeffreys test). Default: the scale a rebuilt report was built with; for a new one finlite's generic 10-grade scale.")]
 Domain = Annotated[str | None, typer.Option(help="Report: what a classifier's flags decide: 'credit' (declined applicants, whose adverse-action reasons must not change) or 'fraud' (transactions held for an analyst: changed reasons are a finding to review, not a material change). Default: the domain a rebuilt report was built in; for a new one, 'fraud' when the data file's name says fraud, creditcard, transaction or payment, else 'credit'.")]
 
 
@@ -1008,6 +1010,7 @@ def compress(
     monotone: Monotone = None,
     id_column: IdColumn = None,
     domain: Domain = None,
+    grades: Grades = None,
     enforce_monotone: Annotated[bool, typer.Option("--enforce-monotone", help="Train the student under the --monotone constraints (a penalty on wrong-way changes in the distillation loss).")] = False,
 ) -> None:
     """Distil a teacher into a small student, prune it, fine-tune it, and report both side by side.
@@ -1034,9 +1037,9 @@ def compress(
     report_options: dict[str, Any] = {
         "segments": _columns(segments, "--segments"), "protected": _columns(protected, "--protected"),
         "monotone": _monotone(monotone), "id_column": id_column, "domain": domain,
-        "enforce_monotone": enforce_monotone}
+        "enforce_monotone": enforce_monotone, **({"grades": grades} if grades is not None else {})}
     if search and any(report_options.values()):
-        raise ConfigError("--segments, --protected, --monotone, --id-column, --domain and --enforce-monotone set compress's "
+        raise ConfigError("--segments, --protected, --monotone, --id-column, --domain, --grades and --enforce-monotone set compress's "
                           "report; --search writes the report with the defaults. Drop them, and rebuild the report "
                           "with 'finlite report ARTIFACT DATA --segments ...' after the search.")
     source: Any = teacher
@@ -1669,6 +1672,7 @@ def report(
     monotone: Monotone = None,
     id_column: IdColumn = None,
     domain: Domain = None,
+    grades: Grades = None,
     holdout: Annotated[Path | None, typer.Option(help="A labelled table the models never saw (e.g. later applications whose outcomes are now known; CSV or Parquet, the training table's columns): every section judges its rows instead of the test split, and stability compares them with the training rows (score PSI, feature CSI). Needs DATA. Default --out: ARTIFACT-report-HOLDOUTNAME.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write the report into. Default: ARTIFACT-report beside the artifact (the artifact itself is never written).")] = None,
     force: Force = False,
@@ -1691,7 +1695,7 @@ def report(
                              segments=_columns(segments, "--segments") if segments is not None else None,
                              protected=_columns(protected, "--protected") if protected is not None else None,
                              monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
-                             verify_key=verify_key, holdout=holdout, domain=domain)
+                             verify_key=verify_key, holdout=holdout, domain=domain, grades=grades)
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
 
     def field(value: Any, key: str) -> Any:  # report.json is the artifact's, untrusted: a list there is no record

@@ -163,6 +163,24 @@ def test_a_student_whose_mean_prediction_misses_the_observed_rate_is_a_limitatio
     assert "mean prediction is off" not in render_model_card(report)
 
 
+def test_a_master_scale_grade_whose_pd_is_too_low_is_a_limitation() -> None:
+    """The per-grade PD back-test's grades too low at 1 % (Jeffreys, one-sided) are named on the
+    card, with their bounds, PD and observed rate."""
+    from finlite.evaluate.validation import grade_backtest
+
+    report = credit_report()
+    calibration = next(s for s in report["sections"] if s["id"] == "calibration")
+    grades = grade_backtest([1] * 9 + [0] * 191, [0.015] * 200, (0.01, 0.02))
+    assert grades[0]["grade"] == 2 and grades[0]["p_value"] < 0.01  # 4.5 % observed against a PD of 1.5 %
+    calibration["metrics"] = {"pd_grades": {"student": {"grades": grades, "underestimated_status_level": [2]}}}
+    limitations = " ".join(part(render_model_card(report), "## Limitations").split())
+    assert ("- **The student's PD is too low in 1 grade(s) of the master scale**: grade 2 (1.00%–2.00%: mean PD "
+            f"1.50% against 4.50% observed, 9 of 200; Jeffreys p {grades[0]['p_value']:.2g}). Those applicants "
+            "default more often than priced") in limitations
+    calibration["metrics"]["pd_grades"]["student"]["underestimated_status_level"] = []
+    assert "too low in" not in render_model_card(report)
+
+
 def test_a_price_files_alarms_are_limitations() -> None:
     """A split found in a forecaster's training prices sat in the card's list of data notes only
     (a quant's walk-through, 2026-12-07): each alarm is a limitation, five at most and a count."""

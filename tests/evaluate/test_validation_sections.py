@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 from sklearn import metrics as skm
@@ -709,3 +709,102 @@ def test_a_class_named_by_a_number_reads_as_a_class_not_a_count() -> None:
     """"Of the 62 1 row(s)" read as a count (a walk-through, 2026-12-06)."""
     assert v._class_rows("bad") == "bad row(s)"
     assert v._class_rows("1") == "row(s) of class '1'" and v._class_rows("2.0") == "row(s) of class '2.0'"
+
+
+# -- PD back-test per grade ------------------------------------------------------------------------
+def test_the_pd_backtest_per_grade_is_the_jeffreys_test_of_each_grade_computed_independently() -> None:
+    """Each grade of the master scale: its rows, defaults, mean PD and the one-sided Jeffreys test,
+    checked against scipy's beta distribution on grades assigned by hand (a PD on a bound is in
+    the lower grade)."""
+    from scipy.stats import beta
+
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.uniform(0.0, 0.3, 3000), [0.01, 0.02, 0.05]])  # three PDs on a bound
+    y = (rng.random(p.size) < p * 1.3).astype(float)  # risk 30 % above the PDs
+    scale = (0.01, 0.02, 0.05, 0.1)
+    out = v.grade_backtest(y, p, scale)
+    bounds = [0.0, *scale, 1.0]
+    for record in out:
+        g = record["grade"]
+        inside = [(bounds[g - 1] < x <= bounds[g]) if g > 1 else x <= bounds[1] for x in p]
+        rows, defaults = int(np.sum(inside)), int(y[inside].sum())
+        mean = float(p[inside].mean())
+        assert (record["rows"], record["defaults"]) == (rows, defaults)
+        assert record["mean_pd"] == pytest.approx(mean, rel=1e-12)
+        assert (record["pd_low"], record["pd_high"]) == (bounds[g - 1], bounds[g])
+        assert record["p_value"] == pytest.approx(beta.cdf(mean, defaults + 0.5, rows - defaults + 0.5), rel=1e-9)
+        assert record["p_over"] == pytest.approx(beta.sf(mean, defaults + 0.5, rows - defaults + 0.5), rel=1e-9)
+    assert sum(r["rows"] for r in out) == p.size and [r["grade"] for r in out] == [1, 2, 3, 4, 5]
+    # 30 % more defaults than the PDs say, over thousands of rows: the top grade's PD is too low.
+    assert out[-1]["p_value"] < 0.01
+    # A grade without rows is left out; a scale without 1 gets it.
+    assert [r["grade"] for r in v.grade_backtest([0, 1], [0.5, 0.6], (0.01, 0.02))] == [3]
+    assert v.master_scale("0.01, 0.1") == (0.01, 0.1, 1.0) and v.master_scale([0.5, 1]) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("0.01,abc", "'abc' is not a number"),
+    ("5", r"a fraction in \(0, 1\]; got '5' \(a percentage\? write 0.05 for 5 %\)"),
+    ("0", r"a fraction in \(0, 1\]; got '0'"),
+    ("nan", r"a fraction in \(0, 1\]"),
+    ("0.1,0.05", "must rise grade by grade; '0.05' follows 0.1"),
+    ("0.1,0.1", "must rise grade by grade"),
+    ("", "is not a number"),
+])
+def test_a_master_scale_that_is_not_rising_fractions_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        v.master_scale(text)
+
+
+def test_a_master_scale_of_too_many_grades_is_refused() -> None:
+    with pytest.raises(ConfigError, match="--grades gives 200 grades; at most 100"):
+        v.master_scale([k / 200 for k in range(1, 201)])
+
+
+@given(st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=60),
+       st.lists(st.floats(0.001, 0.999), min_size=1, max_size=8, unique=True), st.integers(0, 2**31))
+@settings(max_examples=60, deadline=None)
+def test_every_row_falls_in_exactly_one_grade(p: list[float], bounds: list[float], seed: int) -> None:
+    """Property: the grades' rows and defaults add up to the whole, each grade's PDs lie within its
+    bounds (mean PD between them), and the p-values are probabilities."""
+    pv = np.asarray(p)
+    y = (np.random.default_rng(seed).random(pv.size) < 0.3).astype(float)
+    out = v.grade_backtest(y, pv, sorted(bounds))
+    assert sum(r["rows"] for r in out) == pv.size and sum(r["defaults"] for r in out) == int(y.sum())
+    for r in out:
+        assert r["pd_low"] - 1e-12 <= r["mean_pd"] <= r["pd_high"] + 1e-12
+        assert 0.0 <= r["p_value"] <= 1.0 and 0.0 <= r["p_over"] <= 1.0
+
+
+def test_calibration_warns_where_a_student_grade_underestimates_its_defaults_and_the_teachers_does_not() -> None:
+    """A low-default modeller's validator tests each grade of the master scale (a walk-through,
+    2026-12-07: calibration read equal-count score bands only). A student whose PDs in one grade
+    are a third of its teacher's (the rows default as the teacher says) is WARN, naming the grade;
+    the same PDs for both models: the rule reads the student against its teacher on the test
+    split, and against the truth on a hold-out."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    teacher = np.where(rng.random(n) < 0.5, 0.004, 0.03)  # grades 4 (0.25-0.5 %) and 7 (2-5 %)
+    y = (rng.random(n) < teacher).astype(float)
+    student = np.where(teacher == 0.03, 0.011, teacher)  # grade 6 (1-2 %) for the risky half
+    base = _inputs(n=n, seed=7)
+    inp = replace(base, y_test=y, teacher=_model("teacher", teacher, base.teacher.scores_train),
+                  student=_model("student", student, base.student.scores_train))
+    sec = v.build_calibration(inp)
+    graded = sec.metrics["pd_grades"]
+    assert graded["scale"] == list(v.DEFAULT_MASTER_SCALE) and graded["scale_source"] == "default"
+    assert graded["flagged"] == [6] and graded["teacher"]["underestimated"] == []
+    assert sec.status in ("WARN", "FAIL") and "The student's PD is too low at 1 % in grade(s) 6, where the " \
+        "teacher's is not" in sec.summary
+    assert {t.id for t in sec.tables} >= {"pd_grades_teacher", "pd_grades_student"}
+    _json_ok(sec, "calibration")
+    # The bank's own scale: grade 2 of (0.01, 0.05).
+    own = v.build_calibration(replace(inp, grades=(0.01, 0.05, 1.0))).metrics["pd_grades"]
+    assert own["scale"] == [0.01, 0.05, 1.0] and own["scale_source"] == "given" and own["flagged"] == [2]
+    # The same PDs for both: nothing flagged on the test split; on a hold-out the student's own.
+    same = replace(inp, teacher=_model("teacher", student, base.teacher.scores_train))
+    assert v.build_calibration(same).metrics["pd_grades"]["flagged"] == []
+    validated = {"teacher": {"auc": 0.7}, "student": {"auc": 0.7}}
+    assert v.build_calibration(replace(same, validated=validated)).metrics["pd_grades"]["flagged"] == [6]
+    # A fraud model's scores have no PD grades.
+    assert "pd_grades" not in v.build_calibration(replace(inp, domain="fraud")).metrics

@@ -284,6 +284,32 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
             "of fraud)."]
 
 
+def _underestimated_grades(by_id: Mapping[str, Section]) -> list[str]:
+    """A limitation naming the master-scale grades whose student PD the Jeffreys test finds too
+    low (the calibration section's ``pd_grades``, at its status level): the grades a validator
+    reads first, as the applicants there default more often than priced."""
+    section = by_id.get("calibration")
+    graded = section.metrics.get("pd_grades") if section is not None else None
+    student = graded.get("student") if isinstance(graded, Mapping) else None
+    low = student.get("underestimated_status_level") if isinstance(student, Mapping) else None
+    grades = student.get("grades") if isinstance(student, Mapping) else None
+    if not isinstance(low, list) or not low or not isinstance(grades, list):
+        return []
+    shown = []
+    for g in grades:
+        if isinstance(g, Mapping) and g.get("grade") in low and all(
+                isinstance(g.get(k), (int, float)) for k in ("pd_low", "pd_high", "mean_pd", "observed_rate",
+                                                             "defaults", "rows", "p_value")):
+            shown.append(f"grade {int(g['grade'])} ({g['pd_low']:.2%}–{g['pd_high']:.2%}: mean PD {g['mean_pd']:.2%} "
+                         f"against {g['observed_rate']:.2%} observed, {int(g['defaults']):,} of {int(g['rows']):,}; "
+                         f"Jeffreys p {g['p_value']:.2g})")
+    if not shown:
+        return []
+    return [f"- **The student's PD is too low in {len(shown)} grade(s) of the master scale**: {'; '.join(shown[:5])}"
+            + (f"; and {len(shown) - 5} more" if len(shown) > 5 else "")
+            + ". Those applicants default more often than priced: recalibrate before using the PDs there."]
+
+
 def _price_alarms(report: Mapping[str, Any]) -> list[str]:
     """A limitation for each note of a forecaster's price file that says the prices may be wrong
     (the data's ``alarms``: a move at a split's ratio, a tenfold jump, a stale feed, a gap longer
@@ -794,6 +820,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _unassessed_protected(report, by_id)
     lines += _absolute_calibration(by_id)
     lines += _mean_miscalibration(by_id)
+    lines += _underestimated_grades(by_id)
     lines += _price_alarms(report)
     lines += _no_edge(by_id) if markets else []
     # A volatility forecast's scale or sign is no short test period (a review, 2026-12-07).

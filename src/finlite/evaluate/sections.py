@@ -322,3 +322,7 @@ class TabularInputs:
     #: 0..G-1, in the order of ``y_test``; the discrimination intervals then resample whole
     #: accounts (a cluster bootstrap). None: rows are resampled.
     test_groups: np.ndarray | None = None
+    #: A credit model's PD master scale: each grade's upper PD bound, rising, the last 1
+    #: (:func:`finlite.evaluate.validation.master_scale`; empty: finlite's generic scale), by which
+    #: the calibration section back-tests the PDs grade by grade.
+    grades: Sequence[float] = ()

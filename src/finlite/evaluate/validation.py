@@ -58,10 +58,12 @@ __all__ = [
     "expected_calibration_error",
     "feature_csi",
     "flipped_cases_csv",
+    "grade_backtest",
     "hosmer_lemeshow",
     "jeffreys_test",
     "ks_curve",
     "lift_table",
+    "master_scale",
     "mcnemar",
     "paired_bootstrap_ci",
     "psi_table",
@@ -1234,6 +1236,131 @@ def calibration_status(record: Mapping[str, Any]) -> str:
     return "FAIL" if factor >= HOLDOUT_CITL_FAIL else "WARN" if factor >= HOLDOUT_CITL_WARN else "PASS"
 
 
+#: finlite's generic PD master scale: each grade's upper PD bound (the last is 1), from 5 basis
+#: points to above 20 %. Not a regulator's and not any bank's: give the bank's own with
+#: ``--grades`` (:func:`master_scale`).
+DEFAULT_MASTER_SCALE: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
+#: A grade whose Jeffreys test finds its PD too low at this one-sided level is named; the ECB's
+#: validation reporting uses 5 %, the section's status 1 % (a dozen grades tested at once).
+GRADE_TEST_LEVEL, GRADE_STATUS_LEVEL = 0.05, 0.01
+#: The most grades a master scale may have (a bank's scale has 7 to 30).
+MAX_GRADES = 100
+
+
+def master_scale(bounds: Any) -> tuple[float, ...]:
+    """A PD master scale from its grades' upper bounds: a comma-separated text ("0.001,0.01,0.1")
+    or a sequence of numbers, strictly increasing, each in (0, 1]; a last bound of 1 is added when
+    absent, so every PD has a grade.
+
+    Raises:
+        ConfigError: naming the bound that is not a number, not in (0, 1], or out of order.
+    """
+    items = [b for b in bounds.split(",")] if isinstance(bounds, str) else list(bounds)
+    out: list[float] = []
+    for item in items:
+        text = str(item).strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"--grades takes the upper PD bound of each grade, comma-separated, as fractions "
+                              f"(0.001,0.01,0.1 for 0.1 %, 1 %, 10 %); {text!r} is not a number.",
+                              param="grades") from None
+        if not (math.isfinite(value) and 0.0 < value <= 1.0):
+            raise ConfigError(f"--grades: a grade's upper PD bound is a fraction in (0, 1]; got {text!r}"
+                              + (" (a percentage? write 0.05 for 5 %)" if math.isfinite(value) and value > 1 else "")
+                              + ".", param="grades")
+        if out and value <= out[-1]:
+            raise ConfigError(f"--grades: the upper bounds must rise grade by grade; {text!r} follows {out[-1]:g}.",
+                              param="grades")
+        out.append(value)
+    if not out:
+        raise ConfigError("--grades is empty: give the upper PD bound of each grade, comma-separated "
+                          "(0.001,0.01,0.1).", param="grades")
+    if out[-1] < 1.0:
+        out.append(1.0)
+    if len(out) > MAX_GRADES:
+        raise ConfigError(f"--grades gives {len(out):,} grades; at most {MAX_GRADES} are tested.", param="grades")
+    return tuple(out)
+
+
+def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE) -> list[dict[str, Any]]:
+    """The PD back-test per rating grade: each row takes the grade of a master ``scale`` (upper
+    bounds, :func:`master_scale`) its PD falls in (a PD on a bound is in the lower grade), and each
+    grade holding rows gets its rows, defaults, mean PD and observed default rate, with the
+    one-sided Jeffreys test of the mean PD (``p_value``: the posterior probability under the
+    grade's mean PD, :func:`jeffreys_test`'s ``p_under``; small: the PD is too low, the risk
+    underestimated) and ``p_over`` the other tail, for information. The test the ECB's
+    instructions for IRB validation reporting apply per grade."""
+    yv, pv = _probabilities(y, p, "PDs")
+    bounds = np.asarray(master_scale(scale), dtype=np.float64)
+    grade = np.searchsorted(bounds, pv, side="left")  # bounds[g - 1] < p <= bounds[g]
+    rows = np.bincount(grade, minlength=bounds.size)
+    defaults = np.bincount(grade, weights=yv, minlength=bounds.size)
+    pd_sum = np.bincount(grade, weights=pv, minlength=bounds.size)
+    out = []
+    for g in np.flatnonzero(rows):
+        n, d = int(rows[g]), round(float(defaults[g]))
+        mean = float(pd_sum[g] / n)
+        tails = jeffreys_test(d, n, mean)
+        out.append({"grade": int(g) + 1, "pd_low": float(bounds[g - 1]) if g else 0.0, "pd_high": float(bounds[g]),
+                    "rows": n, "defaults": d, "mean_pd": mean, "observed_rate": d / n,
+                    "p_value": tails["p_under"], "p_over": tails["p_over"]})
+    return out
+
+
+def _percent(level: float) -> str:
+    """A test level as the report writes it: "5 %"."""
+    return f"{level * 100:g} %"
+
+
+def _underestimated(grades: Sequence[Mapping[str, Any]], level: float) -> list[int]:
+    """The grades whose PD the Jeffreys test finds too low at ``level`` (one-sided)."""
+    return [int(g["grade"]) for g in grades if g["p_value"] < level]
+
+
+def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
+        str, str, list[Table], dict[str, Any]]:
+    """The calibration section's per-grade PD back-test of a credit model (a low-default
+    modeller's walk-through, 2026-12-07: calibration read equal-count score bands only, where a
+    validator tests each grade of the master scale). WARN when a student grade's PD is too low
+    at :data:`GRADE_STATUS_LEVEL` (Jeffreys, one-sided) where the teacher's same grade's is not;
+    on a hold-out, any such student grade."""
+    scale = tuple(inp.grades) if inp.grades else DEFAULT_MASTER_SCALE
+    res = {m: grade_backtest(y, p, scale) for m, p in (("teacher", t), ("student", s))}
+    low = {m: _underestimated(res[m], GRADE_STATUS_LEVEL) for m in res}
+    named = {m: _underestimated(res[m], GRADE_TEST_LEVEL) for m in res}
+    held_out = bool(inp.validated)
+    flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
+    # Observed default rates should rise with the grade: an inversion between two grades that each
+    # hold defaults is named (a validator reads the grades' rank ordering beside their levels).
+    inversions = {m: [(a["grade"], b["grade"]) for a, b in itertools.pairwise([g for g in res[m] if g["defaults"]])
+                      if b["observed_rate"] < a["observed_rate"]] for m in res}
+    cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over"]
+    which = "the bank's scale (--grades)" if inp.grades else "finlite's generic scale; give the bank's with --grades"
+    tables = [Table(f"pd_grades_{m}", f"PD back-test per grade of the master scale, {m}: {which}; Jeffreys test, "
+                    "one-sided (p_value small: the grade's mean PD is below its observed default rate)",
+                    cols, [[g[c] for c in cols] for g in res[m]]) for m in ("teacher", "student")]
+    said = (f" Per grade of the master scale ({len(scale)} grades of {which}): the Jeffreys test finds the PD too "
+            f"low at {_percent(GRADE_TEST_LEVEL)} (one-sided) in {len(named['student'])} student grade(s)"
+            + (f" ({', '.join(map(str, named['student']))})" if named["student"] else "")
+            + f" and {len(named['teacher'])} teacher grade(s)"
+            + (f" ({', '.join(map(str, named['teacher']))})" if named["teacher"] else "") + ".")
+    if flagged:
+        said += (f" The student's PD is too low at {_percent(GRADE_STATUS_LEVEL)} in grade(s) "
+                 f"{', '.join(map(str, flagged))}" + ("" if held_out else ", where the teacher's is not")
+                 + ": the applicants rated there default more often than their PD says; recalibrate before using "
+                 "those PDs.")
+    if inversions["student"]:
+        said += (" Observed default rates fall from grade to grade at " + ", ".join(f"{a}→{b}" for a, b in
+                                                                                  inversions["student"][:5])
+                 + " (student): the grades do not rank the risk there.")
+    record = {"scale": list(scale), "scale_source": "given" if inp.grades else "default",
+              **{m: {"grades": res[m], "underestimated": named[m], "underestimated_status_level": low[m],
+                     "inversions": [list(x) for x in inversions[m]]} for m in res},
+              "flagged": flagged, "test_level": GRADE_TEST_LEVEL, "status_level": GRADE_STATUS_LEVEL}
+    return ("WARN" if flagged else "PASS"), said, tables, record
+
+
 def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
         str | None, str, Table | None, dict[str, Any]]:
     """Each model's mean prediction against the observed rate (a status from the student's), with
@@ -1379,6 +1506,12 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
         summary += own_said
         if own_table is not None:
             tables.append(own_table)
+    graded: dict[str, Any] | None = None
+    if inp.domain == "credit":  # a PD per rating grade: a credit model's, not a fraud alert's
+        grade_status, grade_said, grade_tables, graded = _grade_rule(inp, y, s, t)
+        status = worst([status, grade_status])
+        summary += grade_said
+        tables.extend(grade_tables)
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
@@ -1398,6 +1531,10 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                          f"by {HOLDOUT_CITL_FAIL:g} or more too on the test split (FAIL on a hold-out)")
                       + ", each only when the Jeffreys test rejects the mean prediction at 1 % (two-sided). "
                       if own is not None else "")
+                   + (f"A credit model's PDs are also back-tested per grade of the master scale: WARN when the "
+                      f"Jeffreys test finds a student grade's mean PD too low at {_percent(GRADE_STATUS_LEVEL)} (one-sided)"
+                      + (". " if inp.validated else " where the teacher's same grade's is not. ")
+                      if inp.domain == "credit" else "")
                    + f"Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
@@ -1405,7 +1542,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
         metrics={"bins": bins, "ece_gap": gap, "ece_gap_relative": rel_gap, "base_rate": rate,
                  "calibration_in_the_large_excess": citl_excess, "mean_prediction_factor": shift,
                  "teacher": res["teacher"],
-                 "student": res["student"], **({"in_the_large": own_record} if own is not None else {})},
+                 "student": res["student"], **({"in_the_large": own_record} if own is not None else {}),
+                 **({"pd_grades": graded} if graded is not None else {})},
         tables=tables, plots=plots,
         notes=[f"{bins} bands of equal row count by score; ECE weighs each band's |observed − predicted| by its "
                "share of rows. With many bands some p < 0.01 can occur by chance, and more often the more test "

@@ -967,6 +967,7 @@ def compress(
     enforce_monotone: bool = False,
     universe: bool = True,
     domain: str | None = None,
+    grades: Sequence[float] | str = (),
 ) -> CompressOutcome:
     """Compress a teacher artifact: run a recipe on it, compare the result with it on the test split, save it.
 
@@ -1005,7 +1006,9 @@ def compress(
     ``protected`` the fairness section's columns, ``monotone`` maps numeric columns to +1 / -1 (the
     monotonicity section; default: a boosted teacher's own constraints) and ``id_column`` names the
     rows in flips.csv (default: the data file's row number); ``domain`` says what a classifier's
-    flags decide, "credit" or "fraud" (default: from the data file's name). ``enforce_monotone`` trains every
+    flags decide, "credit" or "fraud" (default: from the data file's name); ``grades`` is a credit
+    model's PD master scale, each grade's upper bound (default: finlite's generic scale), by which
+    the calibration section back-tests the PDs grade by grade. ``enforce_monotone`` trains every
     distillation under the declared ``monotone`` constraints. With ``universe`` (the default), a
     market preset as shipped gets ``ic_pvalue: {min: 0.05}`` on a universe (:func:`universe_gate`);
     ``reproduce`` passes False, to rerun the recorded recipe as it was.
@@ -1038,7 +1041,7 @@ def compress(
                           "were declared: name the columns with the monotone option (each column with + or -, "
                           "e.g. age_in_years:-), or drop enforce_monotone.",
                           param="enforce_monotone")
-    options = _report_options(segments, protected, monotone, id_column, domain)
+    options = _report_options(segments, protected, monotone, id_column, domain, grades)
     setup = _setup(teacher, data, seed=seed, config=config, fine_tune=fine_tune, out=out, overwrite=overwrite,
                    progress=progress, train_overrides=train_overrides, flag_rate=flag_rate)
     from finlite.artifact import check_extra_files
@@ -1135,15 +1138,17 @@ def cap_epochs(recipe: Recipe, cap: Any) -> Recipe:
 
 
 def _report_options(segments: Sequence[str], protected: Sequence[str], monotone: Mapping[str, int] | None,
-                    id_column: str | None, domain: str | None = None) -> Any:
+                    id_column: str | None, domain: str | None = None, grades: Sequence[float] | str = ()) -> Any:
     """The report's options (:class:`finlite.jobs.report.ReportOptions`), names checked for their type."""
+    from finlite.evaluate.validation import master_scale
     from finlite.jobs.report import ReportOptions
 
     for name, value in (("segments", segments), ("protected", protected)):
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{name} must be a list of column names, e.g. [\"purpose\"]; got {value!r}.", param=name)
     return ReportOptions(segments=tuple(segments), protected=tuple(protected),
-                         monotone=None if monotone is None else dict(monotone), id_column=id_column, domain=domain)
+                         monotone=None if monotone is None else dict(monotone), id_column=id_column, domain=domain,
+                         grades=master_scale(grades) if grades else ())
 
 
 def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,
@@ -1208,6 +1213,7 @@ def compress_with_recipe(
     enforce_monotone: bool = False,
     universe: bool = True,
     domain: str | None = None,
+    grades: Sequence[float] | str = (),
 ) -> CompressOutcome:
     """Run ``recipe`` on a teacher artifact: :func:`compress` with ``recipe=recipe`` (same arguments)."""
     check_flags("compress_with_recipe", overwrite=overwrite, timing=timing, progress=progress,
@@ -1216,7 +1222,7 @@ def compress_with_recipe(
                     overwrite=overwrite, timing=timing, progress=progress, on_step=on_step, extra_files=extra_files,
                     train_overrides=train_overrides, flag_rate=flag_rate, segments=segments, protected=protected,
                     monotone=monotone, id_column=id_column, enforce_monotone=enforce_monotone, universe=universe,
-                    domain=domain)
+                    domain=domain, grades=grades)
 
 
 def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timing: bool,

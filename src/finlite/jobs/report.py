@@ -38,6 +38,7 @@ from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import DOMAINS, ScoredModel, Section, TabularInputs, table_domain, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
+from finlite.evaluate.validation import master_scale
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
 from finlite.tasks import get_task, series_rows
@@ -81,7 +82,9 @@ class ReportOptions:
     to +1 (P(positive) must not fall as it rises) or -1 (None: read a boosted teacher's own
     constraints); ``id_column`` names the rows in flips.csv and the tables (default: the 1-based row
     number of the data file); ``domain`` says what a binary model decides ("credit" or "fraud":
-    :data:`finlite.evaluate.sections.DOMAINS`; None: from the data file's name).
+    :data:`finlite.evaluate.sections.DOMAINS`; None: from the data file's name); ``grades`` is a
+    credit model's PD master scale, each grade's upper bound (empty: finlite's generic scale,
+    :func:`finlite.evaluate.validation.master_scale`).
     """
 
     segments: tuple[str, ...] = ()
@@ -89,12 +92,14 @@ class ReportOptions:
     monotone: Mapping[str, int] | None = None
     id_column: str | None = None
     domain: str | None = None
+    grades: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"segments": list(self.segments), "protected": list(self.protected),
                 "monotone": None if self.monotone is None else {k: int(v) for k, v in sorted(self.monotone.items())},
-                "id_column": self.id_column, "domain": self.domain}
+                "id_column": self.id_column, "domain": self.domain,
+                **({"grades": list(self.grades)} if self.grades else {})}  # absent: an older report's form
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ReportOptions:
@@ -103,7 +108,8 @@ class ReportOptions:
         monotone = data.get("monotone")
         return cls(segments=tuple(data.get("segments") or ()), protected=tuple(data.get("protected") or ()),
                    monotone=None if monotone is None else {str(k): int(v) for k, v in monotone.items()},
-                   id_column=data.get("id_column"), domain=data.get("domain"))
+                   id_column=data.get("id_column"), domain=data.get("domain"),
+                   grades=tuple(float(g) for g in data.get("grades") or ()))
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -381,7 +387,7 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
                    student_preprocessor: Any, prepared: PreparedData, cutoff: float | None, *, seed: int,
                    segments: Sequence[str] = (), protected: Sequence[str] = (),
                    monotone: Mapping[str, int] | None = None, id_column: str | None = None,
-                   domain: str | None = None) -> TabularInputs:
+                   domain: str | None = None, grades: Sequence[float] = ()) -> TabularInputs:
     """Everything a tabular report section reads, for a teacher and a student on ``prepared``'s split.
 
     Each model scores the test and training rows through its own preprocessor (the prepared
@@ -425,7 +431,8 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         # Sorted by column: the report reads the same whichever order the columns were declared in.
         monotone={str(k): int(v) for k, v in sorted(monotone.items())},
         train_rows_total=len(prepared.y_train) if len(train_rows) < len(prepared.y_train) else None,
-        domain=table_domain(prepared.source, domain), test_groups=_test_groups(prepared))
+        domain=table_domain(prepared.source, domain), test_groups=_test_groups(prepared),
+        grades=master_scale(grades) if grades else ())
 
 
 def _test_groups(prepared: PreparedData) -> np.ndarray | None:
@@ -808,7 +815,8 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
     else:
         inputs = tabular_inputs(teacher.model, teacher.preprocessor, student, teacher.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
-                                monotone=options.monotone, id_column=options.id_column, domain=options.domain)
+                                monotone=options.monotone, id_column=options.id_column, domain=options.domain,
+                                grades=options.grades)
     cost = _measure_cost(teacher, student, prepared.x_test, int(comparison["student"]["model_bytes"]), timing,
                          comparison)
     provenance = dict(comparison.get("teacher_artifact") or {})
@@ -866,7 +874,7 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
     """
     given = [flag for flag, value in (("segments", options.segments), ("protected", options.protected),
                                       ("monotone", options.monotone), ("id_column", options.id_column),
-                                      ("domain", options.domain)) if value]
+                                      ("domain", options.domain), ("grades", options.grades)) if value]
     if isinstance(prepared, PreparedSeries):
         if given:
             raise ConfigError(f"The {given[0]!r} parameter applies to a table's rows (credit, fraud); this is a market forecaster, "
@@ -877,6 +885,14 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
         if not get_task(prepared.task).decides:
             raise ConfigError(f"The 'domain' parameter says what a classifier's flags decide (credit or fraud); "
                               f"this is a {prepared.task} model, which flags nothing. Drop it.", param="domain")
+    if options.grades:
+        master_scale(options.grades)  # rising bounds in (0, 1]
+        if prepared.task != "binary" or table_domain(prepared.source, options.domain) != "credit":
+            raise ConfigError("The 'grades' parameter is a credit model's PD master scale, by which the report "
+                              "back-tests its PDs grade by grade; this is "
+                              + (f"a {prepared.task} model" if prepared.task != "binary" else "a fraud model "
+                                 "(--domain fraud, or a file named so)")
+                              + ", which has no PD grades. Drop it.", param="grades")
     _check_columns(prepared, options.segments, "segments")
     from finlite.evaluate.groups import check_protected
 
@@ -1039,7 +1055,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         inputs = tabular_inputs(base.model, base.preprocessor, art.model, art.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column,
-                                domain=options.domain or _recorded_domain(stored))
+                                domain=options.domain or _recorded_domain(stored), grades=options.grades)
         if holdout_record is not None:
             # What each model achieved on its own test split when validated: the hold-out is judged
             # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).
@@ -1166,7 +1182,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
                    baseline: str | Path | Artifact | None = None, segments: Sequence[str] | None = None,
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,
                    id_column: str | None = None, out: str | Path | None = None, overwrite: bool = False,
-                   verify_key: Any = None, holdout: DataLike | None = None, domain: str | None = None) -> Path:
+                   verify_key: Any = None, holdout: DataLike | None = None, domain: str | None = None,
+                   grades: Sequence[float] | str | None = None) -> Path:
     """Write a compressed artifact's report into ``out`` (default: the sibling folder ``<ARTIFACT>-report``).
 
     Without ``data``, report.html and MODEL_CARD.md are rendered again from the artifact's
@@ -1197,7 +1214,7 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     target = Path(out) if out is not None else root.parent / f"{root.name}-report{suffix}"
     given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
                                       ("monotone", monotone), ("id_column", id_column), ("holdout", holdout),
-                                      ("domain", domain))
+                                      ("domain", domain), ("grades", grades))
              if value is not None]
     if data is None and given:
         raise ConfigError(f"The {given[0]!r} parameter changes what the report is built from, which needs the data; pass the table the "
@@ -1231,7 +1248,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
             protected=tuple(protected) if protected is not None else recorded.protected,
             monotone=dict(monotone) if monotone is not None else recorded.monotone,
             id_column=id_column if id_column is not None else recorded.id_column,
-            domain=domain if domain is not None else recorded.domain)
+            domain=domain if domain is not None else recorded.domain,
+            grades=master_scale(grades) if grades is not None else recorded.grades)
         _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key,
                             holdout=holdout)
     _write_folder(target, files)

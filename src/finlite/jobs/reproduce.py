@@ -509,7 +509,7 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
 
 def _report_options(art: Artifact) -> dict[str, Any]:
     """The report options the artifact's run was given (report.json's ``options``: segments,
-    protected columns, monotone directions, id column, domain), so the rerun's report judges what
+    protected columns, monotone directions, id column, domain, PD grades), so the rerun's report judges what
     the recorded one judged and the two can be compared (:func:`compare_evidence`). None recorded
     (no report, or an older one without options): the defaults."""
     if "report.json" not in art.manifest["files"]:
@@ -528,7 +528,8 @@ def _report_options(art: Artifact) -> dict[str, Any]:
     recorded_domain = recorded.get("domain") if isinstance(recorded, Mapping) else None
     return {"segments": options.segments, "protected": options.protected, "monotone": options.monotone,
             "id_column": options.id_column,
-            "domain": options.domain or (recorded_domain if isinstance(recorded_domain, str) else None)}
+            "domain": options.domain or (recorded_domain if isinstance(recorded_domain, str) else None),
+            **({"grades": options.grades} if options.grades else {})}
 
 
 def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) -> tuple[dict[str, Any], str]:
