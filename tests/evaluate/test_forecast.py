@@ -650,6 +650,52 @@ def test_var_backtest_of_calibrated_normal_forecasts_holds_its_level() -> None:
     assert low["exception_rate"] > 0.03 and low["zone"] == "red" and low["kupiec"]["p_value"] < 1e-6
 
 
+def test_es_backtest_is_acerbi_szekelys_z2_with_a_p_value_checked_two_ways() -> None:
+    """Z2 = Σ r·1{r < −VaR} / (T (1 − α) ES) + 1, by hand on four periods; its p-value against a
+    brute-force simulation of T normals a draw (the test draws the exceptions only) and, on a long
+    period, against the normal approximation from the truncated normal's moments."""
+    sigma = np.array([0.01, 0.02, 0.01, 0.04])
+    realised = np.array([-0.03, 0.01, -0.001, -0.09])
+    z = stats.norm.ppf(0.975)
+    es = sigma * stats.norm.pdf(z) / 0.025
+    hit = realised < -z * sigma
+    assert hit.tolist() == [True, False, False, True]
+    out = fc.es_backtest(realised, sigma)
+    assert out["statistic"] == pytest.approx(float(np.sum(realised[hit] / es[hit]) / (4 * 0.025) + 1), rel=1e-12)
+    # Two exceptions in four periods at 0.1 expected: p about 0.004 (yellow), and below one expected
+    # exception only red is told.
+    assert (out["exceptions"], out["observations"], out["zone"]) == (2, 4, None) and out["p_value"] < 0.01
+    # Brute force: T standard normals a draw, each term ε·1{ε < −z}/(T φ(z)).
+    rng = np.random.default_rng(11)
+    sigma = rng.uniform(0.005, 0.03, 300)
+    realised = rng.standard_t(4, 300) * sigma / math.sqrt(2)  # unit variance, fat tails
+    got = fc.es_backtest(realised, sigma)
+    e = np.random.default_rng(12).standard_normal((20_000, 300))
+    brute = np.where(e < -z, e, 0.0).sum(axis=1) / (300 * stats.norm.pdf(z)) + 1.0
+    assert got["p_value"] == pytest.approx(float(np.mean(brute <= got["statistic"])), abs=0.015)
+    # A long calibrated period: Z2 near 0, p near the normal approximation's, green.
+    sigma = rng.uniform(0.005, 0.03, 20_000)
+    calm = fc.es_backtest(rng.normal(0.0, sigma), sigma)
+    phi = stats.norm.pdf(z)
+    sd = math.sqrt((0.025 + z * phi - phi**2) / 20_000) / phi  # Var(ε·1{ε < −z}) / (T φ²)
+    assert calm["zone"] == "green" and abs(calm["statistic"]) < 4 * sd
+    assert calm["p_value"] == pytest.approx(stats.norm.cdf(calm["statistic"] / sd), abs=0.02)
+    # Understated tails (σ forecast at 0.8 of the truth): red, Z2 well below 0.
+    low = fc.es_backtest(rng.normal(0.0, sigma), 0.8 * sigma)
+    assert low["zone"] == "red" and low["statistic"] < -1 and low["p_value"] < 1e-4
+    # Seeded: the same input gives the same p.
+    assert fc.es_backtest(realised[:50], sigma[:50]) == fc.es_backtest(realised[:50], sigma[:50])
+
+
+def test_es_backtest_names_what_it_cannot_scale_or_judge() -> None:
+    out = fc.es_backtest([-0.01, 0.01], [0.01, 0.0])
+    assert out["nonpositive_forecasts"] == 1 and out["statistic"] is None and out["zone"] is None
+    with pytest.raises(DataError, match=r"An ES level must lie between 0\.5 and 1"):
+        fc.es_backtest([0.01], [0.01], 97.5)
+    with pytest.raises(ConfigError, match="draws must be a positive whole number"):
+        fc.es_backtest([0.01], [0.01], draws=0)
+
+
 def test_var_backtest_refuses_what_it_cannot_judge() -> None:
     with pytest.raises(DataError, match=r"A VaR level must lie between 0\.5 and 1"):
         fc.var_backtest([0.01], [0.01], 99)

@@ -809,7 +809,14 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     var99 = ev["models"]["teacher"]["value_at_risk"]["var_99"]
     assert var99["observations"] == len(y) == ev["value_at_risk"]["periods"]
     assert var99["exceptions"] == int(np.sum(realised < -stats.norm.ppf(0.99) * rms))
-    assert set(ev["models"]["ewma"]["value_at_risk"]) == {"var_99", "var_95"}
+    assert set(ev["models"]["ewma"]["value_at_risk"]) == {"var_99", "var_95", "es_975"}
+    # The 97.5 % expected shortfall's Z2, computed directly (es = σ φ(z) / 0.025).
+    es975 = ev["models"]["teacher"]["value_at_risk"]["es_975"]
+    z975 = stats.norm.ppf(0.975)
+    beyond = realised < -z975 * rms
+    z2 = np.sum(realised[beyond] / (rms[beyond] * stats.norm.pdf(z975) / 0.025)) / (len(y) * 0.025) + 1
+    assert es975["statistic"] == pytest.approx(z2, rel=1e-9) and es975["exceptions"] == int(beyond.sum())
+    assert "97.5 % ES Acerbi–Székely Z2" in render_forecast_table(ev)
     table = render_forecast_table(ev)
     assert "note: ewma is RiskMetrics'" in table and var99["zone"] in ("green", "yellow", "red")
     assert "99 % VaR traffic light (Basel rule)" in table
@@ -823,7 +830,9 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     assert "VaR backtest: VaR = z · forecast" in render_forecast_markdown(ev, title="t")
     # Forecasts far too small: the VaR is breached on most days, red, and said so.
     small = forecast_evidence(series, {"teacher": 0.2 * rms}, cutoff=None)
-    [red] = [w for w in thin_warnings(small) if "red zone" in w]
+    [red, red_es] = [w for w in thin_warnings(small) if "red zone" in w]
+    assert red_es.startswith("a 97.5 % expected shortfall on the teacher's volatility forecasts is in the red zone "
+                             "(Acerbi–Székely Z2 ")
     assert red.startswith("a 99 % VaR on the teacher's volatility forecasts is in the red zone of the Basel traffic "
                           "light (") and small["models"]["teacher"]["value_at_risk"]["var_99"]["zone"] == "red"
     assert not [w for w in thin_warnings(ev) if "red zone" in w and "ewma" in w]  # no warning about a baseline
@@ -844,6 +853,8 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     tested = evp["models"]["teacher"]["value_at_risk"]["var_99"]
     assert tested["assets"] == 3 and sum(tested["zones"].values()) == 3 and tested["observations"] == len(yp)
     assert tested["red_assets"] == ["A2", "A9", "A10"]  # 0.2 % against a daily 1 %: every asset red
+    es_panel = evp["models"]["teacher"]["value_at_risk"]["es_975"]
+    assert es_panel["zones"]["red"] == 3 and es_panel["red_assets"] == ["A2", "A9", "A10"]
     assert "green 0, yellow 0, red 3" in render_forecast_table(evp)
     assert any("red zone of the Basel traffic light for 3 of 3 assets (A2, A9, A10; the table counts the assets by "
                "zone)" in w for w in thin_warnings(evp))

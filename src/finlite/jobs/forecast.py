@@ -45,6 +45,8 @@ from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.forecast import (
     ABS_RETURN_VARIANCE_RATIO,
+    ES_DRAWS,
+    ES_LEVEL,
     VAR_LEVELS,
     buy_and_hold,
     calendar_holes_warning,
@@ -52,6 +54,7 @@ from finlite.evaluate.forecast import (
     date_mean_errors,
     diebold_mariano,
     directional_accuracy_test,
+    es_backtest,
     forecast_metrics,
     has_cross_section,
     independent_rows,
@@ -767,7 +770,11 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                                                                 "so that no two overlap" if h > 1 else "") +
                    "; zone by the Basel traffic-light rule (binomial probability of as many or fewer exceptions "
                    "below 95 %: green, below 99.99 %: yellow, else red; with fewer periods than one expected "
-                   "exception only red is told, and one exception is never red)")}
+                   "exception only red is told, and one exception is never red). The 97.5 % expected shortfall "
+                   "(σ·φ(z)/(1 − level), the FRTB's measure) by Acerbi and Székely's Z2 statistic (0 when the "
+                   "tails are right, below: the losses beyond the VaR understated), its p-value from "
+                   f"{ES_DRAWS:,} seeded draws of Z2 under the forecasts' own normal returns, zone by the same "
+                   "probabilities (p below 5 %: yellow, below 0.01 %: red)")}
     for name, forecast in forecasts.items():
         tested: dict[str, Any] = {}
         for level in VAR_LEVELS:
@@ -782,7 +789,23 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
                                        "red_assets": red[:20]}
+        tested["es_975"] = _es_tested([es_backtest(realised[g], forecast[g], ES_LEVEL) for g in groups], names)
         out["models"][name]["value_at_risk"] = tested
+
+
+def _es_tested(each: Sequence[Mapping[str, Any]], names: Sequence[str | None]) -> dict[str, Any]:
+    """One asset's expected-shortfall backtest (:func:`~finlite.evaluate.forecast.es_backtest`) as
+    it is, or a panel's: each asset's, counted by zone with the red ones named (no pooled Z2, as
+    the assets' losses come on the same days)."""
+    if len(each) == 1:
+        return dict(each[0])
+    zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
+    zones["too_few_periods"] = sum(e["zone"] is None and e["statistic"] is not None for e in each)
+    red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
+    n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
+    return {"level": each[0]["level"], "assets": len(each), "observations": n, "exceptions": x,
+            "expected": sum(e["expected"] for e in each), "zones": zones, "red_assets": red[:20],
+            "nonpositive_forecasts": sum(e["nonpositive_forecasts"] for e in each)}
 
 
 def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
@@ -905,6 +928,12 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
             out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
                        f"red zone of the Basel traffic light{red}: breached far more often than its level, it "
                        "understates the risk. Do not scale a VaR by these forecasts before they are recalibrated.")
+        es = _dig(entry, ("value_at_risk", "es_975"))
+        red_es = _es_red(es)
+        if red_es:
+            out.append(f"a 97.5 % expected shortfall on the {terminal_safe(str(name))}'s volatility forecasts is in the "
+                       f"red zone{red_es}: the losses beyond its VaR are larger or more frequent than it says. Do "
+                       "not scale an ES by these forecasts before they are recalibrated.")
         below = _dig(entry, ("pooled", "nonpositive_forecasts"))
         if isinstance(below, int) and below:
             out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
@@ -944,6 +973,17 @@ def _var_red(tested: Any) -> str:
     return ""
 
 
+def _es_red(tested: Any) -> str:
+    """"" (not red) or the words that say how an ES backtest is red (:func:`_es_tested`)."""
+    if not isinstance(tested, Mapping):
+        return ""
+    if tested.get("zone") == "red" and isinstance(tested.get("statistic"), (int, float)):
+        return (f" (Acerbi–Székely Z2 {float(tested['statistic']):.3g}, p {float(tested.get('p_value') or 0):.2g}; "
+                f"{tested.get('exceptions')} losses beyond the 97.5 % VaR in {tested.get('observations')} periods, "
+                f"{float(tested.get('expected') or 0):.3g} expected)")
+    return _var_red({k: v for k, v in tested.items() if k != "zone"})
+
+
 #: A volatility forecaster whose realised / forecast variance on the test period lies beyond this
 #: factor either way is warned of (see :func:`thin_warnings`).
 VARIANCE_RATIO_WARN = 1.5
@@ -976,6 +1016,9 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("99 % VaR Christoffersen independence p", ("value_at_risk", "var_99", "independence", "p_value"), "f"),
           ("95 % VaR exceptions of periods (expected)", ("value_at_risk", "var_95"), "exceptions"),
           ("95 % VaR Kupiec coverage p", ("value_at_risk", "var_95", "kupiec", "p_value"), "f"),
+          ("97.5 % ES Acerbi–Székely Z2 (0: right; below: understated)", ("value_at_risk", "es_975", "statistic"),
+           "f"),
+          ("97.5 % ES traffic light (Z2's p under the forecasts)", ("value_at_risk", "es_975"), "zone"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
@@ -1019,6 +1062,8 @@ def _cell(value: Any, kind: str) -> str:
             short = int(zones.get("too_few_periods") or 0)
             return ", ".join(f"{zone} {zones.get(zone, 0)}" for zone in ("green", "yellow", "red")) + (
                 f", {short} too short" if short else "")
+        if value.get("zone") is None and value.get("nonpositive_forecasts"):
+            return "forecasts at or below 0"  # an ES backtest (es_backtest): no shortfall to scale
         return str(value.get("zone") or "too few periods")
     if kind == "range":  # the Sharpe ratios from every start day (h > 1): lowest, highest and mean
         got = [float(v) for v in value if v is not None] if isinstance(value, list) else []
