@@ -1450,6 +1450,7 @@ def evaluate(
     flag_rate: Annotated[float | None, typer.Option(help="Judge decisions where the baseline (or, without --baseline, the artifact) flags this share of the evaluated rows, e.g. 0.1. Default: the artifact's recorded operating point.")] = None,
     since: Annotated[str | None, typer.Option(help="A market forecaster: judge only the out-of-sample dates from this day on (YYYY-MM-DD), e.g. the newest months of a price file that also holds the training run's test period.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Judge decisions at this cut-off on P(positive), e.g. a credit policy's 0.3, instead of the artifact's recorded operating point (not with --flag-rate).")] = None,
+    grades: Annotated[str | None, typer.Option(help="A credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1): its PDs are back-tested grade by grade (Jeffreys test, one-sided). Default: finlite's generic 10-grade scale for a credit model (not with --baseline).")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
@@ -1469,7 +1470,7 @@ def evaluate(
                           param="cutoff")
     with _own_warnings():  # its note is printed below, with the results
         result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
-                                   flag_rate=flag_rate, since=since, cutoff=cutoff)
+                                   flag_rate=flag_rate, since=since, cutoff=cutoff, grades=grades)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
@@ -1528,6 +1529,7 @@ def evaluate(
             _echo(f"  {'latency':<21}p50 {m['latency_p50_us']:.1f} µs, p99 {m['latency_p99_us']:.1f} µs at batch 1; "
                   f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
         _since_validation_lines(result)
+        _grade_lines(result)
     if result.get("note"):  # on stderr with --json too: the JSON on stdout is no place to hide a warning
         _echo(result["note"], err=True)
     for warning in [] if as_json else _validation_warnings(result):  # with --json, in the note above
@@ -1625,6 +1627,12 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         elif since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
+    graded = result.get("pd_grades")
+    low = graded.get("underestimated_status_level") if isinstance(graded, Mapping) else None
+    if low:
+        out.append(f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale "
+                   "(Jeffreys test, one-sided p < 1 %): the rows rated there default more often than their PD "
+                   "says; recalibrate before using those PDs.")
     if isinstance(own, Mapping) and calibration_status(own) == "FAIL":
         way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
         factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
@@ -1632,6 +1640,21 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
                    "recalibrate it before relying on its PDs ('finlite report --holdout' judges it; a model off by "
                    "as much at validation was off from the start).")
     return out
+
+
+def _grade_lines(result: Mapping[str, Any]) -> None:
+    """A credit model's PD back-test per grade of the master scale (``pd_grades``), a line a
+    grade; the grades too low at 1 % are warned of by :func:`_validation_warnings`."""
+    graded = result.get("pd_grades")
+    if not isinstance(graded, Mapping):
+        return
+    source = "the scale given (--grades)" if graded.get("scale_source") == "given" else \
+        "finlite's generic scale (--grades for the bank's)"
+    _echo(f"  PD per grade of {source}: Jeffreys test, one-sided (p small: the PD is too low)")
+    for g in graded.get("grades") or []:
+        _echo(f"    grade {g['grade']:>2} ({g['pd_low']:.2%}–{g['pd_high']:.2%}): {g['rows']:>9,} rows, "
+              f"{g['defaults']:>7,} defaults; mean PD {g['mean_pd']:.2%}, observed {g['observed_rate']:.2%}; "
+              f"p {g['p_value']:.3g}")
 
 
 def _since_validation_lines(result: Mapping[str, Any]) -> None:

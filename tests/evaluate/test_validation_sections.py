@@ -737,6 +737,10 @@ def test_the_pd_backtest_per_grade_is_the_jeffreys_test_of_each_grade_computed_i
     assert sum(r["rows"] for r in out) == p.size and [r["grade"] for r in out] == [1, 2, 3, 4, 5]
     # 30 % more defaults than the PDs say, over thousands of rows: the top grade's PD is too low.
     assert out[-1]["p_value"] < 0.01
+    # One obligor and no default against a PD of 0.05 %: Jeffreys' p is 0.03 (its prior's half a
+    # default), yet a grade with no default has no PD too low: not named.
+    lone = v.grade_summary([0], [0.0004], (0.0005,))
+    assert lone["grades"][0]["p_value"] < 0.05 and lone["underestimated"] == []
     # A grade without rows is left out; a scale without 1 gets it.
     assert [r["grade"] for r in v.grade_backtest([0, 1], [0.5, 0.6], (0.01, 0.02))] == [3]
     assert v.master_scale("0.01, 0.1") == (0.01, 0.1, 1.0) and v.master_scale([0.5, 1]) == (0.5, 1.0)

@@ -534,6 +534,29 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
     # Its own test split: no such lines (the numbers are those of validation).
     plain = evaluate_artifact(exported_dir, german_csv, timing=False)
     assert plain["split"] == "test" and "since_validation" not in plain and "calibration_in_the_large" not in plain
+    # A credit model's PDs per grade of the master scale, each grade's Jeffreys test checked by hand.
+    graded = result["pd_grades"]
+    assert graded["scale_source"] == "default" and sum(g["rows"] for g in graded["grades"]) == n
+    for g in graded["grades"]:
+        inside = (p > g["pd_low"]) & (p <= g["pd_high"]) if g["grade"] > 1 else p <= g["pd_high"]
+        k, m = int(y[inside].sum()), int(inside.sum())
+        assert (g["rows"], g["defaults"]) == (m, k)
+        assert g["p_value"] == pytest.approx(betainc(k + 0.5, m - k + 0.5, float(p[inside].mean())), rel=1e-6)
+    low = graded["underestimated_status_level"]
+    assert low and low == [g["grade"] for g in graded["grades"]
+                           if g["p_value"] < 0.01 and g["observed_rate"] > g["mean_pd"]]
+    assert "  PD per grade of finlite's generic scale (--grades for the bank's)" in cli.output
+    assert f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale" \
+        in cli.output
+    given = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--no-timing",
+                                     "--grades", "0.2,0.5", "--json"])
+    assert json.loads(given.stdout)["pd_grades"]["scale"] == [0.2, 0.5, 1.0]
+    assert plain["pd_grades"]["scale_source"] == "default"  # the test split too
+    refused = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--grades", "20"])
+    assert refused.exit_code == 2 and "a fraction in (0, 1]; got '20' (a percentage?" in refused.output
+    with pytest.raises(ConfigError, match=r"grades back-tests one credit model's PDs grade by grade; .* two models "
+                                          r"side by side"):
+        evaluate_artifact(exported_dir, tmp_path / "worse.csv", baseline=exported_dir, grades="0.1", timing=False)
 
 
 def test_champion_and_challenger_are_also_judged_each_at_its_own_cutoff(boosted_dir: Path, teacher_dir: Path,

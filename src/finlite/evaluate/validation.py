@@ -59,6 +59,7 @@ __all__ = [
     "feature_csi",
     "flipped_cases_csv",
     "grade_backtest",
+    "grade_summary",
     "hosmer_lemeshow",
     "jeffreys_test",
     "ks_curve",
@@ -1314,8 +1315,25 @@ def _percent(level: float) -> str:
 
 
 def _underestimated(grades: Sequence[Mapping[str, Any]], level: float) -> list[int]:
-    """The grades whose PD the Jeffreys test finds too low at ``level`` (one-sided)."""
-    return [int(g["grade"]) for g in grades if g["p_value"] < level]
+    """The grades whose PD the Jeffreys test finds too low at ``level`` (one-sided), among those
+    whose observed rate is above their mean PD: the Jeffreys prior's half a default puts a
+    grade of one obligor and no default at p 0.03 against a PD of 0.05 % (a grade with no
+    default cannot have a PD too low)."""
+    return [int(g["grade"]) for g in grades if g["p_value"] < level and g["observed_rate"] > g["mean_pd"]]
+
+
+def grade_summary(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE) -> dict[str, Any]:
+    """One model's PD back-test per grade (:func:`grade_backtest`) with what a validator reads
+    off it: ``underestimated`` (the grades whose PD is too low at :data:`GRADE_TEST_LEVEL`,
+    one-sided), ``underestimated_status_level`` (at :data:`GRADE_STATUS_LEVEL`) and
+    ``inversions`` (pairs of successive grades holding defaults whose observed rate falls as the
+    grade rises: the grades do not rank the risk there)."""
+    grades = grade_backtest(y, p, scale)
+    held = [g for g in grades if g["defaults"]]
+    return {"grades": grades, "underestimated": _underestimated(grades, GRADE_TEST_LEVEL),
+            "underestimated_status_level": _underestimated(grades, GRADE_STATUS_LEVEL),
+            "inversions": [[a["grade"], b["grade"]] for a, b in itertools.pairwise(held)
+                           if b["observed_rate"] < a["observed_rate"]]}
 
 
 def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
@@ -1326,15 +1344,13 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
     at :data:`GRADE_STATUS_LEVEL` (Jeffreys, one-sided) where the teacher's same grade's is not;
     on a hold-out, any such student grade."""
     scale = tuple(inp.grades) if inp.grades else DEFAULT_MASTER_SCALE
-    res = {m: grade_backtest(y, p, scale) for m, p in (("teacher", t), ("student", s))}
-    low = {m: _underestimated(res[m], GRADE_STATUS_LEVEL) for m in res}
-    named = {m: _underestimated(res[m], GRADE_TEST_LEVEL) for m in res}
+    summary = {m: grade_summary(y, p, scale) for m, p in (("teacher", t), ("student", s))}
+    res = {m: summary[m]["grades"] for m in summary}
+    low = {m: summary[m]["underestimated_status_level"] for m in summary}
+    named = {m: summary[m]["underestimated"] for m in summary}
     held_out = bool(inp.validated)
     flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
-    # Observed default rates should rise with the grade: an inversion between two grades that each
-    # hold defaults is named (a validator reads the grades' rank ordering beside their levels).
-    inversions = {m: [(a["grade"], b["grade"]) for a, b in itertools.pairwise([g for g in res[m] if g["defaults"]])
-                      if b["observed_rate"] < a["observed_rate"]] for m in res}
+    inversions = {m: summary[m]["inversions"] for m in summary}
     cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over"]
     which = "the bank's scale (--grades)" if inp.grades else "finlite's generic scale; give the bank's with --grades"
     tables = [Table(f"pd_grades_{m}", f"PD back-test per grade of the master scale, {m}: {which}; Jeffreys test, "
@@ -1354,9 +1370,7 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
         said += (" Observed default rates fall from grade to grade at " + ", ".join(f"{a}→{b}" for a, b in
                                                                                   inversions["student"][:5])
                  + " (student): the grades do not rank the risk there.")
-    record = {"scale": list(scale), "scale_source": "given" if inp.grades else "default",
-              **{m: {"grades": res[m], "underestimated": named[m], "underestimated_status_level": low[m],
-                     "inversions": [list(x) for x in inversions[m]]} for m in res},
+    record = {"scale": list(scale), "scale_source": "given" if inp.grades else "default", **summary,
               "flagged": flagged, "test_level": GRADE_TEST_LEVEL, "status_level": GRADE_STATUS_LEVEL}
     return ("WARN" if flagged else "PASS"), said, tables, record
 

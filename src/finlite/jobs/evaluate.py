@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from finlite.data.split import make_split
 from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
+from finlite.evaluate.sections import table_domain
 from finlite.export.timing import report_timer
 from finlite.tasks import get_task, series_rows
 
@@ -269,7 +270,7 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> tuple[str | None, bool]
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
                       verify_key: Any = None, flag_rate: float | None = None, since: Any = None,
-                      cutoff: float | None = None) -> dict[str, Any]:
+                      cutoff: float | None = None, grades: Sequence[float] | str | None = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
@@ -284,6 +285,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     reference model (the baseline when given, else the artifact) flags 10 % of the evaluated
     rows, and ``cutoff=0.3`` at that cut-off on P(positive) (a credit policy's, set by a
     committee). ``result["operating_point"]`` says which cut-off was used and how it was set.
+    A credit model's PDs on rows of both classes are back-tested per grade of a master scale
+    (``result["pd_grades"]``: :func:`finlite.evaluate.validation.grade_summary`), ``grades`` (its
+    upper bounds, :func:`~finlite.evaluate.validation.master_scale`) or finlite's generic scale.
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
     table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
@@ -297,8 +301,13 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     check_flags("evaluate_artifact", timing=timing)
     check_operating_options("evaluate_artifact", cutoff, flag_rate)
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
+    scale = None
+    if grades is not None:
+        from finlite.evaluate.validation import master_scale
+
+        scale = master_scale(grades)
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
-                       since=since, cutoff=cutoff)
+                       since=since, cutoff=cutoff, grades=scale)
     from finlite._manifest import failed_gates
 
     # compress exits 1 for a run whose gates fail on the test split but writes the student; evaluate
@@ -321,8 +330,14 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
-              verify_key: Any, flag_rate: float | None, since: Any, cutoff: float | None = None) -> dict[str, Any]:
+              verify_key: Any, flag_rate: float | None, since: Any, cutoff: float | None = None,
+              grades: tuple[float, ...] | None = None) -> dict[str, Any]:
     """:func:`evaluate_artifact` of a loaded artifact."""
+    if grades is not None and (art.market is not None or art.task != "binary" or baseline is not None):
+        why = ("a market forecaster" if art.market is not None else f"a {art.task} model" if art.task != "binary"
+               else "two models side by side (--baseline): 'finlite report' back-tests both per grade")
+        raise ConfigError(f"grades back-tests one credit model's PDs grade by grade; {art.path} is judged here as "
+                          f"{why}. Drop grades.", param="grades")
     if art.market is not None:
         if cutoff is not None:
             raise ConfigError(f"cutoff judges a credit model's decisions at a policy's cut-off; {art.path} holds a "
@@ -433,8 +448,16 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result["operating_point"] = {**point.to_dict(), "description": _describe(point, flag_rate, "artifact", reference,
                                                                                       task.name, given),
                                          "flagged": metrics.get("flagged_rate")}
-        if prepared is None and task.decides:
-            result.update(_against_validation(art, metrics, y, task.scores(art.model, x)))
+        scores = task.scores(art.model, x) if task.decides else None
+        if prepared is None and scores is not None:
+            result.update(_against_validation(art, metrics, y, scores))
+        if scores is not None and task.name == "binary" and (grades is not None
+                                                              or table_domain(table.source) == "credit"):
+            from finlite.evaluate.validation import DEFAULT_MASTER_SCALE, grade_summary
+
+            scale = grades or DEFAULT_MASTER_SCALE
+            result["pd_grades"] = {"scale": list(scale), "scale_source": "given" if grades else "default",
+                                   **grade_summary(y, scores, scale)}
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             sizes=(base.weights_bytes, art.weights_bytes),
