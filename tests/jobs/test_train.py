@@ -105,6 +105,14 @@ def test_a_teacher_no_better_than_chance_is_saved_with_a_warning(german_csv: Pat
     for auc in (0.5, 0.4958):
         (note,) = _no_skill({"test": {"auc": auc}})
         assert note.startswith(f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance")
+    # Well below 0.5 on two defaults: the wrong way round, and noise (it was "no better than chance":
+    # a low-default walk-through, 2026-12-07); on 300 of each class, the wrong way round alone.
+    (few,) = _no_skill({"test": {"auc": 0.15, "rows": 400, "positives": 2}})
+    assert few.startswith("the model's test AUC is 0.1500: it ranks the test rows the wrong way round (below chance: "
+                          "a label coded the other way gives exactly this). It rests on 2 test row(s) of a class, "
+                          "which is weak evidence either way.")
+    (many,) = _no_skill({"test": {"auc": 0.3, "rows": 600, "positives": 300}})
+    assert "the wrong way round" in many and "weak evidence" not in many
     trained = finlite.train(german_csv, target="creditability", model="logistic", progress=False)
     assert trained.warnings == () and trained.metrics["test"]["auc"] > 0.7
 

@@ -181,9 +181,20 @@ def test_a_teacher_that_scores_every_row_alike_is_refused_before_training(teache
         constant.linear.bias.fill_(-1.0)
     recipe = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [8]}\ngates:\n  agreement: {min: 0.9}\n")
     with pytest.raises(ConfigError, match=rf"The teacher gives every one of the {data.x_val.shape[0]:,} validation "
-                                          r"rows the same score \(0\.268941\): it ranks and decides nothing") as info:
+                                          r"rows the same score \(0\.268941, to one part in a million\): it ranks and "
+                                          r"decides nothing") as info:
         run_recipe(recipe, data, constant, cutoff=0.5, seed=0, train=FAST, fine_tune=FAST, teacher_bytes=1)
     assert info.value.param == "teacher"
+    # A net stopped at a constant differs in float32's last digits only: the same score (it was
+    # compared exactly and passed); weights of 1e-4 make scores that rank: not refused.
+    with torch.no_grad():
+        constant.linear.weight.fill_(1e-9)
+    with pytest.raises(ConfigError, match="the same score"):
+        run_recipe(recipe, data, constant, cutoff=0.5, seed=0, train=FAST, fine_tune=FAST, teacher_bytes=1)
+    from finlite.recipe.runner import _alike
+
+    assert _alike(np.array([0.2689414, 0.26894143, 0.2689414])) and not _alike(np.array([0.2689, 0.2690]))
+    assert not _alike(np.array([0.1, np.nan])) and _alike(np.zeros(3))
 
 
 def test_candidate_metrics_carry_agreement_over_the_band_of_flag_rates(teacher_dir: Path, german_csv: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from finlite import _paths
-from finlite._limits import check_seed
+from finlite._limits import THIN_CLASS_ROWS, check_seed
 from finlite._util import check_flags, check_instance, param_error, percent
 from finlite.artifact import DataLike, save_artifact
 from finlite.data.prepared import PreparedData, prepare
@@ -329,18 +329,33 @@ def _no_skill(metrics: Mapping[str, Any], fitted: bool = False) -> list[str]:
     than chance (one epoch gave 0.4958 and was saved without a word: a review, 2026-12-05), and a
     student distilled from it learns nothing either. ``fitted``: a logistic regression fitted by
     maximum likelihood, which has no epochs to add (a review, 2026-12-07)."""
-    auc = float(metrics["test"].get("auc", 1.0))
+    test = metrics["test"]
+    auc = float(test.get("auc", 1.0))
     if auc > 0.5:
         return []
+    # Well below 0.5 the ranking is the wrong way round, which is no "chance" (AUC 0.15 on two
+    # defaults was called so: a low-default walk-through, 2026-12-07); on a handful of a class either
+    # reading is noise.
+    how = ("no better than chance" if auc >= WRONG_WAY_AUC else
+           "the wrong way round (below chance: a label coded the other way gives exactly this)")
+    positives, rows = test.get("positives"), test.get("rows")
+    fewest = (min(int(positives), int(rows) - int(positives))
+              if isinstance(positives, int) and isinstance(rows, int) else None)
+    thin = (f" It rests on {fewest:,} test row(s) of a class, which is weak evidence either way."
+            if fewest is not None and fewest < THIN_CLASS_ROWS else "")
     if fitted:
-        return [f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Its maximum-"
-                "likelihood fit found no ranking in these features: check that --positive names the outcome to "
-                "flag, check the features, or give it more positive rows; do not distil or deploy it."]
+        return [f"the model's test AUC is {auc:.4f}: it ranks the test rows {how}.{thin} Its maximum-likelihood fit "
+                "found no ranking in these features: check that --positive names the outcome to flag, check the "
+                "features, or give it more positive rows; do not distil or deploy it."]
     longer = "other booster settings" if metrics.get("train_oof_auc") is not None or \
         "validation_auc" not in metrics else "more epochs (--epochs)"
-    return [f"the model's test AUC is {auc:.4f}: it ranks the test rows no better than chance. Train with "
+    return [f"the model's test AUC is {auc:.4f}: it ranks the test rows {how}.{thin} Train with "
             f"{longer}, check that --positive names the outcome to flag, or check the features; do not distil "
             "or deploy it."]
+
+
+#: A test AUC below this is read as a ranking the wrong way round, not as no ranking.
+WRONG_WAY_AUC = 0.4
 
 
 def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:

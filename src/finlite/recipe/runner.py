@@ -212,6 +212,19 @@ def check_ready_plan(recipe: Recipe, teacher: FinliteModel, initial: FinliteMode
         return
 
 
+#: Scores whose spread is below this share of their size are one score: a net stopped at a
+#: constant gives values that differ in float32's last digits only (it was compared exactly).
+ALIKE_SPREAD = 1e-6
+
+
+def _alike(scores: np.ndarray) -> bool:
+    """Whether every score is the same, to :data:`ALIKE_SPREAD` of the largest's size."""
+    finite = scores[np.isfinite(scores)]
+    if finite.size < scores.size:  # a non-finite score is no constant (and is refused elsewhere)
+        return False
+    return bool(np.ptp(finite) <= ALIKE_SPREAD * max(float(np.max(np.abs(finite))), 1e-300))
+
+
 def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cutoff: float | None, seed: int,
                train: TrainConfig, fine_tune: TrainConfig, teacher_bytes: int,
                train_logits: np.ndarray | None = None, timing: bool = False,
@@ -274,16 +287,16 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     scored = np.asarray(p_teacher, dtype=np.float64).reshape(-1)
     # Alike on the validation rows and on the training rows too: a few validation rows of one
     # kind (duplicates, a feature constant there) can share a score under a teacher that ranks.
-    alike = bool(scored.size > 1 and np.all(scored == scored[0]))
+    alike = scored.size > 1 and _alike(scored)
     if alike and len(data.x_train):
         trained = np.asarray(task.scores(teacher, data.x_train[:10_000]), dtype=np.float64).reshape(-1)
-        alike = bool(np.all(trained == scored[0]))
+        alike = _alike(np.r_[scored, trained])
     if alike:
         # A teacher that scores every row alike (a booster of one leaf, a net stopped at a constant)
         # has nothing to teach: train said "do not distil", and compress went on without a word (a
         # low-default walk-through, 2026-12-07).
         raise ConfigError(f"The teacher gives every one of the {scored.size:,} validation rows the same score "
-                          f"({scored[0]:.6g}): it ranks and decides nothing, so there is nothing to compress. Train a "
+                          f"({scored[0]:.6g}, to one part in a million): it ranks and decides nothing, so there is nothing to compress. Train a "
                           "teacher that learned something (more rows or positives, other settings) first.",
                           param="teacher")
     teacher_metrics = task.metrics(data.y_val, p_teacher, cutoff)
