@@ -15,6 +15,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import shlex
@@ -360,6 +361,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "monotone": ("--monotone",),
     "enforce_monotone": ("--enforce-monotone",),
     "domain": ("--domain",),
+    "penalty_c": ("--penalty-c",),
     "grades": ("--grades",),
     "flags": ("--flags",),
     "no_impute": ("--no-impute",),
@@ -710,6 +712,30 @@ def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> li
     return [flag for flag, on in given.items() if on]
 
 
+def _penalty(text: str | None, model: str | None) -> dict[str, Any]:
+    """``--penalty-c`` as :func:`finlite.jobs.train.train` takes it (``penalty_c``): a number, or
+    None for 'none'; nothing when not given.
+
+    Raises:
+        ConfigError: a value that is no number above 0 nor 'none', or another model than logistic.
+    """
+    if text is None:
+        return {}
+    if (model or "mlp") != "logistic":
+        raise ConfigError(f"--penalty-c sets the ridge of --model logistic; --model {model or 'mlp'} has none. Drop "
+                          "--penalty-c.", param="penalty_c")
+    if text.strip().lower() == "none":
+        return {"penalty_c": None}
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"--penalty-c is the ridge's inverse strength, a number above 0 (1 by default; larger: a "
+                          f"weaker penalty), or 'none' for plain maximum likelihood; got {text!r}.", param="penalty_c")
+    return {"penalty_c": value}
+
+
 @app.command()
 @_friendly
 def train(
@@ -751,6 +777,7 @@ def train(
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
+    penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for plain maximum likelihood (as statsmodels fits it; classes that a column separates then do not converge).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
@@ -769,7 +796,7 @@ def train(
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
                   "--high-cardinality": high_cardinality != "woe", "--rare-values": rare_values != "listed",
                   "--validation-fraction": validation_fraction != 0.2,
-                  "--group-column": group_column is not None}
+                  "--group-column": group_column is not None, "--penalty-c": penalty_c is not None}
         given = [flag for flag, value in credit.items() if value]
         if given:
             raise ConfigError(f"{given[0]} describes a labelled table; a price file with --task forecast has none. "
@@ -814,6 +841,7 @@ def train(
                else "has no layers, epochs or mini-batches (it stops early on boosting rounds)")
         raise ConfigError(f"{ignored[0]} sets up a neural network; --model {model} {why}. Drop {ignored[0]}.",
                           param="model")
+    _penalty(penalty_c, model)  # before any reading or training
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
     if high_cardinality not in HIGH_CARDINALITY:
         raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
@@ -829,7 +857,7 @@ def train(
                       seed=seed, hidden=None if hidden is None else _widths(hidden, "--hidden"),
                       cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                       overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
-                      test_fraction=test_fraction, strict=strict)
+                      test_fraction=test_fraction, strict=strict, **_penalty(penalty_c, model))
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")

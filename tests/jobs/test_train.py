@@ -420,6 +420,43 @@ def test_a_logistic_teacher_is_the_maximum_likelihood_fit(german_csv: Path, tmp_
     assert torch.equal(again.model.linear.weight, outcome.model.linear.weight)
 
 
+def test_a_logistic_teachers_penalty_is_set_recorded_refused_elsewhere_and_reproduced(german_csv: Path,
+                                                                                     tmp_path: Path) -> None:
+    """--penalty-c: the ridge's C (no option before: C = 1 fixed), 'none' for plain maximum
+    likelihood; recorded in steps[0].fit, refused for another teacher, and reproduce refits with
+    it."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.jobs.reproduce import reproduce
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", "logistic",
+                               "--penalty-c", "0.05", "--out", str(tmp_path / "t"), "--quiet"])
+    assert done.exit_code == 0, done.output
+    fit = finlite.load(tmp_path / "t").manifest["steps"][0]["fit"]
+    assert (fit["penalty"], fit["C"]) == ("l2", 0.05)
+    plain = finlite.train(german_csv, target="creditability", model="logistic", penalty_c=None, progress=False)
+    assert not torch.equal(plain.model.linear.weight, finlite.load(tmp_path / "t").model.linear.weight)
+    cases = [(["--model", "logistic", "--penalty-c", "0"], "--penalty-c is the ridge's inverse strength, a number "
+                                                             "above 0"),
+             (["--model", "logistic", "--penalty-c", "abc"], "got 'abc'"),
+             (["--model", "mlp", "--penalty-c", "1"], "--penalty-c sets the ridge of --model logistic; --model mlp "
+                                                       "has none"),
+             (["--penalty-c", "1"], "--model mlp has none"),
+             (["--task", "forecast", "--penalty-c", "1"], "--penalty-c describes a labelled table")]
+    for extra, message in cases:
+        result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", *extra,
+                                     "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2 and message in result.output, (extra, result.output)
+        assert not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="penalty_c sets the ridge of a logistic regression fitted by maximum "
+                                          "likelihood; a lightgbm teacher has none"):
+        finlite.train(german_csv, target="creditability", model="lightgbm", penalty_c=0.5)
+    verdict = reproduce(tmp_path / "t", german_csv)
+    assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True  # refitted at C = 0.05
+
+
 def test_a_logistic_teacher_of_no_skill_is_not_told_to_train_more_epochs() -> None:
     """A maximum-likelihood fit has no epochs: a logistic teacher of test AUC 0.46 was told to
     "Train with more epochs (--epochs)", which the command line refuses for it (a review,

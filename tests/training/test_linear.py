@@ -32,3 +32,30 @@ def test_the_fit_needs_both_classes() -> None:
     x = np.zeros((10, 2), dtype=np.float32)
     with pytest.raises(ValueError, match="needs both classes"):
         linear.fit_logistic(LogisticRegression(2), x, np.zeros(10, dtype=np.float32))
+
+
+def test_the_penalty_is_settable_and_none_is_statsmodels_plain_maximum_likelihood() -> None:
+    """penalty_c: the ridge's inverse strength (scikit-learn's C), or None: the unpenalised fit,
+    checked against statsmodels' Logit of the same rows (an independent maximiser)."""
+    import statsmodels.api as sm
+    import torch
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3_000, 4)).astype(np.float32)
+    logit = x @ np.array([1.0, -0.5, 0.25, 0.0], dtype=np.float32) - 1.0
+    y = (rng.random(3_000) < 1 / (1 + np.exp(-logit))).astype(np.float32)
+    net = LogisticRegression(4)
+    record = linear.fit_logistic(net, x, y, None)
+    assert record["penalty"] == "none" and record["C"] is None and record["converged"]
+    plain = sm.Logit(y.astype(np.float64), sm.add_constant(x.astype(np.float64))).fit(disp=0, tol=1e-12)
+    with torch.no_grad():
+        np.testing.assert_allclose(net.linear.weight.numpy().ravel(), plain.params[1:], atol=1e-4)
+        assert float(net.linear.bias[0]) == pytest.approx(plain.params[0], abs=1e-4)
+    # A strong ridge (C = 0.001) pulls every coefficient towards 0; the record says which C.
+    strong = LogisticRegression(4)
+    assert linear.fit_logistic(strong, x, y, 0.001)["C"] == 0.001
+    with torch.no_grad():
+        assert float(strong.linear.weight.abs().sum()) < 0.5 * float(net.linear.weight.abs().sum())
+    for bad in (0, -1.0, float("inf"), float("nan"), "1", True):
+        with pytest.raises(ConfigError, match="penalty_c is the ridge's inverse strength, a number above 0"):
+            linear.check_penalty_c(bad)

@@ -569,6 +569,9 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
         # Made before logistic teachers were fitted by maximum likelihood (2026-12-07): trained
         # again as it was, by gradient steps with its recorded settings.
         extra = {"logistic_fit": "gradient"}
+    elif kind == "logistic":  # the ridge it was fitted with (a record without "C": the default, 1)
+        fitted = step["fit"]
+        extra = {"penalty_c": None if fitted.get("penalty") == "none" else fitted.get("C", 1.0)}  # train checks it
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],
           date_column=split.date_column, group_column=split.group_column,

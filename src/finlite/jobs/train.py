@@ -132,12 +132,13 @@ def train(
     strict: bool = False,
     progress: bool | None = None,
     logistic_fit: str = "maximum_likelihood",
+    penalty_c: float | None = 1.0,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
     A logistic teacher is fitted by L2-penalised maximum likelihood on the whole training split
-    (:func:`finlite.training.linear.fit_logistic`: scikit-learn's L-BFGS, C = 1), as a validator
-    refits one; it takes no ``config`` beyond ``progress``. ``logistic_fit="gradient"`` trains it
+    (:func:`finlite.training.linear.fit_logistic`: scikit-learn's L-BFGS, C = ``penalty_c``, 1 by
+    default; None: no penalty), as a validator refits one; it takes no ``config`` beyond ``progress``. ``logistic_fit="gradient"`` trains it
     as before 2026-12-07 instead (Adam with early stopping on validation AUC, with ``config``):
     what ``reproduce`` reruns for an artifact made then.
 
@@ -187,6 +188,13 @@ def train(
     if logistic_fit != "maximum_likelihood" and model != "logistic":
         raise ConfigError(f"logistic_fit= says how a logistic teacher is fitted; a {model} teacher is not one. Drop "
                           "logistic_fit.", param="logistic_fit")
+    from finlite.training.linear import L2_C, check_penalty_c
+
+    penalty_c = check_penalty_c(penalty_c)
+    if penalty_c != L2_C and not (model == "logistic" and logistic_fit == "maximum_likelihood"):
+        raise ConfigError(f"penalty_c sets the ridge of a logistic regression fitted by maximum likelihood; a {model} "
+                          "teacher" + (" trained by gradient steps" if model == "logistic" else "")
+                          + " has none. Drop penalty_c.", param="penalty_c")
     seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
     check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
     if progress is not None:
@@ -235,7 +243,7 @@ def train(
         from finlite.training.linear import fit_logistic
 
         net = LogisticRegression(n_features)
-        fitted = fit_logistic(net, prepared.x_train, prepared.y_train)
+        fitted = fit_logistic(net, prepared.x_train, prepared.y_train, penalty_c)
         net.eval()
         score = validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val)(net)
         steps = [{"step": "train", "model": net.config(), "fit": fitted}]
@@ -243,7 +251,9 @@ def train(
             unconverged.append(
                 f"the logistic regression's maximum-likelihood fit did not converge in {fitted['iterations']:,} "
                 "L-BFGS iterations: its coefficients may still move. Check for columns on wildly different scales or "
-                "one that separates the classes (the notes above), and read its coefficients with care.")
+                "one that separates the classes (the notes above), and read its coefficients with care"
+                + (" (without a penalty, classes that a column separates send the maximum to infinity: give "
+                   "--penalty-c 1)." if penalty_c is None else "."))
     else:
         net = TabularMLP(n_features, hidden, dropout=dropout) if model == "mlp" else LogisticRegression(n_features)
         tensors = {"x": torch.from_numpy(prepared.x_train), "y": torch.from_numpy(prepared.y_train)}

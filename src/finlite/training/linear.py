@@ -9,8 +9,9 @@ README, "train"), and no validator refitting the rows would get its coefficients
 scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` (L-BFGS in float64 to its
 gradient tolerance), whose coefficients become the layer's weights.
 
-The penalty is scikit-learn's default ridge, C = 1 (½‖w‖² added to the summed log-loss, the
-intercept unpenalised): the one-hot columns of a rare category, or a handful of defaults, would
+The penalty is scikit-learn's default ridge, C = 1 (½‖w‖² added to C times the summed log-loss,
+the intercept unpenalised; ``train --penalty-c`` sets another C, or ``none``: plain maximum
+likelihood, as statsmodels fits it): the one-hot columns of a rare category, or a handful of defaults, would
 otherwise separate the classes and send an unpenalised maximum to infinity; the summed loss grows
 with the rows, so on a large book the penalty fades. The intercept being free, the fitted mean
 probability on the training rows equals their default rate (the score equation of the
@@ -28,7 +29,7 @@ import torch
 
 from finlite.models.linear import LogisticRegression
 
-__all__ = ["FIT_METHOD", "L2_C", "fit_logistic"]
+__all__ = ["FIT_METHOD", "L2_C", "check_penalty_c", "fit_logistic"]
 
 #: The ``fit`` record's method name (``steps[0].fit.method`` in a teacher's manifest).
 FIT_METHOD = "maximum_likelihood"
@@ -39,10 +40,29 @@ L2_C = 1.0
 MAX_ITER, TOL = 5_000, 1e-8
 
 
-def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def check_penalty_c(c: Any) -> float | None:
+    """A ridge's inverse strength as the fit takes it: a finite number above 0, or None for no
+    penalty at all.
+
+    Raises:
+        ConfigError: naming ``penalty_c`` and what it takes.
+    """
+    from finlite.errors import ConfigError
+
+    if c is None:
+        return None
+    if isinstance(c, bool) or not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0:
+        raise ConfigError(f"penalty_c is the ridge's inverse strength, a number above 0 (scikit-learn's C; 1 by "
+                          f"default, larger: a weaker penalty), or none for plain maximum likelihood; got {c!r}.",
+                          param="penalty_c")
+    return float(c)
+
+
+def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray, c: float | None = L2_C) -> dict[str, Any]:
     """Fit ``net``'s weights to ``x`` (rows of encoded inputs) and the 0/1 labels ``y`` by
-    L2-penalised maximum likelihood; the record of the fit (method, penalty, solver, iterations,
-    whether it converged, the library's version) for the teacher's manifest.
+    maximum likelihood, L2-penalised at inverse strength ``c`` (None: unpenalised); the record of
+    the fit (method, penalty, C, solver, iterations, whether it converged, the library's version)
+    for the teacher's manifest.
 
     Raises:
         ValueError: ``y`` holds one class only (the caller's split refuses that first).
@@ -65,7 +85,9 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray) -> dict[
     labels = np.asarray(y, dtype=np.float64).reshape(-1)
     if np.unique(labels).size < 2:
         raise ValueError("a logistic regression needs both classes in its training rows")
-    fitter = Fitter(C=L2_C, solver="lbfgs", max_iter=MAX_ITER, tol=TOL)
+    c = check_penalty_c(c)
+    fitter = (Fitter(C=c, solver="lbfgs", max_iter=MAX_ITER, tol=TOL) if c is not None else
+              Fitter(penalty=None, solver="lbfgs", max_iter=MAX_ITER, tol=TOL))
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", ConvergenceWarning)
         fitter.fit(features, labels)
@@ -73,6 +95,6 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray) -> dict[
     with torch.no_grad():
         net.linear.weight.copy_(torch.from_numpy(fitter.coef_.astype(np.float32)))
         net.linear.bias.copy_(torch.from_numpy(fitter.intercept_.astype(np.float32)))
-    return {"method": FIT_METHOD, "penalty": "l2", "C": L2_C, "solver": "lbfgs", "tol": TOL,
+    return {"method": FIT_METHOD, "penalty": "l2" if c is not None else "none", "C": c, "solver": "lbfgs", "tol": TOL,
             "iterations": int(np.max(fitter.n_iter_)), "converged": converged,
             "library": f"scikit-learn {sklearn.__version__}"}
