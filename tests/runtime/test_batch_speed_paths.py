@@ -296,6 +296,38 @@ def test_unseen_rows_are_counted_as_their_definition(path: str, request: pytest.
     check()
 
 
+def test_threads_meeting_a_new_dictionary_build_its_lookup_once() -> None:
+    """The scoring threads meet each row group's dictionary together, and each built the same
+    lookup (12-15 builds of City for 10 row groups of the SBA book: a profile, 2026-12-07)."""
+    import threading
+
+    cache = LookupCache()
+    built: list[int] = []
+    real = cache._build
+    start = threading.Barrier(4)
+
+    def counted(*args: object) -> object:
+        built.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    cache._build = counted  # type: ignore[method-assign]
+    dictionary = pa.array([f"city{i}" for i in range(200)])
+    mapping = {f"city{i}": i for i in range(0, 200, 2)}
+    tables: list[list[int]] = []
+
+    def look() -> None:
+        start.wait()
+        tables.append(cache.lookup("city", dictionary, mapping, -1, np.int64).tolist())
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len(tables) == 4 and all(t == tables[0] for t in tables)
+    assert tables[0][:4] == [0, -1, 2, -1]
+
+
 def test_assemble_writes_every_one_of_every_row() -> None:
     rng = np.random.default_rng(0)
     n, width = 10_007, 40  # not a multiple of the block
@@ -335,6 +367,17 @@ def test_lookups_equal_the_per_value_definition() -> None:
         with_separators = pa.array(padded + extra)
         expected = [mapping.get(category_key(v), -1) for v in with_separators.to_pylist()] + [-7]
         assert LookupCache().lookup("city", with_separators, mapping, -1, np.int64).tolist() == expected
+    # The bytes checked are a slice's own (its offset moves them), of string and large_string alike:
+    # a non-ASCII value just outside the slice leaves it on the fast path, inside it does not.
+    from finlite.runtime._fastenc import _value_bytes
+
+    assert _value_bytes(pa.array(["ab", "c", "de"]).slice(1, 1)).tobytes() == b"c"
+    assert _value_bytes(pa.array(["ab", "c", "de"], type=pa.large_string()).slice(1, 2)).tobytes() == b"cde"
+    whole = pa.array(["é city0", *padded[1:28], *padded[32:], "city\x1d9"])
+    for part in (whole.slice(1, len(whole) - 2), whole.slice(0, len(whole) - 1), whole.slice(1),
+                 whole.slice(1, len(whole) - 2).cast(pa.large_string())):
+        expected = [mapping.get(category_key(v), -1) for v in part.to_pylist()] + [-7]
+        assert LookupCache().lookup("city", part, mapping, -1, np.int64).tolist() == expected
     dictionary, codes = dictionary_codes(pa.array(["b", None, "a", "b"]), pa, pa.compute)
     assert dictionary.to_pylist() == ["b", "a"] and codes.tolist() == [0, 2, 1, 0]
     # int8 indices into 128 values: the missing entry (128) does not fit int8 (it wrapped to -128).
