@@ -89,6 +89,8 @@ def test_compress_refuses_bad_report_options_before_any_training(teacher_dir: Pa
         (["--grades", "0.1,0.05"], "the upper bounds must rise grade by grade; '0.05' follows 0.1"),
         (["--grades", "0.01", "--domain", "fraud"], "--grades is a credit model's PD master scale"),
         (["--search", "--grades", "0.01"], "--search writes the report with the defaults"),
+        (["--grades", ""], "--grades is empty"),  # it was taken for no scale
+        (["--search", "--grades", ""], "--search writes the report with the defaults"),
     ]
     for extra, message in cases:
         result = runner.invoke(app, ["compress", str(teacher_dir), str(german_csv), "--out", str(out), "--quiet",

@@ -677,7 +677,7 @@ Protected = Annotated[str | None, typer.Option(help="Report: protected columns (
 Monotone = Annotated[str | None, typer.Option(help="Report: numeric columns the score must be monotone in, e.g. 'duration_in_month:+,age_in_years:-' (+: P(positive) must not fall as the column rises). Default: a boosted teacher's own constraints.")]
 IdColumn = Annotated[str | None, typer.Option("--id-column", help="Report: the column naming the rows in flips.csv and in the report's tables of rows (default: the row number in the data file). Its values are written into the artifact, which travels with the model: name rows by an application number, not by a customer's name.")]
 NoImpute = Annotated[bool, typer.Option("--no-impute", help="Refuse a blank (null, empty) in a field training never saw blank, naming the field and row (serve: 422; score: exit 2, nothing written), instead of deciding on the training median or the unseen category; a field training saw blank keeps its learned treatment. Table models.")]
-Grades = Annotated[str | None, typer.Option(help="Report: a credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1; 1 is added as the last), by which the calibration section back-tests the PDs grade by grade (Jeffreys test). Default: the scale a rebuilt report was built with; for a new one finlite's generic 10-grade scale.")]
+Grades = Annotated[str | None, typer.Option(help="Report: a credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1; 1 is added as the last), by which the calibration section back-tests the PDs grade by grade (Jeffreys test). Default: the scale a rebuilt report was built with; for a new one finlite's generic 10-grade scale ('default' asks for it).")]
 Domain = Annotated[str | None, typer.Option(help="Report: what a classifier's flags decide: 'credit' (declined applicants, whose adverse-action reasons must not change) or 'fraud' (transactions held for an analyst: changed reasons are a finding to review, not a material change). Default: the domain a rebuilt report was built in; for a new one, 'fraud' when the data file's name says fraud, creditcard, transaction or payment, else 'credit'.")]
 
 
@@ -1066,7 +1066,7 @@ def compress(
         "segments": _columns(segments, "--segments"), "protected": _columns(protected, "--protected"),
         "monotone": _monotone(monotone), "id_column": id_column, "domain": domain,
         "enforce_monotone": enforce_monotone, **({"grades": grades} if grades is not None else {})}
-    if search and any(report_options.values()):
+    if search and (any(report_options.values()) or "grades" in report_options):  # --grades '' too
         raise ConfigError("--segments, --protected, --monotone, --id-column, --domain, --grades and --enforce-monotone set compress's "
                           "report; --search writes the report with the defaults. Drop them, and rebuild the report "
                           "with 'finlite report ARTIFACT DATA --segments ...' after the search.")
@@ -1521,6 +1521,7 @@ def evaluate(
               f"({own['positives']:,} of {own['rows']:,}); Jeffreys test p {own['p_value']:.3g} (two-sided; "
               f"{'above' if own['mean_predicted'] > own['observed_rate'] else 'below'} the rate: p "
               f"{min(own['p_over'], own['p_under']):.3g} one-sided): {result['calibration_status']}")
+        _grade_lines(result)
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
@@ -1633,6 +1634,12 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     from finlite.evaluate.validation import GINI_DECLINE_FAIL, calibration_status
 
     out = []
+    graded = result.get("pd_grades")
+    low = graded.get("underestimated_status_level") if isinstance(graded, Mapping) else None
+    if low:
+        out.append(f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale "
+                   "(Jeffreys test, one-sided, at 1 % for the scale as a whole: Holm's correction over the grades): "
+                   "the rows rated there default more often than their PD says; recalibrate before using those PDs.")
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     one = result.get("one_class")
     if isinstance(one, Mapping) and isinstance(own, Mapping):  # a back-test of the mean prediction alone
@@ -1655,12 +1662,6 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         elif since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
-    graded = result.get("pd_grades")
-    low = graded.get("underestimated_status_level") if isinstance(graded, Mapping) else None
-    if low:
-        out.append(f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale "
-                   "(Jeffreys test, one-sided p < 1 %): the rows rated there default more often than their PD "
-                   "says; recalibrate before using those PDs.")
     if isinstance(own, Mapping) and calibration_status(own) == "FAIL":
         way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
         factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
@@ -1680,9 +1681,11 @@ def _grade_lines(result: Mapping[str, Any]) -> None:
         "finlite's generic scale (--grades for the bank's)"
     _echo(f"  PD per grade of {source}: Jeffreys test, one-sided (p small: the PD is too low)")
     for g in graded.get("grades") or []:
+        # A grade with no default is never too low: its Jeffreys p (the prior's half a default) is no finding.
+        tested = f"p {g['p_value']:.3g}" if g["defaults"] else "no default"
         _echo(f"    grade {g['grade']:>2} ({g['pd_low']:.2%}–{g['pd_high']:.2%}): {g['rows']:>9,} rows, "
               f"{g['defaults']:>7,} defaults; mean PD {g['mean_pd']:.2%}, observed {g['observed_rate']:.2%}; "
-              f"p {g['p_value']:.3g}")
+              f"{tested}")
 
 
 def _since_validation_lines(result: Mapping[str, Any]) -> None:

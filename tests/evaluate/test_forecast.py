@@ -683,13 +683,22 @@ def test_es_backtest_is_acerbi_szekelys_z2_with_a_p_value_checked_two_ways() -> 
     # Understated tails (σ forecast at 0.8 of the truth): red, Z2 well below 0.
     low = fc.es_backtest(rng.normal(0.0, sigma), 0.8 * sigma)
     assert low["zone"] == "red" and low["statistic"] < -1 and low["p_value"] < 1e-4
-    # Seeded: the same input gives the same p.
-    assert fc.es_backtest(realised[:50], sigma[:50]) == fc.es_backtest(realised[:50], sigma[:50])
+    # Seeded: the same input gives the same p, drawn afresh (not served from the cache).
+    first = fc.es_backtest(realised[:50], sigma[:50])
+    fc._z2_null.cache_clear()
+    assert fc.es_backtest(realised[:50], sigma[:50]) == first
+    # A p below 0.1 % is drawn again, finer: the red zone's 0.01 % is no longer the 2nd lowest draw.
+    assert low["p_draws"] > fc.ES_DRAWS and calm["p_draws"] == fc.ES_DRAWS
 
 
 def test_es_backtest_names_what_it_cannot_scale_or_judge() -> None:
     out = fc.es_backtest([-0.01, 0.01], [0.01, 0.0])
     assert out["nonpositive_forecasts"] == 1 and out["statistic"] is None and out["zone"] is None
+    # One exception is never red, as for the VaR (one day of -5 sigma was red: a review).
+    one = fc.es_backtest([-5.0], [1.0])
+    assert one["exceptions"] == 1 and one["p_value"] < 1e-4 and one["zone"] is None
+    huge = fc.es_backtest([-50.0] + [0.0] * 99, [1.0] * 100)  # one loss of 50 sigma in 100 periods
+    assert huge["p_value"] < 1e-4 and huge["zone"] == "yellow"
     with pytest.raises(DataError, match=r"An ES level must lie between 0\.5 and 1"):
         fc.es_backtest([0.01], [0.01], 97.5)
     with pytest.raises(ConfigError, match="draws must be a positive whole number"):

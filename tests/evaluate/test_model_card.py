@@ -174,9 +174,12 @@ def test_a_master_scale_grade_whose_pd_is_too_low_is_a_limitation() -> None:
     assert grades[0]["grade"] == 2 and grades[0]["p_value"] < 0.01  # 4.5 % observed against a PD of 1.5 %
     calibration["metrics"] = {"pd_grades": {"student": {"grades": grades, "underestimated_status_level": [2]}}}
     limitations = " ".join(part(render_model_card(report), "## Limitations").split())
-    assert ("- **The student's PD is too low in 1 grade(s) of the master scale**: grade 2 (1.00%–2.00%: mean PD "
+    assert ("- **The student's PD is too low in 1 grade(s) of finlite's generic master scale (the report's --grades "
+            "gives the bank's)**: grade 2 (1.00%–2.00%: mean PD "
             f"1.50% against 4.50% observed, 9 of 200; Jeffreys p {grades[0]['p_value']:.2g}). Those applicants "
             "default more often than priced") in limitations
+    calibration["metrics"]["pd_grades"]["scale_source"] = "given"
+    assert "too low in 1 grade(s) of the bank's master scale**" in render_model_card(report)
     calibration["metrics"]["pd_grades"]["student"]["underestimated_status_level"] = []
     assert "too low in" not in render_model_card(report)
 

@@ -349,3 +349,36 @@ def test_a_new_sample_of_the_same_population_raises_no_alarm(tmp_path: Path) -> 
     assert own["mean_predicted"] / own["observed_rate"] == pytest.approx(then, rel=0.15), (own, then)
     table = next(t for t in _section(report, "discrimination")["tables"] if t["id"] == "since_validation")
     assert table["columns"][:5] == ["model", "validated_auc", "validated_se", "auc", "se"]
+
+
+def test_a_recorded_master_scale_is_reused_and_judged_in_the_reports_own_domain(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """The grades' domain check read the hold-out file's name where the report reads its recorded
+    domain: a credit report's recorded scale refused a hold-out named "transactions" (exit 2 naming
+    a --grades never given), and nothing could clear it (a review, 2026-12-07)."""
+    import shutil
+
+    from finlite._manifest import amend_artifact
+
+    graded = tmp_path / "graded"
+    shutil.copytree(exported_dir, graded)
+    stored = json.loads((graded / "report.json").read_text())
+    stored["options"] = {**(stored.get("options") or {}), "grades": [0.1, 0.3, 1.0]}
+    amend_artifact(graded, {"report.json": json.dumps(stored).encode()}, {})
+    _holdout(german_csv, tmp_path / "transactions_2026.csv")
+    later = json.loads((rebuild_report(graded, german_csv, holdout=tmp_path / "transactions_2026.csv",
+                                       out=tmp_path / "later") / "report.json").read_text())
+    assert later["domain"] == "credit"
+    assert _section(later, "calibration")["metrics"]["pd_grades"]["scale"] == [0.1, 0.3, 1.0]
+    assert _section(later, "calibration")["metrics"]["pd_grades"]["scale_source"] == "given"
+    # Stated another domain, the recorded credit scale does not apply, and nothing is refused.
+    fraud = json.loads((rebuild_report(graded, german_csv, domain="fraud", out=tmp_path / "fraud")
+                        / "report.json").read_text())
+    assert "pd_grades" not in _section(fraud, "calibration")["metrics"]
+    # 'default' clears the recorded scale; a scale given for a fraud report is refused.
+    plain = json.loads((rebuild_report(graded, german_csv, grades="default", out=tmp_path / "plain")
+                        / "report.json").read_text())
+    assert _section(plain, "calibration")["metrics"]["pd_grades"]["scale_source"] == "default"
+    with pytest.raises(ConfigError, match=r"credit model's PD master scale.*a fraud model"):
+        rebuild_report(graded, german_csv, domain="fraud", grades="0.1", out=tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()

@@ -286,8 +286,9 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
 
 def _underestimated_grades(by_id: Mapping[str, Section]) -> list[str]:
     """A limitation naming the master-scale grades whose student PD the Jeffreys test finds too
-    low (the calibration section's ``pd_grades``, at its status level): the grades a validator
-    reads first, as the applicants there default more often than priced."""
+    low (the calibration section's ``pd_grades``, at its status level, Holm-corrected): the grades
+    a validator reads first, as the applicants there default more often than priced; it says
+    whose scale they are (finlite's generic one unless the report was given the bank's)."""
     section = by_id.get("calibration")
     graded = section.metrics.get("pd_grades") if section is not None else None
     student = graded.get("student") if isinstance(graded, Mapping) else None
@@ -305,7 +306,9 @@ def _underestimated_grades(by_id: Mapping[str, Section]) -> list[str]:
                          f"Jeffreys p {g['p_value']:.2g})")
     if not shown:
         return []
-    return [f"- **The student's PD is too low in {len(shown)} grade(s) of the master scale**: {'; '.join(shown[:5])}"
+    scale = "the bank's master scale" if isinstance(graded, Mapping) and graded.get("scale_source") == "given" else \
+        "finlite's generic master scale (the report's --grades gives the bank's)"
+    return [f"- **The student's PD is too low in {len(shown)} grade(s) of {scale}**: {'; '.join(shown[:5])}"
             + (f"; and {len(shown) - 5} more" if len(shown) > 5 else "")
             + ". Those applicants default more often than priced: recalibrate before using the PDs there."]
 

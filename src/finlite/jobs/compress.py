@@ -1140,7 +1140,7 @@ def cap_epochs(recipe: Recipe, cap: Any) -> Recipe:
 def _report_options(segments: Sequence[str], protected: Sequence[str], monotone: Mapping[str, int] | None,
                     id_column: str | None, domain: str | None = None, grades: Sequence[float] | str = ()) -> Any:
     """The report's options (:class:`finlite.jobs.report.ReportOptions`), names checked for their type."""
-    from finlite.evaluate.validation import master_scale
+    from finlite.evaluate.validation import given_scale
     from finlite.jobs.report import ReportOptions
 
     for name, value in (("segments", segments), ("protected", protected)):
@@ -1148,7 +1148,8 @@ def _report_options(segments: Sequence[str], protected: Sequence[str], monotone:
             raise ConfigError(f"{name} must be a list of column names, e.g. [\"purpose\"]; got {value!r}.", param=name)
     return ReportOptions(segments=tuple(segments), protected=tuple(protected),
                          monotone=None if monotone is None else dict(monotone), id_column=id_column, domain=domain,
-                         grades=master_scale(grades) if grades else ())
+                         # Text is always read ('' is refused, not taken for no scale: a review, 2026-12-07).
+                         grades=given_scale(grades) if isinstance(grades, str) or grades else ())
 
 
 def _constrained(distillation: AnyDistillation | None, recipe: Recipe | None,

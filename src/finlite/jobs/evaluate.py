@@ -303,9 +303,9 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     art = artifact if isinstance(artifact, Artifact) else load(artifact, verify_key=verify_key)
     scale = None
     if grades is not None:
-        from finlite.evaluate.validation import master_scale
+        from finlite.evaluate.validation import given_scale
 
-        scale = master_scale(grades)
+        scale = given_scale(grades) or None  # "default": finlite's generic scale
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
                        since=since, cutoff=cutoff, grades=scale)
     from finlite._manifest import failed_gates
@@ -407,6 +407,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     if one_class:  # the served model checked and the rows' notes counted as for any hold-out (a review)
         backtest = _one_class_backtest(art, x, y, split, note)
         backtest["served_model"] = served
+        # A year without a default is the low-default book's usual hold-out: its grades too.
+        backtest.update(_pd_grades(art, y, task.scores(art.model, x), grades))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -451,13 +453,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         scores = task.scores(art.model, x) if task.decides else None
         if prepared is None and scores is not None:
             result.update(_against_validation(art, metrics, y, scores))
-        if scores is not None and task.name == "binary" and (grades is not None
-                                                              or table_domain(table.source) == "credit"):
-            from finlite.evaluate.validation import DEFAULT_MASTER_SCALE, grade_summary
-
-            scale = grades or DEFAULT_MASTER_SCALE
-            result["pd_grades"] = {"scale": list(scale), "scale_source": "given" if grades else "default",
-                                   **grade_summary(y, scores, scale)}
+        if scores is not None:
+            result.update(_pd_grades(art, y, scores, grades))
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             sizes=(base.weights_bytes, art.weights_bytes),
@@ -589,6 +586,38 @@ def _one_class_backtest(art: Artifact, x: np.ndarray, y: np.ndarray, split: str,
     if note is not None:
         result["note"] = note
     return result
+
+
+def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[float, ...] | None) -> dict[str, Any]:
+    """``{"pd_grades": ...}`` for a binary credit model's scores (:func:`finlite.evaluate.validation.grade_record`):
+    on the scale ``grades`` when given, else on finlite's generic one where the model is a credit
+    model by the domain it was judged in (its report's, else its training file's name: the
+    evaluated file's name made a credit model a fraud one, a review, 2026-12-07); else nothing."""
+    if art.task != "binary" or (grades is None and _artifact_domain(art) != "credit"):
+        return {}
+    from finlite.evaluate.validation import grade_record
+
+    return {"pd_grades": grade_record(y, scores, grades)}
+
+
+def _artifact_domain(art: Artifact) -> str:
+    """What a binary model's flags decide (:data:`finlite.evaluate.sections.DOMAINS`): the domain
+    its report was built in, else its training file's name as ``report`` reads it."""
+    from finlite.evaluate.sections import DOMAINS
+
+    if "report.json" in art.manifest.get("files", {}):
+        from finlite._manifest import read_listed
+        from finlite._util import strict_json_loads
+
+        try:
+            stored = strict_json_loads(read_listed(art.path, art.manifest, "report.json").decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            stored = None
+        domain = stored.get("domain") if isinstance(stored, Mapping) else None
+        if domain in DOMAINS:
+            return str(domain)
+    data = art.manifest.get("data")
+    return table_domain(data.get("source") if isinstance(data, Mapping) else None)
 
 
 def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray, p: np.ndarray) -> dict[str, Any]:

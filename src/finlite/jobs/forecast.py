@@ -773,8 +773,9 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                    "exception only red is told, and one exception is never red). The 97.5 % expected shortfall "
                    "(σ·φ(z)/(1 − level), the FRTB's measure) by Acerbi and Székely's Z2 statistic (0 when the "
                    "tails are right, below: the losses beyond the VaR understated), its p-value from "
-                   f"{ES_DRAWS:,} seeded draws of Z2 under the forecasts' own normal returns, zone by the same "
-                   "probabilities (p below 5 %: yellow, below 0.01 %: red)")}
+                   f"{ES_DRAWS:,} seeded draws of Z2 under the forecasts' own normal returns (more below 0.1 %), "
+                   "zone by the traffic light's probabilities, no regulatory rule for the ES (p below 5 %: "
+                   "yellow, below 0.01 %: red, one exception never red)")}
     for name, forecast in forecasts.items():
         tested: dict[str, Any] = {}
         for level in VAR_LEVELS:
@@ -801,6 +802,8 @@ def _es_tested(each: Sequence[Mapping[str, Any]], names: Sequence[str | None]) -
         return dict(each[0])
     zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
     zones["too_few_periods"] = sum(e["zone"] is None and e["statistic"] is not None for e in each)
+    # An asset with a forecast at or below 0 has no ES to test: counted, not left out (a review).
+    zones["forecasts_at_or_below_0"] = sum(e["statistic"] is None for e in each)
     red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
     n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
     return {"level": each[0]["level"], "assets": len(each), "observations": n, "exceptions": x,
@@ -1018,7 +1021,7 @@ _TABLE = [("RMSE", ("pooled", "rmse"), "f"), ("MAE", ("pooled", "mae"), "f"), ("
           ("95 % VaR Kupiec coverage p", ("value_at_risk", "var_95", "kupiec", "p_value"), "f"),
           ("97.5 % ES Acerbi–Székely Z2 (0: right; below: understated)", ("value_at_risk", "es_975", "statistic"),
            "f"),
-          ("97.5 % ES traffic light (Z2's p under the forecasts)", ("value_at_risk", "es_975"), "zone"),
+          ("97.5 % ES zone (Z2's p: below 5 % yellow, below 0.01 % red)", ("value_at_risk", "es_975"), "zone"),
           ("DM p-value vs naive (two-sided)", ("pooled", "diebold_mariano_vs_naive", "p_value"), "f"),
           ("DM p-value vs teacher (two-sided)", ("diebold_mariano_vs_teacher", "p_value"), "f"),
           ("direction agreement with teacher", ("agreement_vs_teacher",), "pct"),
@@ -1060,8 +1063,9 @@ def _cell(value: Any, kind: str) -> str:
         zones = value.get("zones")
         if isinstance(zones, Mapping):
             short = int(zones.get("too_few_periods") or 0)
+            below = int(zones.get("forecasts_at_or_below_0") or 0)
             return ", ".join(f"{zone} {zones.get(zone, 0)}" for zone in ("green", "yellow", "red")) + (
-                f", {short} too short" if short else "")
+                f", {short} too short" if short else "") + (f", {below} with forecasts at or below 0" if below else "")
         if value.get("zone") is None and value.get("nonpositive_forecasts"):
             return "forecasts at or below 0"  # an ES backtest (es_backtest): no shortfall to scale
         return str(value.get("zone") or "too few periods")

@@ -39,7 +39,7 @@ from finlite.errors import ArtifactError, ConfigError, DataError, FinliteError
 from finlite.evaluate.report import compare_models
 from finlite.evaluate.sections import DOMAINS, ScoredModel, Section, TabularInputs, table_domain, worst
 from finlite.evaluate.summary_report import build_reproducibility, build_summary
-from finlite.evaluate.validation import master_scale
+from finlite.evaluate.validation import given_scale, master_scale
 from finlite.models.base import FinliteModel
 from finlite.models.gbdt import remembering_scores
 from finlite.tasks import get_task, series_rows
@@ -111,7 +111,7 @@ class ReportOptions:
         return cls(segments=tuple(data.get("segments") or ()), protected=tuple(data.get("protected") or ()),
                    monotone=None if monotone is None else {str(k): int(v) for k, v in monotone.items()},
                    id_column=data.get("id_column"), domain=data.get("domain"),
-                   grades=tuple(float(g) for g in data.get("grades") or ()))
+                   grades=master_scale(data["grades"], "report.json's options.grades") if data.get("grades") else ())
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -867,7 +867,8 @@ def _generated_from(name: str, teacher: Mapping[str, Any]) -> dict[str, Any]:
             "teacher_manifest_sha256": teacher.get("manifest_sha256")}
 
 
-def check_options(prepared: PreparedData | PreparedSeries, options: ReportOptions) -> None:
+def check_options(prepared: PreparedData | PreparedSeries, options: ReportOptions, *,
+                  recorded_domain: str | None = None) -> None:
     """Refuse report options that do not fit the data, before any training.
 
     Raises:
@@ -889,7 +890,10 @@ def check_options(prepared: PreparedData | PreparedSeries, options: ReportOption
                               f"this is a {prepared.task} model, which flags nothing. Drop it.", param="domain")
     if options.grades:
         master_scale(options.grades)  # rising bounds in (0, 1]
-        if prepared.task != "binary" or table_domain(prepared.source, options.domain) != "credit":
+        # The domain the report will be built in: stated, else the rebuilt report's, else the file's
+        # name (a hold-out named "transactions" of a credit report was refused: a review, 2026-12-07).
+        if prepared.task != "binary" or table_domain(prepared.source,
+                                                     options.domain or recorded_domain) != "credit":
             raise ConfigError("The 'grades' parameter is a credit model's PD master scale, by which the report "
                               "back-tests its PDs grade by grade; this is "
                               + (f"a {prepared.task} model" if prepared.task != "binary" else "a fraud model "
@@ -996,7 +1000,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         prepared, holdout_record = with_holdout(art, prepared, holdout)
     # A table's options on a forecaster are refused, never silently ignored; a named column must be in
     # the rows judged (a hold-out's application id need not be in the training table).
-    check_options(prepared, options)
+    check_options(prepared, options, recorded_domain=_recorded_domain(stored))
     task = get_task(art.task)
     point = art.operating_point if task.decides else None
     cutoff = None if point is None else point.cutoff
@@ -1251,7 +1255,11 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
             monotone=dict(monotone) if monotone is not None else recorded.monotone,
             id_column=id_column if id_column is not None else recorded.id_column,
             domain=domain if domain is not None else recorded.domain,
-            grades=master_scale(grades) if grades is not None else recorded.grades)
+            grades=given_scale(grades) if grades is not None else recorded.grades)
+        if grades is None and options.grades and domain is not None and domain != "credit":
+            # The recorded scale was a credit report's; a report now stated to be of another domain
+            # has no PD grades, and the user gave none (it was refused, naming --grades: a review).
+            options = replace(options, grades=())
         _, files = _rebuilt(art, data, stored, baseline=baseline, options=options, verify_key=verify_key,
                             holdout=holdout)
     _write_folder(target, files)

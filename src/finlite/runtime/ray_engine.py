@@ -230,11 +230,10 @@ def check_worker_code(driver: str | None) -> None:
         return
     from finlite._version import __version__
 
-    mine = code_sha256()
-    if (mine or f"{_NO_DIGEST}{__version__}") != driver:
+    if driver_code() != driver:
         import socket
 
-        raise ConfigError(_other_code(socket.gethostname(), __version__, mine, driver))
+        raise ConfigError(_other_code(socket.gethostname(), __version__, code_sha256(), driver))
 
 
 def _other_code(host: str, version: str | None, mine: str | None, driver: str) -> str:
