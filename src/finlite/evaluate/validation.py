@@ -1243,8 +1243,9 @@ def calibration_status(record: Mapping[str, Any]) -> str:
 #: points to above 20 %. Not a regulator's and not any bank's: give the bank's own with
 #: ``--grades`` (:func:`master_scale`).
 DEFAULT_MASTER_SCALE: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
-#: A grade whose Jeffreys test finds its PD too low at this one-sided level is named; the ECB's
-#: validation reporting uses 5 %, the section's status 1 % (a dozen grades tested at once).
+#: A grade whose Jeffreys test finds its PD too low at this one-sided level is named, grade by
+#: grade as the ECB's validation reporting tests at 5 %; the section's status and the warnings
+#: read 1 % for the scale as a whole (Holm's correction over the grades: :func:`grade_summary`).
 GRADE_TEST_LEVEL, GRADE_STATUS_LEVEL = 0.05, 0.01
 #: The most grades a master scale may have (a bank's scale has 7 to 30).
 MAX_GRADES = 100

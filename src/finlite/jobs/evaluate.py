@@ -285,9 +285,11 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     reference model (the baseline when given, else the artifact) flags 10 % of the evaluated
     rows, and ``cutoff=0.3`` at that cut-off on P(positive) (a credit policy's, set by a
     committee). ``result["operating_point"]`` says which cut-off was used and how it was set.
-    A credit model's PDs on rows of both classes are back-tested per grade of a master scale
-    (``result["pd_grades"]``: :func:`finlite.evaluate.validation.grade_summary`), ``grades`` (its
-    upper bounds, :func:`~finlite.evaluate.validation.master_scale`) or finlite's generic scale.
+    A credit model's PDs (by the domain it was judged in, not the evaluated file's name) are
+    back-tested per grade of a master scale, a hold-out of one class's too (``result["pd_grades"]``:
+    :func:`finlite.evaluate.validation.grade_record`): ``grades`` (its upper bounds,
+    :func:`~finlite.evaluate.validation.master_scale`; "default" for the generic one) or finlite's
+    generic scale; ``grades`` makes any binary model's be back-tested.
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
     table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
