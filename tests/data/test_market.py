@@ -775,6 +775,12 @@ def test_each_asset_of_a_panel_has_its_own_calendar_and_one_date_assumes_trading
     one = PriceTable(frame=pd.DataFrame({"date": pd.to_datetime(["2020-01-02"]), "close": [1.0]}), source="one",
                      file_sha256=None, content_sha256="0" * 64)
     assert periods_per_year(one, MarketSpec(target="close")) == {None: (252.0, "trading days (too few dates to measure)")}
+    # Daily dates too few to tell the week (a 7-day series of 10): Monday to Friday assumed, said so.
+    week = PriceTable(frame=pd.DataFrame({"date": pd.date_range("2024-01-01", periods=10, freq="D"),
+                                          "close": np.arange(10.0) + 50}), source="week", file_sha256=None,
+                      content_sha256="0" * 64)
+    assert periods_per_year(week, MarketSpec(target="close")) == {
+        None: (252.0, "trading days (Monday to Friday assumed: fewer than 20 dates tell no week)")}
 
 
 def test_an_unadjusted_split_or_a_bad_tick_is_named_and_a_crash_day_is_not() -> None:

@@ -728,6 +728,10 @@ def _calendar(dates: np.ndarray) -> tuple[float, str]:
     if step is None:
         return 252.0, "trading days (too few dates to measure)"
     if step < 2:  # daily: the Monday after a weekend is 3 days on, but most steps are 1
+        if len(days[-WEEK_DATES:]) < MIN_WEEK_DATES:
+            # Too few dates to tell the week: Monday to Friday assumed, and said (a 7-day series of
+            # 19 dates was labelled plainly "trading days": a review, 2026-12-07).
+            return 252.0, f"trading days (Monday to Friday assumed: fewer than {MIN_WEEK_DATES} dates tell no week)"
         week = trading_week(days)
         open_days = week.count("1")
         if open_days == 7:
