@@ -114,3 +114,18 @@ def test_a_mistyped_name_gets_the_one_choice_it_begins() -> None:
     assert closest("creditabilty", ["creditability", "credit_amount"]) == " Did you mean 'creditability'?"
     assert closest("pay", ["PAY_0", "PAY_2"]) == ""
     assert closest("", ["a"]) == ""
+
+
+def test_a_refused_gate_keeps_its_finding_apart_from_its_advice_and_crosses_processes() -> None:
+    """reproduce says the finding alone (it cut the message at the advice's first words); a Ray
+    search task raises these, so they must unpickle from their two parts."""
+    import pickle
+
+    from finlite.errors import ConfigError, TooFewAlertsError, UnjudgedGateError
+
+    for cls in (TooFewAlertsError, UnjudgedGateError):
+        error = cls("The gate judges nothing.", "Set another cut-off.")
+        assert str(error) == "The gate judges nothing. Set another cut-off." and error.finding == "The gate judges nothing."
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is cls and isinstance(again, ConfigError)
+        assert (str(again), again.finding, again.param) == (str(error), error.finding, "gates")

@@ -91,13 +91,28 @@ class UnusablePlanError(ConfigError):
     failed and goes on; a recipe or a ``--plan`` that asks for it is refused."""
 
 
-class TooFewAlertsError(ConfigError):
+class _GateRefusal(ConfigError):
+    """A gate refused as it stands: the message is ``finding`` (what is wrong) then ``advice`` (what
+    the run's maker can change), kept apart so that ``finlite reproduce``, whose user cannot take
+    the advice, says the finding alone (it cut the message at the advice's first words)."""
+
+    def __init__(self, finding: str, advice: str, *, param: str | None = "gates") -> None:
+        super().__init__(f"{finding} {advice}", param=param)
+        self.finding, self.advice = finding, advice
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its two parts where it crosses a process (a Ray search task raises it): the
+        # default rebuilds from the message alone, which this __init__ does not take.
+        return type(self), (self.finding, self.advice), {"param": self.param}
+
+
+class TooFewAlertsError(_GateRefusal):
     """Raised when a gate on the alert overlap would be judged on fewer alerts than it needs
     (:func:`finlite.evaluate.operating.check_overlap_judged`): the overlap of a dozen alerts is
     chance. ``finlite reproduce`` of a run recorded before the rule says it cannot rerun it."""
 
 
-class UnjudgedGateError(ConfigError):
+class UnjudgedGateError(_GateRefusal):
     """Raised when a gate would judge nothing on the validation split: a recall gate's drop where the
     teacher catches none of the positives (:func:`finlite.recipe.runner.run_recipe`). ``finlite
     reproduce`` of a run recorded before the rule says it cannot rerun it."""

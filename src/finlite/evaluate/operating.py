@@ -262,8 +262,8 @@ def check_overlap_judged(teacher_flagged: int, rows: int, cutoff: float, what: s
     raise TooFewAlertsError(
         f"{what} needs at least {MIN_ALERTS} of the teacher's alerts to judge, and the teacher flags "
         f"{teacher_flagged} of the {rows} rows at the cut-off {cutoff:.6g}: one alert swapped for another would move the "
-        f"overlap by about {swing * 100:.0f} points, so the gate would keep or roll back steps by chance. Judge it on a "
-        f"larger table, {flag_more}or remove the gate (agreement and the other gates still apply).", param="gates")
+        f"overlap by about {swing * 100:.0f} points, so the gate would keep or roll back steps by chance.",
+        f"Judge it on a larger table, {flag_more}or remove the gate (agreement and the other gates still apply).")
 
 
 def report_band(rows: int) -> tuple[float, ...]:

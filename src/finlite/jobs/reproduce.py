@@ -483,15 +483,14 @@ def _rerun_student(art: Artifact, data: DataLike, out: Path, *, teacher: str | P
         # Recorded before an alert_overlap gate needed 20 of the teacher's validation alerts: the run
         # judged it on fewer, by chance, and this finlite will not (not reproduced, exit 1; the advice
         # to change the gate or the flag rate is not the reproducer's to take).
-        why = str(exc).split(" Judge it on")[0]  # the advice that follows is the run's maker's, not the reproducer's
-        notes.append(f"this finlite refuses the recorded run's gate: {why} The recorded run judged its alert_overlap "
+        # The advice that follows the finding is the run's maker's, not the reproducer's.
+        notes.append(f"this finlite refuses the recorded run's gate: {exc.finding} The recorded run judged its alert_overlap "
                      "gate on fewer alerts than a rule since 2026-12-03 asks; it cannot be rerun as recorded")
         return {"metrics": {}, "files": {}}, notes, not timed
     except UnjudgedGateError as exc:
         # Recorded before a gate that judges nothing was refused (2026-12-07): not reproduced (exit
         # 1), not bad input (the advice to change the gate is not the reproducer's to take).
-        why = str(exc).split(" Set an operating point")[0]
-        notes.append(f"this finlite refuses the recorded run's gate: {why} It cannot be rerun as recorded")
+        notes.append(f"this finlite refuses the recorded run's gate: {exc.finding} It cannot be rerun as recorded")
         return {"metrics": {}, "files": {}}, notes, not timed
     except UnusablePlanError as exc:
         # The recorded run pruned so far that no input reached the output (a constant model); this

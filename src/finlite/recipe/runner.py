@@ -313,9 +313,9 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
             raise UnjudgedGateError(
                 f"The gate 'recall' (max_drop, on the validation split) would judge nothing: at the cut-off "
                 f"{cutoff:.6g} the teacher flags none of the {positives:,} positive validation row(s), so every "
-                "student's recall drop is 0. Set an operating point where it catches some (a higher flag_rate, or a "
-                "lower cut-off), gate on the student's own recall (min), or on another metric (agreement, auc).",
-                param="gates")
+                "student's recall drop is 0.",
+                "Set an operating point where it catches some (a higher flag_rate, or a lower cut-off), gate on the "
+                "student's own recall (min), or on another metric (agreement, auc).")
         if gate.metric == "alert_overlap" and cutoff is not None:
             check_overlap_judged(int(np.count_nonzero(np.asarray(p_teacher) >= cutoff)), len(p_teacher), cutoff,
                                  "The gate 'alert_overlap' (on the validation split)")
