@@ -726,13 +726,16 @@ def _penalty(text: str | None, model: str | None) -> dict[str, Any]:
                           "--penalty-c.", param="penalty_c")
     if text.strip().lower() == "none":
         return {"penalty_c": None}
+    from finlite.training.linear import MIN_C
+
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"--penalty-c is the ridge's inverse strength, a number above 0 (1 by default; larger: a "
-                          f"weaker penalty), or 'none' for plain maximum likelihood; got {text!r}.", param="penalty_c")
+    if not (math.isfinite(value) and value >= MIN_C):
+        raise ConfigError(f"--penalty-c is the ridge's inverse strength, a number of at least {MIN_C:g} (1 by default; "
+                          f"larger: a weaker penalty), or 'none' for plain maximum likelihood; got {text!r}.",
+                          param="penalty_c")
     return {"penalty_c": value}
 
 
@@ -777,7 +780,7 @@ def train(
     cost_bps: Annotated[float, typer.Option(help="With --task forecast: transaction cost of the trading view, basis points per unit of turnover.")] = 1.0,
     force: Force = False,
     quiet: Quiet = False,
-    penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for plain maximum likelihood (as statsmodels fits it; classes that a column separates then do not converge).")] = None,
+    penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for the unpenalised maximum (warned of where the one-hot design leaves its coefficients unidentified, or a column separates the classes).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""

@@ -798,7 +798,7 @@ def test_the_status_level_is_holm_corrected_over_the_grades_and_inversions_need_
         p = rng.choice([0.0008, 0.002, 0.004, 0.008, 0.015, 0.03, 0.07, 0.15, 0.3], size=5000)
         y = (rng.random(5000) < p).astype(float)
         out = v.grade_summary(y, p)
-        ps = sorted((g["p_value"], g["grade"]) for g in out["grades"])
+        ps = sorted((g["p_value"], g["grade"]) for g in out["grades"] if g["defaults"])
         m, holm = len(ps), []
         for k, (pv, grade) in enumerate(ps):
             if pv >= 0.01 / (m - k):
@@ -813,6 +813,21 @@ def test_the_status_level_is_holm_corrected_over_the_grades_and_inversions_need_
             table = [[ga["defaults"], ga["rows"] - ga["defaults"]], [gb["defaults"], gb["rows"] - gb["defaults"]]]
             assert fisher_exact(table, alternative="greater")[1] < 0.05
     assert warned <= 6  # about 1 % of calibrated books, not 9 %
+    # Holm's step-down as statsmodels decides it (the independent computation), ties and all.
+    from statsmodels.stats.multitest import multipletests
+
+    for p_values in ([0.001, 0.004, 0.02, 0.5], [0.0009, 0.0009, 0.009], [0.2, 0.3], [0.001], rng.random(12) / 50):
+        p_arr = np.asarray(p_values, dtype=np.float64)
+        assert v._holm(p_arr, 0.01).tolist() == multipletests(p_arr, alpha=0.01, method="holm")[0].tolist()
+    # The family is the grades holding a default: an obligor of no default at a PD of 1e-6 (its
+    # own grade, p 0.0013, never too low) hid grade 6 (7 defaults in 124 at 1.5 %: p 0.0013).
+    y6, p6 = np.r_[np.ones(7), np.zeros(117)], np.full(124, 0.015)
+    assert v.grade_summary(y6, p6)["underestimated_status_level"] == [6]
+    assert v.grade_summary(np.r_[y6, 0.0], np.r_[p6, 1e-6])["underestimated_status_level"] == [6]
+    # A fall into a grade of no default is an inversion too (Fisher takes a zero count).
+    y_inv = np.r_[np.ones(20), np.zeros(180), np.zeros(500), np.ones(50), np.zeros(150)]
+    p_inv = np.r_[np.full(200, 0.004), np.full(500, 0.008), np.full(200, 0.015)]
+    assert v.grade_summary(y_inv, p_inv)["inversions"] == [[4, 5]]
 
 
 def test_calibration_warns_where_a_student_grade_underestimates_its_defaults_and_the_teachers_does_not() -> None:
@@ -834,7 +849,7 @@ def test_calibration_warns_where_a_student_grade_underestimates_its_defaults_and
     assert graded["scale"] == list(v.DEFAULT_MASTER_SCALE) and graded["scale_source"] == "default"
     assert graded["flagged"] == [6] and graded["teacher"]["underestimated"] == []
     assert sec.status in ("WARN", "FAIL") and "The student's PD is too low at 1 % for the scale as a whole (Holm's " \
-        "correction over the grades) in grade(s) 6, where the teacher's is not" in sec.summary
+        "correction over the grades holding a default) in grade(s) 6, where the teacher's is not" in sec.summary
     assert {t.id for t in sec.tables} >= {"pd_grades_teacher", "pd_grades_student"}
     _json_ok(sec, "calibration")
     # The bank's own scale: grade 2 of (0.01, 0.05).

@@ -543,8 +543,8 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
         assert (g["rows"], g["defaults"]) == (m, k)
         assert g["p_value"] == pytest.approx(betainc(k + 0.5, m - k + 0.5, float(p[inside].mean())), rel=1e-6)
     low = graded["underestimated_status_level"]
-    # Holm's step-down at 1 % over the grades holding rows, by hand.
-    ordered = sorted(graded["grades"], key=lambda g: g["p_value"])
+    # Holm's step-down at 1 % over the grades holding a default, by hand.
+    ordered = sorted((g for g in graded["grades"] if g["defaults"]), key=lambda g: g["p_value"])
     holm = []
     for k, g in enumerate(ordered):
         if g["p_value"] >= 0.01 / (len(ordered) - k):
@@ -572,6 +572,13 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
     printed = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "good_only.csv"), "--no-timing"])
     assert printed.exit_code == 0 and "PD per grade of finlite's generic scale" in printed.output
     assert "0 defaults; mean PD" in printed.output and "no default" in printed.output
+    # A fraud model (by its training file's name) has no PD grades: not back-tested, --grades refused.
+    german.to_csv(tmp_path / "fraud_tx.csv", index=False)
+    finlite.train(tmp_path / "fraud_tx.csv", target="creditability", model="logistic", progress=False,
+                  out=tmp_path / "fraud_model")
+    assert "pd_grades" not in evaluate_artifact(tmp_path / "fraud_model", tmp_path / "worse.csv", timing=False)
+    with pytest.raises(ConfigError, match=r"grades back-tests a credit model's PDs grade by grade; .* is a fraud model"):
+        evaluate_artifact(tmp_path / "fraud_model", tmp_path / "worse.csv", grades="0.1", timing=False)
     with pytest.raises(ConfigError, match=r"grades back-tests one credit model's PDs grade by grade; .* two models "
                                           r"side by side"):
         evaluate_artifact(exported_dir, tmp_path / "worse.csv", baseline=exported_dir, grades="0.1", timing=False)

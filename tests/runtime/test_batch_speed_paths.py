@@ -300,6 +300,7 @@ def test_threads_meeting_a_new_dictionary_build_its_lookup_once() -> None:
     """The scoring threads meet each row group's dictionary together, and each built the same
     lookup (12-15 builds of City for 10 row groups of the SBA book: a profile, 2026-12-07)."""
     import threading
+    import time
 
     cache = LookupCache()
     built: list[int] = []
@@ -308,6 +309,7 @@ def test_threads_meeting_a_new_dictionary_build_its_lookup_once() -> None:
 
     def counted(*args: object) -> object:
         built.append(1)
+        time.sleep(0.2)  # long enough that, unlocked, every thread would be building at once
         return real(*args)  # type: ignore[arg-type]
 
     cache._build = counted  # type: ignore[method-assign]

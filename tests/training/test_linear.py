@@ -56,6 +56,23 @@ def test_the_penalty_is_settable_and_none_is_statsmodels_plain_maximum_likelihoo
     assert linear.fit_logistic(strong, x, y, 0.001)["C"] == 0.001
     with torch.no_grad():
         assert float(strong.linear.weight.abs().sum()) < 0.5 * float(net.linear.weight.abs().sum())
-    for bad in (0, -1.0, float("inf"), float("nan"), "1", True):
-        with pytest.raises(ConfigError, match="penalty_c is the ridge's inverse strength, a number above 0"):
+    assert "design_rank" not in record or record["design_rank"] == 5  # full rank: four columns and the intercept
+    assert record["separated"] is False and record["design_columns"] == 5
+    for bad in (0, -1.0, float("inf"), float("nan"), "1", True, 1e-300):  # 1e-300: L-BFGS stopped at zero
+        with pytest.raises(ConfigError, match="penalty_c is the ridge's inverse strength, a number of at least 1e-06"):
             linear.check_penalty_c(bad)
+    assert linear.check_penalty_c(np.float32(0.5)) == 0.5  # a numpy number is a number
+
+
+def test_an_unpenalised_fit_says_when_its_coefficients_are_unidentified_or_its_classes_separated() -> None:
+    """Every one-hot level encoded leaves the design short of full rank (statsmodels' Logit is
+    singular there), and a column that separates the classes sends the maximum to infinity: L-BFGS
+    "converged" at a weight of 17 without a word (a review, 2026-12-07). The record says both."""
+    rng = np.random.default_rng(6)
+    level = rng.integers(0, 3, 2_000)
+    onehot = np.eye(3, dtype=np.float32)[level]  # the three levels sum to 1, as the intercept
+    y = (rng.random(2_000) < np.array([0.2, 0.3, 0.5])[level]).astype(np.float32)
+    record = linear.fit_logistic(LogisticRegression(3), onehot, y, None)
+    assert (record["design_rank"], record["design_columns"], record["separated"]) == (3, 4, False)
+    leak = np.c_[onehot, y * 2 - 1].astype(np.float32)  # the label itself, as a column
+    assert linear.fit_logistic(LogisticRegression(4), leak, y, None)["separated"] is True

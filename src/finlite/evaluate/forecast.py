@@ -356,13 +356,17 @@ def _z2_null(periods: int, level: float, draws: int, seed: int) -> np.ndarray:
     return out
 
 
-def _z2_tail_p(periods: int, level: float, z2: float, seed: int) -> tuple[float, int]:
-    """The p-value of ``z2`` from up to :data:`ES_TAIL_DRAWS` further seeded draws (fewer for long
-    periods, :data:`_ES_TAIL_VALUES` tail values at most), and how many were drawn."""
-    draws = int(min(ES_TAIL_DRAWS, _ES_TAIL_VALUES // max(periods * (1.0 - level), 1.0)))
-    rng = np.random.default_rng([seed, 1])
-    low = sum(int(np.sum(chunk <= z2)) for chunk in _z2_draws(periods, level, draws, rng))
-    return (low + 1) / (draws + 1), draws
+@functools.lru_cache(maxsize=8)
+def _z2_tail(periods: int, level: float, seed: int) -> np.ndarray:
+    """Up to :data:`ES_TAIL_DRAWS` further seeded draws of Z2 (fewer for long periods,
+    :data:`_ES_TAIL_VALUES` tail values at most), sorted; cached, as a panel's red assets of one
+    length share them (each drew them again: 2 s an asset at 10,000 periods, a review)."""
+    expected = round(periods * (1.0 - level), 6)  # 1 - 0.975 is no exact 0.025: 199,999 draws
+    draws = int(min(ES_TAIL_DRAWS, _ES_TAIL_VALUES // max(expected, 1.0)))
+    rng = np.random.default_rng([seed, 1])  # a stream apart from the first draws'
+    out = np.sort(np.concatenate(list(_z2_draws(periods, level, draws, rng))))
+    out.flags.writeable = False  # shared by the cache
+    return out
 
 
 def es_backtest(realised: Any, sigma: Any, level: float = ES_LEVEL, *, draws: int = ES_DRAWS,
@@ -404,9 +408,10 @@ def es_backtest(realised: Any, sigma: Any, level: float = ES_LEVEL, *, draws: in
     null = _z2_null(n, level, draws, seed)
     p, used = (int(np.searchsorted(null, z2, side="right")) + 1) / (draws + 1), draws
     if p < ES_REFINE_BELOW:
-        finer, more = _z2_tail_p(n, level, z2, seed)
-        if more > draws:
-            p, used = finer, more
+        tail_draws = _z2_tail(n, level, seed)
+        if tail_draws.size > draws:
+            p = (int(np.searchsorted(tail_draws, z2, side="right")) + 1) / (tail_draws.size + 1)
+            used = int(tail_draws.size)
     out["statistic"], out["p_value"], out["p_draws"] = z2, p, used
     # The VaR traffic light's probabilities (TRAFFIC_LIGHT): as low a Z2 is that unlikely under the model.
     zone = ("red" if p < 1.0 - TRAFFIC_LIGHT[1] and out["exceptions"] >= 2 else

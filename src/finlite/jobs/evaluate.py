@@ -289,7 +289,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     back-tested per grade of a master scale, a hold-out of one class's too (``result["pd_grades"]``:
     :func:`finlite.evaluate.validation.grade_record`): ``grades`` (its upper bounds,
     :func:`~finlite.evaluate.validation.master_scale`; "default" for the generic one) or finlite's
-    generic scale; ``grades`` makes any binary model's be back-tested.
+    generic scale (refused for a fraud model).
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
     table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
@@ -595,7 +595,13 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
     on the scale ``grades`` when given, else on finlite's generic one where the model is a credit
     model by the domain it was judged in (its report's, else its training file's name: the
     evaluated file's name made a credit model a fraud one, a review, 2026-12-07); else nothing."""
-    if art.task != "binary" or (grades is None and _artifact_domain(art) != "credit"):
+    if art.task != "binary":
+        return {}
+    if _artifact_domain(art) != "credit":
+        if grades is not None:  # as compress and report refuse it (a review, 2026-12-07)
+            raise ConfigError(f"grades back-tests a credit model's PDs grade by grade; {art.path} is a fraud model (by "
+                              "the domain it was judged in, or its training file's name), which has no PD grades. "
+                              "Drop grades.", param="grades")
         return {}
     from finlite.evaluate.validation import grade_record
 

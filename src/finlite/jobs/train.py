@@ -247,6 +247,17 @@ def train(
         net.eval()
         score = validation_auc(torch.from_numpy(prepared.x_val), prepared.y_val)(net)
         steps = [{"step": "train", "model": net.config(), "fit": fitted}]
+        if fitted.get("separated"):
+            unconverged.append(
+                "the unpenalised logistic fit (--penalty-c none) has training rows at a probability within 3e-7 of 0 "
+                "or 1: a column separates the classes (the notes above may name it), so the maximum lies at infinity "
+                "and the coefficients are where L-BFGS stopped. Give a penalty (--penalty-c 1), or drop the column.")
+        elif fitted.get("design_rank") is not None and fitted["design_rank"] < fitted["design_columns"]:
+            unconverged.append(
+                f"the unpenalised logistic fit's encoded design has rank {fitted['design_rank']} of "
+                f"{fitted['design_columns']} columns (every one-hot level is encoded): its probabilities are "
+                "unique, its coefficients are not (these are the smallest-norm ones). Read the probabilities, not "
+                "the coefficients, or give a penalty (--penalty-c 1).")
         if not fitted["converged"]:
             unconverged.append(
                 f"the logistic regression's maximum-likelihood fit did not converge in {fitted['iterations']:,} "
@@ -346,8 +357,10 @@ def _no_skill(metrics: Mapping[str, Any], fitted: bool = False) -> list[str]:
     # Well below 0.5 the ranking is the wrong way round, which is no "chance" (AUC 0.15 on two
     # defaults was called so: a low-default walk-through, 2026-12-07); on a handful of a class either
     # reading is noise.
+    # (Not a label coded the other way: the model learns the label as coded, a review, 2026-12-07.)
     how = ("no better than chance" if auc >= WRONG_WAY_AUC else
-           "the wrong way round (below chance: a label coded the other way gives exactly this)")
+           "the wrong way round (below chance: noise on few rows, a model fitted to its training rows' noise, "
+           "or a test split unlike the training one, e.g. after a date split across a change)")
     positives, rows = test.get("positives"), test.get("rows")
     fewest = (min(int(positives), int(rows) - int(positives))
               if isinstance(positives, int) and isinstance(rows, int) else None)

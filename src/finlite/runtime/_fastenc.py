@@ -385,8 +385,9 @@ class LookupCache:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        # One pass over the values' bytes (contiguous between the first and the last offset; the
-        # caller passes no null): every byte ASCII and none of \x1c-\x1f (two Arrow scans before).
+        # The values' bytes at once (contiguous between the first and the last offset; the caller
+        # passes no null), in numpy: every byte ASCII and none of \x1c-\x1f (two Arrow scans before,
+        # the second a regex).
         raw = _value_bytes(dictionary)
         if raw.size and (int(raw.max()) >= 0x80 or bool(np.any((raw >= 0x1C) & (raw <= 0x1F)))):
             return None

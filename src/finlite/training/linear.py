@@ -10,8 +10,12 @@ scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` (L-BFGS in floa
 gradient tolerance), whose coefficients become the layer's weights.
 
 The penalty is scikit-learn's default ridge, C = 1 (½‖w‖² added to C times the summed log-loss,
-the intercept unpenalised; ``train --penalty-c`` sets another C, or ``none``: plain maximum
-likelihood, as statsmodels fits it): the one-hot columns of a rare category, or a handful of defaults, would
+the intercept unpenalised; ``train --penalty-c`` sets another C, or ``none``: the unpenalised
+maximum, whose probabilities are statsmodels' ``Logit``'s where the encoded design has full rank.
+With every one-hot level encoded it has not (German credit: rank 47 of 73 columns), so the
+coefficients are not identified and L-BFGS, started at zero and moving within the rows' span,
+stops at the smallest-norm ones; the fit's record says so, and where a column separates the
+classes the maximum lies at infinity, which the record says too): the one-hot columns of a rare category, or a handful of defaults, would
 otherwise separate the classes and send an unpenalised maximum to infinity; the summed loss grows
 with the rows, so on a large book the penalty fades. The intercept being free, the fitted mean
 probability on the training rows equals their default rate (the score equation of the
@@ -29,7 +33,7 @@ import torch
 
 from finlite.models.linear import LogisticRegression
 
-__all__ = ["FIT_METHOD", "L2_C", "check_penalty_c", "fit_logistic"]
+__all__ = ["FIT_METHOD", "L2_C", "MIN_C", "check_penalty_c", "fit_logistic"]
 
 #: The ``fit`` record's method name (``steps[0].fit.method`` in a teacher's manifest).
 FIT_METHOD = "maximum_likelihood"
@@ -38,6 +42,13 @@ L2_C = 1.0
 #: L-BFGS iterations at most, and the gradient tolerance it stops at (scikit-learn's default is
 #: 1e-4: tightened, so that a validator refitting the same rows gets the same coefficients).
 MAX_ITER, TOL = 5_000, 1e-8
+#: The smallest C taken: below it the summed loss's gradient falls under the tolerance at once,
+#: and L-BFGS stops at zero, the intercept too (C = 1e-300 gave a mean PD of 50 %: a review).
+MIN_C = 1e-6
+#: A fitted logit beyond this on a training row (a probability within 3e-7 of 0 or 1) marks an
+#: unpenalised fit whose classes a column separates: its maximum lies at infinity (L-BFGS stopped
+#: at logits of 19 on the label as a column).
+SEPARATED_LOGIT = 15.0
 
 
 def check_penalty_c(c: Any) -> float | None:
@@ -51,10 +62,11 @@ def check_penalty_c(c: Any) -> float | None:
 
     if c is None:
         return None
-    if isinstance(c, bool) or not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0:
-        raise ConfigError(f"penalty_c is the ridge's inverse strength, a number above 0 (scikit-learn's C; 1 by "
-                          f"default, larger: a weaker penalty), or none for plain maximum likelihood; got {c!r}.",
-                          param="penalty_c")
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)) or not np.isfinite(c) \
+            or not c >= MIN_C:
+        raise ConfigError(f"penalty_c is the ridge's inverse strength, a number of at least {MIN_C:g} (scikit-learn's "
+                          f"C; 1 by default, larger: a weaker penalty), or none for plain maximum likelihood; got "
+                          f"{c!r}.", param="penalty_c")
     return float(c)
 
 
@@ -86,8 +98,8 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray, c: float
     if np.unique(labels).size < 2:
         raise ValueError("a logistic regression needs both classes in its training rows")
     c = check_penalty_c(c)
-    fitter = (Fitter(C=c, solver="lbfgs", max_iter=MAX_ITER, tol=TOL) if c is not None else
-              Fitter(penalty=None, solver="lbfgs", max_iter=MAX_ITER, tol=TOL))
+    # No penalty is C = inf (scikit-learn 1.8 deprecated penalty=None for it).
+    fitter = Fitter(C=c if c is not None else np.inf, solver="lbfgs", max_iter=MAX_ITER, tol=TOL)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", ConvergenceWarning)
         fitter.fit(features, labels)
@@ -95,6 +107,14 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray, c: float
     with torch.no_grad():
         net.linear.weight.copy_(torch.from_numpy(fitter.coef_.astype(np.float32)))
         net.linear.bias.copy_(torch.from_numpy(fitter.intercept_.astype(np.float32)))
-    return {"method": FIT_METHOD, "penalty": "l2" if c is not None else "none", "C": c, "solver": "lbfgs", "tol": TOL,
-            "iterations": int(np.max(fitter.n_iter_)), "converged": converged,
-            "library": f"scikit-learn {sklearn.__version__}"}
+    record: dict[str, Any] = {
+        "method": FIT_METHOD, "penalty": "l2" if c is not None else "none", "C": c, "solver": "lbfgs", "tol": TOL,
+        "iterations": int(np.max(fitter.n_iter_)), "converged": converged,
+        "library": f"scikit-learn {sklearn.__version__}"}
+    if c is None:  # what an unpenalised maximum may lack: identified coefficients, a finite maximum
+        design = np.hstack([np.ones((rows, 1)), features])
+        record["design_rank"] = int(np.linalg.matrix_rank(design.T @ design))
+        record["design_columns"] = width + 1
+        logits = features @ fitter.coef_.ravel() + float(fitter.intercept_[0])
+        record["separated"] = bool(np.max(np.abs(logits)) > SEPARATED_LOGIT)
+    return record
