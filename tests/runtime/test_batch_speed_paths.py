@@ -309,7 +309,7 @@ def test_threads_meeting_a_new_dictionary_build_its_lookup_once() -> None:
 
     def counted(*args: object) -> object:
         built.append(1)
-        time.sleep(0.2)  # long enough that, unlocked, every thread would be building at once
+        time.sleep(0.2 if len(built) == 1 else 0.0)  # the first: long enough that, unlocked, all would build
         return real(*args)  # type: ignore[arg-type]
 
     cache._build = counted  # type: ignore[method-assign]
@@ -328,6 +328,13 @@ def test_threads_meeting_a_new_dictionary_build_its_lookup_once() -> None:
         t.join()
     assert len(built) == 1 and len(tables) == 4 and all(t == tables[0] for t in tables)
     assert tables[0][:4] == [0, -1, 2, -1]
+    # Two row groups' dictionaries met in turn (two threads in two row groups): each built once.
+    other = pa.array([f"city{i}" for i in range(1, 201)])
+    built.clear()
+    for _ in range(10):
+        for d in (dictionary, other):
+            cache.lookup("city", d, mapping, -1, np.int64)
+    assert len(built) == 1  # the first dictionary's was kept from above
 
 
 def test_assemble_writes_every_one_of_every_row() -> None:

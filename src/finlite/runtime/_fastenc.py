@@ -267,11 +267,18 @@ def _exact_text_codes(cache: LookupCache, field: str, column: Any, mapping: Mapp
     return codes, lookup, missing
 
 
+#: Dictionaries whose lookups a field keeps, the most recent first: two scoring threads in two row
+#: groups alternate between two dictionaries, and one kept made each chunk rebuild its lookup (20
+#: alternating calls, 11 builds: a review, 2026-12-07).
+KEPT_DICTIONARIES = 4
+
+
 class LookupCache:
-    """Per field, the lookup of the last dictionary seen (thread-safe; one per encoder)."""
+    """Per field, the lookups of the last :data:`KEPT_DICTIONARIES` dictionaries seen (thread-safe;
+    one per encoder)."""
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+        self._last: dict[str, list[tuple[Any, np.ndarray, np.ndarray]]] = {}
         self._int_keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._dense: dict[str, np.ndarray | None] = {}
         self._text_keys: dict[str, tuple[Any, np.ndarray]] = {}
@@ -303,17 +310,19 @@ class LookupCache:
                 return found
             table, missing = self._build(field, dictionary, mapping, default, dtype)
             with self._lock:
-                self._last[field] = (dictionary, table, missing)
+                kept = self._last.setdefault(field, [])
+                kept.insert(0, (dictionary, table, missing))
+                del kept[KEPT_DICTIONARIES:]
         return table, missing
 
     def _cached(self, field: str, dictionary: Any) -> tuple[np.ndarray, np.ndarray] | None:
-        """The lookup last built for ``field`` when it was built for this dictionary, else None."""
+        """The lookup kept for ``field`` that was built for this dictionary, else None."""
         with self._lock:
-            hit = self._last.get(field)
-        if hit is not None and (hit[0] is dictionary or (len(hit[0]) == len(dictionary)
-                                                          and hit[0].type == dictionary.type
-                                                          and hit[0].equals(dictionary))):
-            return hit[1], hit[2]
+            kept = list(self._last.get(field, ()))
+        for hit in kept:
+            if hit[0] is dictionary or (len(hit[0]) == len(dictionary) and hit[0].type == dictionary.type
+                                        and hit[0].equals(dictionary)):
+                return hit[1], hit[2]
         return None
 
     def _build(self, field: str, dictionary: Any, mapping: Mapping[str, Any], default: Any,
