@@ -112,8 +112,10 @@ def fit_logistic(net: LogisticRegression, x: np.ndarray, y: np.ndarray, c: float
         "iterations": int(np.max(fitter.n_iter_)), "converged": converged,
         "library": f"scikit-learn {sklearn.__version__}"}
     if c is None:  # what an unpenalised maximum may lack: identified coefficients, a finite maximum
-        design = np.hstack([np.ones((rows, 1)), features])
-        record["design_rank"] = int(np.linalg.matrix_rank(design.T @ design))
+        # The rank of [1, X] from its Gram matrix, built without a copy of the rows.
+        total = features.sum(axis=0)
+        gram = np.block([[np.array([[float(rows)]]), total[None, :]], [total[:, None], features.T @ features]])
+        record["design_rank"] = int(np.linalg.matrix_rank(gram))
         record["design_columns"] = width + 1
         logits = features @ fitter.coef_.ravel() + float(fitter.intercept_[0])
         record["separated"] = bool(np.max(np.abs(logits)) > SEPARATED_LOGIT)
