@@ -1211,24 +1211,24 @@ _THIN_STUDENT_FIX = ("Judge the student on a larger labelled hold-out before rel
                      "report STUDENT DATA --holdout FILE).")
 
 
-_THIN_TRAIN_FIX = "Train on more rows."
-
-
 def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split",
-                    fix: str = _THIN_TRAIN_FIX, *, cutoff: bool = True) -> None:
+                    fix: str | None = None, *, cutoff: bool = True) -> None:
     """Say so when the rows judged are too few for their numbers to mean much: a 16-row table gave
     a 3-row test split and an AUC printed to four decimals, without a word (and ``evaluate`` on a
-    hold-out with 14 frauds in 25,000 payments said nothing either: a review, 2026-12-03)."""
+    hold-out with 14 frauds in 25,000 payments said nothing either: a review, 2026-12-03). ``fix``:
+    the advice; None: train on more rows, or a low-default book's advice where positives are few."""
     if metrics.get("positives") is None:  # not a classifier's rows
         return
     rows, positives = int(metrics.get("rows", 0)), int(metrics["positives"])
     fewest = min(positives, rows - positives)
     if fewest < _limits.THIN_CLASS_ROWS:
-        if fix == _THIN_TRAIN_FIX and positives < _limits.THIN_CLASS_ROWS <= rows - positives:
+        if fix is None and positives < _limits.THIN_CLASS_ROWS <= rows - positives:
             # More rows of a low-default book add few defaults (a low-default walk-through, 2026-12-07).
             fix = ("With so few positive rows (a low-default portfolio), more rows of the same book add few: give the "
                    "test split a larger share (--test-fraction), pool more periods or portfolios, and judge the model "
                    "on a hold-out too.")
+        elif fix is None:
+            fix = "Train on more rows."
         _echo(f"warning: {rows_judged} holds {positives:,} positive and {rows - positives:,} other rows; with "
               f"fewer than {_limits.THIN_CLASS_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)

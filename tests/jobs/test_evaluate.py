@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import finlite
-from finlite.errors import ConfigError, FinliteWarning
+from finlite.errors import ConfigError, DataError, FinliteWarning
 from finlite.evaluate.report import render_markdown, render_table
 from finlite.jobs.evaluate import evaluate_artifact
 
@@ -572,6 +572,25 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
     printed = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "good_only.csv"), "--no-timing"])
     assert printed.exit_code == 0 and "PD per grade of finlite's generic scale" in printed.output
     assert "0 defaults; mean PD" in printed.output and "no default" in printed.output
+    # A score that is not finite is refused on such a hold-out too (a NaN mean read p 1, PASS: a review).
+    import finlite.jobs.evaluate as evaluate_job
+
+    real = evaluate_job.get_task
+
+    class _NaNTask:
+        def __init__(self, task: Any) -> None:
+            self._task = task
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._task, name)
+
+        def scores(self, model: Any, x: np.ndarray) -> np.ndarray:
+            return np.full(len(x), np.nan)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_job, "get_task", lambda name: _NaNTask(real(name)))
+        with pytest.raises(DataError, match="The scores must be finite numbers; position 0 holds nan"):
+            evaluate_artifact(exported_dir, tmp_path / "good_only.csv", timing=False)
     # A fraud model (by its training file's name) has no PD grades: not back-tested, --grades refused.
     german.to_csv(tmp_path / "fraud_tx.csv", index=False)
     finlite.train(tmp_path / "fraud_tx.csv", target="creditability", model="logistic", progress=False,

@@ -19,6 +19,7 @@ from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import blank_numbers, unseen_counts
 from finlite.data.split import make_split
 from finlite.errors import ConfigError, DataError, FinliteWarning
+from finlite.evaluate.metrics import finite_scores
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
 from finlite.evaluate.sections import table_domain
@@ -386,9 +387,10 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
                          "as training leaves them out.")
         note = "\n".join(notes) if notes else None
     y = art.schema.labels(rows if labelled is None else rows[labelled], table.source)
-    one_class = (task.decides and len(np.unique(y)) < 2 and len(y) > 0 and prepared is None and baseline is None
-                 and flag_rate is None and cutoff is None)
-    if task.decides and len(np.unique(y)) < 2 and not one_class:
+    single = task.decides and len(np.unique(y)) < 2  # rows of one class (or none)
+    one_class = (single and len(y) > 0 and prepared is None and baseline is None and flag_rate is None
+                 and cutoff is None)
+    if single and not one_class:
         # The metrics' own error named no file and no fix (a review, 2026-12-03): a fraud hold-out of
         # one quiet day holds no fraud.
         only = art.schema.positive if len(y) and y[0] == 1 else art.schema.negative
@@ -407,10 +409,12 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
     outside = _outside_counts(rows, art) if prepared is None else {}  # beyond every training value, as score counts
     served = check_served_model(art, x, split)
     if one_class:  # the served model checked and the rows' notes counted as for any hold-out (a review)
-        backtest = _one_class_backtest(art, x, y, split, note)
+        # Scored once for both, refused where one is not finite: a NaN mean read p 1, PASS (a review).
+        held = finite_scores(task.scores(art.model, x))
+        backtest = _one_class_backtest(art, held, y, split, note)
         backtest["served_model"] = served
         # A year without a default is the low-default book's usual hold-out: its grades too.
-        backtest.update(_pd_grades(art, y, task.scores(art.model, x), grades))
+        backtest.update(_pd_grades(art, y, held, grades))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -560,16 +564,14 @@ def _same_budget(p_base: np.ndarray, p_art: np.ndarray, y: np.ndarray) -> list[d
     return out
 
 
-def _one_class_backtest(art: Artifact, x: np.ndarray, y: np.ndarray, split: str, note: str | None) -> dict[str, Any]:
+def _one_class_backtest(art: Artifact, p: np.ndarray, y: np.ndarray, split: str, note: str | None) -> dict[str, Any]:
     """A hold-out of one class (a year of a low-default portfolio with no default): the one test
     it allows, the mean prediction against the observed rate (the Jeffreys test, as the ECB's PD
     back-testing reads a grade with no default), where evaluate refused the file for lacking the
     other class (a low-default walk-through, 2026-12-07). Its AUC and decision metrics need both
-    classes and are not given: ``one_class`` says so."""
+    classes and are not given: ``one_class`` says so. ``p`` is the model's scores of the rows."""
     from finlite.evaluate.validation import calibration_in_the_large, calibration_status
 
-    task = get_task(art.task)
-    p = np.asarray(task.scores(art.model, x), dtype=np.float64).reshape(-1)
     n, d = len(y), int(np.sum(y))
     record = calibration_in_the_large(d, n, float(np.mean(p)))
     only = art.schema.positive if d else art.schema.negative
@@ -580,7 +582,7 @@ def _one_class_backtest(art: Artifact, x: np.ndarray, y: np.ndarray, split: str,
         # Jeffreys test is one-sided) reads as conservative, not as a failure: WARN (a review).
         status = "WARN"
     result: dict[str, Any] = {
-        "split": split, "rows": n, "task": task.name, "artifact": str(art.path),
+        "split": split, "rows": n, "task": art.task, "artifact": str(art.path),
         "one_class": {"class": str(only), "rows": n, "conservative": conservative,
                       "why": (f"every row is of class {only!r}: the AUC and the decision metrics need both classes, so "
                               "only the mean prediction is judged against the observed rate")},
@@ -611,19 +613,12 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
 def _artifact_domain(art: Artifact) -> str:
     """What a binary model's flags decide (:data:`finlite.evaluate.sections.DOMAINS`): the domain
     its report was built in, else its training file's name as ``report`` reads it."""
-    from finlite.evaluate.sections import DOMAINS
-
     if "report.json" in art.manifest.get("files", {}):
-        from finlite._manifest import read_listed
-        from finlite._util import strict_json_loads
+        from finlite.jobs.report import _recorded_domain, _stored_report
 
-        try:
-            stored = strict_json_loads(read_listed(art.path, art.manifest, "report.json").decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            stored = None
-        domain = stored.get("domain") if isinstance(stored, Mapping) else None
-        if domain in DOMAINS:
-            return str(domain)
+        domain = _recorded_domain(_stored_report(art))  # its verified bytes, read as report reads them
+        if domain is not None:
+            return domain
     data = art.manifest.get("data")
     return table_domain(data.get("source") if isinstance(data, Mapping) else None)
 

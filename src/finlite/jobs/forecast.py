@@ -710,7 +710,7 @@ def forecast_evidence(series: PreparedSeries, predictions: Mapping[str, np.ndarr
                                  direction=direction, cutoff=cutoff, cost_bps=cost_bps, horizon=h,
                                  per_year=calendars[str(asset)], paths=paths[rows])
             for asset, rows in zip(names, groups, strict=True)}
-    ended = _ended_early(series, dates, ids)
+    ended = _ended_early(series, dates, ids, calendars)
     if ended:
         out["ended_early"] = ended
     if ranked is not None and ids is not None:
@@ -784,12 +784,10 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                 tested[_var_key(level)] = each[0]
                 continue
             n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
-            zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
-            zones["too_few_periods"] = sum(e["zone"] is None for e in each)  # under one expected exception
-            red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
+            zones, red = _by_zone(each, names)
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
-                                       "red_assets": red[:20]}
+                                       "red_assets": red}
         tested["es_975"] = _es_tested([es_backtest(realised[g], forecast[g], ES_LEVEL) for g in groups], names)
         out["models"][name]["value_at_risk"] = tested
 
@@ -800,15 +798,26 @@ def _es_tested(each: Sequence[Mapping[str, Any]], names: Sequence[str | None]) -
     the assets' losses come on the same days)."""
     if len(each) == 1:
         return dict(each[0])
-    zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
-    zones["too_few_periods"] = sum(e["zone"] is None and e["statistic"] is not None for e in each)
-    # An asset with a forecast at or below 0 has no ES to test: counted, not left out (a review).
-    zones["forecasts_at_or_below_0"] = sum(e["statistic"] is None for e in each)
-    red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
+    zones, red = _by_zone(each, names, untested=True)
     n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
     return {"level": each[0]["level"], "assets": len(each), "observations": n, "exceptions": x,
-            "expected": sum(e["expected"] for e in each), "zones": zones, "red_assets": red[:20],
+            "expected": sum(e["expected"] for e in each), "zones": zones, "red_assets": red,
             "nonpositive_forecasts": sum(e["nonpositive_forecasts"] for e in each)}
+
+
+def _by_zone(each: Sequence[Mapping[str, Any]], names: Sequence[str | None], *,
+             untested: bool = False) -> tuple[dict[str, int], list[str]]:
+    """A panel's backtests (one per asset, VaR or ES) counted by zone, with the first 20 red assets
+    in natural order. ``too_few_periods``: no zone for fewer periods than one expected exception;
+    with ``untested`` (the ES), the assets with a forecast at or below 0, which have no statistic,
+    are counted apart as ``forecasts_at_or_below_0`` (they vanished from the counts: a review)."""
+    zones = {zone: sum(e["zone"] == zone for e in each) for zone in ("green", "yellow", "red")}
+    blank = sum(e.get("statistic", 0) is None for e in each) if untested else 0
+    zones["too_few_periods"] = sum(e["zone"] is None for e in each) - blank
+    if untested:
+        zones["forecasts_at_or_below_0"] = blank
+    red = sorted((str(a) for a, e in zip(names, each, strict=True) if e["zone"] == "red"), key=natural_key)
+    return zones, red[:20]
 
 
 def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals: Mapping[str, np.ndarray], *,
@@ -837,7 +846,8 @@ def _portfolio(dates: np.ndarray, ids: np.ndarray, realised: np.ndarray, signals
 THIN_WINDOWS = THIN_PERIODS = 60
 
 
-def _ended_early(series: PreparedSeries, dates: np.ndarray, ids: np.ndarray | None) -> dict[str, Any] | None:
+def _ended_early(series: PreparedSeries, dates: np.ndarray, ids: np.ndarray | None,
+                 calendars: Mapping[str | None, tuple[float, str]]) -> dict[str, Any] | None:
     """The assets of a panel that stop before the assets trading on their calendar do, inside the
     test period (``dates``, ``ids``: its labelled windows'), at a horizon over 1: ``{"assets",
     "windows", "first"}`` (the windows out of the evidence, and the first 20 assets with their last
@@ -848,12 +858,12 @@ def _ended_early(series: PreparedSeries, dates: np.ndarray, ids: np.ndarray | No
     survivorship bias (a quant's walk-through, 2026-12-07). Counted against the same calendar's
     labelled dates, so that stocks ending on a Friday beside a coin trading on to Sunday are not
     taken for delisted, and an asset missing only the file's last day counts its one window out,
-    not h - 1 (a review, 2026-12-07)."""
+    not h - 1 (a review, 2026-12-07). ``calendars``: each asset's
+    (:func:`~finlite.data.market.periods_per_year`, as the caller read them)."""
     spec = series.spec
     h = int(spec.horizon)
     if spec.id_column is None or h <= 1 or ids is None or not len(dates):
         return None
-    calendars = periods_per_year(series.table, spec)
     labelled: dict[tuple[float, str], np.ndarray] = {}
     for cal in set(calendars.values()):
         mine = [str(a) for a, c in calendars.items() if c == cal]

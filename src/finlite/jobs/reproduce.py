@@ -538,9 +538,10 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
     manifest = art.manifest
     steps = manifest.get("steps") or []
     step = steps[0] if steps else {}
-    if import_step(manifest) is not None:
-        raise ConfigError(f"{art.path} wraps a booster trained outside finlite ({step.get('file')!r}, sha256 "
-                          f"{step.get('file_sha256')}); finlite did not train it and cannot train it again. Reproduce "
+    imported = import_step(manifest)
+    if imported is not None:
+        raise ConfigError(f"{art.path} wraps a booster trained outside finlite ({imported.get('file')!r}, sha256 "
+                          f"{imported.get('file_sha256')}); finlite did not train it and cannot train it again. Reproduce "
                           "its students instead, or re-import the booster with finlite import-teacher.",
                           param="artifact")
     if step.get("step") != "train" or not isinstance(step.get("model"), Mapping):

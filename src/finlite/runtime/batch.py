@@ -1791,10 +1791,12 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
         return []
     metrics = manifest.get("metrics")
     test = metrics.get("test") if isinstance(metrics, Mapping) else None
-    reference, where = (test.get("flagged_rate") if isinstance(test, Mapping) else None), "of its test split"
-    if not _rate(reference):  # no test-split rate recorded: the training rows' at the operating point
+    reference = test.get("flagged_rate") if isinstance(test, Mapping) else None
+    on_test = _rate(reference)
+    where = "of its test split" if on_test else "of the training rows"
+    if not on_test:  # no test-split rate recorded: the training rows' at the operating point
         point = manifest.get("operating_point")
-        reference, where = None, "of the training rows"
+        reference = None
         if isinstance(point, Mapping):
             reference = point.get("flagged_train")
             reference = point.get("flag_rate") if reference is None else reference
@@ -1810,7 +1812,7 @@ def flag_rate_notes(manifest: Mapping[str, Any], rows: int, positives: int) -> l
     # times, and chance (a low-default walk-through, 2026-12-07). Where the split's rows are
     # recorded, the two shares are compared (_two_proportion_p: Fisher's exact test, or the z-test
     # on large samples); within noise, a note.
-    judged = test.get("rows") if isinstance(test, Mapping) and where == "of its test split" else None
+    judged = test.get("rows") if isinstance(test, Mapping) and on_test else None
     if isinstance(judged, int) and not isinstance(judged, bool) and judged > 0:
         p_value = _two_proportion_p(positives, rows, round(train * judged), judged)
         if p_value >= FLAG_RATE_P:
@@ -1846,7 +1848,8 @@ def _two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
 def _fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
     """Fisher's exact two-sided p-value of the 2x2 table [[k1, n1 - k1], [k2, n2 - k2]]: the
     hypergeometric probability of every table with the margins' totals as likely as the one
-    seen, or less (summed in logs: the margins can be millions of rows)."""
+    seen, or less (summed in logs: the margins can be millions of rows). By hand, as scipy's
+    ``fisher_exact`` decides it (the tests compare them): the scoring install has no scipy."""
     total, flagged = n1 + n2, k1 + k2
 
     def log_pmf(x: int) -> float:  # x flagged rows among the n1 of the first sample
