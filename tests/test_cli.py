@@ -809,6 +809,32 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
                      refused.output)
 
 
+def test_evaluate_warns_of_a_one_class_hold_out_underestimated_between_warn_and_fail(boosted_dir: Path,
+                                                                                    german: pd.DataFrame,
+                                                                                    tmp_path: Path) -> None:
+    """An all-default hold-out whose mean PD is too low by a factor between the WARN and FAIL
+    thresholds (1.25, 1.5), beyond noise: WARN, and a warning line (its status alone, with no
+    line, read as passed: helper 303, 2026-12-07)."""
+    from finlite.jobs.evaluate import evaluate_artifact
+
+    bad = german[german["creditability"] == "bad"].reset_index(drop=True)
+    scores = np.asarray(finlite.load(boosted_dir).predict_proba(bad.drop(columns="creditability")))[:, 1]
+    order = np.argsort(scores, kind="stable")
+    p = scores[order]
+    start = next(i for i in range(len(p) - 40) if 1 / 1.5 + 0.02 < p[i:i + 40].mean() < 1 / 1.25 - 0.02)
+    rated = tmp_path / "rated.csv"
+    bad.iloc[order[start:start + 40]].to_csv(rated, index=False)
+    result = runner.invoke(app, ["evaluate", str(boosted_dir), str(rated), "--no-timing"])
+    assert result.exit_code == 0, result.output
+    own = evaluate_artifact(boosted_dir, rated, timing=False)
+    record = own["calibration_in_the_large"]
+    assert own["calibration_status"] == "WARN" and not own["one_class"]["conservative"]
+    assert 1.25 <= record["factor"] < 1.5 and record["p_value"] < 0.01
+    assert (f"warning: the model's mean prediction ({record['mean_predicted']:.2%}) underestimates the observed rate "
+            "of these rows (100.00%) beyond sampling noise") in result.stderr
+    assert f"a factor of {record['factor']:.2f}): WARN; review its calibration" in result.stderr
+
+
 def test_a_library_functions_parameter_reads_as_its_flag() -> None:
     """A README walk-through (2026-12-03) met "The 'flag_rate' parameter of evaluate_artifact" and "Drop
     flag_rate." on the command line, which has --flag-rate."""

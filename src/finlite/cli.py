@@ -729,7 +729,8 @@ def _penalty(text: str | None, model: str | None) -> dict[str, Any]:
     from finlite.training.linear import MIN_C
 
     try:
-        value = float(text)
+        # Python's float reads "1_000" as 1000: a typo for "1.000" or "1,000" that no one means.
+        value = math.nan if "_" in text else float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value >= MIN_C):
@@ -1654,6 +1655,13 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
             out.append(f"note: the model's mean prediction ({own['mean_predicted']:.2%}) is above these rows' rate "
                        f"of 0 beyond sampling noise (Jeffreys test p {own['p_value']:.2g}): conservative, so WARN, not "
                        "FAIL; watch it over more periods.")
+        elif result.get("calibration_status") == "WARN":
+            # Off by a factor between the WARN and FAIL thresholds, beyond noise: the status is all
+            # this hold-out has, so it is said (a status line alone read as passed; helper 303).
+            factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
+            out.append(f"warning: the model's mean prediction ({own['mean_predicted']:.2%}) {way} the observed rate "
+                       f"of these rows ({own['observed_rate']:.2%}) beyond sampling noise (Jeffreys test p "
+                       f"{own['p_value']:.2g}; {factor}): WARN; review its calibration before relying on its PDs.")
         return out
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
@@ -1680,12 +1688,16 @@ def _grade_lines(result: Mapping[str, Any]) -> None:
     graded = result.get("pd_grades")
     if not isinstance(graded, Mapping):
         return
+    from finlite.evaluate.validation import GRADE_LOW_POWER
+
     source = "the scale given (--grades)" if graded.get("scale_source") == "given" else \
         "finlite's generic scale (--grades for the bank's)"
     _echo(f"  PD per grade of {source}: Jeffreys test, one-sided (p small: the PD is too low)")
     for g in graded.get("grades") or []:
         # A grade with no default is never too low: its Jeffreys p (the prior's half a default) is no finding.
         tested = f"p {g['p_value']:.3g}" if g["defaults"] else "no default"
+        if g.get("power_2x", 1.0) < GRADE_LOW_POWER:  # a record written before power_2x has none
+            tested += f"; low power ({g['power_2x']:.0%} against a PD half the truth)"
         _echo(f"    grade {g['grade']:>2} ({g['pd_low']:.2%}–{g['pd_high']:.2%}): {g['rows']:>9,} rows, "
               f"{g['defaults']:>7,} defaults; mean PD {g['mean_pd']:.2%}, observed {g['observed_rate']:.2%}; "
               f"{tested}")

@@ -746,6 +746,53 @@ def test_the_pd_backtest_per_grade_is_the_jeffreys_test_of_each_grade_computed_i
     assert v.master_scale("0.01, 0.1") == (0.01, 0.1, 1.0) and v.master_scale([0.5, 1]) == (0.5, 1.0)
 
 
+@pytest.mark.parametrize(("rows", "pd"), [(1, 0.5), (40, 0.0005), (400, 0.003), (2_000, 0.01), (50_000, 0.02),
+                                          (300, 0.3), (10, 0.9)])
+def test_a_grades_power_is_the_binomial_chance_of_the_defaults_its_test_flags(rows: int, pd: float) -> None:
+    """power_2x against an independent computation: the fewest defaults the test flags found by
+    scanning every count with scipy's beta distribution (the rule: a default, a rate above the
+    PD, the one-sided Jeffreys p under 5 %), then the binomial tail summed from its pmf; and a
+    simulation through grade_summary itself (grades of that many obligors whose true rate is twice
+    the PD, flagged about as often as power_2x says)."""
+    from scipy.stats import beta, binom
+
+    counts = np.arange(rows + 1)
+    flagged = (counts >= 1) & (counts / rows > pd) & (beta.cdf(pd, counts + 0.5, rows - counts + 0.5) < 0.05)
+    first = int(counts[flagged][0]) if flagged.any() else None
+    assert v.flagged_defaults(rows, pd) == first
+    truth = min(1.0, 2 * pd)
+    expected = 0.0 if first is None else float(binom.pmf(counts[first:], rows, truth).sum())
+    assert v.grade_power(rows, pd) == pytest.approx(expected, abs=1e-9)
+    rng = np.random.default_rng(rows)
+    books = 400 if rows <= 2_000 else 60
+    hits = sum(bool(v.grade_summary((rng.random(rows) < truth).astype(float), np.full(rows, pd),
+                                    (pd * 1.0001,))["underestimated"]) for _ in range(books))
+    assert hits / books == pytest.approx(expected, abs=4 * np.sqrt(max(expected * (1 - expected), 0.01) / books))
+
+
+def test_a_grade_too_thin_for_its_pd_is_named_as_low_power() -> None:
+    """A low-default grade of 300 obligors at 5 basis points cannot show a PD half the truth (it
+    needs a default, and expects 0.3): a pass there is weak evidence, and the section says so;
+    the same grade of 200,000 obligors is not named."""
+    rng = np.random.default_rng(11)
+    thin = np.concatenate([np.full(300, 0.0004), np.full(5000, 0.03)])
+    summary = v.grade_summary((rng.random(thin.size) < thin).astype(float), thin)
+    assert summary["low_power"] == [1] and summary["grades"][0]["power_2x"] < 0.5
+    assert summary["grades"][1]["power_2x"] > 0.9  # 5,000 at 3 %: 150 expected defaults
+    big = np.concatenate([np.full(200_000, 0.0004), np.full(5000, 0.03)])
+    assert v.grade_summary((rng.random(big.size) < big).astype(float), big)["low_power"] == []
+    base = _inputs(n=thin.size, seed=11)
+    y = (rng.random(thin.size) < thin).astype(float)
+    inp = replace(base, y_test=y, teacher=_model("teacher", thin, base.teacher.scores_train),
+                  student=_model("student", thin, base.student.scores_train))
+    sec = v.build_calibration(inp)
+    assert sec.metrics["pd_grades"]["student"]["low_power"] == [1]
+    assert ("In grade(s) 1 (student) the test would find a PD of half the true default rate less than 50% of the "
+            "time (power_2x): too few obligors for their PD, so a pass there is weak evidence") in sec.summary
+    table = next(t for t in sec.tables if t.id == "pd_grades_student")
+    assert table.columns[-1] == "power_2x" and table.rows[0][-1] == summary["grades"][0]["power_2x"]
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("0.01,abc", "'abc' is not a number"),
     ("5", r"a fraction in \(0, 1\]; got '5' \(a percentage\? write 0.05 for 5 %\)"),

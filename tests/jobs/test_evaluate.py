@@ -552,6 +552,15 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
         holm.append(g)
     assert low and low == sorted(g["grade"] for g in holm if g["observed_rate"] > g["mean_pd"])
     assert "  PD per grade of finlite's generic scale (--grades for the bank's)" in cli.output
+    # A grade too thin for its PD says so on its line (power_2x, grade_power's: its own test).
+    from finlite.evaluate import validation as v
+
+    for g in graded["grades"]:
+        assert g["power_2x"] == pytest.approx(v.grade_power(g["rows"], g["mean_pd"]), rel=1e-12)
+        said = f"low power ({g['power_2x']:.0%} against a PD half the truth)"
+        line = next(x for x in cli.output.splitlines() if x.startswith(f"    grade {g['grade']:>2} ("))
+        assert (said in line) is (g["power_2x"] < 0.5), line
+    assert graded["low_power"] == [g["grade"] for g in graded["grades"] if g["power_2x"] < 0.5]
     assert f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale" \
         in cli.output
     given = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--no-timing",

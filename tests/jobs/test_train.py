@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 import finlite
-from finlite.errors import ConfigError
+from finlite.errors import ArtifactError, ConfigError
 from tests.conftest import FAST
 
 
@@ -444,6 +445,7 @@ def test_a_logistic_teachers_penalty_is_set_recorded_refused_elsewhere_and_repro
     cases = [(["--model", "logistic", "--penalty-c", "0"], "--penalty-c is the ridge's inverse strength, a number "
                                                              "of at least 1e-06"),
              (["--model", "logistic", "--penalty-c", "abc"], "got 'abc'"),
+             (["--model", "logistic", "--penalty-c", "1_000"], "got '1_000'"),
              (["--model", "mlp", "--penalty-c", "1"], "--penalty-c sets the ridge of --model logistic; --model mlp "
                                                        "has none"),
              (["--penalty-c", "1"], "--model mlp has none"),
@@ -458,6 +460,15 @@ def test_a_logistic_teachers_penalty_is_set_recorded_refused_elsewhere_and_repro
         finlite.train(german_csv, target="creditability", model="lightgbm", penalty_c=0.5)
     verdict = reproduce(tmp_path / "t", german_csv)
     assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True  # refitted at C = 0.05
+    # A re-hashed manifest whose C no fit takes: the artifact is refused, not the user's options.
+    from tests.test_artifact_trust import rehash
+
+    for bad in ("0.05", 0.0, True):
+        shutil.copytree(tmp_path / "t", tmp_path / "tampered", dirs_exist_ok=True)
+        rehash(tmp_path / "tampered", lambda m, bad=bad: m["steps"][0]["fit"].__setitem__("C", bad))
+        with pytest.raises(ArtifactError, match=r"records the logistic teacher's fit with C .*\(steps\[0\]\.fit\.C\), "
+                                                r"which no fit takes .* the manifest was altered"):
+            reproduce(tmp_path / "tampered", german_csv)
 
 
 def test_a_logistic_teacher_of_no_skill_is_not_told_to_train_more_epochs() -> None:

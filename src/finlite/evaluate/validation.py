@@ -57,9 +57,11 @@ __all__ = [
     "default_n_boot",
     "expected_calibration_error",
     "feature_csi",
+    "flagged_defaults",
     "flipped_cases_csv",
     "given_scale",
     "grade_backtest",
+    "grade_power",
     "grade_record",
     "grade_summary",
     "hosmer_lemeshow",
@@ -1308,8 +1310,9 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
     grade holding rows gets its rows, defaults, mean PD and observed default rate, with the
     one-sided Jeffreys test of the mean PD (``p_value``: the posterior probability under the
     grade's mean PD, :func:`jeffreys_test`'s ``p_under``; small: the PD is too low, the risk
-    underestimated) and ``p_over`` the other tail, for information. The test the ECB's
-    instructions for IRB validation reporting apply per grade."""
+    underestimated) and ``p_over`` the other tail, for information, and ``power_2x``, the chance the
+    test finds the PD too low were the true rate twice it (:func:`grade_power`). The test the
+    ECB's instructions for IRB validation reporting apply per grade."""
     yv, pv = _probabilities(y, p, "PDs")
     bounds = np.asarray(master_scale(scale), dtype=np.float64)
     grade = np.searchsorted(bounds, pv, side="left")  # bounds[g - 1] < p <= bounds[g]
@@ -1323,8 +1326,51 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
         tails = jeffreys_test(d, n, mean)
         out.append({"grade": int(g) + 1, "pd_low": float(bounds[g - 1]) if g else 0.0, "pd_high": float(bounds[g]),
                     "rows": n, "defaults": d, "mean_pd": mean, "observed_rate": d / n,
-                    "p_value": tails["p_under"], "p_over": tails["p_over"]})
+                    "p_value": tails["p_under"], "p_over": tails["p_over"],
+                    "power_2x": grade_power(n, mean)})
     return out
+
+
+#: A grade whose test would find its PD too low less often than this, were the true default rate
+#: twice its mean PD (:func:`grade_power`), holds too few obligors for its PD: a pass there is weak
+#: evidence, and the report says so.
+GRADE_LOW_POWER = 0.5
+
+
+def flagged_defaults(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> int | None:
+    """The fewest defaults of ``rows`` obligors at mean PD ``pd`` that the one-sided Jeffreys test
+    finds too many at ``level`` (:func:`grade_backtest`'s test and rule: at least one default, an
+    observed rate above the PD); None where even ``rows`` defaults are not enough."""
+    from scipy.special import betainc
+
+    def under(d: int) -> float:  # the test's p: the posterior Beta(d + ½, n − d + ½) below pd
+        return float(betainc(d + 0.5, rows - d + 0.5, pd))
+
+    low = max(1, math.floor(rows * pd) + 1)  # the first count whose rate is above the PD
+    if low > rows or not under(rows) < level:
+        return None
+    high = rows  # under() falls as d rises: the smallest d with under(d) < level, by bisection
+    while low < high:
+        mid = (low + high) // 2
+        if under(mid) < level:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def grade_power(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> float:
+    """The power of a grade's test (:func:`grade_backtest`, one-sided at ``level``) against a true
+    default rate twice the grade's mean PD ``pd`` (capped at 1): the binomial chance that ``rows``
+    obligors give at least :func:`flagged_defaults`. A low-default grade (a few hundred obligors at
+    5 basis points) cannot show a PD half the truth, and its pass says little (a validator reads
+    the grade's power beside its p-value: the EBA's and the ECB's low-default caveats)."""
+    from scipy.stats import binom
+
+    needed = flagged_defaults(rows, pd, level)
+    if needed is None:
+        return 0.0
+    return float(binom.sf(needed - 1, rows, min(1.0, 2 * pd)))
 
 
 def _percent(level: float) -> str:
@@ -1384,11 +1430,14 @@ def grade_summary(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE)
     (at :data:`GRADE_STATUS_LEVEL` for the scale as a whole: Holm's correction over the grades
     holding a default, what the report's status and the warnings read) and ``inversions``
     (successive grades whose observed rate falls as the grade rises, beyond noise at
-    :data:`GRADE_TEST_LEVEL`: the grades do not rank the risk there)."""
+    :data:`GRADE_TEST_LEVEL`: the grades do not rank the risk there) and ``low_power`` (the grades
+    whose test would find a PD of half the true default rate less often than
+    :data:`GRADE_LOW_POWER`: too few obligors for their PD, a pass there is weak evidence)."""
     grades = grade_backtest(y, p, scale)
     return {"grades": grades, "underestimated": _underestimated(grades, GRADE_TEST_LEVEL),
             "underestimated_status_level": _underestimated(grades, GRADE_STATUS_LEVEL, holm=True),
-            "inversions": _inversions(grades, GRADE_TEST_LEVEL)}
+            "inversions": _inversions(grades, GRADE_TEST_LEVEL),
+            "low_power": [int(g["grade"]) for g in grades if g["power_2x"] < GRADE_LOW_POWER]}
 
 
 def grade_record(y: Any, p: Any, scale: Sequence[float] | None) -> dict[str, Any]:
@@ -1414,11 +1463,13 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
     held_out = bool(inp.validated)
     flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
     inversions = {m: summary[m]["inversions"] for m in summary}
-    cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over"]
+    cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over",
+            "power_2x"]
     which = "the bank's scale (--grades)" if given else "finlite's generic scale; give the bank's with --grades"
     tables = [Table(f"pd_grades_{m}", f"PD back-test per grade of the master scale, {m}: {which}; Jeffreys test, "
                     "one-sided, grade by grade (p_value small: the grade's mean PD is below its observed default "
-                    "rate; a grade with no default is never too low)",
+                    "rate; a grade with no default is never too low; power_2x: the chance the test finds the PD too "
+                    "low were the true rate twice it)",
                     cols, [[g[c] for c in cols] for g in res[m]]) for m in ("teacher", "student")]
     said = (f" Per grade of the master scale ({len(scale)} grades of {which}): the Jeffreys test, grade by grade, "
             f"finds the PD too low at {_percent(GRADE_TEST_LEVEL)} (one-sided, uncorrected: some such grades are "
@@ -1432,6 +1483,12 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
                  + ("" if held_out else ", where the teacher's is not")
                  + ": the applicants rated there default more often than their PD says; recalibrate before using "
                  "those PDs.")
+    thin = summary["student"]["low_power"]
+    if thin:
+        said += (f" In grade(s) {', '.join(map(str, thin))} (student) the test would find a PD of half the true "
+                 f"default rate less than {GRADE_LOW_POWER:.0%} of the time (power_2x): too few obligors for their PD, "
+                 "so a pass there is weak evidence; read them pooled with a neighbouring grade or over several "
+                 "periods.")
     if inversions["student"]:
         said += (" Observed default rates fall beyond noise (Fisher's exact test, one-sided, "
                  f"{_percent(GRADE_TEST_LEVEL)}) from grade to grade at "

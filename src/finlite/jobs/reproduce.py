@@ -570,8 +570,17 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
         # again as it was, by gradient steps with its recorded settings.
         extra = {"logistic_fit": "gradient"}
     elif kind == "logistic":  # the ridge it was fitted with (a record without "C": the default, 1)
+        from finlite.training.linear import MIN_C, check_penalty_c
+
         fitted = step["fit"]
-        extra = {"penalty_c": None if fitted.get("penalty") == "none" else fitted.get("C", 1.0)}  # train checks it
+        c = None if fitted.get("penalty") == "none" else fitted.get("C", 1.0)
+        try:
+            extra = {"penalty_c": check_penalty_c(c)}
+        except ConfigError:
+            # The manifest, not the user's command, holds it: an artifact that cannot be trusted.
+            raise ArtifactError(f"{art.path / 'manifest.json'} records the logistic teacher's fit with C {c!r} "
+                                f"(steps[0].fit.C), which no fit takes (a number of at least {MIN_C:g}, or "
+                                "penalty 'none'); the manifest was altered. Train the teacher again.") from None
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],
           date_column=split.date_column, group_column=split.group_column,
