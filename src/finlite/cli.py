@@ -362,6 +362,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "enforce_monotone": ("--enforce-monotone",),
     "domain": ("--domain",),
     "penalty_c": ("--penalty-c",),
+    "central_tendency": ("--central-tendency",),
     "grades": ("--grades",),
     "flags": ("--flags",),
     "no_impute": ("--no-impute",),
@@ -712,6 +713,32 @@ def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> li
     return [flag for flag, on in given.items() if on]
 
 
+def _central(text: str | None, model: str | None) -> float | str | None:
+    """``--central-tendency`` as :func:`finlite.jobs.train.train` takes it: a rate, 'train', or None.
+
+    Raises:
+        ConfigError: no rate in (0, 1) nor 'train', or a boosted teacher.
+    """
+    if text is None:
+        return None
+    if (model or "mlp") not in ("mlp", "logistic"):
+        raise ConfigError(f"--central-tendency shifts the output logit of --model logistic or mlp; --model {model} has "
+                          "none. Drop --central-tendency.", param="central_tendency")
+    from finlite.training.central import TRAINING_RATE, check_central_tendency
+
+    word = text.strip().lower()
+    if word == TRAINING_RATE:
+        return TRAINING_RATE
+    try:
+        value: Any = math.nan if "_" in word else float(word.rstrip("%"))
+    except ValueError:
+        value = text
+    if word.endswith("%") and isinstance(value, float):
+        raise ConfigError(f"--central-tendency is a fraction; write {value / 100:g} for {value:g} %.",
+                          param="central_tendency")
+    return check_central_tendency(value, "--central-tendency")
+
+
 def _penalty(text: str | None, model: str | None) -> dict[str, Any]:
     """``--penalty-c`` as :func:`finlite.jobs.train.train` takes it (``penalty_c``): a number, or
     None for 'none'; nothing when not given.
@@ -782,6 +809,7 @@ def train(
     force: Force = False,
     quiet: Quiet = False,
     penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for the unpenalised maximum (warned of where the one-hot design leaves its coefficients unidentified, or a column separates the classes).")] = None,
+    central_tendency: Annotated[str | None, typer.Option(help="--model logistic or mlp: calibrate the PDs to a long-run default rate (a fraction, e.g. 0.023), one shift of every logit so that the mean PD over the training split equals it (the ranking and decisions at the bad-rate or --flag-rate cut-off unchanged); 'train' for the training split's own rate.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
@@ -800,7 +828,8 @@ def train(
                   "--max-categories": max_categories != 50, "--min-category-count": min_category_count != 10,
                   "--high-cardinality": high_cardinality != "woe", "--rare-values": rare_values != "listed",
                   "--validation-fraction": validation_fraction != 0.2,
-                  "--group-column": group_column is not None, "--penalty-c": penalty_c is not None}
+                  "--group-column": group_column is not None, "--penalty-c": penalty_c is not None,
+                  "--central-tendency": central_tendency is not None}
         given = [flag for flag, value in credit.items() if value]
         if given:
             raise ConfigError(f"{given[0]} describes a labelled table; a price file with --task forecast has none. "
@@ -846,6 +875,7 @@ def train(
         raise ConfigError(f"{ignored[0]} sets up a neural network; --model {model} {why}. Drop {ignored[0]}.",
                           param="model")
     _penalty(penalty_c, model)  # before any reading or training
+    central = _central(central_tendency, model)
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
     if high_cardinality not in HIGH_CARDINALITY:
         raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
@@ -861,7 +891,8 @@ def train(
                       seed=seed, hidden=None if hidden is None else _widths(hidden, "--hidden"),
                       cutoff=cutoff, flag_rate=flag_rate, config=_train_config(epochs, quiet, batch_size), out=out,
                       overwrite=force, encoding=encoding, validation_fraction=validation_fraction,
-                      test_fraction=test_fraction, strict=strict, **_penalty(penalty_c, model))
+                      test_fraction=test_fraction, strict=strict, central_tendency=central,
+                      **_penalty(penalty_c, model))
     m, schema = outcome.metrics["test"], outcome.data.schema
     _echo(f"schema: target {schema.target!r} (positive {schema.positive!r}), {len(schema.numeric)} numeric, "
           f"{len(schema.categorical)} categorical, dropped: {', '.join(schema.drop) or 'none'}")
@@ -892,6 +923,12 @@ def train(
     for note in outcome.warnings:
         if note not in said:
             _echo(f"warning: {note}", err=True)
+    calibrated = outcome.central_tendency
+    if calibrated is not None:
+        _echo(f"calibrated to a central tendency of {percent(calibrated['rate'])}"
+              + (" (the training split's rate)" if calibrated["asked"] == "train" else "")
+              + f": every logit shifted by {calibrated['logit_shift']:+.4f} (mean PD over the training split "
+              f"{percent(calibrated['mean_pd_before'])} before, its default rate {percent(calibrated['training_rate'])})")
     if outcome.operating_point is not None:
         _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
               "test split")

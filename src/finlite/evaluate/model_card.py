@@ -237,8 +237,8 @@ def _absolute_calibration(by_id: Mapping[str, Section]) -> list[str]:
     walk-through, 2026-12-05)."""
     section = by_id.get("calibration")
     student = section.metrics.get("student") if section is not None else None
-    if not isinstance(student, Mapping):
-        return []
+    if not isinstance(student, Mapping) or _central_tendency(section) is not None:
+        return []  # calibrated to a long-run rate: off the split's bands by design (_mean_miscalibration says so)
     test = student.get("hosmer_lemeshow")
     p = test.get("p_value") if isinstance(test, Mapping) else None
     if not isinstance(p, (int, float)) or not p < _CALIBRATION_P:
@@ -260,6 +260,14 @@ def _absolute_calibration(by_id: Mapping[str, Section]) -> list[str]:
             "far off: recalibrate (on a hold-out) before using the scores as probabilities (of default, of fraud)."]
 
 
+def _central_tendency(section: Section | None) -> float | None:
+    """The long-run rate the calibration section read the PDs as calibrated to (on a test split:
+    ``in_the_large.central_tendency``), or None."""
+    record = section.metrics.get("in_the_large") if section is not None else None
+    central = record.get("central_tendency") if isinstance(record, Mapping) else None
+    return float(central) if isinstance(central, (int, float)) and not isinstance(central, bool) else None
+
+
 def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
     """A limitation when the student's mean prediction misses the observed rate beyond sampling
     noise (the calibration section's ``in_the_large``, judged by
@@ -270,6 +278,14 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
 
     section = by_id.get("calibration")
     record = section.metrics.get("in_the_large") if section is not None else None
+    central = _central_tendency(section)
+    if central is not None and isinstance(record, Mapping) and isinstance(record.get("student"), Mapping):
+        mine = record["student"]
+        return [f"- **The PDs are calibrated to a central tendency of {central:.2%}** (train --central-tendency), "
+                f"not to the test split's rate ({mine['observed_rate']:.2%}; the student's mean prediction there "
+                f"{mine['mean_predicted']:.2%}): their level is the long-run rate's by design, so the test split "
+                "cannot judge it. Back-test the PDs against each later period's defaults (report --holdout, "
+                "evaluate)."]
     mine = record.get("student") if isinstance(record, Mapping) else None
     needed = ("p_value", "factor", "mean_predicted", "observed_rate", "positives", "rows")
     if not isinstance(mine, Mapping) or not all(isinstance(mine.get(k), (int, float)) for k in needed):

@@ -326,3 +326,7 @@ class TabularInputs:
     #: (:func:`finlite.evaluate.validation.master_scale`; empty: finlite's generic scale), by which
     #: the calibration section back-tests the PDs grade by grade.
     grades: Sequence[float] = ()
+    #: The long-run default rate the teacher's PDs were calibrated to (``train --central-tendency
+    #: RATE``), where it is not its training split's own: their level differs from the test
+    #: split's rate by design, which the calibration section then says rather than judges. None: none.
+    central_tendency: float | None = None

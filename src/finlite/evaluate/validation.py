@@ -1520,6 +1520,17 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     mine = record["student"]
     status = calibration_status(mine)
     held_out = bool(inp.validated)
+    central = inp.central_tendency
+    if central is not None and not held_out:
+        # The teacher's PDs were calibrated to a long-run rate: on the test split their level is
+        # that rate's by design, not a finding (the student-against-teacher rules judge the student).
+        said = (f" The teacher's PDs were calibrated to a central tendency of {_fmt(central)} (train "
+                f"--central-tendency), not to this split's {inp.positive} rate of {_fmt(rate)}: the student's mean "
+                f"prediction of {_fmt(mine['mean_predicted'])} (the teacher's "
+                f"{_fmt(record['teacher']['mean_predicted'])}) differs from it by design, so it is shown, not judged "
+                "here; back-test the PDs against each later period's defaults (report --holdout, evaluate).")
+        table = _citl_table(rows, held_out)
+        return "PASS", said, table, {**record, "central_tendency": central}
     capped = not held_out and status == "FAIL"
     if capped:
         status = "WARN"
@@ -1535,12 +1546,19 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
                  f"{_fmt(record['teacher']['factor'])}"
                  + (": WARN, not FAIL, on the test split, which judges the student against the model it replaces.)"
                     if capped else ".)"))
-    table = Table("calibration_in_the_large", "Mean prediction against the observed rate on the "
-                  f"{'hold-out' if held_out else 'test split'}, each model's own, with the Jeffreys test (posterior Beta(d + ½, n − d + ½) of the rate; p_under small: "
-                  "the observed rate is above the prediction)",
-                  ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over",
-                   "p_value"], rows)
-    return status, said, table, record
+    if central is not None:  # a hold-out: judged against its own rate, as every later period is
+        said += (f" (The teacher's PDs were calibrated to a central tendency of {_fmt(central)}: one period's rate "
+                 "may sit off a long-run rate; read this beside the periods before it.)")
+    return status, said, _citl_table(rows, held_out), record
+
+
+def _citl_table(rows: list[list[Any]], held_out: bool) -> Table:
+    """The calibration-in-the-large table of :func:`_absolute_calibration`."""
+    return Table("calibration_in_the_large", "Mean prediction against the observed rate on the "
+                 f"{'hold-out' if held_out else 'test split'}, each model's own, with the Jeffreys test (posterior "
+                 "Beta(d + ½, n − d + ½) of the rate; p_under small: the observed rate is above the prediction)",
+                 ["model", "rows", "positives", "observed_rate", "mean_predicted", "factor", "p_under", "p_over",
+                  "p_value"], rows)
 
 
 def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:

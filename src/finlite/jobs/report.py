@@ -389,7 +389,8 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
                    student_preprocessor: Any, prepared: PreparedData, cutoff: float | None, *, seed: int,
                    segments: Sequence[str] = (), protected: Sequence[str] = (),
                    monotone: Mapping[str, int] | None = None, id_column: str | None = None,
-                   domain: str | None = None, grades: Sequence[float] = ()) -> TabularInputs:
+                   domain: str | None = None, grades: Sequence[float] = (),
+                   central_tendency: float | None = None) -> TabularInputs:
     """Everything a tabular report section reads, for a teacher and a student on ``prepared``'s split.
 
     Each model scores the test and training rows through its own preprocessor (the prepared
@@ -434,7 +435,16 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         monotone={str(k): int(v) for k, v in sorted(monotone.items())},
         train_rows_total=len(prepared.y_train) if len(train_rows) < len(prepared.y_train) else None,
         domain=table_domain(prepared.source, domain), test_groups=_test_groups(prepared),
-        grades=master_scale(grades) if grades else ())
+        grades=master_scale(grades) if grades else (), central_tendency=central_tendency)
+
+
+def _central_tendency(manifest: Mapping[str, Any]) -> float | None:
+    """The long-run rate a teacher's PDs were calibrated to, read from its training step
+    (:func:`finlite.training.central.recorded_central_tendency`)."""
+    from finlite.training.central import recorded_central_tendency
+
+    steps = manifest.get("steps")
+    return recorded_central_tendency(steps if isinstance(steps, list) else [])
 
 
 def _test_groups(prepared: PreparedData) -> np.ndarray | None:
@@ -818,7 +828,7 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
         inputs = tabular_inputs(teacher.model, teacher.preprocessor, student, teacher.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column, domain=options.domain,
-                                grades=options.grades)
+                                grades=options.grades, central_tendency=_central_tendency(teacher.manifest))
     cost = _measure_cost(teacher, student, prepared.x_test, int(comparison["student"]["model_bytes"]), timing,
                          comparison)
     provenance = dict(comparison.get("teacher_artifact") or {})
@@ -1061,7 +1071,8 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
         inputs = tabular_inputs(base.model, base.preprocessor, art.model, art.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column,
-                                domain=options.domain or _recorded_domain(stored), grades=options.grades)
+                                domain=options.domain or _recorded_domain(stored), grades=options.grades,
+                                central_tendency=_central_tendency(base.manifest))
         if holdout_record is not None:
             # What each model achieved on its own test split when validated: the hold-out is judged
             # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).

@@ -52,6 +52,9 @@ class TrainOutcome:
     #: chance, an imported booster's rows the teacher scores differently
     #: (:func:`finlite.training.boosted.parity_note`), refits that learned nothing.
     warnings: tuple[str, ...] = ()
+    #: The calibration to a central tendency (``train(central_tendency=...)``), as the training
+    #: step records it; None when none was asked.
+    central_tendency: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         """A line a log can hold: the model, its test AUC and where it was saved (the default
@@ -133,6 +136,7 @@ def train(
     progress: bool | None = None,
     logistic_fit: str = "maximum_likelihood",
     penalty_c: float | None = 1.0,
+    central_tendency: float | str | None = None,
 ) -> TrainOutcome:
     """Train a teacher ("mlp", "logistic", "lightgbm" or "xgboost") on a labelled table and optionally save it.
 
@@ -174,6 +178,12 @@ def train(
     ``flag_rate=0.1`` sets it where the teacher flags 10 % of the training rows instead;
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
 
+    ``central_tendency`` (a binary logistic or MLP teacher) calibrates the PDs to a long-run
+    default rate: one constant added to every logit so that the mean PD over the training split
+    equals it (:mod:`finlite.training.central`; ``"train"``: the training split's own rate); the
+    ranking, and decisions at a cut-off set by the bad rate or a flag rate, are unchanged. Recorded
+    in the training step (``central_tendency``), which ``reproduce`` reads.
+
     ``strict`` refuses (DataError, before anything is trained or written) every column that may
     leak the label (:func:`finlite.data.schema.leak_notes`: one that alone separates the training
     labels, or one named like a value recorded after the outcome), listed together; without it
@@ -195,6 +205,13 @@ def train(
         raise ConfigError(f"penalty_c sets the ridge of a logistic regression fitted by maximum likelihood; a {model} "
                           "teacher" + (" trained by gradient steps" if model == "logistic" else "")
                           + " has none. Drop penalty_c.", param="penalty_c")
+    from finlite.training.central import check_central_tendency
+
+    central_tendency = check_central_tendency(central_tendency)
+    if central_tendency is not None and model not in ("mlp", "logistic"):
+        raise ConfigError(f"central_tendency moves the output logit of a logistic or MLP teacher; a {model} teacher "
+                          "has none (its trees' outputs are not shifted by finlite). Train --model logistic or mlp, or "
+                          "drop central_tendency.", param="central_tendency")
     seed = check_seed(seed)  # a numpy integer too, kept as a plain int (written to the manifest)
     check_instance(config, TrainConfig, "train", "config", "a finlite.TrainConfig (e.g. TrainConfig(epochs=10))")
     if progress is not None:
@@ -226,6 +243,9 @@ def train(
             raise DataError(f"{len(leaks)} column(s) may leak the label, refused (strict): " + " | ".join(leaks)
                             + " Drop them (--drop), or train without strict to be warned only.", param="strict")
     _warn_leaks(prepared.schema.notes)  # before any work or file: escalated, it stops the job here
+    if central_tendency is not None and prepared.task != "binary":
+        raise ConfigError(f"central_tendency calibrates a binary model's PDs to a long-run default rate; "
+                          f"{target!r} makes a {prepared.task} model. Drop central_tendency.", param="central_tendency")
     seed_everything(seed)
     if model in ("lightgbm", "xgboost"):
         from finlite.training.boosted import fit_boosted
@@ -279,6 +299,8 @@ def train(
         # None means "by the row count", which a reviewer then had to work out: a review, 2026-12-06).
         steps = [{"step": "train", "model": net.config(), "train": config.to_dict(),
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "batch_size": result.batch_size}]
+    if central_tendency is not None:  # before anything reads the model's scores: one shift of its logits
+        steps[0]["central_tendency"] = _calibrate_to(net, prepared, central_tendency)
     average_recorded(steps[0], net, prepared.preprocessor, prepared.x_train)  # a new category: an average one
     return _warned(_finish_teacher(net, prepared, steps, seed, (cutoff, flag_rate), out, overwrite,
                                    {"validation_auc": score},
@@ -381,6 +403,26 @@ def _no_skill(metrics: Mapping[str, Any], fitted: bool = False) -> list[str]:
 WRONG_WAY_AUC = 0.4
 
 
+def _calibrate_to(net: FinliteModel, prepared: PreparedData, asked: float | str) -> dict[str, Any]:
+    """Shift ``net``'s output logit so that its mean PD over the training split is ``asked`` (a
+    rate, or "train": the split's own); the record the training step keeps."""
+    from scipy.special import expit
+
+    from finlite.training.central import TRAINING_RATE, logit_shift, shift_output
+
+    net.eval()
+    x = prepared.x_train
+    with torch.no_grad():  # in blocks: an MLP's hidden activations of a million rows are gigabytes
+        logits = np.concatenate([net(torch.from_numpy(x[i:i + 65_536])).numpy().astype(np.float64).ravel()
+                                 for i in range(0, len(x), 65_536)])
+    sample = float(np.mean(prepared.y_train, dtype=np.float64))
+    rate = sample if asked == TRAINING_RATE else float(asked)
+    before = float(np.mean(expit(logits)))
+    shift = logit_shift(logits, rate)
+    shift_output(net, shift)
+    return {"asked": asked, "rate": rate, "logit_shift": shift, "training_rate": sample, "mean_pd_before": before}
+
+
 def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:
     """A warning when a new teacher's mean prediction on its test split is off the observed rate by
     a factor of 1.5 or more and the Jeffreys test rejects it at 1 % (two-sided), as ``report
@@ -426,7 +468,11 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
     oof = getattr(net, "oof_logits", None)
     if oof is not None:  # how far the ensemble's own training scores sit from its OOF scores
         metrics["train_oof_auc"] = classification_metrics(prepared.y_train, 1 / (1 + np.exp(-oof)), cutoff)["auc"]
-    said = (*(notes(metrics) if notes is not None else ()), *_calibration_warning(prepared.y_test, p_test))
+    from finlite.training.central import recorded_central_tendency
+
+    # PDs calibrated to a long-run rate differ from the test split's rate by design: not warned of.
+    level = () if recorded_central_tendency(steps) is not None else _calibration_warning(prepared.y_test, p_test)
+    said = (*(notes(metrics) if notes is not None else ()), *level)
     if said:
         steps[0]["warnings"] = list(said)
     path = None
@@ -434,7 +480,8 @@ def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[
         path = save_artifact(out, model=net, preprocessor=prepared.preprocessor, role="teacher", seed=seed,
                              cutoff=cutoff, data=prepared.summary(), steps=steps, metrics=metrics,
                              overwrite=overwrite, task=task.name, operating_point=point)
-    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point, warnings=said)
+    return TrainOutcome(model=net, data=prepared, metrics=metrics, path=path, operating_point=point, warnings=said,
+                        central_tendency=steps[0].get("central_tendency"))
 
 
 @keeps_random_state

@@ -1,0 +1,130 @@
+"""Calibration to a central tendency (train --central-tendency): one shift of the output logit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit
+from typer.testing import CliRunner
+
+import finlite
+from finlite.cli import app
+from finlite.errors import ArtifactError, ConfigError
+from finlite.training import central
+from tests.conftest import FAST
+
+runner = CliRunner()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-30, 30), min_size=1, max_size=300), st.floats(1e-5, 1 - 1e-5))
+def test_the_shift_puts_the_mean_pd_at_the_rate(logits: list[float], rate: float) -> None:
+    """mean(sigmoid(z + a)) = rate, checked by evaluating it; and the shift is the only one (a
+    nudge either way moves the mean off the rate, the same way as the nudge)."""
+    z = np.array(logits)
+    a = central.logit_shift(z, rate)
+    assert float(np.mean(expit(z + a))) == pytest.approx(rate, rel=1e-7, abs=1e-12)
+    step = 1e-3
+    assert np.mean(expit(z + a + step)) > np.mean(expit(z + a)) > np.mean(expit(z + a - step))
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (0, r"a fraction in \(0, 1\), or 'train' .*; got 0\."),
+    (1, r"got 1\."),
+    (2.3, r"got 2\.3 \(a percentage\? write 0\.023 for 2\.3 %\)"),
+    (True, "got True"),
+    (float("nan"), "got nan"),
+    ("0.02", "got '0.02'"),
+])
+def test_a_central_tendency_that_is_no_rate_is_refused(value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        central.check_central_tendency(value)
+
+
+def _training_mean_pd(outcome: finlite.TrainOutcome) -> float:
+    import torch
+
+    net = outcome.model
+    with torch.no_grad():
+        return float(net.predict_proba(torch.from_numpy(outcome.data.x_train)).numpy().astype(np.float64).mean())
+
+
+def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisions(german_csv: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The mean PD over the training split is the rate asked (German credit's is 30 %); the AUC,
+    the flags at the bad-rate cut-off and the split are those of the same teacher uncalibrated;
+    the training step records it, the test split's level is not warned of, and reproduce refits it."""
+    from finlite.jobs.reproduce import reproduce
+
+    plain = finlite.train(german_csv, target="creditability", model="logistic", progress=False)
+    shifted = finlite.train(german_csv, target="creditability", model="logistic", central_tendency=0.1,
+                            out=tmp_path / "ct", progress=False)
+    assert _training_mean_pd(shifted) == pytest.approx(0.1, abs=1e-6)
+    assert _training_mean_pd(plain) == pytest.approx(0.3, abs=0.01)
+    for key in ("auc", "gini", "ks", "flagged_rate", "f1"):
+        assert shifted.metrics["test"][key] == pytest.approx(plain.metrics["test"][key], abs=1e-12), key
+    record = finlite.load(tmp_path / "ct").manifest["steps"][0]["central_tendency"]
+    assert record["asked"] == 0.1 and record["rate"] == 0.1 and record["training_rate"] == pytest.approx(0.3)
+    assert record == shifted.central_tendency
+    assert float(shifted.model.linear.bias) == pytest.approx(float(plain.model.linear.bias) + record["logit_shift"],
+                                                              abs=1e-5)
+    assert not any("mean prediction on its test split" in w for w in shifted.warnings)
+    verdict = reproduce(tmp_path / "ct", german_csv)
+    assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True
+    # A tampered record is an untrusted artifact, not the user's option.
+    from tests.test_artifact_trust import rehash
+
+    shutil.copytree(tmp_path / "ct", tmp_path / "bad")
+    rehash(tmp_path / "bad", lambda m: m["steps"][0]["central_tendency"].__setitem__("asked", 5))
+    with pytest.raises(ArtifactError, match=r"records a central tendency of 5 \(steps\[0\]\.central_tendency\.asked\)"):
+        reproduce(tmp_path / "bad", german_csv)
+    # 'train': the training split's own rate; an MLP's output layer takes the shift too.
+    own = finlite.train(german_csv, target="creditability", hidden=(8,), config=FAST, central_tendency="train")
+    assert own.central_tendency["rate"] == own.central_tendency["training_rate"]
+    assert _training_mean_pd(own) == pytest.approx(own.central_tendency["training_rate"], abs=1e-6)
+
+
+def test_a_central_tendency_is_refused_where_no_logit_takes_it(german_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="central_tendency moves the output logit of a logistic or MLP teacher; a "
+                                          "lightgbm teacher has none"):
+        finlite.train(german_csv, target="creditability", model="lightgbm", central_tendency=0.1)
+    cases = [(["--model", "logistic", "--central-tendency", "2.3"], "(a percentage? write 0.023 for 2.3 %)"),
+             (["--model", "logistic", "--central-tendency", "2.3%"], "--central-tendency is a fraction; write 0.023 "
+                                                                     "for 2.3 %"),
+             (["--model", "logistic", "--central-tendency", "abc"], "got 'abc'"),
+             (["--model", "logistic", "--central-tendency", "0_1"], "got nan"),
+             (["--model", "lightgbm", "--central-tendency", "0.1"], "--central-tendency shifts the output logit of "
+                                                                   "--model logistic or mlp; --model lightgbm has none"),
+             (["--task", "forecast", "--central-tendency", "0.1"], "--central-tendency describes a labelled table")]
+    for extra, message in cases:
+        result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", *extra,
+                                     "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2 and message in result.output, (extra, result.output)
+        assert not (tmp_path / "x").exists()
+
+
+def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Path, tmp_path: Path) -> None:
+    """The test split's rate (30 %) is not the long-run rate (10 %) the PDs were set to: the
+    calibration section shows the level and does not judge it, and the card says why, where it
+    said the mean prediction was off and to recalibrate."""
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", "logistic",
+                                 "--central-tendency", "0.1", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    assert "calibrated to a central tendency of 10.0%: every logit shifted by -" in result.output
+    student = finlite.compress(tmp_path / "t", german_csv, config=FAST, out=tmp_path / "s", progress=False,
+                               timing=False)
+    report = json.loads((student.path / "report.json").read_text())
+    section = next(s for s in report["sections"] if s["id"] == "calibration")
+    assert section["metrics"]["in_the_large"]["central_tendency"] == 0.1
+    assert "The teacher's PDs were calibrated to a central tendency of 0.1000 (train --central-tendency), not to " \
+           "this split's bad rate of 0.3000" in section["summary"]
+    card = (student.path / "MODEL_CARD.md").read_text()
+    assert "**The PDs are calibrated to a central tendency of 10.00%** (train --central-tendency)" in card
+    assert "The student's mean prediction is off the observed rate" not in card
+    assert "miscalibrated in absolute terms" not in card
