@@ -833,6 +833,8 @@ def test_evaluate_warns_of_a_one_class_hold_out_underestimated_between_warn_and_
     assert (f"warning: the model's mean prediction ({record['mean_predicted']:.2%}) underestimates the observed rate "
             "of these rows (100.00%) beyond sampling noise") in result.stderr
     assert f"a factor of {record['factor']:.2f}): WARN; review its calibration" in result.stderr
+    assert "Every row is of the positive class: check first that the outcome is coded as in training" \
+        in result.stderr
 
 
 def test_a_library_functions_parameter_reads_as_its_flag() -> None:

@@ -1685,9 +1685,14 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     one = result.get("one_class")
     if isinstance(one, Mapping) and isinstance(own, Mapping):  # a back-test of the mean prediction alone
         way = "underestimates" if own["mean_predicted"] < own["observed_rate"] else "overestimates"
+        # Every row a default is more often a file filtered to defaults, or coded the other way
+        # round, than a year of a book (a validator's walk-through, 2026-12-07): said first.
+        coding = (" Every row is of the positive class: check first that the outcome is coded as in training and "
+                  "that the file was not filtered to its defaults." if own["observed_rate"] == 1 else "")
         if result.get("calibration_status") == "FAIL":
             out.append(f"warning: the model's mean prediction {way} the observed rate of these rows beyond sampling "
-                       f"noise (Jeffreys test p {own['p_value']:.2g}): recalibrate it before relying on its PDs.")
+                       f"noise (Jeffreys test p {own['p_value']:.2g}): recalibrate it before relying on its PDs."
+                       + coding)
         elif one.get("conservative"):
             out.append(f"note: the model's mean prediction ({own['mean_predicted']:.2%}) is above these rows' rate "
                        f"of 0 beyond sampling noise (Jeffreys test p {own['p_value']:.2g}): conservative, so WARN, not "
@@ -1698,7 +1703,8 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
             factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
             out.append(f"warning: the model's mean prediction ({own['mean_predicted']:.2%}) {way} the observed rate "
                        f"of these rows ({own['observed_rate']:.2%}) beyond sampling noise (Jeffreys test p "
-                       f"{own['p_value']:.2g}; {factor}): WARN; review its calibration before relying on its PDs.")
+                       f"{own['p_value']:.2g}; {factor}): WARN; review its calibration before relying on its PDs."
+                       + coding)
         return out
     if isinstance(since, Mapping):
         decline = since.get("gini_relative_decline")
@@ -1725,18 +1731,25 @@ def _grade_lines(result: Mapping[str, Any]) -> None:
     graded = result.get("pd_grades")
     if not isinstance(graded, Mapping):
         return
-    from finlite.evaluate.validation import GRADE_LOW_POWER
+    from finlite.evaluate.validation import GRADE_TEST_LEVEL
 
-    source = "the scale given (--grades)" if graded.get("scale_source") == "given" else \
+    source = "the scale its report recorded (--grades at compress or report)" if graded.get("scale_recorded") else \
+        "the scale given (--grades)" if graded.get("scale_source") == "given" else \
         "finlite's generic scale (--grades for the bank's)"
     _echo(f"  PD per grade of {source}: Jeffreys test, one-sided (p small: the PD is too low)")
+    thin = set(graded.get("low_power") or [])  # a record written before power_2x has none
+
+    def pd(x: float) -> str:  # three significant digits: a scale in basis points read "0.01%-0.01%"
+        return f"{x * 100:.3g}%"
+
     for g in graded.get("grades") or []:
         # A grade with no default is never too low: its Jeffreys p (the prior's half a default) is no finding.
         tested = f"p {g['p_value']:.3g}" if g["defaults"] else "no default"
-        if g.get("power_2x", 1.0) < GRADE_LOW_POWER:  # a record written before power_2x has none
-            tested += f"; low power ({g['power_2x']:.0%} against a PD half the truth)"
-        _echo(f"    grade {g['grade']:>2} ({g['pd_low']:.2%}–{g['pd_high']:.2%}): {g['rows']:>9,} rows, "
-              f"{g['defaults']:>7,} defaults; mean PD {g['mean_pd']:.2%}, observed {g['observed_rate']:.2%}; "
+        if g["grade"] in thin:
+            tested += (f"; low power ({g['power_2x']:.0%} at {GRADE_TEST_LEVEL:.0%} against a PD half the truth: a "
+                       "pass here is weak evidence)")
+        _echo(f"    grade {g['grade']:>2} ({pd(g['pd_low'])}–{pd(g['pd_high'])}): {g['rows']:>9,} rows, "
+              f"{g['defaults']:>7,} defaults; mean PD {pd(g['mean_pd'])}, observed {pd(g['observed_rate'])}; "
               f"{tested}")
 
 

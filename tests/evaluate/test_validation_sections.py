@@ -760,7 +760,10 @@ def test_a_grades_power_is_the_binomial_chance_of_the_defaults_its_test_flags(ro
     flagged = (counts >= 1) & (counts / rows > pd) & (beta.cdf(pd, counts + 0.5, rows - counts + 0.5) < 0.05)
     first = int(counts[flagged][0]) if flagged.any() else None
     assert v.flagged_defaults(rows, pd) == first
-    truth = min(1.0, 2 * pd)
+    if 2 * pd > 1:  # no rate is twice a PD from 50 %
+        assert v.grade_power(rows, pd) is None
+        return
+    truth = 2 * pd
     expected = 0.0 if first is None else float(binom.pmf(counts[first:], rows, truth).sum())
     assert v.grade_power(rows, pd) == pytest.approx(expected, abs=1e-9)
     rng = np.random.default_rng(rows)
@@ -787,10 +790,15 @@ def test_a_grade_too_thin_for_its_pd_is_named_as_low_power() -> None:
                   student=_model("student", thin, base.student.scores_train))
     sec = v.build_calibration(inp)
     assert sec.metrics["pd_grades"]["student"]["low_power"] == [1]
-    assert ("In grade(s) 1 (student) the test would find a PD of half the true default rate less than 50% of the "
-            "time (power_2x): too few obligors for their PD, so a pass there is weak evidence") in sec.summary
+    assert ("In grade(s) 1 (student) the test at 5 % would find a PD of half the true default rate less than 50% "
+            "of the time (power_2x; the 1 % status level, less often still): too few obligors for their PD, so a "
+            "pass there is weak evidence") in sec.summary
     table = next(t for t in sec.tables if t.id == "pd_grades_student")
-    assert table.columns[-1] == "power_2x" and table.rows[0][-1] == summary["grades"][0]["power_2x"]
+    assert table.columns[-2:] == ["defaults_flagged", "power_2x"]
+    assert table.rows[0][-2:] == [v.flagged_defaults(300, 0.0004), summary["grades"][0]["power_2x"]]
+    # A grade the test finds too low is not called weak evidence, however thin.
+    hit = v.grade_summary(np.r_[np.ones(3), np.zeros(297)], np.full(300, 0.0004))
+    assert hit["underestimated"] == [1] and hit["grades"][0]["power_2x"] < 0.5 and hit["low_power"] == []
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -906,6 +914,10 @@ def test_calibration_warns_where_a_student_grade_underestimates_its_defaults_and
     same = replace(inp, teacher=_model("teacher", student, base.teacher.scores_train))
     assert v.build_calibration(same).metrics["pd_grades"]["flagged"] == []
     validated = {"teacher": {"auc": 0.7}, "student": {"auc": 0.7}}
-    assert v.build_calibration(replace(same, validated=validated)).metrics["pd_grades"]["flagged"] == [6]
+    held = v.build_calibration(replace(same, validated=validated))
+    assert held.metrics["pd_grades"]["flagged"] == [6]
+    # On a hold-out the incumbent's own finding at the status level is said too (the same PDs here).
+    assert "The teacher's PD is too low at 1 % for the scale as a whole (Holm's correction over the grades " \
+        "holding a default) in grade(s) 6." in held.summary
     # A fraud model's scores have no PD grades.
     assert "pd_grades" not in v.build_calibration(replace(inp, domain="fraud")).metrics

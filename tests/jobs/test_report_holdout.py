@@ -382,3 +382,21 @@ def test_a_recorded_master_scale_is_reused_and_judged_in_the_reports_own_domain(
     with pytest.raises(ConfigError, match=r"credit model's PD master scale.*a fraud model"):
         rebuild_report(graded, german_csv, domain="fraud", grades="0.1", out=tmp_path / "refused")
     assert not (tmp_path / "refused").exists()
+    # evaluate reads the recorded scale too (it used the generic one where report used the bank's:
+    # a validator's walk-through, 2026-12-07); 'default' and a scale given still decide.
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.jobs.evaluate import evaluate_artifact
+
+    monthly = evaluate_artifact(graded, tmp_path / "transactions_2026.csv", timing=False)["pd_grades"]
+    assert monthly["scale"] == [0.1, 0.3, 1.0] and monthly["scale_recorded"] is True
+    generic = evaluate_artifact(graded, tmp_path / "transactions_2026.csv", timing=False, grades="default")
+    assert generic["pd_grades"]["scale_source"] == "default" and "scale_recorded" not in generic["pd_grades"]
+    own = evaluate_artifact(graded, tmp_path / "transactions_2026.csv", timing=False, grades="0.2")["pd_grades"]
+    assert own["scale"] == [0.2, 1.0] and "scale_recorded" not in own
+    printed = CliRunner().invoke(app, ["evaluate", str(graded), str(tmp_path / "transactions_2026.csv"),
+                                       "--no-timing"])
+    assert printed.exit_code == 0, printed.output
+    assert "PD per grade of the scale its report recorded (--grades at compress or report)" in printed.output
+    assert "    grade  1 (0%–10%):" in printed.output and "    grade  2 (10%–30%):" in printed.output

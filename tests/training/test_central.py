@@ -128,3 +128,6 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
     assert "**The PDs are calibrated to a central tendency of 10.00%** (train --central-tendency)" in card
     assert "The student's mean prediction is off the observed rate" not in card
     assert "miscalibrated in absolute terms" not in card
+    # The grades too thin for their PD are a limitation of their own on the card.
+    thin = section["metrics"]["pd_grades"]["student"]["low_power"]
+    assert thin and f"- **Grade(s) {', '.join(map(str, thin))} hold too few obligors for their PD**" in card

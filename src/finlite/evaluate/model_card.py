@@ -329,6 +329,23 @@ def _underestimated_grades(by_id: Mapping[str, Section]) -> list[str]:
             + ". Those applicants default more often than priced: recalibrate before using the PDs there."]
 
 
+def _thin_grades(by_id: Mapping[str, Section]) -> list[str]:
+    """A limitation naming the master-scale grades whose test could hardly find a student PD half
+    the truth (the calibration section's ``pd_grades``, ``low_power``): a pass there is weak
+    evidence, which the card left to the calibration paragraph (a validator's walk-through,
+    2026-12-07)."""
+    section = by_id.get("calibration")
+    graded = section.metrics.get("pd_grades") if section is not None else None
+    student = graded.get("student") if isinstance(graded, Mapping) else None
+    thin = student.get("low_power") if isinstance(student, Mapping) else None
+    if not isinstance(thin, list) or not thin:
+        return []
+    return [f"- **Grade(s) {', '.join(map(str, thin[:10]))}{' …' if len(thin) > 10 else ''} hold too few obligors "
+            "for their PD**: their back-test at 5 % would find a PD half the true default rate less than half the "
+            "time (power_2x), so their pass is weak evidence; read them pooled with a neighbouring grade or over "
+            "several periods."]
+
+
 def _price_alarms(report: Mapping[str, Any]) -> list[str]:
     """A limitation for each note of a forecaster's price file that says the prices may be wrong
     (the data's ``alarms``: a move at a split's ratio, a tenfold jump, a stale feed, a gap longer
@@ -840,6 +857,7 @@ def render_model_card(report: Mapping[str, Any]) -> str:
     lines += _absolute_calibration(by_id)
     lines += _mean_miscalibration(by_id)
     lines += _underestimated_grades(by_id)
+    lines += _thin_grades(by_id)
     lines += _price_alarms(report)
     lines += _no_edge(by_id) if markets else []
     # A volatility forecast's scale or sign is no short test period (a review, 2026-12-07).

@@ -1327,7 +1327,7 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
         out.append({"grade": int(g) + 1, "pd_low": float(bounds[g - 1]) if g else 0.0, "pd_high": float(bounds[g]),
                     "rows": n, "defaults": d, "mean_pd": mean, "observed_rate": d / n,
                     "p_value": tails["p_under"], "p_over": tails["p_over"],
-                    "power_2x": grade_power(n, mean)})
+                    "defaults_flagged": flagged_defaults(n, mean), "power_2x": grade_power(n, mean)})
     return out
 
 
@@ -1359,18 +1359,23 @@ def flagged_defaults(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> i
     return low
 
 
-def grade_power(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> float:
-    """The power of a grade's test (:func:`grade_backtest`, one-sided at ``level``) against a true
-    default rate twice the grade's mean PD ``pd`` (capped at 1): the binomial chance that ``rows``
-    obligors give at least :func:`flagged_defaults`. A low-default grade (a few hundred obligors at
-    5 basis points) cannot show a PD half the truth, and its pass says little (a validator reads
-    the grade's power beside its p-value: the EBA's and the ECB's low-default caveats)."""
+def grade_power(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> float | None:
+    """The power of a grade's test (:func:`grade_backtest`, one-sided at ``level``, grade by grade,
+    uncorrected) against a true default rate twice the grade's mean PD ``pd``: the binomial
+    chance that ``rows`` obligors give at least :func:`flagged_defaults`; None from a PD of 50 %
+    (no rate is twice it). A low-default grade (a few hundred obligors at 5 basis points) cannot
+    show a PD half the truth, and its pass says little (a validator reads the grade's power beside
+    its p-value: the EBA's and the ECB's low-default caveats). The status level (1 % with Holm's
+    correction) has less power still; the binomial ignores default correlation, which lowers it
+    further in a downturn year."""
     from scipy.stats import binom
 
+    if 2 * pd > 1:
+        return None
     needed = flagged_defaults(rows, pd, level)
     if needed is None:
         return 0.0
-    return float(binom.sf(needed - 1, rows, min(1.0, 2 * pd)))
+    return float(binom.sf(needed - 1, rows, 2 * pd))
 
 
 def _percent(level: float) -> str:
@@ -1432,12 +1437,22 @@ def grade_summary(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE)
     (successive grades whose observed rate falls as the grade rises, beyond noise at
     :data:`GRADE_TEST_LEVEL`: the grades do not rank the risk there) and ``low_power`` (the grades
     whose test would find a PD of half the true default rate less often than
-    :data:`GRADE_LOW_POWER`: too few obligors for their PD, a pass there is weak evidence)."""
+    :data:`GRADE_LOW_POWER`, and did not find theirs too low: too few obligors for their PD, a
+    pass there is weak evidence)."""
     grades = grade_backtest(y, p, scale)
     return {"grades": grades, "underestimated": _underestimated(grades, GRADE_TEST_LEVEL),
             "underestimated_status_level": _underestimated(grades, GRADE_STATUS_LEVEL, holm=True),
             "inversions": _inversions(grades, GRADE_TEST_LEVEL),
-            "low_power": [int(g["grade"]) for g in grades if g["power_2x"] < GRADE_LOW_POWER]}
+            "low_power": _low_power(grades)}
+
+
+def _low_power(grades: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The grades whose test could hardly find a PD half the truth (``power_2x`` under
+    :data:`GRADE_LOW_POWER`) and did not find it too low: a pass there is weak evidence (a grade
+    the test rejects needs no such word: a review, 2026-12-07)."""
+    rejected = set(_underestimated(grades, GRADE_TEST_LEVEL))
+    return [int(g["grade"]) for g in grades if g["power_2x"] is not None and g["power_2x"] < GRADE_LOW_POWER
+            and int(g["grade"]) not in rejected]
 
 
 def grade_record(y: Any, p: Any, scale: Sequence[float] | None) -> dict[str, Any]:
@@ -1464,12 +1479,13 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
     flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
     inversions = {m: summary[m]["inversions"] for m in summary}
     cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over",
-            "power_2x"]
+            "defaults_flagged", "power_2x"]
     which = "the bank's scale (--grades)" if given else "finlite's generic scale; give the bank's with --grades"
     tables = [Table(f"pd_grades_{m}", f"PD back-test per grade of the master scale, {m}: {which}; Jeffreys test, "
                     "one-sided, grade by grade (p_value small: the grade's mean PD is below its observed default "
-                    "rate; a grade with no default is never too low; power_2x: the chance the test finds the PD too "
-                    "low were the true rate twice it)",
+                    "rate; a grade with no default is never too low; defaults_flagged: the fewest defaults the "
+                    "test at 5 % would find too many; power_2x: the chance it finds the PD too low were the true "
+                    "rate twice it, blank from a PD of 50 %)",
                     cols, [[g[c] for c in cols] for g in res[m]]) for m in ("teacher", "student")]
     said = (f" Per grade of the master scale ({len(scale)} grades of {which}): the Jeffreys test, grade by grade, "
             f"finds the PD too low at {_percent(GRADE_TEST_LEVEL)} (one-sided, uncorrected: some such grades are "
@@ -1477,6 +1493,11 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
             + (f" ({', '.join(map(str, named['student']))})" if named["student"] else "")
             + f" and {len(named['teacher'])} teacher grade(s)"
             + (f" ({', '.join(map(str, named['teacher']))})" if named["teacher"] else "") + ".")
+    if held_out and low["teacher"]:
+        # The incumbent's finding on the same hold-out, which a champion-against-challenger reader
+        # needs beside the student's (it was named at 5 % only: a validator's walk-through, 2026-12-07).
+        said += (f" The teacher's PD is too low at {_percent(GRADE_STATUS_LEVEL)} for the scale as a whole (Holm's "
+                 f"correction over the grades holding a default) in grade(s) {', '.join(map(str, low['teacher']))}.")
     if flagged:
         said += (f" The student's PD is too low at {_percent(GRADE_STATUS_LEVEL)} for the scale as a whole (Holm's "
                  f"correction over the grades holding a default) in grade(s) {', '.join(map(str, flagged))}"
@@ -1485,10 +1506,10 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
                  "those PDs.")
     thin = summary["student"]["low_power"]
     if thin:
-        said += (f" In grade(s) {', '.join(map(str, thin))} (student) the test would find a PD of half the true "
-                 f"default rate less than {GRADE_LOW_POWER:.0%} of the time (power_2x): too few obligors for their PD, "
-                 "so a pass there is weak evidence; read them pooled with a neighbouring grade or over several "
-                 "periods.")
+        said += (f" In grade(s) {', '.join(map(str, thin))} (student) the test at {_percent(GRADE_TEST_LEVEL)} "
+                 f"would find a PD of half the true default rate less than {GRADE_LOW_POWER:.0%} of the time "
+                 "(power_2x; the 1 % status level, less often still): too few obligors for their PD, so a pass "
+                 "there is weak evidence; read them pooled with a neighbouring grade or over several periods.")
     if inversions["student"]:
         said += (" Observed default rates fall beyond noise (Fisher's exact test, one-sided, "
                  f"{_percent(GRADE_TEST_LEVEL)}) from grade to grade at "

@@ -308,7 +308,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     if grades is not None:
         from finlite.evaluate.validation import given_scale
 
-        scale = given_scale(grades) or None  # "default": finlite's generic scale
+        scale = given_scale(grades)  # (): "default", finlite's generic scale, not the recorded one
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
                        since=since, cutoff=cutoff, grades=scale)
     from finlite._manifest import failed_gates
@@ -594,7 +594,8 @@ def _one_class_backtest(art: Artifact, p: np.ndarray, y: np.ndarray, split: str,
 
 def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[float, ...] | None) -> dict[str, Any]:
     """``{"pd_grades": ...}`` for a binary credit model's scores (:func:`finlite.evaluate.validation.grade_record`):
-    on the scale ``grades`` when given, else on finlite's generic one where the model is a credit
+    on the scale ``grades`` when given (``()``: finlite's generic one), else on the one its report
+    recorded (``scale_recorded``), else on finlite's generic one, where the model is a credit
     model by the domain it was judged in (its report's, else its training file's name: the
     evaluated file's name made a credit model a fraud one, a review, 2026-12-07); else nothing."""
     if art.task != "binary":
@@ -607,7 +608,23 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
         return {}
     from finlite.evaluate.validation import grade_record
 
-    return {"pd_grades": grade_record(y, scores, grades)}
+    recorded = _recorded_scale(art) if grades is None else ()
+    record = grade_record(y, scores, grades or recorded or None)
+    if recorded:
+        # The bank's scale, given at compress or report and kept in report.json's options: a monthly
+        # back-test that gives no --grades reads it, not finlite's generic one (a validator's
+        # walk-through, 2026-12-07: evaluate used the generic scale where report used the bank's).
+        record["scale_recorded"] = True
+    return {"pd_grades": record}
+
+
+def _recorded_scale(art: Artifact) -> tuple[float, ...]:
+    """The master scale the artifact's report recorded (``--grades`` at compress or report), or ()."""
+    if "report.json" not in art.manifest.get("files", {}):
+        return ()
+    from finlite.jobs.report import ReportOptions, _stored_report
+
+    return ReportOptions.from_dict(_stored_report(art).get("options")).grades
 
 
 def _artifact_domain(art: Artifact) -> str:
