@@ -694,11 +694,17 @@ def test_es_backtest_is_acerbi_szekelys_z2_with_a_p_value_checked_two_ways() -> 
 def test_es_backtest_names_what_it_cannot_scale_or_judge() -> None:
     out = fc.es_backtest([-0.01, 0.01], [0.01, 0.0])
     assert out["nonpositive_forecasts"] == 1 and out["statistic"] is None and out["zone"] is None
-    # One exception is never red, as for the VaR (one day of -5 sigma was red: a review).
+    # One exception in fewer periods than one expected is not red (one day of -5 sigma was: a
+    # review); from 40 periods its size can make it red (50 sigma in 100 was yellow: a review).
     one = fc.es_backtest([-5.0], [1.0])
     assert one["exceptions"] == 1 and one["p_value"] < 1e-4 and one["zone"] is None
     huge = fc.es_backtest([-50.0] + [0.0] * 99, [1.0] * 100)  # one loss of 50 sigma in 100 periods
-    assert huge["p_value"] < 1e-4 and huge["zone"] == "yellow"
+    assert huge["exceptions"] == 1 and huge["p_value"] < 1e-4 and huge["zone"] == "red"
+    # A forecast so small that a loss over it overflows has no shortfall to scale (Z2 was -inf,
+    # red, and no warning said so: a review); draws may be a numpy integer.
+    tiny = fc.es_backtest([-0.01, -0.01] + [0.0] * 98, [1e-320] * 100)
+    assert tiny["nonpositive_forecasts"] == 100 and tiny["statistic"] is None and tiny["zone"] is None
+    assert fc.es_backtest([0.01] * 50, [0.01] * 50, draws=np.int64(500))["p_draws"] == 500
     with pytest.raises(DataError, match=r"An ES level must lie between 0\.5 and 1"):
         fc.es_backtest([0.01], [0.01], 97.5)
     with pytest.raises(ConfigError, match="draws must be a positive whole number"):

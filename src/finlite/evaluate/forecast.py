@@ -238,7 +238,7 @@ def traffic_light(exceptions: int, observations: int, level: float) -> str | Non
     count: the cumulative binomial probability of as many or fewer breaches at rate 1 − level.
     With fewer periods than one expected exception (n · (1 − level) < 1) even 0 breaches reach
     95 % (5 periods at 99 % made no breach "yellow": a review, 2026-12-07): there only red is
-    told, by the same rule (20 breaches in 99 periods), and the zone is otherwise None (green and
+    told, by the same rule (6 breaches in 99 periods at 99 %), and the zone is otherwise None (green and
     yellow cannot be told apart). One breach is never red: in one or two periods the cumulative
     probability is 1 whatever happened."""
     if observations <= 0 or not 0 <= exceptions <= observations:
@@ -383,22 +383,29 @@ def es_backtest(realised: Any, sigma: Any, level: float = ES_LEVEL, *, draws: in
     (beyond the VaR at ``level``), ``expected``, ``statistic`` (Z2), ``p_value`` (the share of
     ``draws`` seeded simulations of Z2 under the forecasts' own normal returns that are as low,
     counted as (k + 1)/(draws + 1); below :data:`ES_REFINE_BELOW` drawn again with up to
-    :data:`ES_TAIL_DRAWS`, ``p_draws`` saying how many) and ``zone`` by the probabilities of the
-    VaR's traffic light (no regulatory rule for the ES: p below 5 %: yellow, below 0.01 %: red;
-    with fewer periods than one expected exception only red is told, and one exception is never
-    red, as for the VaR). A forecast at or below 0 has no shortfall to scale: ``statistic``,
+    :data:`ES_TAIL_DRAWS` (fewer above 10,000 periods, none above 100,000), ``p_draws`` saying
+    how many) and ``zone``, finlite's rule on that p-value, as no regulator has one for the ES: p
+    below 5 %: yellow, below 0.01 %: red (a model whose tails are right is yellow at most 5 % of
+    the time, where the VaR's traffic light allows 5-11 %); with fewer periods than one expected
+    exception only red is told, and one exception is not red there (one day of −5 σ in one
+    period); from 40 periods one exception can be red (a loss of 50 σ in 100 periods was
+    yellow: a review, 2026-12-07). Z2 is one-sided: above 0 (losses beyond the VaR smaller than the ES
+    says: the forecasts too high) is not tested. A forecast at or below 0, or so small that a
+    loss over it overflows (below about 1e-308), has no shortfall to scale: ``statistic``,
     ``p_value`` and ``zone`` are None there, and ``nonpositive_forecasts`` counts them."""
     r_arr, s_arr = _values(realised, sigma, "volatility forecasts")
     if not 0.5 < float(level) < 1.0:
         raise DataError(f"An ES level must lie between 0.5 and 1 (0.975 for 97.5 %); got {level!r}.")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+    if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise ConfigError(f"draws must be a positive whole number; got {draws!r}.", param="draws")
+    draws = int(draws)
     stats = _stats()
     level = float(level)
     z, tail = float(stats.norm.ppf(level)), 1.0 - level
     n = int(r_arr.size)
     hit = r_arr < -z * np.maximum(s_arr, 0.0)
-    nonpositive = int(np.sum(s_arr <= 0))
+    with np.errstate(divide="ignore", over="ignore"):  # 1/σ overflows for a σ below about 1e-308
+        nonpositive = int(np.sum((s_arr <= 0) | ~np.isfinite(1.0 / s_arr)))
     out: dict[str, Any] = {"level": level, "observations": n, "exceptions": int(hit.sum()), "expected": n * tail,
                            "nonpositive_forecasts": nonpositive, "statistic": None, "p_value": None, "zone": None}
     if nonpositive:
@@ -413,9 +420,11 @@ def es_backtest(realised: Any, sigma: Any, level: float = ES_LEVEL, *, draws: in
             p = (int(np.searchsorted(tail_draws, z2, side="right")) + 1) / (tail_draws.size + 1)
             used = int(tail_draws.size)
     out["statistic"], out["p_value"], out["p_draws"] = z2, p, used
-    # The VaR traffic light's probabilities (TRAFFIC_LIGHT): as low a Z2 is that unlikely under the model.
-    zone = ("red" if p < 1.0 - TRAFFIC_LIGHT[1] and out["exceptions"] >= 2 else
-            "yellow" if p < 1.0 - TRAFFIC_LIGHT[0] else "green")
+    # Thresholds at the VaR traffic light's levels (TRAFFIC_LIGHT), read off Z2's p-value.
+    # One exception in fewer periods than one expected is no backtest to call red on (one day of
+    # -5 σ was red: a review); over 40 periods or more its size can be (50 σ in 100: a review).
+    judged = out["exceptions"] >= 2 or n * tail >= 1.0 - 1e-9
+    zone = ("red" if p < 1.0 - TRAFFIC_LIGHT[1] and judged else "yellow" if p < 1.0 - TRAFFIC_LIGHT[0] else "green")
     out["zone"] = zone if zone == "red" or n * tail >= 1.0 - 1e-9 else None
     return out
 
