@@ -1716,7 +1716,12 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         elif since.get("beyond_noise") and decline is not None and decline >= GINI_DECLINE_FAIL:
             out.append(f"warning: the model ranks these rows markedly worse than when it was validated (Gini "
                        f"{decline:.0%} lower, beyond sampling noise); 'finlite report --holdout' judges it in full.")
-    if isinstance(own, Mapping) and calibration_status(own) == "FAIL":
+    if isinstance(own, Mapping) and own.get("conservative"):
+        out.append(f"note: the model's PDs ({own['mean_predicted']:.2%} on average) are above these rows' default "
+                   f"rate ({own['observed_rate']:.2%}) markedly (a factor of {float(own['factor']):.2f}, Jeffreys "
+                   f"test p {own['p_value']:.2g}): conservative, as a PD back-test reads it (one-sided), so no "
+                   "failure; the capital and provisions they drive are overstated: review the calibration.")
+    elif isinstance(own, Mapping) and calibration_status(own) == "FAIL":
         way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
         factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
         out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly ({factor}); "

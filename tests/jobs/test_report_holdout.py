@@ -320,6 +320,30 @@ def test_a_holdout_is_judged_against_the_models_own_validation_too(exported_dir:
     assert own["p_under"] == pytest.approx(betainc(d + 0.5, n - d + 0.5, mean), rel=1e-6)
     assert own["factor"] >= 1.5 and own["p_under"] < 0.005
     assert cal["status"] == "FAIL" and "underestimate the rate markedly" in cal["summary"]
+    # The other way round, PDs far above the defaults, is conservative for a credit model, as a PD
+    # back-test reads it (one-sided): WARN, as a hold-out of no default is (one of a few defaults
+    # FAILed where none read milder: a validator's walk-through, 2026-12-07); evaluate says so too.
+    safer = pd.concat([bad.head(3), again[again["creditability"] == "good"]], ignore_index=True)
+    safer["app_id"] = [f"APP-{i:05d}" for i in range(len(safer))]
+    safer.to_csv(tmp_path / "safer.csv", index=False)
+    out = rebuild_report(exported_dir, german_csv, holdout=tmp_path / "safer.csv", out=tmp_path / "r3")
+    cal = _section(json.loads((out / "report.json").read_text()), "calibration")
+    own = cal["metrics"]["in_the_large"]["student"]
+    assert own["mean_predicted"] > own["observed_rate"] and own["factor"] >= 1.5 and own["p_over"] < 0.005
+    assert cal["metrics"]["in_the_large"]["conservative"] is True and cal["status"] == "WARN"
+    assert "its PDs overestimate the rate markedly: conservative, as a PD back-test reads it (one-sided), so " \
+        "WARN, not FAIL" in cal["summary"]
+    assert "**The student's PDs are above the observed default rate**" in (out / "MODEL_CARD.md").read_text()
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    said = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "safer.csv"), "--no-timing",
+                                    "--json"])
+    assert said.exit_code == 0, said.output
+    assert json.loads(said.stdout)["calibration_in_the_large"]["conservative"] is True
+    assert "note: the model's PDs" in said.stderr and "conservative, as a PD back-test reads it" in said.stderr
+    assert "recalibrate it before relying on its PDs" not in said.stderr
 
 
 def test_a_new_sample_of_the_same_population_raises_no_alarm(tmp_path: Path) -> None:

@@ -293,6 +293,11 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
     if calibration_status(mine) == "PASS":
         return []
     way = "above" if mine["mean_predicted"] > mine["observed_rate"] else "below"
+    if isinstance(record, Mapping) and record.get("conservative"):  # a credit hold-out's PDs above its defaults
+        return [f"- **The student's PDs are above the observed default rate** ({mine['mean_predicted']:.2%} against "
+                f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: a factor of "
+                f"{mine['factor']:.2f}, Jeffreys test p {mine['p_value']:.2g}): conservative, as a PD back-test reads "
+                "it, so no failure; the capital and provisions they drive are overstated: review the calibration."]
     return [f"- **The student's mean prediction is off the observed rate** ({mine['mean_predicted']:.2%} against "
             f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: a factor of "
             f"{mine['factor']:.2f} {way} it, Jeffreys test p {mine['p_value']:.2g}). Every probability it gives is "

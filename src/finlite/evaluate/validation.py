@@ -1553,7 +1553,11 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
         table = _citl_table(rows, held_out)
         return "PASS", said, table, {**record, "central_tendency": central}
     capped = not held_out and status == "FAIL"
-    if capped:
+    # A credit model's PDs above the defaults are conservative, as a PD back-test reads them (the
+    # ECB's Jeffreys test is one-sided, as the grades' are): WARN, as a hold-out of no default
+    # was, where one of a single default FAILed (a validator's walk-through, 2026-12-07).
+    conservative = held_out and status == "FAIL" and inp.domain == "credit" and mine["mean_predicted"] > rate
+    if capped or conservative:
         status = "WARN"
     way = "underestimate" if mine["mean_predicted"] < rate else "overestimate"
     said = (f" On these rows the student's mean prediction is {_fmt(mine['mean_predicted'])} against an observed "
@@ -1561,6 +1565,9 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
             f"{_fmt(mine['p_value'])}, two-sided)")
     said += ((f": its predictions {way} the rate markedly, so every PD it gives is off; recalibrate it before "
               "relying on them." if status == "FAIL" else
+              ": its PDs overestimate the rate markedly: conservative, as a PD back-test reads it (one-sided), so "
+              "WARN, not FAIL; the capital and provisions they drive are overstated: review the calibration."
+              if conservative else
               f": its predictions {way} the rate beyond sampling noise; watch it.") if status != "PASS" else ".")
     if not held_out and status != "PASS":
         said += (f" (The teacher's is {_fmt(record['teacher']['mean_predicted'])}, off by a factor of "
@@ -1570,7 +1577,7 @@ def _absolute_calibration(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: n
     if central is not None:  # a hold-out: judged against its own rate, as every later period is
         said += (f" (The teacher's PDs were calibrated to a central tendency of {_fmt(central)}: one period's rate "
                  "may sit off a long-run rate; read this beside the periods before it.)")
-    return status, said, _citl_table(rows, held_out), record
+    return status, said, _citl_table(rows, held_out), ({**record, "conservative": True} if conservative else record)
 
 
 def _citl_table(rows: list[list[Any]], held_out: bool) -> Table:

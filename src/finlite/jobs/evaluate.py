@@ -647,7 +647,7 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
     defaults without a word (a monitoring walk-through, 2026-12-06). ``report --holdout`` judges
     both, with intervals."""
     from finlite.evaluate.metrics import auc_decline
-    from finlite.evaluate.validation import calibration_in_the_large
+    from finlite.evaluate.validation import calibration_in_the_large, calibration_status
 
     out: dict[str, Any] = {}
     test = (art.manifest.get("metrics") or {}).get("test") or {}
@@ -657,7 +657,14 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
             and isinstance(positives, int) and 0 < positives < rows and 0 < d < n):
         out["since_validation"] = auc_decline(float(then), rows, positives, y, p)
     if 0 < d < n:
-        out["calibration_in_the_large"] = calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64)))
+        record = calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64)))
+        if (calibration_status(record) == "FAIL" and record["mean_predicted"] > record["observed_rate"]
+                and _artifact_domain(art) == "credit"):
+            # PDs above the defaults are conservative, as a PD back-test reads them (one-sided): the
+            # same rule as a hold-out of no default, which read milder than one of a default (a
+            # validator's walk-through, 2026-12-07).
+            record["conservative"] = True
+        out["calibration_in_the_large"] = record
     return out
 
 

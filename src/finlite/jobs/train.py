@@ -444,7 +444,8 @@ def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:
     return [f"the model's mean prediction on its test split, {percent(record['mean_predicted'])}, {way}states the "
             f"observed rate of {percent(record['observed_rate'])} by {factor} (Jeffreys test p "
             f"{record['p_value']:.2g}): its scores rank, but are no probabilities to read as PDs; recalibrate before "
-            "using them so (a hold-out will be judged off by as much)."]
+            "using them so (a hold-out will be judged off by as much): --central-tendency train puts their mean at "
+            "the training split's rate, a logistic or MLP teacher."]
 
 
 def _finish_teacher(net: FinliteModel, prepared: PreparedData, steps: list[dict[str, Any]], seed: int,
