@@ -802,6 +802,20 @@ def test_evaluate_shows_the_rare_class_metrics_and_warns_on_a_thin_hold_out(teac
     # The Jeffreys posterior of 0 defaults in 50: Beta(1/2, 50 + 1/2), its mass above the mean prediction.
     assert record["p_over"] == pytest.approx(float(beta.sf(record["mean_predicted"], 0.5, 50.5)), rel=1e-9)
     assert f"Jeffreys test p {record['p_value']:.3g} (two-sided" in result.stdout
+    # Its power against a true rate twice the mean prediction (grade_power's, at the test's 0.5 %
+    # one-sided side); eight rows could hardly fail any PD, and a note says so (a bare PASS before).
+    from finlite.evaluate.validation import grade_power
+
+    assert record["power_2x"] == grade_power(50, record["mean_predicted"], 0.005)
+    tiny = tmp_path / "tiny.csv"
+    german[german["creditability"] == "good"].head(8).to_csv(tiny, index=False)
+    few = runner.invoke(app, ["evaluate", str(teacher_dir), str(tiny), "--no-timing"])
+    assert few.exit_code == 0, few.output
+    power = evaluate_artifact(teacher_dir, tiny, timing=False)["calibration_in_the_large"]["power_2x"]
+    assert power < 0.5 and "note: 8 rows at a mean prediction of" in few.stderr
+    assert f"the Jeffreys test would find it too low {power:.0%} of the time; a pass here is weak evidence" \
+        in few.stderr
+    assert record["power_2x"] >= 0.5 and "can hardly test it" not in result.stderr  # 50 rows can
     refused = runner.invoke(app, ["evaluate", str(teacher_dir), str(quiet), "--no-timing", "--flag-rate", "0.1"])
     assert refused.exit_code == 2
     assert re.search(r"The rows of .*quiet\.csv: 50 row\(s\), every one of class 'good' in column 'creditability': "

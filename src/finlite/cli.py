@@ -1683,6 +1683,11 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
                    "the rows rated there default more often than their PD says; recalibrate before using those PDs.")
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     one = result.get("one_class")
+    power = own.get("power_2x") if isinstance(own, Mapping) else None
+    if isinstance(own, Mapping) and isinstance(power, (int, float)) and power < 0.5:
+        out.append(f"note: {int(own['rows']):,} rows at a mean prediction of {own['mean_predicted']:.2%} can hardly "
+                   f"test it: were the true rate twice it, the Jeffreys test would find it too low {power:.0%} of the "
+                   "time; a pass here is weak evidence: pool periods or portfolios before reading it.")
     if isinstance(one, Mapping) and isinstance(own, Mapping):  # a back-test of the mean prediction alone
         way = "underestimates" if own["mean_predicted"] < own["observed_rate"] else "overestimates"
         # Every row a default is more often a file filtered to defaults, or coded the other way

@@ -734,7 +734,11 @@ def test_the_pd_backtest_per_grade_is_the_jeffreys_test_of_each_grade_computed_i
         assert (record["pd_low"], record["pd_high"]) == (bounds[g - 1], bounds[g])
         assert record["p_value"] == pytest.approx(beta.cdf(mean, defaults + 0.5, rows - defaults + 0.5), rel=1e-9)
         assert record["p_over"] == pytest.approx(beta.sf(mean, defaults + 0.5, rows - defaults + 0.5), rel=1e-9)
+        # The default rate's one-sided 95 % bound: the posterior's quantile, where its CDF is 0.95.
+        assert beta.cdf(record["upper_95"], defaults + 0.5, rows - defaults + 0.5) == pytest.approx(0.95, abs=1e-9)
     assert sum(r["rows"] for r in out) == p.size and [r["grade"] for r in out] == [1, 2, 3, 4, 5]
+    shares = np.array([r["rows"] for r in out]) / p.size
+    assert v.grade_summary(y, p, scale)["concentration_hhi"] == pytest.approx(float(np.sum(shares ** 2)), rel=1e-12)
     # 30 % more defaults than the PDs say, over thousands of rows: the top grade's PD is too low.
     assert out[-1]["p_value"] < 0.01
     # One obligor and no default against a PD of 0.05 %: Jeffreys' p is 0.03 (its prior's half a

@@ -1327,8 +1327,18 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
         out.append({"grade": int(g) + 1, "pd_low": float(bounds[g - 1]) if g else 0.0, "pd_high": float(bounds[g]),
                     "rows": n, "defaults": d, "mean_pd": mean, "observed_rate": d / n,
                     "p_value": tails["p_under"], "p_over": tails["p_over"],
-                    "defaults_flagged": flagged_defaults(n, mean), "power_2x": grade_power(n, mean)})
+                    "upper_95": _jeffreys_upper(d, n), "defaults_flagged": flagged_defaults(n, mean),
+                    "power_2x": grade_power(n, mean)})
     return out
+
+
+def _jeffreys_upper(defaults: int, rows: int, confidence: float = 0.95) -> float:
+    """The one-sided upper bound of a default rate at ``confidence``: the Jeffreys posterior's
+    quantile, Beta(d + ½, n − d + ½) (a grade of no default still has a rate it cannot rule out,
+    which a low-default validator reads: Pluto and Tasche's upper bound, with the Jeffreys prior)."""
+    from scipy.stats import beta
+
+    return float(beta.ppf(confidence, defaults + 0.5, rows - defaults + 0.5))
 
 
 #: A grade whose test would find its PD too low less often than this, were the true default rate
@@ -1443,7 +1453,10 @@ def grade_summary(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE)
     return {"grades": grades, "underestimated": _underestimated(grades, GRADE_TEST_LEVEL),
             "underestimated_status_level": _underestimated(grades, GRADE_STATUS_LEVEL, holm=True),
             "inversions": _inversions(grades, GRADE_TEST_LEVEL),
-            "low_power": _low_power(grades)}
+            "low_power": _low_power(grades),
+            # How the rows crowd into few grades (1/grades: even; 1: one grade), as the ECB's reporting asks.
+            "concentration_hhi": float(sum((g["rows"] / total) ** 2 for g in grades)) if (
+                total := sum(g["rows"] for g in grades)) else None}
 
 
 def _low_power(grades: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -1478,15 +1491,17 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
     held_out = bool(inp.validated)
     flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
     inversions = {m: summary[m]["inversions"] for m in summary}
-    cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "p_value", "p_over",
-            "defaults_flagged", "power_2x"]
+    cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "upper_95", "p_value",
+            "p_over", "defaults_flagged", "power_2x"]
     which = "the bank's scale (--grades)" if given else "finlite's generic scale; give the bank's with --grades"
     tables = [Table(f"pd_grades_{m}", f"PD back-test per grade of the master scale, {m}: {which}; Jeffreys test, "
-                    "one-sided, grade by grade (p_value small: the grade's mean PD is below its observed default "
-                    "rate; a grade with no default is never too low; defaults_flagged: the fewest defaults the "
+                    "one-sided, grade by grade (upper_95: the default rate's one-sided 95 % Jeffreys upper bound; "
+                    "p_value small: the grade's mean PD is below its observed default "
+                    "rate; a grade with no default is never too low, its p_value blank; defaults_flagged: the fewest defaults the "
                     "test at 5 % would find too many; power_2x: the chance it finds the PD too low were the true "
                     "rate twice it, blank from a PD of 50 %)",
-                    cols, [[g[c] for c in cols] for g in res[m]]) for m in ("teacher", "student")]
+                    cols, [[None if c == "p_value" and not g["defaults"] else g[c] for c in cols] for g in res[m]])
+              for m in ("teacher", "student")]
     said = (f" Per grade of the master scale ({len(scale)} grades of {which}): the Jeffreys test, grade by grade, "
             f"finds the PD too low at {_percent(GRADE_TEST_LEVEL)} (one-sided, uncorrected: some such grades are "
             f"chance) in {len(named['student'])} student grade(s)"

@@ -573,7 +573,7 @@ def _one_class_backtest(art: Artifact, p: np.ndarray, y: np.ndarray, split: str,
     from finlite.evaluate.validation import calibration_in_the_large, calibration_status
 
     n, d = len(y), int(np.sum(y))
-    record = calibration_in_the_large(d, n, float(np.mean(p)))
+    record = _with_power(calibration_in_the_large(d, n, float(np.mean(p))))
     only = art.schema.positive if d else art.schema.negative
     status = calibration_status(record)
     conservative = d == 0 and status == "FAIL"
@@ -640,6 +640,21 @@ def _artifact_domain(art: Artifact) -> str:
     return table_domain(data.get("source") if isinstance(data, Mapping) else None)
 
 
+#: The one-sided level of calibration_in_the_large's test where it finds a mean PD too low (its
+#: 1 %, two-sided).
+_CITL_ONE_SIDED = 0.005
+
+
+def _with_power(record: dict[str, Any]) -> dict[str, Any]:
+    """A calibration-in-the-large record with ``power_2x``: the chance its test (1 %, two-sided)
+    finds the mean PD too low were the true rate twice it (:func:`finlite.evaluate.validation.grade_power`
+    at 0.5 % one-sided; None from a PD of 50 %). Ten rows of no default read a bare PASS, which no
+    test of so few rows could have failed (a validator's walk-through, 2026-12-07)."""
+    from finlite.evaluate.validation import grade_power
+
+    return {**record, "power_2x": grade_power(int(record["rows"]), float(record["mean_predicted"]), _CITL_ONE_SIDED)}
+
+
 def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """A hold-out's numbers beside the model's own when it was validated (its test split's AUC and
     Gini), and its mean prediction beside the observed rate with the Jeffreys test: evaluate
@@ -657,7 +672,7 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
             and isinstance(positives, int) and 0 < positives < rows and 0 < d < n):
         out["since_validation"] = auc_decline(float(then), rows, positives, y, p)
     if 0 < d < n:
-        record = calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64)))
+        record = _with_power(calibration_in_the_large(d, n, float(np.mean(p, dtype=np.float64))))
         if (calibration_status(record) == "FAIL" and record["mean_predicted"] > record["observed_rate"]
                 and _artifact_domain(art) == "credit"):
             # PDs above the defaults are conservative, as a PD back-test reads them (one-sided): the
