@@ -730,7 +730,7 @@ def _central(text: str | None, model: str | None) -> float | str | None:
     if word == TRAINING_RATE:
         return TRAINING_RATE
     try:
-        value: Any = math.nan if "_" in word else float(word.rstrip("%"))
+        value: Any = text if "_" in word else float(word.rstrip("%"))
     except ValueError:
         value = text
     if word.endswith("%") and isinstance(value, float):
@@ -1684,7 +1684,13 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     one = result.get("one_class")
     power = own.get("power_2x") if isinstance(own, Mapping) else None
-    if isinstance(own, Mapping) and isinstance(power, (int, float)) and power < 0.5:
+    if isinstance(result.get("central_tendency"), (int, float)):
+        out.append(f"note: the model's PDs were calibrated to a central tendency of {result['central_tendency']:.2%} "
+                   "(train --central-tendency): one period's default rate may sit off a long-run rate; read this "
+                   "beside the periods before it.")
+    # A test that rejected needs no word on its power (it said FAIL, then "weak evidence": a review).
+    if (isinstance(own, Mapping) and isinstance(power, (int, float)) and power < 0.5
+            and own.get("p_value", 0.0) >= 0.01):
         out.append(f"note: {int(own['rows']):,} rows at a mean prediction of {own['mean_predicted']:.2%} can hardly "
                    f"test it: were the true rate twice it, the Jeffreys test would find it too low {power:.0%} of the "
                    "time; a pass here is weak evidence: pool periods or portfolios before reading it.")

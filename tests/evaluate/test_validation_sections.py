@@ -764,7 +764,7 @@ def test_a_grades_power_is_the_binomial_chance_of_the_defaults_its_test_flags(ro
     flagged = (counts >= 1) & (counts / rows > pd) & (beta.cdf(pd, counts + 0.5, rows - counts + 0.5) < 0.05)
     first = int(counts[flagged][0]) if flagged.any() else None
     assert v.flagged_defaults(rows, pd) == first
-    if 2 * pd > 1:  # no rate is twice a PD from 50 %
+    if 2 * pd >= 1:  # no rate is twice a PD from 50 %
         assert v.grade_power(rows, pd) is None
         return
     truth = 2 * pd

@@ -424,3 +424,10 @@ def test_a_recorded_master_scale_is_reused_and_judged_in_the_reports_own_domain(
     assert printed.exit_code == 0, printed.output
     assert "PD per grade of the scale its report recorded (--grades at compress or report)" in printed.output
     assert "    grade  1 (0%–10%):" in printed.output and "    grade  2 (10%–30%):" in printed.output
+    # A recorded scale no report writes is the artifact's fault, not a --grades the user gave.
+    stored["options"]["grades"] = [5]
+    amend_artifact(graded, {"report.json": json.dumps(stored).encode()}, {})
+    from finlite.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match=r"report\.json's options cannot be read .* the file was altered"):
+        evaluate_artifact(graded, tmp_path / "transactions_2026.csv", timing=False)

@@ -35,8 +35,10 @@ def test_the_shift_puts_the_mean_pd_at_the_rate(logits: list[float], rate: float
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    (0, r"a fraction in \(0, 1\), or 'train' .*; got 0\."),
+    (0, r"a fraction from 1e-05 to 0\.5, or 'train' .*; got 0\."),
     (1, r"got 1\."),
+    (1e-50, r"got 1e-50\."),  # float32 PDs would all be 0 (AUC 0.5: a review)
+    (0.9, r"got 0\.9\."),
     (2.3, r"got 2\.3 \(a percentage\? write 0\.023 for 2\.3 %\)"),
     (True, "got True"),
     (float("nan"), "got nan"),
@@ -82,8 +84,17 @@ def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisi
 
     shutil.copytree(tmp_path / "ct", tmp_path / "bad")
     rehash(tmp_path / "bad", lambda m: m["steps"][0]["central_tendency"].__setitem__("asked", 5))
-    with pytest.raises(ArtifactError, match=r"records a central tendency of 5 \(steps\[0\]\.central_tendency\.asked\)"):
+    with pytest.raises(ArtifactError, match=r"records a central tendency \(.*\) that no training writes \(steps\[0\]\."
+                                            r"central_tendency: a rate from 1e-05 to 0\.5 or 'train', as asked"):
         reproduce(tmp_path / "bad", german_csv)
+    # A rate that is not the one asked (the card would print it) is refused too, by compress as well.
+    shutil.rmtree(tmp_path / "bad")
+    shutil.copytree(tmp_path / "ct", tmp_path / "bad")
+    rehash(tmp_path / "bad", lambda m: m["steps"][0]["central_tendency"].__setitem__("rate", 7.5))
+    with pytest.raises(ArtifactError, match="that no training writes"):
+        reproduce(tmp_path / "bad", german_csv)
+    with pytest.raises(ArtifactError, match="that no training writes"):
+        finlite.compress(tmp_path / "bad", german_csv, config=FAST, progress=False, timing=False)
     # 'train': the training split's own rate; an MLP's output layer takes the shift too.
     own = finlite.train(german_csv, target="creditability", hidden=(8,), config=FAST, central_tendency="train")
     assert own.central_tendency["rate"] == own.central_tendency["training_rate"]
@@ -98,7 +109,7 @@ def test_a_central_tendency_is_refused_where_no_logit_takes_it(german_csv: Path,
              (["--model", "logistic", "--central-tendency", "2.3%"], "--central-tendency is a fraction; write 0.023 "
                                                                      "for 2.3 %"),
              (["--model", "logistic", "--central-tendency", "abc"], "got 'abc'"),
-             (["--model", "logistic", "--central-tendency", "0_1"], "got nan"),
+             (["--model", "logistic", "--central-tendency", "0_1"], "got '0_1'"),
              (["--model", "lightgbm", "--central-tendency", "0.1"], "--central-tendency shifts the output logit of "
                                                                    "--model logistic or mlp; --model lightgbm has none"),
              (["--task", "forecast", "--central-tendency", "0.1"], "--central-tendency describes a labelled table")]
@@ -119,6 +130,36 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
     assert "calibrated to a central tendency of 10.0%: every logit shifted by -" in result.output
     student = finlite.compress(tmp_path / "t", german_csv, config=FAST, out=tmp_path / "s", progress=False,
                                timing=False)
+    # The student keeps the teacher's level: distillation's label term pulled it to the sample's
+    # 30 % (5.8 % where its teacher said 5 %, and 6 points more rows flagged: a review); every step
+    # that trained is shifted back before it is judged, and the shift is recorded.
+    import torch
+
+    from finlite.artifact import prepare_like
+
+    teacher, made = finlite.load(tmp_path / "t"), finlite.load(student.path)
+    finlite.train(german_csv, target="creditability", model="logistic", out=tmp_path / "t0", progress=False)
+    plain = finlite.load(finlite.compress(tmp_path / "t0", german_csv, config=FAST, out=tmp_path / "s0",
+                                          progress=False, timing=False).path)
+    prepared = prepare_like(teacher, german_csv)
+
+    def pd(model: finlite.FinliteModel, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
+
+    assert float(pd(made.model, prepared.x_train).mean()) == pytest.approx(0.1, abs=1e-5)
+    # Its decisions at the teacher's cut-off are as close to its teacher's as an uncalibrated
+    # student's are to an uncalibrated teacher's (the same rows flagged, to 2 points; 6.5 apart before).
+    flags = {who: float(np.mean(pd(m.model, prepared.x_test) >= m.cutoff)) for who, m in
+             (("teacher", teacher), ("student", made), ("plain", plain))}
+    assert flags["teacher"] == pytest.approx(float(np.mean(pd(finlite.load(tmp_path / "t0").model, prepared.x_test)
+                                                           >= plain.cutoff)), abs=1e-9)
+    assert flags["student"] == pytest.approx(flags["plain"], abs=0.02), flags
+    first = made.manifest["steps"][0]
+    assert first["central_tendency"] == teacher.manifest["steps"][0]["central_tendency"]
+    assert first["info"]["central_tendency"]["rate"] == 0.1
+    said = runner.invoke(app, ["evaluate", str(student.path), str(german_csv), "--no-timing"])
+    assert said.exit_code == 0, said.output
     report = json.loads((student.path / "report.json").read_text())
     section = next(s for s in report["sections"] if s["id"] == "calibration")
     assert section["metrics"]["in_the_large"]["central_tendency"] == 0.1
@@ -128,6 +169,53 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
     assert "**The PDs are calibrated to a central tendency of 10.00%** (train --central-tendency)" in card
     assert "The student's mean prediction is off the observed rate" not in card
     assert "miscalibrated in absolute terms" not in card
+    # Nor are the grades read too low on the test split, every one of them by design (the card said
+    # "calibrated" and, below it, "too low in 6 grades": a review).
+    assert "The student's PD is too low in" not in card
+    graded = section["metrics"]["pd_grades"]
+    assert graded["central_tendency"] == 0.1 and graded["flagged"] == []
+    assert "a grade read too low or too high here is their level, by design, not a finding" in section["summary"]
     # The grades too thin for their PD are a limitation of their own on the card.
     thin = section["metrics"]["pd_grades"]["student"]["low_power"]
     assert thin and f"- **Grade(s) {', '.join(map(str, thin))} hold too few obligors for their PD**" in card
+
+
+def test_the_label_term_reads_the_student_moved_back_to_the_samples_rate() -> None:
+    """Soft targets at a long-run rate and labels at the sample's pulled a student two ways: with
+    the offset that takes the teacher back to the labels' rate, a student equal to its teacher is
+    at rest under a shift of its logits (the loss's slope in that shift is 0), and without it not."""
+    import torch
+
+    from finlite.methods.distill import Distillation, distillation_loss
+
+    rng = np.random.default_rng(0)
+    z = torch.from_numpy(rng.normal(-1.0, 1.5, 4000))
+    labels = torch.sigmoid(z)  # labels as likely as the sample-calibrated model says (soft, exact)
+    a = -1.2  # the teacher calibrated to a lower long-run rate
+    teacher = z + a
+
+    def slope(offset: float) -> float:
+        c = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        distillation_loss(teacher + c, teacher, labels, Distillation(temperature=2.0, alpha=0.5),
+                          offset=offset).backward()
+        assert c.grad is not None
+        return float(c.grad)
+
+    assert abs(slope(-a)) < 1e-12
+    assert slope(0.0) < -0.05  # without it, the labels pull the student's level up
+
+
+def test_a_power_note_is_given_only_where_the_test_did_not_reject() -> None:
+    """evaluate said FAIL and then "a pass here is weak evidence" (a review, 2026-12-07); and a
+    model calibrated to a central tendency says so beside a hold-out's rate."""
+    from finlite.cli import _validation_warnings
+
+    own = {"rows": 12, "positives": 12, "observed_rate": 1.0, "mean_predicted": 0.4, "factor": 2.5, "ratio": 0.4,
+           "p_under": 1e-6, "p_over": 1.0, "p_value": 2e-6, "power_2x": 0.3}
+    rejected = _validation_warnings({"calibration_in_the_large": own, "one_class": {"class": "bad"},
+                                     "calibration_status": "FAIL"})
+    assert not any("can hardly test it" in line for line in rejected)
+    passed = _validation_warnings({"calibration_in_the_large": {**own, "p_value": 0.2}, "central_tendency": 0.02,
+                                   "one_class": {"class": "bad"}, "calibration_status": "PASS"})
+    assert any("12 rows at a mean prediction of 40.00% can hardly test it" in line for line in passed)
+    assert any("calibrated to a central tendency of 2.00%" in line for line in passed)

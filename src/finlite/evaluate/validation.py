@@ -1380,7 +1380,7 @@ def grade_power(rows: int, pd: float, level: float = GRADE_TEST_LEVEL) -> float 
     further in a downturn year."""
     from scipy.stats import binom
 
-    if 2 * pd > 1:
+    if 2 * pd >= 1:
         return None
     needed = flagged_defaults(rows, pd, level)
     if needed is None:
@@ -1490,6 +1490,10 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
     named = {m: summary[m]["underestimated"] for m in summary}
     held_out = bool(inp.validated)
     flagged = low["student"] if held_out else [g for g in low["student"] if g not in low["teacher"]]
+    # PDs calibrated to a long-run rate sit off the test split's rates in every grade by design.
+    by_design = inp.central_tendency if not held_out else None
+    if by_design is not None:
+        flagged = []
     inversions = {m: summary[m]["inversions"] for m in summary}
     cols = ["grade", "pd_low", "pd_high", "rows", "defaults", "mean_pd", "observed_rate", "upper_95", "p_value",
             "p_over", "defaults_flagged", "power_2x"]
@@ -1519,6 +1523,10 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
                  + ("" if held_out else ", where the teacher's is not")
                  + ": the applicants rated there default more often than their PD says; recalibrate before using "
                  "those PDs.")
+    if by_design is not None:
+        said += (f" The PDs were calibrated to a central tendency of {_fmt(by_design)}, not to this split's rate: a "
+                 "grade read too low or too high here is their level, by design, not a finding; back-test the grades "
+                 "against later periods.")
     thin = summary["student"]["low_power"]
     if thin:
         said += (f" In grade(s) {', '.join(map(str, thin))} (student) the test at {_percent(GRADE_TEST_LEVEL)} "
@@ -1532,7 +1540,8 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
                  + " (student): the grades do not rank the risk there.")
     record = {"scale": scale, "scale_source": summary["student"]["scale_source"],
               **{m: {k: v for k, v in summary[m].items() if k not in ("scale", "scale_source")} for m in summary},
-              "flagged": flagged, "test_level": GRADE_TEST_LEVEL, "status_level": GRADE_STATUS_LEVEL}
+              "flagged": flagged, "test_level": GRADE_TEST_LEVEL, "status_level": GRADE_STATUS_LEVEL,
+              **({"central_tendency": by_design} if by_design is not None else {})}
     return ("WARN" if flagged else "PASS"), said, tables, record
 
 

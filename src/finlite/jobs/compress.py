@@ -402,6 +402,14 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     sized, sized_tune = default_training(len(prepared.x_train), progress=progress, overrides=train_overrides)
     base = distill_data(prepared, lambda x: teacher_logits(art.model, x),
                         train_logits=getattr(art.model, "oof_logits", None))
+    if teacher_level(art) is not None:
+        # The teacher's PDs sit at a long-run rate, the labels at the sample's: the label term reads
+        # the student's logit moved back by the one shift that takes the teacher to the sample's rate,
+        # so the two terms agree (they pulled the student apart: a review, 2026-12-07).
+        from finlite.training.central import logit_shift
+
+        real = base.labelled_train > 0
+        base = replace(base, label_offset=logit_shift(base.t_train[real], float(base.y_train[real].mean(dtype="float64"))))
     provenance = {"path": str(art.path), "manifest_sha256": art.manifest["manifest_sha256"],
                   "manifest_core_sha256": core_digest(art.manifest), "model": art.manifest["model"],
                   "model_files": model_files(art.manifest)}
@@ -1232,7 +1240,15 @@ def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timin
     art = setup.art
     return run_recipe(recipe, setup.prepared, art.model, cutoff=setup.cutoff, seed=setup.seed, train=setup.train,
                       fine_tune=setup.fine_tune, teacher_bytes=art.weights_bytes, base=setup.base, timing=timing,
-                      progress=on_step, plan=plan)
+                      progress=on_step, plan=plan, level=teacher_level(art))
+
+
+def teacher_level(art: Artifact) -> float | None:
+    """The central tendency the teacher's PDs were calibrated to, which its students keep (None:
+    none, or the training split's own rate)."""
+    from finlite.training.central import recorded_central_tendency
+
+    return recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json")
 
 
 def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,
@@ -1386,6 +1402,9 @@ def _manifest_steps(setup: _Setup, recipe: Recipe, result: RecipeResult) -> list
                  "info": record.info}
         if record.index == 0:
             entry["teacher"] = setup.provenance
+            calibrated = (setup.art.manifest.get("steps") or [{}])[0].get("central_tendency")
+            if calibrated is not None:  # the student keeps its teacher's level: evaluate and report read it here
+                entry["central_tendency"] = calibrated
         entry.update(_training_of(recipe.steps[record.index], record, setup))
         steps.append(entry)
     return steps

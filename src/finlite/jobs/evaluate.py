@@ -18,7 +18,7 @@ from finlite.data.io import Table, frame_sha256, read_table
 from finlite.data.prepared import PreparedData
 from finlite.data.preprocess import blank_numbers, unseen_counts
 from finlite.data.split import make_split
-from finlite.errors import ConfigError, DataError, FinliteWarning
+from finlite.errors import ArtifactError, ConfigError, DataError, FinliteWarning
 from finlite.evaluate.metrics import finite_scores
 from finlite.evaluate.operating import OperatingPoint, check_operating_options, cutoff_at_flag_rate, rate_name
 from finlite.evaluate.report import compare_models, model_evidence
@@ -41,7 +41,6 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
         ArtifactError: the exported model and the weights disagree (the artifact was altered).
     """
     from finlite._manifest import read_listed
-    from finlite.errors import ArtifactError
     from finlite.export.graph import _is_regression
     from finlite.export.parity import FLOAT_TOLERANCE, INT8_TOLERANCE, onnx_session, run_onnx_blocks
     from finlite.jobs.export import FP32_FILE, INT8_FILE, _reference, int8_counterpart
@@ -586,7 +585,7 @@ def _one_class_backtest(art: Artifact, p: np.ndarray, y: np.ndarray, split: str,
         "one_class": {"class": str(only), "rows": n, "conservative": conservative,
                       "why": (f"every row is of class {only!r}: the AUC and the decision metrics need both classes, so "
                               "only the mean prediction is judged against the observed rate")},
-        "calibration_in_the_large": record, "calibration_status": status}
+        "calibration_in_the_large": record, "calibration_status": status, **_level_of(art)}
     if note is not None:
         result["note"] = note
     return result
@@ -624,7 +623,11 @@ def _recorded_scale(art: Artifact) -> tuple[float, ...]:
         return ()
     from finlite.jobs.report import ReportOptions, _stored_report
 
-    return ReportOptions.from_dict(_stored_report(art).get("options")).grades
+    try:
+        return ReportOptions.from_dict(_stored_report(art).get("options")).grades
+    except ConfigError as exc:  # the artifact's file, not the user's --grades
+        raise ArtifactError(f"{art.path / 'report.json'}'s options cannot be read ({exc}); the file was altered. "
+                            "Give the scale with --grades, or build the report again.") from None
 
 
 def _artifact_domain(art: Artifact) -> str:
@@ -680,7 +683,18 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
             # validator's walk-through, 2026-12-07).
             record["conservative"] = True
         out["calibration_in_the_large"] = record
+    out.update(_level_of(art))
     return out
+
+
+def _level_of(art: Artifact) -> dict[str, Any]:
+    """``{"central_tendency": rate}`` where the model's PDs were calibrated to a long-run rate
+    (``train --central-tendency``, kept by its students): one period's rate may sit off it, which
+    evaluate said nothing of where report --holdout did (a review, 2026-12-07)."""
+    from finlite.training.central import recorded_central_tendency
+
+    rate = recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json")
+    return {} if rate is None else {"central_tendency": rate}
 
 
 def _outside_counts(rows: Any, art: Artifact) -> dict[str, int]:

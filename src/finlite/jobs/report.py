@@ -438,13 +438,13 @@ def tabular_inputs(teacher_model: FinliteModel, teacher_preprocessor: Any, stude
         grades=master_scale(grades) if grades else (), central_tendency=central_tendency)
 
 
-def _central_tendency(manifest: Mapping[str, Any]) -> float | None:
-    """The long-run rate a teacher's PDs were calibrated to, read from its training step
-    (:func:`finlite.training.central.recorded_central_tendency`)."""
+def _central_tendency(manifest: Mapping[str, Any], path: Path) -> float | None:
+    """The long-run rate a model's PDs were calibrated to, read from its first step (a teacher's
+    training step, a student's first step: :func:`finlite.training.central.recorded_central_tendency`)."""
     from finlite.training.central import recorded_central_tendency
 
     steps = manifest.get("steps")
-    return recorded_central_tendency(steps if isinstance(steps, list) else [])
+    return recorded_central_tendency(steps if isinstance(steps, list) else [], path / "manifest.json")
 
 
 def _test_groups(prepared: PreparedData) -> np.ndarray | None:
@@ -828,7 +828,8 @@ def compress_report(*, teacher: Artifact, student: FinliteModel, prepared: Prepa
         inputs = tabular_inputs(teacher.model, teacher.preprocessor, student, teacher.preprocessor, prepared, cutoff,
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column, domain=options.domain,
-                                grades=options.grades, central_tendency=_central_tendency(teacher.manifest))
+                                grades=options.grades,
+                                central_tendency=_central_tendency(teacher.manifest, teacher.path))
     cost = _measure_cost(teacher, student, prepared.x_test, int(comparison["student"]["model_bytes"]), timing,
                          comparison)
     provenance = dict(comparison.get("teacher_artifact") or {})
@@ -1072,7 +1073,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column,
                                 domain=options.domain or _recorded_domain(stored), grades=options.grades,
-                                central_tendency=_central_tendency(base.manifest))
+                                central_tendency=_central_tendency(art.manifest, art.path)
+                                if _central_tendency(art.manifest, art.path) is not None
+                                else _central_tendency(base.manifest, base.path))
         if holdout_record is not None:
             # What each model achieved on its own test split when validated: the hold-out is judged
             # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).

@@ -582,15 +582,12 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
                                 f"(steps[0].fit.C), which no fit takes (a number of at least {MIN_C:g}, or "
                                 "penalty 'none'); the manifest was altered. Train the teacher again.") from None
     central = step.get("central_tendency")
-    if isinstance(central, Mapping):  # calibrated to a long-run rate as it was ("train": its split's own)
-        from finlite.training.central import check_central_tendency
+    if central is not None:  # calibrated to a long-run rate as it was ("train": its split's own)
+        from finlite.training.central import recorded_central_tendency
 
-        try:
-            extra["central_tendency"] = check_central_tendency(central.get("asked"))
-        except ConfigError:
-            raise ArtifactError(f"{art.path / 'manifest.json'} records a central tendency of "
-                                f"{central.get('asked')!r} (steps[0].central_tendency.asked), which no training takes; "
-                                "the manifest was altered. Train the teacher again.") from None
+        # A record no training writes is an altered artifact, not a wrong option of the user's.
+        recorded_central_tendency(steps, art.path / "manifest.json")
+        extra["central_tendency"] = central["asked"]
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],
           date_column=split.date_column, group_column=split.group_column,

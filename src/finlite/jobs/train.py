@@ -408,13 +408,9 @@ def _calibrate_to(net: FinliteModel, prepared: PreparedData, asked: float | str)
     rate, or "train": the split's own); the record the training step keeps."""
     from scipy.special import expit
 
-    from finlite.training.central import TRAINING_RATE, logit_shift, shift_output
+    from finlite.training.central import TRAINING_RATE, logit_shift, model_logits, shift_output
 
-    net.eval()
-    x = prepared.x_train
-    with torch.no_grad():  # in blocks: an MLP's hidden activations of a million rows are gigabytes
-        logits = np.concatenate([net(torch.from_numpy(x[i:i + 65_536])).numpy().astype(np.float64).ravel()
-                                 for i in range(0, len(x), 65_536)])
+    logits = model_logits(net, prepared.x_train)
     sample = float(np.mean(prepared.y_train, dtype=np.float64))
     rate = sample if asked == TRAINING_RATE else float(asked)
     before = float(np.mean(expit(logits)))

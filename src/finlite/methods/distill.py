@@ -419,19 +419,23 @@ def _label_term(student_out: torch.Tensor, label: torch.Tensor, weight: torch.Te
 
 
 def distillation_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, label: torch.Tensor,
-                      method: Distillation | HintDistillation, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean of ``α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(student, label)`` over rows.
+                      method: Distillation | HintDistillation, weight: torch.Tensor | None = None,
+                      offset: float = 0.0) -> torch.Tensor:
+    """Mean of ``α·T²·KL(teacher_T ‖ student_T) + (1−α)·CE(student + offset, label)`` over rows.
 
-    ``weight`` (0/1 per row) restricts the label term to labelled rows.
+    ``weight`` (0/1 per row) restricts the label term to labelled rows; ``offset``
+    (:attr:`~finlite.methods.targets.DistillData.label_offset`) moves the student's logit in the
+    label term only.
     """
     t = float(method.temperature)
     kl = _binary_kl(teacher_logit / t, student_logit / t).mean()
-    return method.alpha * t * t * kl + (1.0 - method.alpha) * _label_term(student_logit, label, weight, "classification")
+    return method.alpha * t * t * kl + (1.0 - method.alpha) * _label_term(student_logit + offset, label, weight,
+                                                                         "classification")
 
 
 def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.Tensor, label: torch.Tensor,
                                  method: RegressionDistillation, task: str = "classification",
-                                 weight: torch.Tensor | None = None) -> torch.Tensor:
+                                 weight: torch.Tensor | None = None, offset: float = 0.0) -> torch.Tensor:
     """``α·MSE|Huber(student, teacher) + (1−α)·label loss`` (CE for classification, MSE for regression);
     with ``weighting="relative"`` the teacher term of each row is weighted by ``1 / (|teacher| + floor)``
     (normalised to mean 1 over the rows)."""
@@ -446,7 +450,8 @@ def regression_distillation_loss(student_out: torch.Tensor, teacher_out: torch.T
         match = F.mse_loss(student_out, teacher_out)
     else:
         match = F.huber_loss(student_out, teacher_out, delta=float(method.delta))
-    return method.alpha * match + (1.0 - method.alpha) * _label_term(student_out, label, weight, task)
+    return method.alpha * match + (1.0 - method.alpha) * _label_term(
+        student_out + offset if task == "classification" else student_out, label, weight, task)
 
 
 #: The least rise of the log-odds per standard deviation of a constrained column that training
@@ -671,14 +676,14 @@ def distill(data: DistillData, student: FinliteModel, method: AnyDistillation, *
 
     if isinstance(method, RegressionDistillation):
         def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-            return regression_distillation_loss(out, t / scale, y / scale, method, dd.task, w)
+            return regression_distillation_loss(out, t / scale, y / scale, method, dd.task, w, dd.label_offset)
     else:
         if dd.task != "classification":
             raise ConfigError(f"{type(method).__name__} is for classifiers; use regression_distillation for a "
                               "regression model.")
 
         def base_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-            return distillation_loss(out, t, y, method, w)
+            return distillation_loss(out, t, y, method, w, dd.label_offset)
 
     constrained, mono_weight = _constrained_columns(method, monotone_index)
 

@@ -565,10 +565,10 @@ def _tuning(distillation: MethodConfig | None) -> Tuning:
 
 
 def _tuning_loss(out: torch.Tensor, t: torch.Tensor, y: torch.Tensor, loss: Tuning, task: str,
-                 w: torch.Tensor | None = None) -> torch.Tensor:
+                 w: torch.Tensor | None = None, offset: float = 0.0) -> torch.Tensor:
     if isinstance(loss, RegressionDistillation):
-        return regression_distillation_loss(out, t, y, loss, task, w)
-    return distillation_loss(out, t, y, loss, w)
+        return regression_distillation_loss(out, t, y, loss, task, w, offset)
+    return distillation_loss(out, t, y, loss, w, offset)
 
 
 def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], method: TaylorPruning,
@@ -587,7 +587,7 @@ def taylor_scores(model: FinliteModel, layers: list[tuple[str, nn.Linear]], meth
         idx = torch.randperm(n, generator=gen)[: method.batch_size]
         work.zero_grad(set_to_none=True)
         b = rows.batch(idx)
-        loss = _tuning_loss(work(b["x"]), b["t"], b["y"], loss_config, data.task, b["w"])
+        loss = _tuning_loss(work(b["x"]), b["t"], b["y"], loss_config, data.task, b["w"], data.label_offset)
         loss.backward()
         for i, (name, _) in enumerate(layers):
             layer = work_layers[name]
@@ -669,7 +669,7 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
     columns, weight = constrained
 
     def loss_fn(out: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        loss = _tuning_loss(out, batch["t"], batch["y"], distillation, data.task, batch["w"])
+        loss = _tuning_loss(out, batch["t"], batch["y"], distillation, data.task, batch["w"], data.label_offset)
         if columns:  # as distill() does: a random rise per row, up to one standard deviation
             x = batch["x"]
             delta = torch.rand(x.shape[0], dtype=x.dtype)
@@ -679,7 +679,7 @@ def _distill_with_penalty(model: FinliteModel, method: RegularizedPruning, data:
     def validate(m: nn.Module) -> float:
         with torch.inference_mode():
             out = forward_rows(m, x_val)
-            score = float(_tuning_loss(out, t_val, y_val, distillation, data.task))
+            score = float(_tuning_loss(out, t_val, y_val, distillation, data.task, None, data.label_offset))
             if columns:
                 score += weight * float(monotone_penalty(m, x_val, out, columns, 0.5, MONOTONE_MARGIN))
             return -score

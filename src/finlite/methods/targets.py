@@ -216,6 +216,10 @@ class DistillData:
     hint_val: np.ndarray | None = None
     transfer: TransferSet | None = None
     t_transfer: np.ndarray | None = None
+    #: Added to a student's logit in the label term only: where the teacher's PDs were calibrated to
+    #: a long-run rate (``train --central-tendency``), the shift that takes them back to the labels'
+    #: sample rate, so that soft targets and labels ask the student for the same thing.
+    label_offset: float = 0.0
 
     @classmethod
     def from_arrays(cls, x_train: np.ndarray, y_train: np.ndarray, t_train: np.ndarray, x_val: np.ndarray,

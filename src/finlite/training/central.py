@@ -26,13 +26,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from finlite.errors import ConfigError
+from finlite.errors import ArtifactError, ConfigError
 
-__all__ = ["TRAINING_RATE", "check_central_tendency", "logit_shift", "output_layer", "recorded_central_tendency",
-           "shift_output"]
+__all__ = ["MAX_RATE", "MIN_RATE", "TRAINING_RATE", "check_central_tendency", "logit_shift", "model_logits",
+           "output_layer", "realign", "recorded_central_tendency", "shift_output"]
 
 #: ``central_tendency`` that asks for the training split's own default rate.
 TRAINING_RATE = "train"
+#: The rates a calibration takes: float32 PDs resolve the ranking between them (at 1e-50 every PD
+#: was 0 and the AUC 0.5; near 1 the PDs round to a few values: a review, 2026-12-07); a long-run
+#: default rate above 50 % is no portfolio's.
+MIN_RATE, MAX_RATE = 1e-5, 0.5
 
 
 def check_central_tendency(value: Any, what: str = "central_tendency") -> float | str | None:
@@ -49,10 +53,36 @@ def check_central_tendency(value: Any, what: str = "central_tendency") -> float 
             and math.isfinite(value) and 1 < value < 100:
         hint = f" (a percentage? write {float(value) / 100:g} for {float(value):g} %)"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or not 0 < value < 1:
-        raise ConfigError(f"{what} is the long-run default rate the PDs are calibrated to, a fraction in (0, 1), or "
-                          f"'{TRAINING_RATE}' for the training split's own rate; got {value!r}{hint}.", param=what)
+            or not math.isfinite(value) or not MIN_RATE <= value <= MAX_RATE:
+        raise ConfigError(f"{what} is the long-run default rate the PDs are calibrated to, a fraction from "
+                          f"{MIN_RATE:g} to {MAX_RATE:g}, or '{TRAINING_RATE}' for the training split's own rate; got "
+                          f"{value!r}{hint}.", param=what)
     return float(value)
+
+
+def model_logits(net: nn.Module, x: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """``net``'s output logits of the rows ``x`` in float64, in blocks (an MLP's hidden
+    activations of a million rows are gigabytes), in eval mode."""
+    net.eval()
+    with torch.no_grad():
+        return np.concatenate([net(torch.from_numpy(np.ascontiguousarray(x[i:i + block]))).numpy()
+                               .astype(np.float64).ravel() for i in range(0, len(x), block)])
+
+
+def realign(net: nn.Module, x: np.ndarray, rate: float) -> float | None:
+    """Shift a student's output logit so that its mean PD over the rows ``x`` (the training split)
+    is ``rate``, its teacher's central tendency, and return the shift; None where the student has
+    no float output layer to shift (a quantized one: quantizing trains nothing, so nothing moved).
+    Distillation's label term pulls a student back to the sample's rate (a student of a teacher
+    calibrated to 5 % came out at 5.8 % and flagged 34 % of the rows where its teacher flagged 28 %:
+    a review, 2026-12-07)."""
+    try:
+        output_layer(net)
+    except ConfigError:
+        return None
+    shift = logit_shift(model_logits(net, x), rate)
+    shift_output(net, shift)
+    return shift
 
 
 def logit_shift(logits: np.ndarray, rate: float) -> float:
@@ -104,11 +134,28 @@ def shift_output(net: nn.Module, shift: float) -> None:
         layer.bias.add_(float(shift))
 
 
-def recorded_central_tendency(steps: Sequence[Any]) -> float | None:
-    """The long-run rate a teacher's PDs were calibrated to, where it is not its training split's
-    own (``train --central-tendency RATE``): their level then differs from a split's rate by design."""
+def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json") -> float | None:
+    """The long-run rate a model's PDs were calibrated to, where it is not its training split's
+    own (``train --central-tendency RATE``, recorded on a teacher's training step and a student's
+    first step): their level then differs from a split's rate by design. None where none is.
+
+    Raises:
+        ArtifactError: a record no training writes (a rate no calibration takes, a rate that is not
+            the one asked, or one on a boosted teacher): the manifest was altered (``where`` names it).
+    """
     record = steps[0].get("central_tendency") if steps and isinstance(steps[0], Mapping) else None
-    if not isinstance(record, Mapping) or record.get("asked") == "train":
+    if record is None:
         return None
-    rate = record.get("rate")
-    return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
+    asked = record.get("asked") if isinstance(record, Mapping) else None
+    kind = (steps[0].get("model") or {}).get("kind") if isinstance(steps[0].get("model"), Mapping) else None
+    try:
+        checked = check_central_tendency(asked)
+    except ConfigError:
+        checked = None
+    rate = checked if isinstance(checked, float) else None
+    if (not isinstance(record, Mapping) or asked is None or (kind is not None and kind not in ("mlp", "logistic"))
+            or (rate is not None and record.get("rate") != rate) or (rate is None and asked != TRAINING_RATE)):
+        raise ArtifactError(f"{where} records a central tendency ({record!r}) that no training writes (steps[0]."
+                            "central_tendency: a rate from 1e-05 to 0.5 or 'train', as asked, on a logistic or MLP "
+                            "teacher); the manifest was altered. Train the teacher again.")
+    return None if asked == TRAINING_RATE else rate
