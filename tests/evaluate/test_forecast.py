@@ -718,3 +718,21 @@ def test_var_backtest_refuses_what_it_cannot_judge() -> None:
         fc.var_backtest([0.01, 0.02], [0.01], 0.99)
     with pytest.raises(DataError, match="finite outcomes"):
         fc.var_backtest([np.nan], [0.01], 0.99)
+
+
+@pytest.mark.parametrize(("observations", "level"), [(250, 0.99), (99, 0.99), (1000, 0.95), (3, 0.99), (40, 0.975)])
+def test_the_chance_of_red_is_the_binomial_tail_from_the_first_red_count(observations: int, level: float) -> None:
+    """red_probability against traffic_light itself: the first count it calls red, and the
+    binomial mass from there (scipy's pmf, summed)."""
+    from scipy.stats import binom, poisson
+
+    first = next((k for k in range(observations + 1) if fc.traffic_light(k, observations, level) == "red"), None)
+    expected = 0.0 if first is None else float(binom.pmf(np.arange(first, observations + 1), observations,
+                                                         1 - level).sum())
+    assert fc.red_probability(observations, level) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    # A thousand right assets of 250 days: about a quarter of a red one, and one red by chance 22 % of the time.
+    panel = fc.red_by_chance([fc.red_probability(250, 0.99)] * 1000, 1)
+    assert panel["expected"] == pytest.approx(1000 * fc.red_probability(250, 0.99))
+    assert panel["p_value"] == pytest.approx(1 - poisson.pmf(0, panel["expected"]), rel=1e-12)
+    assert 0.15 < panel["p_value"] < 0.3
+    assert fc.red_by_chance([1e-4] * 10, 0) == {"expected": pytest.approx(1e-3), "p_value": 1.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import torch
 from finlite.data.market import MarketSpec, prepare_series
 from finlite.data.walkforward import WalkForward
 from finlite.errors import ConfigError, DataError
+from finlite.evaluate.forecast import ES_RED_PROBABILITY, red_by_chance, red_probability
 from finlite.jobs.forecast import (
     build_forecaster,
     forecast_evidence,
@@ -856,8 +858,24 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     es_panel = evp["models"]["teacher"]["value_at_risk"]["es_975"]
     assert es_panel["zones"]["red"] == 3 and es_panel["red_assets"] == ["A2", "A9", "A10"]
     assert "green 0, yellow 0, red 3" in render_forecast_table(evp)
+    chance = tested["red_by_chance"]
+    assert chance["p_value"] < 1e-6  # three of three red is no chance
     assert any("red zone of the Basel traffic light for 3 of 3 assets (A2, A9, A10; the table counts the assets by "
-               "zone)" in w for w in thin_warnings(evp))
+               f"zone; about {chance['expected']:.2g} expected by chance with every forecast right, p "
+               f"{chance['p_value']:.2g}): breached far more often than its level" in w for w in thin_warnings(evp))
+    # A large panel has some red assets by chance: one red of a thousand is read so, not as the
+    # forecasts understating the risk of the panel (22 % of right 1,000-asset panels had one: a review).
+    big = copy.deepcopy(evp)
+    var = big["models"]["teacher"]["value_at_risk"]["var_99"]
+    var.update(assets=1000, zones={"green": 950, "yellow": 49, "red": 1, "too_few_periods": 0}, red_assets=["A7"],
+               red_by_chance=red_by_chance([red_probability(250, 0.99)] * 1000, 1))
+    es = big["models"]["teacher"]["value_at_risk"]["es_975"]
+    es.update(assets=1000, zones={"green": 999, "yellow": 0, "red": 1, "too_few_periods": 0,
+                                  "forecasts_at_or_below_0": 0}, red_assets=["A7"],
+              red_by_chance=red_by_chance([ES_RED_PROBABILITY] * 1000, 1))
+    said = [w for w in thin_warnings(big) if "red zone" in w]
+    assert len(said) == 2 and all("no more assets than right forecasts put there by chance" in w for w in said)
+    assert not any("Do not scale" in w for w in said)
     # A return forecaster has no volatility to backtest.
     returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     plain = forecast_evidence(returns, {"teacher": np.zeros(len(returns.y_test))}, cutoff=None)

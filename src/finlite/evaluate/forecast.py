@@ -42,6 +42,7 @@ __all__ = [
     "CROSS_SECTION_MIN_ASSETS",
     "ES_DRAWS",
     "ES_LEVEL",
+    "ES_RED_PROBABILITY",
     "MAPE_EPS",
     "PORTFOLIO_QUANTILE",
     "TRAFFIC_LIGHT",
@@ -67,6 +68,8 @@ __all__ = [
     "per_fold",
     "quantile_portfolio",
     "r2",
+    "red_by_chance",
+    "red_probability",
     "rmse",
     "trading_view",
     "traffic_light",
@@ -254,6 +257,32 @@ def traffic_light(exceptions: int, observations: int, level: float) -> str | Non
         return None
     # (Red came first: with one expected exception or more, one breach or none is far below 99.99 %.)
     return "green" if cumulative < TRAFFIC_LIGHT[0] else "yellow"
+
+
+def red_probability(observations: int, level: float) -> float:
+    """The chance that forecasts whose VaR at ``level`` is right land in :func:`traffic_light`'s red
+    zone over ``observations`` periods: as many breaches as reach 99.99 % of the binomial, and two
+    at least. A panel of many assets has some red by chance (1,000 right assets over 250 days: one
+    or more red 22 % of the time: a review, 2026-12-07), which :func:`red_by_chance` weighs."""
+    stats = _stats()
+    q = 1.0 - float(level)
+    first = max(2, int(stats.binom.ppf(TRAFFIC_LIGHT[1], observations, q)))
+    return float(stats.binom.sf(first - 1, observations, q)) if first <= observations else 0.0
+
+
+#: The most often a right ES forecast is red (:func:`es_backtest`: Z2's p below 0.01 %, a
+#: p-value that is never below its level more often than the level).
+ES_RED_PROBABILITY = 1.0 - TRAFFIC_LIGHT[1]
+
+
+def red_by_chance(probabilities: Sequence[float], red: int) -> dict[str, float]:
+    """How many of a panel's assets would be red with every forecast right (``expected``: the sum
+    of each asset's chance, ``probabilities``), and the chance of ``red`` or more so (``p_value``,
+    Poisson's tail at that mean: each chance is small). A p_value above 1 % reads the red assets
+    as what a panel of that size shows by chance."""
+    expected = float(sum(probabilities))
+    p = float(_stats().poisson.sf(red - 1, expected)) if red > 0 else 1.0
+    return {"expected": expected, "p_value": p}
 
 
 def _bernoulli_loglik(hits: float, n: float, p: float) -> float:

@@ -47,6 +47,7 @@ from finlite.evaluate.forecast import (
     ABS_RETURN_VARIANCE_RATIO,
     ES_DRAWS,
     ES_LEVEL,
+    ES_RED_PROBABILITY,
     VAR_LEVELS,
     buy_and_hold,
     calendar_holes_warning,
@@ -59,6 +60,8 @@ from finlite.evaluate.forecast import (
     has_cross_section,
     independent_rows,
     panel_books,
+    red_by_chance,
+    red_probability,
     trading_view,
     up_share,
     var_backtest,
@@ -794,9 +797,10 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                 continue
             n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
             zones, red = _by_zone(each, names)
+            chance = red_by_chance([red_probability(e["observations"], level) for e in each], zones["red"])
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
-                                       "red_assets": red}
+                                       "red_assets": red, "red_by_chance": chance}
         tested["es_975"] = _es_tested(shortfall[name], names)
         out["models"][name]["value_at_risk"] = tested
 
@@ -809,8 +813,10 @@ def _es_tested(each: Sequence[Mapping[str, Any]], names: Sequence[str | None]) -
         return dict(each[0])
     zones, red = _by_zone(each, names, untested=True)
     n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
+    tested = [e for e in each if e.get("statistic") is not None]
     return {"level": each[0]["level"], "assets": len(each), "observations": n, "exceptions": x,
             "expected": sum(e["expected"] for e in each), "zones": zones, "red_assets": red,
+            "red_by_chance": red_by_chance([ES_RED_PROBABILITY] * len(tested), zones["red"]),
             "nonpositive_forecasts": sum(e["nonpositive_forecasts"] for e in each)}
 
 
@@ -945,14 +951,23 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
                        f"variance (realised / forecast {ratio:.2f}): a VaR or expected shortfall scaled by them is "
                        f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
                        "(or judge them by QLIKE, in the table) before using them as σ.")
-        red = _var_red(_dig(entry, ("value_at_risk", _var_key(VAR_LEVELS[0]))))
-        if red:
+        var = _dig(entry, ("value_at_risk", _var_key(VAR_LEVELS[0])))
+        red = _var_red(var)
+        if red and _chance_only(var):
+            out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
+                       f"red zone of the Basel traffic light{red}: no more assets than right forecasts put there by "
+                       "chance in a panel this size; read the assets named, not the panel.")
+        elif red:
             out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
                        f"red zone of the Basel traffic light{red}: breached far more often than its level, it "
                        "understates the risk. Do not scale a VaR by these forecasts before they are recalibrated.")
         es = _dig(entry, ("value_at_risk", "es_975"))
         red_es = _es_red(es)
-        if red_es:
+        if red_es and _chance_only(es):
+            out.append(f"a 97.5 % expected shortfall on the {terminal_safe(str(name))}'s volatility forecasts is in the "
+                       f"red zone{red_es}: no more assets than right forecasts put there by chance in a panel this "
+                       "size; read the assets named, not the panel.")
+        elif red_es:
             out.append(f"a 97.5 % expected shortfall on the {terminal_safe(str(name))}'s volatility forecasts is in the "
                        f"red zone{red_es}: the losses beyond its VaR are larger or more frequent than it says. Do "
                        "not scale an ES by these forecasts before they are recalibrated.")
@@ -990,9 +1005,18 @@ def _var_red(tested: Any) -> str:
     count = zones.get("red") if isinstance(zones, Mapping) else None
     if isinstance(count, int) and count:
         named = ", ".join(terminal_safe(str(a)) for a in (tested.get("red_assets") or [])[:5])
+        chance = tested.get("red_by_chance")
+        weighed = (f"; about {float(chance['expected']):.2g} expected by chance with every forecast right, p "
+                   f"{float(chance['p_value']):.2g}" if isinstance(chance, Mapping) else "")
         return (f" for {count:,} of {int(tested.get('assets') or 0):,} assets ({named}{', ...' if count > 5 else ''}; "
-                "the table counts the assets by zone)")
+                f"the table counts the assets by zone{weighed})")
     return ""
+
+
+def _chance_only(tested: Any) -> bool:
+    """Whether a panel's red assets are as many as right forecasts give by chance (p above 1 %)."""
+    chance = tested.get("red_by_chance") if isinstance(tested, Mapping) else None
+    return isinstance(chance, Mapping) and float(chance.get("p_value", 0.0)) > 0.01
 
 
 def _es_red(tested: Any) -> str:
