@@ -952,25 +952,19 @@ def thin_warnings(evidence: Mapping[str, Any]) -> list[str]:
                        f"{'breached more' if ratio > 1 else 'breached less'} often than its level.{why} Scale them "
                        "(or judge them by QLIKE, in the table) before using them as σ.")
         var = _dig(entry, ("value_at_risk", _var_key(VAR_LEVELS[0])))
-        red = _var_red(var)
-        if red and _chance_only(var):
-            out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
-                       f"red zone of the Basel traffic light{red}: no more assets than right forecasts put there by "
-                       "chance in a panel this size; read the assets named, not the panel.")
-        elif red:
-            out.append(f"a {VAR_LEVELS[0] * 100:g} % VaR on the {terminal_safe(str(name))}'s volatility forecasts is in the "
-                       f"red zone of the Basel traffic light{red}: breached far more often than its level, it "
-                       "understates the risk. Do not scale a VaR by these forecasts before they are recalibrated.")
         es = _dig(entry, ("value_at_risk", "es_975"))
-        red_es = _es_red(es)
-        if red_es and _chance_only(es):
-            out.append(f"a 97.5 % expected shortfall on the {terminal_safe(str(name))}'s volatility forecasts is in the "
-                       f"red zone{red_es}: no more assets than right forecasts put there by chance in a panel this "
-                       "size; read the assets named, not the panel.")
-        elif red_es:
-            out.append(f"a 97.5 % expected shortfall on the {terminal_safe(str(name))}'s volatility forecasts is in the "
-                       f"red zone{red_es}: the losses beyond its VaR are larger or more frequent than it says. Do "
-                       "not scale an ES by these forecasts before they are recalibrated.")
+        for tested, said, measure, finding, scaled in (
+                (var, _var_red(var), f"{VAR_LEVELS[0] * 100:g} % VaR", "breached far more often than its level, it "
+                 "understates the risk", "a VaR"),
+                (es, _es_red(es), "97.5 % expected shortfall", "the losses beyond its VaR are larger or more frequent "
+                 "than it says", "an ES")):
+            if not said:
+                continue
+            zone = "red zone of the Basel traffic light" if tested is var else "red zone"
+            out.append(f"a {measure} on the {terminal_safe(str(name))}'s volatility forecasts is in the {zone}{said}: "
+                       + ("no more assets than right forecasts put there by chance in a panel this size; read the "
+                          "assets named, not the panel." if _chance_only(tested) else
+                          f"{finding}. Do not scale {scaled} by these forecasts before they are recalibrated."))
         below = _dig(entry, ("pooled", "nonpositive_forecasts"))
         if isinstance(below, int) and below:
             out.append(f"{below:,} of the {terminal_safe(str(name))}'s volatility forecasts are at or below 0, which a "
