@@ -1677,14 +1677,19 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     out = []
     graded = result.get("pd_grades")
     low = graded.get("underestimated_status_level") if isinstance(graded, Mapping) else None
-    if low:
+    if low and isinstance(graded, Mapping) and graded.get("central_tendency") is not None:
+        out.append(f"note: the model's PDs were calibrated to a central tendency of {graded['central_tendency']:.2%}, "
+                   "not to this split's rate: grades read too low here are their level, by design, not a finding; "
+                   "back-test them against later periods.")
+    elif low:
         out.append(f"warning: the model's PD is too low in grade(s) {', '.join(map(str, low))} of the master scale "
                    "(Jeffreys test, one-sided, at 1 % for the scale as a whole: Holm's correction over the grades): "
                    "the rows rated there default more often than their PD says; recalibrate before using those PDs.")
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     one = result.get("one_class")
     power = own.get("power_2x") if isinstance(own, Mapping) else None
-    if isinstance(result.get("central_tendency"), (int, float)):
+    if isinstance(result.get("central_tendency"), (int, float)) and not (
+            low and isinstance(graded, Mapping) and graded.get("central_tendency") is not None):
         out.append(f"note: the model's PDs were calibrated to a central tendency of {result['central_tendency']:.2%} "
                    "(train --central-tendency): one period's default rate may sit off a long-run rate; read this "
                    "beside the periods before it.")
@@ -1735,9 +1740,11 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     elif isinstance(own, Mapping) and calibration_status(own) == "FAIL":
         way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
         factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
+        start = ("its PDs were calibrated to a long-run rate, which one period's may sit off"
+                 if isinstance(result.get("central_tendency"), (int, float))
+                 else "a model off by as much at validation was off from the start")
         out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly ({factor}); "
-                   "recalibrate it before relying on its PDs ('finlite report --holdout' judges it; a model off by "
-                   "as much at validation was off from the start).")
+                   f"recalibrate it before relying on its PDs ('finlite report --holdout' judges it; {start}).")
     return out
 
 

@@ -735,4 +735,13 @@ def test_the_chance_of_red_is_the_binomial_tail_from_the_first_red_count(observa
     assert panel["expected"] == pytest.approx(1000 * fc.red_probability(250, 0.99))
     assert panel["p_value"] == pytest.approx(1 - poisson.pmf(0, panel["expected"]), rel=1e-12)
     assert 0.15 < panel["p_value"] < 0.3
-    assert fc.red_by_chance([1e-4] * 10, 0) == {"expected": pytest.approx(1e-3), "p_value": 1.0}
+    none = fc.red_by_chance([1e-4] * 10, 0)
+    assert none["expected"] == pytest.approx(1e-3) and none["p_value"] == 1.0 and none["chance"] is True
+    # One asset far beyond what any of a thousand right ones shows (100 breaches in 250 days at 99 %)
+    # is no chance, whatever the count says (it read "chance": a review).
+    worst = fc.breach_tail(100, 250, 0.99)
+    assert worst == pytest.approx(float(binom.sf(99, 250, 0.01)), rel=1e-9)
+    far = fc.red_by_chance([fc.red_probability(250, 0.99)] * 1000, 1, worst)
+    assert far["p_value"] > 0.01 and far["worst_panel"] < 1e-4 and far["chance"] is False
+    near = fc.red_by_chance([fc.red_probability(250, 0.99)] * 1000, 1, fc.breach_tail(8, 250, 0.99))
+    assert near["chance"] is True  # the first red count, as right forecasts give it now and then

@@ -876,6 +876,10 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     said = [w for w in thin_warnings(big) if "red zone" in w]
     assert len(said) == 2 and all("no more assets than right forecasts put there by chance" in w for w in said)
     assert not any("Do not scale" in w for w in said)
+    # ... unless the red asset is beyond what any asset of the panel shows by chance.
+    var["red_by_chance"] = red_by_chance([red_probability(250, 0.99)] * 1000, 1, 1e-40)
+    said = [w for w in thin_warnings(big) if "red zone of the Basel" in w]
+    assert len(said) == 1 and "Do not scale a VaR by these forecasts" in said[0]
     # A return forecaster has no volatility to backtest.
     returns = prepare_series(prices, MarketSpec(window=10), walk=WalkForward(folds=2))
     plain = forecast_evidence(returns, {"teacher": np.zeros(len(returns.y_test))}, cutoff=None)

@@ -85,7 +85,7 @@ def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisi
     shutil.copytree(tmp_path / "ct", tmp_path / "bad")
     rehash(tmp_path / "bad", lambda m: m["steps"][0]["central_tendency"].__setitem__("asked", 5))
     with pytest.raises(ArtifactError, match=r"records a central tendency \(.*\) that no training writes \(steps\[0\]\."
-                                            r"central_tendency: a rate from 1e-05 to 0\.5 or 'train', as asked"):
+                                            r"central_tendency: a rate in \(0, 1\) or 'train', as asked"):
         reproduce(tmp_path / "bad", german_csv)
     # A rate that is not the one asked (the card would print it) is refused too, by compress as well.
     shutil.rmtree(tmp_path / "bad")
@@ -95,6 +95,14 @@ def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisi
         reproduce(tmp_path / "bad", german_csv)
     with pytest.raises(ArtifactError, match="that no training writes"):
         finlite.compress(tmp_path / "bad", german_csv, config=FAST, progress=False, timing=False)
+    # A rate in (0, 1) beyond today's training range reads (a teacher made before the range was
+    # narrowed, the same day), as does no record at all; a record on a model of another task does not.
+    from finlite.training.central import recorded_central_tendency
+
+    steps = [{"model": {"kind": "logistic"}, "central_tendency": {"asked": 0.6, "rate": 0.6}}]
+    assert recorded_central_tendency(steps) == 0.6 and recorded_central_tendency([{}]) is None
+    with pytest.raises(ArtifactError, match="that no training writes"):
+        recorded_central_tendency(steps, task="regression")
     # 'train': the training split's own rate; an MLP's output layer takes the shift too.
     own = finlite.train(german_csv, target="creditability", hidden=(8,), config=FAST, central_tendency="train")
     assert own.central_tendency["rate"] == own.central_tendency["training_rate"]
@@ -128,7 +136,7 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
                                  "--central-tendency", "0.1", "--out", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
     assert "calibrated to a central tendency of 10.0%: every logit shifted by -" in result.output
-    student = finlite.compress(tmp_path / "t", german_csv, config=FAST, out=tmp_path / "s", progress=False,
+    student = finlite.compress(tmp_path / "t", german_csv, out=tmp_path / "s", progress=False,
                                timing=False)
     # The student keeps the teacher's level: distillation's label term pulled it to the sample's
     # 30 % (5.8 % where its teacher said 5 %, and 6 points more rows flagged: a review); every step
@@ -139,7 +147,7 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
 
     teacher, made = finlite.load(tmp_path / "t"), finlite.load(student.path)
     finlite.train(german_csv, target="creditability", model="logistic", out=tmp_path / "t0", progress=False)
-    plain = finlite.load(finlite.compress(tmp_path / "t0", german_csv, config=FAST, out=tmp_path / "s0",
+    plain = finlite.load(finlite.compress(tmp_path / "t0", german_csv, out=tmp_path / "s0",
                                           progress=False, timing=False).path)
     prepared = prepare_like(teacher, german_csv)
 
@@ -147,19 +155,29 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
         with torch.no_grad():
             return model.predict_proba(torch.from_numpy(x)).numpy().astype(np.float64)
 
-    assert float(pd(made.model, prepared.x_train).mean()) == pytest.approx(0.1, abs=1e-5)
+    # The level kept by the label term's offset alone (its mean PD was 5.8 % for a 5 % teacher, and
+    # realigning it to the teacher's mean moved its decisions the other way: reviews 306, 307).
+    assert float(pd(made.model, prepared.x_train).mean()) == pytest.approx(0.1, rel=0.15)
     # Its decisions at the teacher's cut-off are as close to its teacher's as an uncalibrated
-    # student's are to an uncalibrated teacher's (the same rows flagged, to 2 points; 6.5 apart before).
+    # student's are to an uncalibrated teacher's (to 2 points; without the label term's offset the
+    # default compress flagged 6.5 points more: review 306; the short FAST settings do not show it).
     flags = {who: float(np.mean(pd(m.model, prepared.x_test) >= m.cutoff)) for who, m in
              (("teacher", teacher), ("student", made), ("plain", plain))}
     assert flags["teacher"] == pytest.approx(float(np.mean(pd(finlite.load(tmp_path / "t0").model, prepared.x_test)
                                                            >= plain.cutoff)), abs=1e-9)
-    assert flags["student"] == pytest.approx(flags["plain"], abs=0.02), flags
+    assert abs(flags["student"] - flags["teacher"]) <= abs(flags["plain"] - flags["teacher"]) + 0.02, flags
     first = made.manifest["steps"][0]
     assert first["central_tendency"] == teacher.manifest["steps"][0]["central_tendency"]
-    assert first["info"]["central_tendency"]["rate"] == 0.1
+    # evaluate on its own test split reads the grades as the report does: their level by design,
+    # not "recalibrate" (a review, 2026-12-07).
+    from finlite.jobs.evaluate import evaluate_artifact
+
     said = runner.invoke(app, ["evaluate", str(student.path), str(german_csv), "--no-timing"])
     assert said.exit_code == 0, said.output
+    own = evaluate_artifact(student.path, german_csv, timing=False)
+    assert own["central_tendency"] == 0.1 and own["pd_grades"]["central_tendency"] == 0.1
+    assert "recalibrate before using those PDs" not in said.stderr
+    assert "calibrated to a central tendency of 10.00%" in said.stderr
     report = json.loads((student.path / "report.json").read_text())
     section = next(s for s in report["sections"] if s["id"] == "calibration")
     assert section["metrics"]["in_the_large"]["central_tendency"] == 0.1

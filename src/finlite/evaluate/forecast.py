@@ -47,6 +47,7 @@ __all__ = [
     "PORTFOLIO_QUANTILE",
     "TRAFFIC_LIGHT",
     "VAR_LEVELS",
+    "breach_tail",
     "buy_and_hold",
     "cross_sectional_ic",
     "date_mean_errors",
@@ -275,14 +276,27 @@ def red_probability(observations: int, level: float) -> float:
 ES_RED_PROBABILITY = 1.0 - TRAFFIC_LIGHT[1]
 
 
-def red_by_chance(probabilities: Sequence[float], red: int) -> dict[str, float]:
+def red_by_chance(probabilities: Sequence[float], red: int, worst: float | None = None) -> dict[str, Any]:
     """How many of a panel's assets would be red with every forecast right (``expected``: the sum
     of each asset's chance, ``probabilities``), and the chance of ``red`` or more so (``p_value``,
-    Poisson's tail at that mean: each chance is small). A p_value above 1 % reads the red assets
-    as what a panel of that size shows by chance."""
+    Poisson's tail at that mean: each chance is small, and the tail is a little above the exact
+    Poisson-binomial's). ``worst`` is the smallest p-value of a red asset's own test (its
+    breaches' binomial tail, its Z2's p); ``worst_panel`` is it times the assets (Bonferroni: the
+    chance that any right asset of the panel is as far off). ``chance``: the red assets are what a
+    panel of that size shows by chance — ``p_value`` above 1 % and no asset so far off that the
+    panel cannot explain it (``worst_panel`` at the red level or above: one asset of a thousand
+    with 100 breaches in 250 days read "chance" by the count alone: a review, 2026-12-07)."""
     expected = float(sum(probabilities))
     p = float(_stats().poisson.sf(red - 1, expected)) if red > 0 else 1.0
-    return {"expected": expected, "p_value": p}
+    panel = None if worst is None else min(1.0, float(worst) * len(probabilities))
+    return {"expected": expected, "p_value": p, "worst_p": worst, "worst_panel": panel,
+            "chance": p > 0.01 and (panel is None or panel >= 1.0 - TRAFFIC_LIGHT[1])}
+
+
+def breach_tail(exceptions: int, observations: int, level: float) -> float:
+    """The binomial chance of ``exceptions`` or more VaR breaches in ``observations`` periods at
+    ``level`` were the VaR right: one asset's own p-value, which :func:`red_by_chance` weighs."""
+    return float(_stats().binom.sf(exceptions - 1, observations, 1.0 - float(level))) if exceptions > 0 else 1.0
 
 
 def _bernoulli_loglik(hits: float, n: float, p: float) -> float:

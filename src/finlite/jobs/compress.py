@@ -405,7 +405,9 @@ def _setup(teacher: str | Path | Artifact, data: DataLike, *, seed: int | None, 
     if teacher_level(art) is not None:
         # The teacher's PDs sit at a long-run rate, the labels at the sample's: the label term reads
         # the student's logit moved back by the one shift that takes the teacher to the sample's rate,
-        # so the two terms agree (they pulled the student apart: a review, 2026-12-07).
+        # so the two terms agree (they pulled the student apart: a review, 2026-12-07). The student is
+        # not shifted again afterwards: matching the teacher's mean PD moved its decisions off the
+        # teacher's at the cut-off (31.3 % of training rows flagged against 30 %: a review).
         from finlite.training.central import logit_shift
 
         real = base.labelled_train > 0
@@ -1240,7 +1242,7 @@ def _run_steps(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None, timin
     art = setup.art
     return run_recipe(recipe, setup.prepared, art.model, cutoff=setup.cutoff, seed=setup.seed, train=setup.train,
                       fine_tune=setup.fine_tune, teacher_bytes=art.weights_bytes, base=setup.base, timing=timing,
-                      progress=on_step, plan=plan, level=teacher_level(art))
+                      progress=on_step, plan=plan)
 
 
 def teacher_level(art: Artifact) -> float | None:
@@ -1248,7 +1250,8 @@ def teacher_level(art: Artifact) -> float | None:
     none, or the training split's own rate)."""
     from finlite.training.central import recorded_central_tendency
 
-    return recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json")
+    return recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json",
+                                     task=art.manifest.get("task"))
 
 
 def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,

@@ -460,6 +460,12 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
             result.update(_pd_grades(art, y, scores, grades))
+            level = _level_of(art)
+            if prepared is not None and level and "pd_grades" in result:
+                # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
+                # or too high in every grade by design (evaluate said "recalibrate": a review).
+                result["pd_grades"]["central_tendency"] = level["central_tendency"]
+            result.update(level)
         return result
     report = compare_models(base.model, art.model, x, y, cutoff, timing=timing, timer=report_timer(), split=split,
                             sizes=(base.weights_bytes, art.weights_bytes),
@@ -683,7 +689,6 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
             # validator's walk-through, 2026-12-07).
             record["conservative"] = True
         out["calibration_in_the_large"] = record
-    out.update(_level_of(art))
     return out
 
 
@@ -693,7 +698,8 @@ def _level_of(art: Artifact) -> dict[str, Any]:
     evaluate said nothing of where report --holdout did (a review, 2026-12-07)."""
     from finlite.training.central import recorded_central_tendency
 
-    rate = recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json")
+    rate = recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json",
+                                     task=art.manifest.get("task"))
     return {} if rate is None else {"central_tendency": rate}
 
 

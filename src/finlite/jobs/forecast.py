@@ -49,6 +49,7 @@ from finlite.evaluate.forecast import (
     ES_LEVEL,
     ES_RED_PROBABILITY,
     VAR_LEVELS,
+    breach_tail,
     buy_and_hold,
     calendar_holes_warning,
     cross_sectional_ic,
@@ -797,7 +798,9 @@ def _value_at_risk(out: dict[str, Any], series: PreparedSeries, known: np.ndarra
                 continue
             n, x = sum(e["observations"] for e in each), sum(e["exceptions"] for e in each)
             zones, red = _by_zone(each, names)
-            chance = red_by_chance([red_probability(e["observations"], level) for e in each], zones["red"])
+            reds = [breach_tail(e["exceptions"], e["observations"], level) for e in each if e["zone"] == "red"]
+            chance = red_by_chance([red_probability(e["observations"], level) for e in each], zones["red"],
+                                   min(reds) if reds else None)
             tested[_var_key(level)] = {"level": level, "assets": len(each), "observations": n, "exceptions": x,
                                        "expected": n * (1.0 - level), "exception_rate": x / n, "zones": zones,
                                        "red_assets": red, "red_by_chance": chance}
@@ -816,7 +819,9 @@ def _es_tested(each: Sequence[Mapping[str, Any]], names: Sequence[str | None]) -
     tested = [e for e in each if e.get("statistic") is not None]
     return {"level": each[0]["level"], "assets": len(each), "observations": n, "exceptions": x,
             "expected": sum(e["expected"] for e in each), "zones": zones, "red_assets": red,
-            "red_by_chance": red_by_chance([ES_RED_PROBABILITY] * len(tested), zones["red"]),
+            "red_by_chance": red_by_chance([ES_RED_PROBABILITY] * len(tested), zones["red"],
+                                           min((float(e["p_value"]) for e in tested if e["zone"] == "red"),
+                                               default=None)),
             "nonpositive_forecasts": sum(e["nonpositive_forecasts"] for e in each)}
 
 
@@ -1010,7 +1015,7 @@ def _var_red(tested: Any) -> str:
 def _chance_only(tested: Any) -> bool:
     """Whether a panel's red assets are as many as right forecasts give by chance (p above 1 %)."""
     chance = tested.get("red_by_chance") if isinstance(tested, Mapping) else None
-    return isinstance(chance, Mapping) and float(chance.get("p_value", 0.0)) > 0.01
+    return isinstance(chance, Mapping) and chance.get("chance") is True
 
 
 def _es_red(tested: Any) -> str:

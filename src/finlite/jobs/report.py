@@ -444,7 +444,8 @@ def _central_tendency(manifest: Mapping[str, Any], path: Path) -> float | None:
     from finlite.training.central import recorded_central_tendency
 
     steps = manifest.get("steps")
-    return recorded_central_tendency(steps if isinstance(steps, list) else [], path / "manifest.json")
+    return recorded_central_tendency(steps if isinstance(steps, list) else [], path / "manifest.json",
+                                     task=manifest.get("task"))
 
 
 def _test_groups(prepared: PreparedData) -> np.ndarray | None:

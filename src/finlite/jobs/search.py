@@ -29,7 +29,7 @@ from finlite.artifact import Artifact, DataLike
 from finlite.data.prepared import PreparedData
 from finlite.errors import ConfigError
 from finlite.evaluate.operating import check_operating_options
-from finlite.jobs.compress import CompressOutcome, _run, _setup, teacher_level, write_rejected
+from finlite.jobs.compress import CompressOutcome, _run, _setup, write_rejected
 from finlite.jobs.reproduce import is_timing
 from finlite.methods.distill import BINS_FROM, BinsFrom
 from finlite.models.base import FinliteModel
@@ -249,8 +249,7 @@ def search_students(
     total = len(students) * len(tails)
     start = time.perf_counter()
     deadline = time.time() + budget_s  # wall clock: Ray workers compare against it too
-    common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base,
-              "level": teacher_level(art)}
+    common = {"cutoff": setup.cutoff, "seed": setup.seed, "teacher_bytes": art.weights_bytes, "base": setup.base}
     job: dict[str, Any] = {"prepared": prepared, "teacher": art.model, "gates": gates, "config": setup.train,
                            "fine_tune": setup.fine_tune, "common": common, "deadline": deadline,
                            "input_bins_from": input_bins_from}

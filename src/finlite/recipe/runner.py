@@ -29,7 +29,6 @@ from finlite.models.base import FinliteModel
 from finlite.recipe.gates import GateResult, decision_check, evaluate_candidate, speed_check
 from finlite.recipe.spec import Recipe, Step
 from finlite.tasks import Task, get_task, series_rows
-from finlite.training.central import realign
 from finlite.training.loop import TrainConfig, seed_everything
 
 
@@ -231,7 +230,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
                train_logits: np.ndarray | None = None, timing: bool = False,
                progress: Any = None, start: FinliteModel | None = None,
                base: DistillData | None = None, start_distillation: MethodConfig | None = None,
-               plan: PruningPlan | None = None, level: float | None = None) -> RecipeResult:
+               plan: PruningPlan | None = None) -> RecipeResult:
     """Apply ``recipe`` to ``teacher`` on ``data``: steps in order, each kept only if it passes every gate.
 
     Args:
@@ -263,9 +262,6 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
         plan: a ready pruning plan (e.g. edited by hand) that the recipe's magnitude or Taylor
             pruning step applies instead of making one; the compress job passes it with a
             recipe of one pruning step (``finlite compress --plan``).
-        level: the central tendency the teacher's PDs were calibrated to (``train
-            --central-tendency``): each step's student is shifted to the same mean PD over the
-            training split before it is judged (:func:`finlite.training.central.realign`).
     """
     task = get_task(data.task)
     where = f"recipe {recipe.name or '(unnamed)'}"
@@ -371,12 +367,6 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
         if candidate.model is None:  # a handler must return the model it made (StepState.need_model)
             raise ConfigError(f"{_step_label(recipe, i, step.name)}: its handler returned no model, so there is "
                               "nothing to judge; a handler returns a StepState holding the model it made.")
-        if level is not None and candidate.model is not teacher:
-            # The teacher's PDs were calibrated to a central tendency: the student is put at the same
-            # level before it is judged (distillation's label term pulls it to the sample's rate).
-            shift = realign(candidate.model, data.x_train, level)
-            if shift is not None:
-                info = {**info, "central_tendency": {"rate": level, "logit_shift": shift}}
         metrics = evaluate_candidate(candidate.model, data.x_val, data.y_val, p_teacher, cutoff,
                                      timing=timing, teacher_bytes=teacher_bytes, task=task.name,
                                      rows=series_rows(data, "val"))

@@ -29,7 +29,7 @@ from torch import nn
 from finlite.errors import ArtifactError, ConfigError
 
 __all__ = ["MAX_RATE", "MIN_RATE", "TRAINING_RATE", "check_central_tendency", "logit_shift", "model_logits",
-           "output_layer", "realign", "recorded_central_tendency", "shift_output"]
+           "output_layer", "recorded_central_tendency", "shift_output"]
 
 #: ``central_tendency`` that asks for the training split's own default rate.
 TRAINING_RATE = "train"
@@ -67,22 +67,6 @@ def model_logits(net: nn.Module, x: np.ndarray, block: int = 65_536) -> np.ndarr
     with torch.no_grad():
         return np.concatenate([net(torch.from_numpy(np.ascontiguousarray(x[i:i + block]))).numpy()
                                .astype(np.float64).ravel() for i in range(0, len(x), block)])
-
-
-def realign(net: nn.Module, x: np.ndarray, rate: float) -> float | None:
-    """Shift a student's output logit so that its mean PD over the rows ``x`` (the training split)
-    is ``rate``, its teacher's central tendency, and return the shift; None where the student has
-    no float output layer to shift (a quantized one: quantizing trains nothing, so nothing moved).
-    Distillation's label term pulls a student back to the sample's rate (a student of a teacher
-    calibrated to 5 % came out at 5.8 % and flagged 34 % of the rows where its teacher flagged 28 %:
-    a review, 2026-12-07)."""
-    try:
-        output_layer(net)
-    except ConfigError:
-        return None
-    shift = logit_shift(model_logits(net, x), rate)
-    shift_output(net, shift)
-    return shift
 
 
 def logit_shift(logits: np.ndarray, rate: float) -> float:
@@ -134,28 +118,30 @@ def shift_output(net: nn.Module, shift: float) -> None:
         layer.bias.add_(float(shift))
 
 
-def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json") -> float | None:
+def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json",
+                              task: Any = None) -> float | None:
     """The long-run rate a model's PDs were calibrated to, where it is not its training split's
     own (``train --central-tendency RATE``, recorded on a teacher's training step and a student's
     first step): their level then differs from a split's rate by design. None where none is.
+    ``task`` (the manifest's) is checked when given: only a binary model has PDs.
 
     Raises:
-        ArtifactError: a record no training writes (a rate no calibration takes, a rate that is not
-            the one asked, or one on a boosted teacher): the manifest was altered (``where`` names it).
+        ArtifactError: a record no training writes (a rate outside (0, 1), a rate that is not the
+            one asked, one on a boosted teacher or a model of another task): the manifest was
+            altered (``where`` names it). The range is (0, 1), not :func:`check_central_tendency`'s
+            narrower one, which came later the same day: a teacher made in between still reads.
     """
     record = steps[0].get("central_tendency") if steps and isinstance(steps[0], Mapping) else None
     if record is None:
         return None
     asked = record.get("asked") if isinstance(record, Mapping) else None
     kind = (steps[0].get("model") or {}).get("kind") if isinstance(steps[0].get("model"), Mapping) else None
-    try:
-        checked = check_central_tendency(asked)
-    except ConfigError:
-        checked = None
-    rate = checked if isinstance(checked, float) else None
-    if (not isinstance(record, Mapping) or asked is None or (kind is not None and kind not in ("mlp", "logistic"))
-            or (rate is not None and record.get("rate") != rate) or (rate is None and asked != TRAINING_RATE)):
+    number = isinstance(asked, (int, float)) and not isinstance(asked, bool) and math.isfinite(asked) \
+        and 0 < asked < 1
+    if (not isinstance(record, Mapping) or not (number or asked == TRAINING_RATE)
+            or (number and record.get("rate") != asked) or (kind is not None and kind not in ("mlp", "logistic"))
+            or (task is not None and task != "binary")):
         raise ArtifactError(f"{where} records a central tendency ({record!r}) that no training writes (steps[0]."
-                            "central_tendency: a rate from 1e-05 to 0.5 or 'train', as asked, on a logistic or MLP "
-                            "teacher); the manifest was altered. Train the teacher again.")
-    return None if asked == TRAINING_RATE else rate
+                            "central_tendency: a rate in (0, 1) or 'train', as asked, on a binary logistic or MLP "
+                            "model); the manifest was altered. Train the teacher again.")
+    return float(asked) if isinstance(asked, (int, float)) else None  # 'train': the split's own rate
