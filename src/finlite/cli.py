@@ -717,7 +717,7 @@ def _central(text: str | None, model: str | None) -> float | str | None:
     """``--central-tendency`` as :func:`finlite.jobs.train.train` takes it: a rate, 'train', or None.
 
     Raises:
-        ConfigError: no rate in (0, 1) nor 'train', or a boosted teacher.
+        ConfigError: no rate from 1e-5 to 0.5 nor 'train', or a boosted teacher.
     """
     if text is None:
         return None
@@ -809,7 +809,7 @@ def train(
     force: Force = False,
     quiet: Quiet = False,
     penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for the unpenalised maximum (warned of where the one-hot design leaves its coefficients unidentified, or a column separates the classes).")] = None,
-    central_tendency: Annotated[str | None, typer.Option(help="--model logistic or mlp: calibrate the PDs to a long-run default rate (a fraction, e.g. 0.023), one shift of every logit so that the mean PD over the training split equals it (the ranking and decisions at the bad-rate or --flag-rate cut-off unchanged); 'train' for the training split's own rate.")] = None,
+    central_tendency: Annotated[str | None, typer.Option(help="--model logistic or mlp: calibrate the PDs to a long-run default rate (a fraction from 1e-5 to 0.5, e.g. 0.023), one shift of every logit so that the mean PD over the training split equals it (the ranking and decisions at the bad-rate or --flag-rate cut-off unchanged); 'train' for the training split's own rate.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""

@@ -13,7 +13,9 @@ Gini and the decisions at a cut-off set by a flag rate are unchanged).
 
 Given as ``train --central-tendency RATE`` (``"train"``: the training split's own default rate,
 which fixes a teacher whose PDs are off its sample's rate, as early stopping on AUC can leave
-them), and recorded in the training step (``central_tendency``).
+them), and recorded in the training step (``central_tendency``) and a student's first step
+(:func:`recorded_central_tendency` reads either). A student keeps the level through its
+distillation's label term (:attr:`finlite.methods.targets.DistillData.label_offset`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ MIN_RATE, MAX_RATE = 1e-5, 0.5
 
 
 def check_central_tendency(value: Any, what: str = "central_tendency") -> float | str | None:
-    """A central tendency as :func:`finlite.jobs.train.train` takes it: a default rate in (0, 1),
-    :data:`TRAINING_RATE`, or None for none. ``what`` names the option in the message.
+    """A central tendency as :func:`finlite.jobs.train.train` takes it: a default rate from
+    :data:`MIN_RATE` to :data:`MAX_RATE`, :data:`TRAINING_RATE`, or None for none. ``what`` names
+    the option in the message.
 
     Raises:
         ConfigError: anything else (a percentage is hinted at).
