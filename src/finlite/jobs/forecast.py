@@ -1013,7 +1013,8 @@ def _var_red(tested: Any) -> str:
 
 
 def _chance_only(tested: Any) -> bool:
-    """Whether a panel's red assets are as many as right forecasts give by chance (p above 1 %)."""
+    """Whether a panel's red assets are what right forecasts give by chance (:func:`~finlite.evaluate.forecast.red_by_chance`'s
+    ``chance``: as many as that, p above 1 %, and none beyond chance for the whole panel)."""
     chance = tested.get("red_by_chance") if isinstance(tested, Mapping) else None
     return isinstance(chance, Mapping) and chance.get("chance") is True
 
