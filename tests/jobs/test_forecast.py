@@ -822,6 +822,8 @@ def test_a_volatility_forecaster_is_backtested_as_a_var_beside_riskmetrics_ewma(
     table = render_forecast_table(ev)
     assert "note: ewma is RiskMetrics'" in table and var99["zone"] in ("green", "yellow", "red")
     assert "99 % VaR traffic light (Basel rule)" in table
+    row = next(line for line in table.splitlines() if line.startswith("99 % VaR coverage p, exact binomial"))
+    assert f"{var99['kupiec']['exact_p']:.4f}" in row
     # 58 periods at 99 % expect 0.58 exceptions: too few for a zone (0 would be "yellow"), said so.
     short = prepare_series(prices, MarketSpec(window=10, objective="volatility"), walk=WalkForward(folds=2))
     few = forecast_evidence(short, {"teacher": np.full(len(short.y_test), 0.01)}, cutoff=None)
