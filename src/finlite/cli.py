@@ -1789,9 +1789,10 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
               f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
               "sampling noise)")
     if isinstance(own, Mapping):
+        status = result.get("calibration_status")
         _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
               f"{own['mean_predicted']:.2%} (off by a factor of {float(own.get('factor') or float('inf')):.2f}; "
-              f"Jeffreys test p {own['p_value']:.2g}, two-sided)")
+              f"Jeffreys test p {own['p_value']:.2g}, two-sided)" + (f": {status}" if status else ""))
 
 
 def _shown(path: Path) -> Path:

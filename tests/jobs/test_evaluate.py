@@ -524,6 +524,9 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
     assert f"  since validation     AUC {since['validated_auc']:.4f} on its test split → {since['auc']:.4f} here" \
         in cli.output
     assert f"  observed rate        {d / n:.2%} against a mean prediction of {p.mean():.2%}" in cli.output
+    # The verdict report --holdout gives it, in --json too (a two-class hold-out had none: a review).
+    assert result["calibration_status"] == "FAIL"
+    assert re.search(r"^  observed rate .*Jeffreys test p \S+, two-sided\): FAIL$", cli.output, re.M)
     assert "warning: the model's predictions underestimate the observed rate of these rows markedly" in cli.output
     # With --json too: on stderr and in the JSON's note (a nightly job read none: a fraud walk-through).
     as_json = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "worse.csv"), "--no-timing",

@@ -342,6 +342,7 @@ def test_a_holdout_is_judged_against_the_models_own_validation_too(exported_dir:
                                     "--json"])
     assert said.exit_code == 0, said.output
     assert json.loads(said.stdout)["calibration_in_the_large"]["conservative"] is True
+    assert json.loads(said.stdout)["calibration_status"] == "WARN"  # as report --holdout judges it
     assert "note: the model's PDs" in said.stderr and "conservative, as a PD back-test reads it" in said.stderr
     assert "recalibrate it before relying on its PDs" not in said.stderr
 

@@ -689,6 +689,9 @@ def _against_validation(art: Artifact, metrics: Mapping[str, Any], y: np.ndarray
             # validator's walk-through, 2026-12-07).
             record["conservative"] = True
         out["calibration_in_the_large"] = record
+        # The verdict report --holdout gives the mean PD, for a scheduler reading --json (a
+        # two-class hold-out had none: a validator's walk-through, 2026-12-07).
+        out["calibration_status"] = "WARN" if record.get("conservative") else calibration_status(record)
     return out
 
 
