@@ -843,7 +843,15 @@ def test_evaluate_warns_of_a_one_class_hold_out_underestimated_between_warn_and_
     own = evaluate_artifact(boosted_dir, rated, timing=False)
     record = own["calibration_in_the_large"]
     assert own["calibration_status"] == "WARN" and not own["one_class"]["conservative"]
-    assert 1.25 <= record["factor"] < 1.5 and record["p_value"] < 0.01
+    # The record against an independent computation: the chosen rows' mean score, the factor 1 / mean
+    # (every row a default), and the two-sided Jeffreys p from scipy's Beta(40 + 1/2, 1/2).
+    from scipy.stats import beta
+
+    mean = float(p[start:start + 40].mean())
+    assert record["mean_predicted"] == pytest.approx(mean, rel=1e-6)
+    assert record["factor"] == pytest.approx(1 / mean, rel=1e-6)
+    jeffreys = min(1.0, 2 * min(beta.cdf(mean, 40.5, 0.5), beta.sf(mean, 40.5, 0.5)))
+    assert record["p_value"] == pytest.approx(jeffreys, rel=1e-5) and jeffreys < 0.01
     assert (f"warning: the model's mean prediction ({record['mean_predicted']:.2%}) underestimates the observed rate "
             "of these rows (100.00%) beyond sampling noise") in result.stderr
     assert f"a factor of {record['factor']:.2f}): WARN; review its calibration" in result.stderr

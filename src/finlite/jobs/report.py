@@ -1074,9 +1074,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                                 seed=seed, segments=options.segments, protected=options.protected,
                                 monotone=options.monotone, id_column=options.id_column,
                                 domain=options.domain or _recorded_domain(stored), grades=options.grades,
+                                # The student's own record (kept from its teacher), else its baseline's.
                                 central_tendency=_central_tendency(art.manifest, art.path)
-                                if _central_tendency(art.manifest, art.path) is not None
-                                else _central_tendency(base.manifest, base.path))
+                                or _central_tendency(base.manifest, base.path))
         if holdout_record is not None:
             # What each model achieved on its own test split when validated: the hold-out is judged
             # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).
