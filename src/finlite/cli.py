@@ -713,17 +713,14 @@ def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> li
     return [flag for flag, on in given.items() if on]
 
 
-def _central(text: str | None, model: str | None) -> float | str | None:
+def _central(text: str | None) -> float | str | None:
     """``--central-tendency`` as :func:`finlite.jobs.train.train` takes it: a rate, 'train', or None.
 
     Raises:
-        ConfigError: no rate from 1e-5 to 0.5 nor 'train', or a boosted teacher.
+        ConfigError: no rate from 1e-5 to 0.5 nor 'train'.
     """
     if text is None:
         return None
-    if (model or "mlp") not in ("mlp", "logistic"):
-        raise ConfigError(f"--central-tendency shifts the output logit of --model logistic or mlp; --model {model} has "
-                          "none. Drop --central-tendency.", param="central_tendency")
     from finlite.training.central import TRAINING_RATE, check_central_tendency
 
     word = text.strip().lower()
@@ -809,7 +806,7 @@ def train(
     force: Force = False,
     quiet: Quiet = False,
     penalty_c: Annotated[str | None, typer.Option(help="--model logistic: the ridge's inverse strength, scikit-learn's C (default 1; larger: a weaker penalty), or 'none' for the unpenalised maximum (warned of where the one-hot design leaves its coefficients unidentified, or a column separates the classes).")] = None,
-    central_tendency: Annotated[str | None, typer.Option(help="--model logistic or mlp: calibrate the PDs to a long-run default rate (a fraction from 1e-5 to 0.5, e.g. 0.023), one shift of every logit so that the mean PD over the training split equals it (the ranking and decisions at the bad-rate or --flag-rate cut-off unchanged); 'train' for the training split's own rate.")] = None,
+    central_tendency: Annotated[str | None, typer.Option(help="Calibrate the PDs to a long-run default rate (a fraction from 1e-5 to 0.5, e.g. 0.023), one shift of every logit (an MLP's or logistic model's output bias, a boosted model's first tree's leaves) so that the mean PD over the training split equals it (the ranking and decisions at the bad-rate or --flag-rate cut-off unchanged); 'train' for the training split's own rate.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A labelled table: refuse (exit 2, before anything is trained or written) every column that may leak the label (one that alone separates the training labels, or one named like a value recorded after the outcome, such as recoveries), listed together, instead of warning of each: for a scheduled pipeline, where a warning goes unread. With --task forecast: refuse a price file with a move at a split's ratio of 2:1 or more or a tenfold jump, a stale run, a gap longer than any holiday or assets on other frequencies, listed together.")] = False,
 ) -> None:
     """Train a teacher model on a labelled table (or a forecaster on a price file) and save it as an artifact."""
@@ -875,7 +872,7 @@ def train(
         raise ConfigError(f"{ignored[0]} sets up a neural network; --model {model} {why}. Drop {ignored[0]}.",
                           param="model")
     _penalty(penalty_c, model)  # before any reading or training
-    central = _central(central_tendency, model)
+    central = _central(central_tendency)
     _limits.check_count(max_categories, "--max-categories", high=MAX_CATEGORIES)
     if high_cardinality not in HIGH_CARDINALITY:
         raise ConfigError(f"--high-cardinality must be one of {', '.join(HIGH_CARDINALITY)}; got {high_cardinality!r}.")
@@ -927,8 +924,10 @@ def train(
     if calibrated is not None:
         _echo(f"calibrated to a central tendency of {percent(calibrated['rate'])}"
               + (" (the training split's rate)" if calibrated["asked"] == "train" else "")
-              + f": every logit shifted by {calibrated['logit_shift']:+.4f} (mean PD over the training split "
-              f"{percent(calibrated['mean_pd_before'])} before, its default rate {percent(calibrated['training_rate'])})")
+              + f": every logit shifted by {calibrated['logit_shift']:+.4f} (mean PD over the training split"
+              + (" out of fold" if calibrated.get("basis") == "out_of_fold" else "")
+              + f" {percent(calibrated['mean_pd_before'])} before, its default rate "
+              f"{percent(calibrated['training_rate'])})")
     if outcome.operating_point is not None:
         _echo(f"operating point: {outcome.operating_point.describe()}; flags {percent(m['flagged_rate'])} of the "
               "test split")

@@ -367,8 +367,7 @@ def test_a_teacher_whose_pds_are_off_its_test_rate_is_warned_of() -> None:
     assert said.startswith(f"the model's mean prediction on its test split, 8.0%, overstates the observed rate of "
                            f"{d / n:.1%} by a factor of {0.08 / (d / n):.2f} (Jeffreys test p {p:.2g})")
     assert _calibration_warning(y, np.full(5_000, d / n)) == []  # right on average
-    assert said.endswith("--central-tendency train puts their mean at the training split's rate, a logistic or MLP "
-                         "teacher.")
+    assert said.endswith("--central-tendency train puts their mean at the training split's rate.")
     # 50 rows: warned only where the test rejects at 1 % and the factor reaches 1.5 (by hand).
     d50 = int(y[:50].sum())
     p50 = min(1.0, 2 * min(beta.cdf(0.08, d50 + 0.5, 50 - d50 + 0.5), beta.sf(0.08, d50 + 0.5, 50 - d50 + 0.5)))

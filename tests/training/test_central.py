@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,17 +110,69 @@ def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisi
     assert _training_mean_pd(own) == pytest.approx(own.central_tendency["training_rate"], abs=1e-6)
 
 
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_a_boosted_teacher_takes_the_shift_in_its_first_trees_leaves(german_csv: Path, tmp_path: Path,
+                                                                     library: str) -> None:
+    """Every training row's log-odds moves by the one shift, through the library's own scoring
+    of the saved trees; the out-of-fold scores (its students' targets, and the basis of the mean
+    for an ensemble) move by it too and average the rate asked; the splits, hence the AUC and
+    the flags at the bad-rate cut-off, are the uncalibrated teacher's; the exported ONNX trees
+    carry it (parity), the Predictor's PDs are the calibrated ones, and reproduce refits it."""
+    from finlite.jobs.export import export_artifact
+    from finlite.jobs.reproduce import reproduce
+    from finlite.runtime import Predictor
+
+    plain = finlite.train(german_csv, target="creditability", model=library, progress=False)
+    shifted = finlite.train(german_csv, target="creditability", model=library, central_tendency=0.05,
+                            out=tmp_path / "ct", progress=False)
+    record = shifted.central_tendency
+    assert record["basis"] == "out_of_fold" and record["rate"] == 0.05 and record["training_rate"] == 0.3
+    x = shifted.data.x_train
+    moved = shifted.model.logits_np(x) - plain.model.logits_np(x)
+    assert np.abs(moved - record["logit_shift"]).max() < 1e-5
+    assert record["logit_shift"] < -2  # 30 % to 5 %: about logit(0.05) - logit(0.3) = -2.1, farther for a spread
+    oof_plain, oof = plain.model.oof_logits.astype(np.float64), shifted.model.oof_logits.astype(np.float64)
+    assert np.abs(oof - oof_plain - record["logit_shift"]).max() < 1e-5
+    assert float(expit(oof).mean()) == pytest.approx(0.05, abs=1e-6)
+    assert record["mean_pd_before"] == pytest.approx(float(expit(oof_plain).mean()), abs=1e-6)
+    for key in ("auc", "gini", "ks", "flagged_rate", "f1"):
+        assert shifted.metrics["test"][key] == pytest.approx(plain.metrics["test"][key], abs=1e-12), key
+    assert shifted.operating_point.cutoff < 0.2 < plain.operating_point.cutoff  # the cut-off moved with the PDs
+    assert plain.model.trees == shifted.model.trees and plain.model.nodes == shifted.model.nodes
+    art = finlite.load(tmp_path / "ct")
+    assert art.manifest["steps"][0]["central_tendency"] == record
+    assert np.abs(art.model.logits_np(x[:50]) - shifted.model.logits_np(x[:50])).max() == 0
+    parity = export_artifact(tmp_path / "ct", german_csv)["onnx"]["parity"]
+    assert parity["passed"] and parity["flips"] == 0 and parity["max_abs_diff"] < 1e-5
+    rows = pd.read_csv(german_csv).drop(columns="creditability").head(20)
+    onnx_p = Predictor(tmp_path / "ct").predict_proba(rows)[:, 1]
+    torch_p = expit(art.model.logits_np(Predictor(tmp_path / "ct").encode(rows).astype(np.float32)))
+    assert np.abs(onnx_p - torch_p).max() < 1e-5 and onnx_p.mean() < 0.2
+    verdict = reproduce(tmp_path / "ct", german_csv)
+    assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True
+
+
 def test_a_central_tendency_is_refused_where_no_logit_takes_it(german_csv: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="central_tendency moves the output logit of a logistic or MLP teacher; a "
-                                          "lightgbm teacher has none"):
-        finlite.train(german_csv, target="creditability", model="lightgbm", central_tendency=0.1)
+    from finlite.models.gbdt import BoostedEnsemble
+    from finlite.training.central import recorded_central_tendency
+
+    forecaster = BoostedEnsemble("lightgbm", 1, objective="regression")
+    with pytest.raises(ConfigError, match="central_tendency shifts the log-odds of a binary ensemble trained by "
+                                          "finlite on a table; this one forecasts a value"):
+        forecaster.shifted(0.5)
+    imported = BoostedEnsemble("lightgbm", 1, input={"mode": "columns", "index": [0], "mean": [0.0], "std": [1.0]})
+    with pytest.raises(ConfigError, match="this one was imported"):
+        imported.shifted(0.5)
+    record = {"asked": 0.1, "rate": 0.1}
+    assert recorded_central_tendency([{"model": {"kind": "gbdt", "objective": "binary"},
+                                       "central_tendency": record}]) == 0.1
+    with pytest.raises(ArtifactError, match="that no training writes"):
+        recorded_central_tendency([{"model": {"kind": "gbdt", "objective": "regression"}, "central_tendency": record}])
     cases = [(["--model", "logistic", "--central-tendency", "2.3"], "(a percentage? write 0.023 for 2.3 %)"),
              (["--model", "logistic", "--central-tendency", "2.3%"], "--central-tendency is a fraction; write 0.023 "
                                                                      "for 2.3 %"),
              (["--model", "logistic", "--central-tendency", "abc"], "got 'abc'"),
              (["--model", "logistic", "--central-tendency", "0_1"], "got '0_1'"),
-             (["--model", "lightgbm", "--central-tendency", "0.1"], "--central-tendency shifts the output logit of "
-                                                                   "--model logistic or mlp; --model lightgbm has none"),
              (["--task", "forecast", "--central-tendency", "0.1"], "--central-tendency describes a labelled table")]
     for extra, message in cases:
         result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", *extra,

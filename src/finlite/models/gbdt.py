@@ -380,6 +380,57 @@ class BoostedEnsemble(FinliteModel):
         out._model = booster
         return out
 
+    def shifted(self, shift: float) -> BoostedEnsemble:
+        """The same ensemble with ``shift`` added to every row's log-odds, as a new ensemble (this
+        one is unchanged): the calibration of its PDs to a central tendency
+        (:mod:`finlite.training.central`).
+
+        Every row reaches exactly one leaf of the first tree, so adding ``shift`` to each of that
+        tree's leaf values adds it to every row's raw score and to nothing else; the trees' splits,
+        hence the ranking, are untouched. LightGBM's leaves are set through its own
+        ``Booster.set_leaf_output``; XGBoost's, which has no such call, in its JSON model
+        (a leaf's value is its ``split_conditions`` entry), read back by the library. The stored
+        out-of-fold log-odds move by the same shift. The caller checks the scores moved.
+
+        Raises:
+            ConfigError: a regression ensemble (no log-odds), an imported booster (it is the
+                bank's own model, scored as it came), or an XGBoost booster that is not a plain
+                ``gbtree`` (DART scales its trees' outputs).
+        """
+        if self.objective != "binary" or self.input.get("mode") != "encoded" or self.window is not None:
+            raise ConfigError("central_tendency shifts the log-odds of a binary ensemble trained by finlite on a "
+                              "table; this one " + ("forecasts a value" if self.objective != "binary" else
+                                                    "was imported (its trees are scored as they came)"
+                                                    if self.input.get("mode") != "encoded" else "reads windows")
+                              + ". Drop central_tendency.", param="central_tendency")
+        source = f"The {self.library} booster to calibrate"
+        booster = load_booster(self.library, self._check_bytes(), source)  # a copy: self keeps its trees
+        if self.library == "lightgbm":
+            first = (booster.dump_model().get("tree_info") or [None])[0]
+            if first is None:
+                raise ConfigError(f"{source} has no tree to carry the shift. Train it again.", param="central_tendency")
+            for leaf in range(int(first["num_leaves"])):
+                booster.set_leaf_output(0, leaf, booster.get_leaf_output(0, leaf) + float(shift))
+        else:
+            model = json.loads(bytes(booster.save_raw("json")))
+            gradient = model["learner"]["gradient_booster"]
+            trees = gradient.get("model", {}).get("trees") or []
+            if gradient.get("name") != "gbtree" or not trees:
+                raise ConfigError(f"{source} is a {gradient.get('name')!r} booster with {len(trees)} trees; only a "
+                                  "gbtree booster's leaves add up to its score unscaled. Drop central_tendency.",
+                                  param="central_tendency")
+            tree = trees[0]
+            for node, left in enumerate(tree["left_children"]):
+                if left == -1:  # a leaf: its value is held where a split keeps its threshold
+                    tree["split_conditions"][node] = float(tree["split_conditions"][node]) + float(shift)
+            booster = require("xgboost").Booster()
+            booster.load_model(bytearray(json.dumps(model).encode("utf-8")))
+        oof = None if self.oof is None else self.oof.astype(np.float64) + float(shift)
+        out = BoostedEnsemble.from_booster(self.library, booster, oof=oof, input=self.input,
+                                           oof_folds=self.oof_folds, window=self.window, objective=self.objective)
+        out.monotone = self.monotone  # XGBoost's file drops its training parameters: keep what was recorded
+        return out
+
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         """Load the tensors and check the booster's bytes; the library reads them on first use.
 

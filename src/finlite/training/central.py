@@ -6,9 +6,10 @@ the EBA's guidelines on PD estimation, chapter 5.3), which a development sample 
 understates. The usual calibration keeps the model's ranking and moves its level: one constant
 added to every row's logit, chosen so that the mean PD over the development rows equals the
 central tendency. :func:`logit_shift` finds that constant (the mean of ``sigmoid(z + a)`` rises
-strictly with ``a``, so it is the root of one monotone function), and :func:`shift_output`
-adds it to the bias of the model's output layer: the calibrated model is an ordinary model of
-the same shape, which exports, scores and serves as any other, with the same ranking (AUC,
+strictly with ``a``, so it is the root of one monotone function), and :func:`shifted_model`
+adds it to the bias of the model's output layer (:func:`shift_output`) or, for a LightGBM or
+XGBoost ensemble, to every leaf of its first tree (each row reaches exactly one of them): the
+calibrated model is an ordinary model of the same shape, which exports, scores and serves as any other, with the same ranking (AUC,
 Gini and the decisions at a cut-off set by a flag rate are unchanged).
 
 Given as ``train --central-tendency RATE`` (``"train"``: the training split's own default rate,
@@ -31,7 +32,7 @@ from torch import nn
 from finlite.errors import ArtifactError, ConfigError
 
 __all__ = ["MAX_RATE", "MIN_RATE", "TRAINING_RATE", "check_central_tendency", "logit_shift", "model_logits",
-           "output_layer", "recorded_central_tendency", "shift_output"]
+           "output_layer", "recorded_central_tendency", "shift_output", "shifted_model"]
 
 #: ``central_tendency`` that asks for the training split's own default rate.
 TRAINING_RATE = "train"
@@ -65,7 +66,11 @@ def check_central_tendency(value: Any, what: str = "central_tendency") -> float 
 
 def model_logits(net: nn.Module, x: np.ndarray, block: int = 65_536) -> np.ndarray:
     """``net``'s output logits of the rows ``x`` in float64, in blocks (an MLP's hidden
-    activations of a million rows are gigabytes), in eval mode."""
+    activations of a million rows are gigabytes), in eval mode; a boosted ensemble's at once
+    (its library is fastest given every row)."""
+    logits_np = getattr(net, "logits_np", None)
+    if logits_np is not None:
+        return np.asarray(logits_np(x), dtype=np.float64).ravel()
     net.eval()
     with torch.no_grad():
         return np.concatenate([net(torch.from_numpy(np.ascontiguousarray(x[i:i + block]))).numpy()
@@ -121,6 +126,32 @@ def shift_output(net: nn.Module, shift: float) -> None:
         layer.bias.add_(float(shift))
 
 
+def shifted_model(net: nn.Module, shift: float, x: np.ndarray) -> nn.Module:
+    """``net`` with ``shift`` added to every row's logit: a logistic or MLP model's output bias
+    (in place; ``net`` is returned), or a boosted ensemble's first tree's leaves (a new ensemble:
+    :meth:`finlite.models.gbdt.BoostedEnsemble.shifted`). The rows ``x`` check it: each one's
+    logit must have moved by ``shift`` (to float32's precision), or nothing is kept.
+
+    Raises:
+        ConfigError: a model that takes no shift, or one whose scores did not move by it (a
+            library that ignored the new leaf values).
+    """
+    from finlite.models.gbdt import BoostedEnsemble
+
+    if not isinstance(net, BoostedEnsemble):
+        shift_output(net, shift)
+        return net
+    before = net.logits_np(x[:4096])
+    moved = net.shifted(shift)
+    after = moved.logits_np(x[:4096])
+    gap = float(np.max(np.abs(after - before - shift))) if len(before) else 0.0
+    if not gap <= 1e-5 * (1.0 + float(np.max(np.abs(before), initial=0.0))):
+        raise ConfigError(f"the {net.library} ensemble's scores moved by up to {gap:.3g} off the shift of "
+                          f"{shift:+.6f} given to its first tree's leaves: it is not a plain sum of trees (a linear "
+                          "tree, DART). Drop central_tendency.", param="central_tendency")
+    return moved
+
+
 def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json",
                               task: Any = None) -> float | None:
     """The long-run rate a model's PDs were calibrated to, where it is not its training split's
@@ -130,7 +161,7 @@ def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json"
 
     Raises:
         ArtifactError: a record no training writes (a rate outside (0, 1), a rate that is not the
-            one asked, one on a boosted teacher or a model of another task): the manifest was
+            one asked, one on a forecasting ensemble or a model of another task): the manifest was
             altered (``where`` names it). The range is (0, 1), not :func:`check_central_tendency`'s
             narrower one, which came later the same day: a teacher made in between still reads.
     """
@@ -138,13 +169,16 @@ def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json"
     if record is None:
         return None
     asked = record.get("asked") if isinstance(record, Mapping) else None
-    kind = (steps[0].get("model") or {}).get("kind") if isinstance(steps[0].get("model"), Mapping) else None
+    model = steps[0].get("model") if isinstance(steps[0].get("model"), Mapping) else {}
+    kind = model.get("kind")
+    # A boosted teacher takes the shift in its first tree's leaves, a binary one only (log-odds).
+    shiftable = kind in ("mlp", "logistic") or (kind == "gbdt" and model.get("objective", "binary") == "binary")
     number = isinstance(asked, (int, float)) and not isinstance(asked, bool) and math.isfinite(asked) \
         and 0 < asked < 1
     if (not isinstance(record, Mapping) or not (number or asked == TRAINING_RATE)
-            or (number and record.get("rate") != asked) or (kind is not None and kind not in ("mlp", "logistic"))
+            or (number and record.get("rate") != asked) or (kind is not None and not shiftable)
             or (task is not None and task != "binary")):
         raise ArtifactError(f"{where} records a central tendency ({record!r}) that no training writes (steps[0]."
-                            "central_tendency: a rate in (0, 1) or 'train', as asked, on a binary logistic or MLP "
-                            "model); the manifest was altered. Train the teacher again.")
+                            "central_tendency: a rate in (0, 1) or 'train', as asked, on a binary logistic, MLP or "
+                            "boosted model); the manifest was altered. Train the teacher again.")
     return float(asked) if isinstance(asked, (int, float)) else None  # 'train': the split's own rate
