@@ -1519,6 +1519,7 @@ def evaluate(
     since: Annotated[str | None, typer.Option(help="A market forecaster: judge only the out-of-sample dates from this day on (YYYY-MM-DD), e.g. the newest months of a price file that also holds the training run's test period.")] = None,
     cutoff: Annotated[float | None, typer.Option(help="Judge decisions at this cut-off on P(positive), e.g. a credit policy's 0.3, instead of the artifact's recorded operating point (not with --flag-rate).")] = None,
     grades: Annotated[str | None, typer.Option(help="A credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1): its PDs are back-tested grade by grade (Jeffreys test, one-sided). Default: finlite's generic 10-grade scale for a credit model (not with --baseline).")] = None,
+    period_column: Annotated[str | None, typer.Option(help="A credit model: the data's column of periods (a year, a quarter, e.g. a column 'year'): its PDs are back-tested period by period (Jeffreys test) and over the periods together, the long-run default rate (the mean of the periods' rates) against the mean PD by a t-test across the periods, which reads the economy's swings, not only sampling noise (not with --baseline).")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
@@ -1538,7 +1539,8 @@ def evaluate(
                           param="cutoff")
     with _own_warnings():  # its note is printed below, with the results
         result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
-                                   flag_rate=flag_rate, since=since, cutoff=cutoff, grades=grades)
+                                   flag_rate=flag_rate, since=since, cutoff=cutoff, grades=grades,
+                                   period_column=period_column)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
@@ -1562,6 +1564,7 @@ def evaluate(
               f"{'above' if own['mean_predicted'] > own['observed_rate'] else 'below'} the rate: p "
               f"{min(own['p_over'], own['p_under']):.3g} one-sided): {result['calibration_status']}")
         _grade_lines(result)
+        _period_lines(result)
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
         from finlite.jobs.forecast import render_forecast_table
 
@@ -1599,6 +1602,7 @@ def evaluate(
                   f"{m['rows_per_second']:,.0f} rows/s at batch {m['batch']:,} ({how})")
         _since_validation_lines(result)
         _grade_lines(result)
+        _period_lines(result)
     if result.get("note"):  # on stderr with --json too: the JSON on stdout is no place to hide a warning
         _echo(result["note"], err=True)
     for warning in [] if as_json else _validation_warnings(result):  # with --json, in the note above
@@ -1673,7 +1677,7 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     nightly job read none: a fraud walk-through, 2026-12-06)."""
     from finlite.evaluate.validation import GINI_DECLINE_FAIL, calibration_status
 
-    out = []
+    out = _period_warnings(result)
     graded = result.get("pd_grades")
     low = graded.get("underestimated_status_level") if isinstance(graded, Mapping) else None
     if low and isinstance(graded, Mapping) and graded.get("central_tendency") is not None:
@@ -1745,6 +1749,72 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         out.append(f"warning: the model's predictions {way} the observed rate of these rows markedly ({factor}); "
                    f"recalibrate it before relying on its PDs ('finlite report --holdout' judges it; {start}).")
     return out
+
+
+def _period_warnings(result: Mapping[str, Any]) -> list[str]:
+    """A warning where the back-test over periods (``by_period``) finds the PDs too low beyond
+    chance across the periods (WARN or FAIL): the long-run rate above the mean PD, or more periods
+    too low than chance gives."""
+    by = result.get("by_period")
+    if not isinstance(by, Mapping):
+        return []
+    from finlite.evaluate.validation import PERIOD_TEST_LEVEL
+
+    run, rejected = by["long_run"], by["rejections"]
+    if by.get("status") == "PASS":
+        if rejected["p_value"] >= PERIOD_TEST_LEVEL:
+            return []
+        # Right on average, too low in more periods than chance gives: a through-the-cycle PD's bad
+        # years, or a point-in-time PD that misses in them; the modeller knows which it is meant to be.
+        return [f"note: back-tested by {by['column']!r}: {rejected['count']} of {rejected['of']} periods find the mean "
+                f"PD too low at {PERIOD_TEST_LEVEL:.0%}, more than chance gives (binomial p "
+                f"{rejected['p_value']:.2g}), while the long-run default rate ({run['default_rate']:.2%}) is within "
+                f"the periods' spread of the mean PD ({run['mean_pd']:.2%}): as a through-the-cycle PD behaves in bad "
+                "years; a point-in-time PD should not miss so: review those periods."]
+    if by.get("status_from") == "long_run":
+        why = (f"the long-run default rate ({run['default_rate']:.2%}, the mean of {run['periods']} periods' rates) "
+               f"is above the mean PD ({run['mean_pd']:.2%}) beyond the periods' spread (t-test p "
+               f"{run['p_under']:.2g}, one-sided)")
+    else:
+        why = (f"{rejected['count']} of {rejected['of']} periods find the mean PD too low at {PERIOD_TEST_LEVEL:.0%}, "
+               f"more than chance gives (binomial p {rejected['p_value']:.2g}; "
+               + (run.get("note") or "too few periods for the long-run test") + ")")
+    return [f"warning: back-tested by {by['column']!r}: {why}: {by['status']}. Recalibrate the PDs to the long-run "
+            "default rate (train --central-tendency) before relying on them."]
+
+
+def _period_lines(result: Mapping[str, Any]) -> None:
+    """A credit model's PD back-test by period (``by_period``): a line a period, then the periods
+    together; a WARN or FAIL is warned of by :func:`_period_warnings`."""
+    by = result.get("by_period")
+    if not isinstance(by, Mapping):
+        return
+    from finlite.evaluate.validation import PERIOD_TEST_LEVEL
+
+    def pd(x: float) -> str:
+        return f"{x * 100:.3g}%"
+
+    _echo(f"  PD per period of {by['column']!r}: Jeffreys test of the mean PD, one-sided (p small: the PD is too low); "
+          f"grades too low at {PERIOD_TEST_LEVEL:.0%}")
+    width = max(len(str(r["period"])) for r in by["periods"])
+    for r in by["periods"]:
+        low = ", ".join(map(str, r["grades_underestimated"])) or "none"
+        tested = f"p {r['p_under']:.3g}" if r["defaults"] else "no default"
+        _echo(f"    {terminal_safe(str(r['period'])):<{width}}: {r['rows']:>9,} rows, {r['defaults']:>7,} defaults; "
+              f"mean PD {pd(r['mean_pd'])}, observed {pd(r['observed_rate'])}; {tested}; grades too low: {low}")
+    run, rejected, pooled = by["long_run"], by["rejections"], by["pooled"]
+    if run["p_under"] is not None:
+        tested = f"t-test across the periods p {run['p_under']:.3g} (one-sided)"
+    else:
+        from finlite.evaluate.validation import MIN_LONG_RUN_PERIODS
+
+        tested = run.get("note") or f"not tested across fewer than {MIN_LONG_RUN_PERIODS} periods"
+    _echo(f"  long run ({run['periods']} periods): default rate {pd(run['default_rate'])} (the mean of the periods' "
+          f"rates) against a mean PD of {pd(run['mean_pd'])}: {tested}; {rejected['count']} of {rejected['of']} "
+          f"periods too low at {PERIOD_TEST_LEVEL:.0%} (binomial p {rejected['p_value']:.3g}); pooled "
+          f"{pooled['rows']:,} rows p {pooled['p_under']:.3g} (defaults taken as independent): {by['status']}"
+          + (f" (the PDs above the rates beyond the periods' spread, p {run['p_over']:.2g}: conservative, not failed)"
+             if run["p_over"] is not None and run["p_over"] < 0.01 else ""))
 
 
 def _grade_lines(result: Mapping[str, Any]) -> None:

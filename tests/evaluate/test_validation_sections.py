@@ -925,3 +925,80 @@ def test_calibration_warns_where_a_student_grade_underestimates_its_defaults_and
         "holding a default) in grade(s) 6." in held.summary
     # A fraud model's scores have no PD grades.
     assert "pd_grades" not in v.build_calibration(replace(inp, domain="fraud")).metrics
+
+
+def _book(rates: list[float], rows: int, pd_level: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A book over len(rates) periods: PDs spread around ``pd_level`` (lognormal), each period's
+    defaults drawn at its PDs times its rate's multiple of ``pd_level``."""
+    rng = np.random.default_rng(seed)
+    y, p, k = [], [], []
+    for period, rate in enumerate(rates):
+        pds = np.clip(pd_level * rng.lognormal(0.0, 0.8, rows) / np.exp(0.32), 1e-4, 0.9)
+        y.append((rng.random(rows) < np.clip(pds * rate / pd_level, 0, 1)).astype(np.float64))
+        p.append(pds)
+        k.append(np.full(rows, period))
+    return np.concatenate(y), np.concatenate(p), np.concatenate(k)
+
+
+def test_a_back_test_by_period_matches_an_independent_computation() -> None:
+    """Every period's figures against scipy's beta directly, the long-run t-test against the
+    t statistic written out with scipy's t tail, the rejections' chance against the binomial sum
+    written out, and the pooled test."""
+    import math
+
+    from scipy.stats import beta
+    from scipy.stats import t as t_dist
+
+    y, p, k = _book([0.02, 0.03, 0.02, 0.025, 0.02, 0.035], 3_000, 0.02, seed=3)
+    labels = [2018, 2019, 2020, 2021, 2022, 2023]
+    out = v.period_backtest(y, p, k, labels)
+    rates, means = [], []
+    for period, row in zip(labels, out["periods"], strict=True):
+        mine = k == labels.index(period)
+        n, d, mean = int(mine.sum()), int(y[mine].sum()), float(p[mine].mean())
+        assert (row["period"], row["rows"], row["defaults"]) == (period, n, d)
+        assert row["mean_pd"] == pytest.approx(mean, rel=1e-12) and row["observed_rate"] == pytest.approx(d / n)
+        assert row["p_under"] == pytest.approx(float(beta.cdf(mean, d + 0.5, n - d + 0.5)), rel=1e-9)
+        rates.append(d / n)
+        means.append(mean)
+    gap = np.array(rates) - np.array(means)
+    t_stat = gap.mean() / (gap.std(ddof=1) / math.sqrt(len(gap)))
+    run = out["long_run"]
+    assert run["default_rate"] == pytest.approx(np.mean(rates)) and run["mean_pd"] == pytest.approx(np.mean(means))
+    assert run["t"] == pytest.approx(t_stat, rel=1e-9)
+    assert run["p_under"] == pytest.approx(float(t_dist.sf(t_stat, len(gap) - 1)), rel=1e-9)
+    # Periods at 1.5x and 1.75x their PD are rejected one by one.
+    rejected = [r["period"] for r in out["periods"] if r["p_under"] < 0.05]
+    assert out["rejections"]["periods"] == rejected and 2019 in rejected and 2023 in rejected
+    c, m = len(rejected), len(labels)
+    tail = sum(math.comb(m, j) * 0.05 ** j * 0.95 ** (m - j) for j in range(c, m + 1))
+    assert out["rejections"]["p_value"] == pytest.approx(tail, rel=1e-9) and tail < 0.01
+    assert out["pooled"]["rows"] == len(y) and out["pooled"]["p_under"] == pytest.approx(
+        float(beta.cdf(p.mean(), y.sum() + 0.5, len(y) - y.sum() + 0.5)), rel=1e-9)
+    # 1.25x on average over six periods: beyond their spread at 5 %, not at 1 %.
+    assert out["status_from"] == "long_run" and 0.01 < run["p_under"] < 0.05 and out["status"] == "WARN"
+
+
+def test_a_back_test_by_period_fails_pds_too_low_through_the_cycle_not_a_cycles_bad_years() -> None:
+    """PDs at 60 % of every period's rate: FAIL by the long-run test. A through-the-cycle PD, right
+    on average, with good and bad years: its bad years are rejected one by one (far beyond chance
+    by their count), so do the pooled rows taken as independent, and the long-run test passes it:
+    PASS. Two
+    periods: no long-run test, the count decides."""
+    low_y, low_p, low_k = _book([1 / 0.6 * 0.02] * 5, 2_000, 0.02, seed=4)
+    low = v.period_backtest(low_y, low_p, low_k, list("abcde"))
+    assert low["status"] == "FAIL" and low["long_run"]["p_under"] < 0.01 and low["status_from"] == "long_run"
+    cycle = [0.01, 0.012, 0.04, 0.014, 0.011, 0.035, 0.013, 0.03]  # mean 0.0206 against PDs of 0.02
+    y, p, k = _book(cycle, 4_000, 0.02, seed=5)
+    ttc = v.period_backtest(y, p, k, list(range(8)))
+    assert ttc["status"] == "PASS" and ttc["rejections"]["count"] >= 3 and ttc["rejections"]["p_value"] < 0.01
+    # The pooled rows, taken as independent, find the PDs too low (p 0.0095 at this seed): what the
+    # long-run test, which reads the periods' spread, does not (p 0.36).
+    assert ttc["long_run"]["p_under"] > 0.2 and ttc["pooled"]["p_under"] < 0.05
+    two = v.period_backtest(low_y[low_k < 2], low_p[low_k < 2], low_k[low_k < 2], ["a", "b"])
+    assert two["long_run"]["t"] is None and two["status_from"] == "rejections"
+    assert two["status"] == ("FAIL" if two["rejections"]["count"] == 2 else "PASS")
+    with pytest.raises(ValueError, match="one integer period index per row"):
+        v.period_backtest(y, p, k.astype(float), list(range(8)))
+    with pytest.raises(ValueError, match="every row's index is one of them"):
+        v.period_backtest(y, p, k, list(range(3)))

@@ -690,3 +690,59 @@ def test_champion_and_challenger_are_also_judged_each_at_its_own_cutoff(boosted_
     # The same cut-off (a student and the teacher it inherited it from), or one given: no such block.
     assert "own_cutoffs" not in evaluate_artifact(boosted_dir, german_csv, baseline=teacher_dir, timing=False,
                                                   cutoff=0.5)
+
+
+def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path, german: pd.DataFrame,
+                                                              tmp_path: Path) -> None:
+    """--period-column: each period's mean PD against its rate, and the periods together (the long
+    run); a book whose years default two to three times as often as in training fails, and says so; a bad column is
+    exit 2 naming it, before anything is scored."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.tasks import get_task
+
+    book = german.copy()
+    book["credit_amount"] = book["credit_amount"] + 1  # no row a training row
+    book["year"] = np.arange(len(book)) % 5 + 2019
+    bad, good = book[book["creditability"] == "bad"], book[book["creditability"] == "good"]
+    # Every year keeps its good rows and counts its bad rows twice, 2021-2023 three times.
+    worse = pd.concat([good, bad, bad, bad[bad["year"] >= 2021]], ignore_index=True)
+    worse.to_csv(tmp_path / "years.csv", index=False)
+    result = evaluate_artifact(exported_dir, tmp_path / "years.csv", timing=False, period_column="year")
+    by = result["by_period"]
+    art = finlite.load(exported_dir)
+    p = get_task(art.task).scores(art.model, art.tabular.transform(worse, "years"))
+    y = art.schema.labels(worse, "years")
+    assert [r["period"] for r in by["periods"]] == [2019, 2020, 2021, 2022, 2023]
+    for r in by["periods"]:
+        mine = (worse["year"] == r["period"]).to_numpy()
+        assert r["rows"] == mine.sum() and r["defaults"] == y[mine].sum()
+        assert r["mean_pd"] == pytest.approx(p[mine].mean(), rel=1e-6)
+    assert by["long_run"]["default_rate"] == pytest.approx(np.mean([r["observed_rate"] for r in by["periods"]]))
+    assert by["status"] == "FAIL" and by["long_run"]["p_under"] < 0.01
+    cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing",
+                                   "--period-column", "year"])
+    assert cli.exit_code == 0, cli.output
+    assert re.search(r"^    2021: +[\d,]+ rows, +[\d,]+ defaults; mean PD \S+, observed \S+; p \S+; grades too low: ",
+                     cli.output, re.M)
+    assert re.search(r"^  long run \(5 periods\): default rate \S+ \(the mean of the periods' rates\) against a mean "
+                     r"PD of \S+: t-test across the periods p \S+ \(one-sided\); \d of 5 periods too low at 5% "
+                     r"\(binomial p \S+\); pooled [\d,]+ rows p \S+ \(defaults taken as independent\): FAIL$",
+                     cli.output, re.M)
+    assert "warning: back-tested by 'year': the long-run default rate" in cli.output
+    js = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing", "--json",
+                                  "--period-column", "year"])
+    assert json.loads(js.stdout)["by_period"]["status"] == "FAIL"
+    # Refused: a column the file lacks, a blank period, a column of too many values, a baseline.
+    blank = worse.copy()
+    blank.loc[7, "year"] = np.nan
+    blank.to_csv(tmp_path / "blank.csv", index=False)
+    cases = [(["years.csv", "--period-column", "vintage"], "has no column 'vintage' to read the periods from"),
+             (["blank.csv", "--period-column", "year"], "1 row(s) have no period in column 'year' (the first: row 8)"),
+             (["years.csv", "--period-column", "credit_amount"], "holds 9"),
+             (["years.csv", "--period-column", "year", "--baseline", str(exported_dir)],
+              "period_column back-tests one credit model's PDs period by period; ")]
+    for (name, *extra), message in cases:
+        out = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / name), "--no-timing", *extra])
+        assert out.exit_code == 2 and message in out.output, (extra, out.output)

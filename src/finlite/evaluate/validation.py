@@ -44,6 +44,7 @@ from finlite.evaluate.operating import MIN_ALERTS, flag_overlap, share_interval
 from finlite.evaluate.sections import DecisionWords, Plot, Section, Series, Table, TabularInputs, curve_points, worst
 
 __all__ = [
+    "MAX_PERIODS",
     "N_BOOT",
     "bootstrap_ci",
     "build_accuracy",
@@ -71,6 +72,7 @@ __all__ = [
     "master_scale",
     "mcnemar",
     "paired_bootstrap_ci",
+    "period_backtest",
     "psi_table",
     "reliability_table",
     "roc_points",
@@ -1473,6 +1475,100 @@ def grade_record(y: Any, p: Any, scale: Sequence[float] | None) -> dict[str, Any
     given, or finlite's generic one for None), where it came from, and :func:`grade_summary`."""
     used = tuple(scale) if scale else DEFAULT_MASTER_SCALE
     return {"scale": list(used), "scale_source": "given" if scale else "default", **grade_summary(y, p, used)}
+
+
+#: The most periods a back-test over periods takes (monthly over 30 years is 360).
+MAX_PERIODS = 400
+#: The fewest periods the long-run test across periods reads (a t-test on two differences has one
+#: degree of freedom and no power worth reporting).
+MIN_LONG_RUN_PERIODS = 3
+#: Each period's mean PD is tested at this one-sided level (the ECB's per-grade level); the count of
+#: periods it rejects is read against the count chance alone gives at this level.
+PERIOD_TEST_LEVEL = 0.05
+
+
+def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
+                    scale: Sequence[float] | None = None) -> dict[str, Any]:
+    """The PD back-test period by period and over the periods together: what a validator reads
+    when a model has been in use for several years, where one period's test says little.
+
+    ``periods`` holds each row's period as an index into ``labels`` (the periods in time order).
+    Each period gets its rows, defaults, observed default rate and mean PD, the Jeffreys test of
+    the mean PD (:func:`calibration_in_the_large`; ``p_under`` small: the PD too low), its status
+    (:func:`calibration_status`) and the grades of the master ``scale`` whose PD is too low there
+    at :data:`GRADE_TEST_LEVEL` (:func:`grade_summary`).
+
+    Over the periods:
+
+    - ``long_run``: the long-run average default rate, the plain mean of the periods' default
+      rates (as the EBA's guidelines on PD estimation, section 5.3.5, average yearly rates),
+      beside the mean of the periods' mean PDs, and the one-sided t-test across periods of the
+      periods' differences (default rate minus mean PD; small p: the PDs too low on average).
+      It reads the spread of the periods' rates, which holds the economy's swings as well as
+      sampling noise: defaults that come together in bad years make any test of pooled rows,
+      which takes them as independent, find too much. None below :data:`MIN_LONG_RUN_PERIODS`.
+    - ``rejections``: the periods whose mean PD the Jeffreys test finds too low at
+      :data:`PERIOD_TEST_LEVEL`, and the binomial chance of at least that many were every period's
+      PD right (each test rejects with that chance alone; periods taken as independent).
+    - ``pooled``: every row taken together, for information (the Jeffreys test of the pooled
+      mean PD; independent defaults assumed).
+    - ``status``: FAIL when the long-run test finds the PDs too low at 1 %, WARN at 5 %, else
+      PASS (``status_from`` "long_run"); below :data:`MIN_LONG_RUN_PERIODS` periods, the same from
+      the rejections' count (``status_from`` "rejections"). The count does not set it otherwise: a
+      through-the-cycle PD, right on average, is rejected in every bad year by design, and the
+      count of such years is no evidence against it. PDs too high (too conservative) are shown
+      (``p_over``), not failed.
+    """
+    from scipy.stats import binomtest, ttest_1samp
+
+    yv, pv = _probabilities(y, p, "PDs")
+    index = np.asarray(periods)
+    if index.shape != yv.shape or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError("periods holds one integer period index per row")
+    if not 0 < len(labels) <= MAX_PERIODS or (index.size and not 0 <= int(index.min()) <= int(index.max())
+                                               < len(labels)):
+        raise ValueError(f"labels names 1 to {MAX_PERIODS} periods, and every row's index is one of them")
+    rows = []
+    for k, label in enumerate(labels):
+        mine = index == k
+        n = int(mine.sum())
+        if not n:
+            continue
+        d, mean = round(float(yv[mine].sum())), float(pv[mine].mean(dtype=np.float64))
+        record = calibration_in_the_large(d, n, mean)
+        graded = grade_summary(yv[mine], pv[mine], tuple(scale) if scale else DEFAULT_MASTER_SCALE)
+        rows.append({"period": label, "rows": n, "defaults": d, "observed_rate": d / n, "mean_pd": mean,
+                     "p_under": record["p_under"], "p_over": record["p_over"], "p_value": record["p_value"],
+                     "status": calibration_status(record), "grades_underestimated": graded["underestimated"]})
+    m = len(rows)
+    rejected = [r["period"] for r in rows if r["p_under"] < PERIOD_TEST_LEVEL and r["observed_rate"] > r["mean_pd"]]
+    chance = float(binomtest(len(rejected), m, PERIOD_TEST_LEVEL, alternative="greater").pvalue)
+    rates = np.array([r["observed_rate"] for r in rows], dtype=np.float64)
+    means = np.array([r["mean_pd"] for r in rows], dtype=np.float64)
+    long_run: dict[str, Any] = {"periods": m, "default_rate": float(rates.mean()), "mean_pd": float(means.mean()),
+                                "difference": float((rates - means).mean()), "t": None, "p_under": None,
+                                "p_over": None, "test": "t-test across periods, one-sided (default rate above PD)"}
+    if m >= MIN_LONG_RUN_PERIODS:
+        gap = rates - means
+        if float(np.ptp(gap)) == 0.0:  # every period off by the same: no spread to test against
+            long_run["note"] = "every period's default rate differs from its mean PD by the same amount: no spread"
+        else:
+            test = ttest_1samp(gap, 0.0, alternative="greater")
+            long_run.update({"t": float(test.statistic), "p_under": float(test.pvalue),
+                             "p_over": 1.0 - float(test.pvalue)})
+    total, defaults = len(yv), round(float(yv.sum()))
+    pooled = calibration_in_the_large(defaults, total, float(pv.mean(dtype=np.float64)))
+    long = m >= MIN_LONG_RUN_PERIODS
+    # Periods that all miss by the same amount have no spread to test against: read by their count.
+    worst = long_run["p_under"] if long and long_run["p_under"] is not None else chance
+    status = "FAIL" if worst < 0.01 else "WARN" if worst < PERIOD_TEST_LEVEL else "PASS"
+    return {"periods": rows, "long_run": long_run,
+            "rejections": {"level": PERIOD_TEST_LEVEL, "periods": rejected, "count": len(rejected), "of": m,
+                           "p_value": chance},
+            "pooled": {"rows": total, "defaults": defaults, "observed_rate": pooled["observed_rate"],
+                       "mean_pd": pooled["mean_predicted"], "p_under": pooled["p_under"], "p_over": pooled["p_over"]},
+            "status": status,
+            "status_from": "long_run" if long and long_run["p_under"] is not None else "rejections"}
 
 
 def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[

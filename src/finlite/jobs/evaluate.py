@@ -270,7 +270,8 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> tuple[str | None, bool]
 def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
                       verify_key: Any = None, flag_rate: float | None = None, since: Any = None,
-                      cutoff: float | None = None, grades: Sequence[float] | str | None = None) -> dict[str, Any]:
+                      cutoff: float | None = None, grades: Sequence[float] | str | None = None,
+                      period_column: str | None = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
@@ -290,6 +291,10 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     :func:`finlite.evaluate.validation.grade_record`): ``grades`` (its upper bounds,
     :func:`~finlite.evaluate.validation.master_scale`; "default" for the generic one) or finlite's
     generic scale (refused for a fraud model).
+    ``period_column`` (a credit model, without a baseline) back-tests the PDs period by period,
+    the periods being that column's values in order (a year, a quarter), and over the periods
+    together: the long-run default rate against the mean PD, tested across the periods
+    (``result["by_period"]``: :func:`finlite.evaluate.validation.period_backtest`).
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
     table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
@@ -309,7 +314,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
         scale = given_scale(grades)  # (): "default", finlite's generic scale, not the recorded one
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
-                       since=since, cutoff=cutoff, grades=scale)
+                       since=since, cutoff=cutoff, grades=scale, period_column=period_column)
     from finlite._manifest import failed_gates
 
     # compress exits 1 for a run whose gates fail on the test split but writes the student; evaluate
@@ -333,8 +338,10 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
               verify_key: Any, flag_rate: float | None, since: Any, cutoff: float | None = None,
-              grades: tuple[float, ...] | None = None) -> dict[str, Any]:
+              grades: tuple[float, ...] | None = None, period_column: str | None = None) -> dict[str, Any]:
     """:func:`evaluate_artifact` of a loaded artifact."""
+    if period_column is not None:
+        _check_period_option(art, period_column, baseline)
     if grades is not None and (art.market is not None or art.task != "binary" or baseline is not None):
         why = ("a market forecaster" if art.market is not None else f"a {art.task} model" if art.task != "binary"
                else "two models side by side (--baseline): 'finlite report' back-tests both per grade")
@@ -414,6 +421,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         backtest["served_model"] = served
         # A year without a default is the low-default book's usual hold-out: its grades too.
         backtest.update(_pd_grades(art, y, held, grades))
+        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), period_column, table.source))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -460,6 +468,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
             result.update(_pd_grades(art, y, scores, grades))
+            result.update(_by_period(rows, y, scores, result.get("pd_grades"), period_column, table.source))
             level = _level_of(art)
             if prepared is not None and level and "pd_grades" in result:
                 # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
@@ -621,6 +630,72 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
         # walk-through, 2026-12-07: evaluate used the generic scale where report used the bank's).
         record["scale_recorded"] = True
     return {"pd_grades": record}
+
+
+def _check_period_option(art: Artifact, column: Any, baseline: Any) -> None:
+    """Refuse ``period_column`` where there are no PDs to back-test over periods, before any work.
+
+    Raises:
+        ConfigError: not a column name, a baseline given, or no credit model's PDs.
+    """
+    if not isinstance(column, str) or not column.strip():
+        raise ConfigError(f"period_column names the hold-out's column of periods (a year, a quarter); got {column!r}.",
+                          param="period_column")
+    why = ("two models side by side (--baseline): back-test each on its own" if baseline is not None
+           else "a market forecaster" if art.market is not None
+           else f"a {art.task} model" if art.task != "binary"
+           else "a fraud model (by the domain it was judged in, or its training file's name), which has no PDs"
+           if _artifact_domain(art) != "credit" else None)
+    if why is not None:
+        raise ConfigError(f"period_column back-tests one credit model's PDs period by period; {art.path} is judged here "
+                          f"as {why}. Drop period_column.", param="period_column")
+
+
+def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str, Any] | None,
+               column: str | None, source: str) -> dict[str, Any]:
+    """``{"by_period": ...}``: the PD back-test over the periods of ``column`` in the judged rows
+    (:func:`finlite.evaluate.validation.period_backtest`, on the master scale the grades were
+    judged on), or nothing without a column.
+
+    Raises:
+        DataError: the column is absent, has a blank period, or holds more periods than
+            :data:`~finlite.evaluate.validation.MAX_PERIODS`.
+    """
+    if column is None:
+        return {}
+    import pandas as pd
+
+    from finlite.evaluate.validation import MAX_PERIODS, period_backtest
+
+    if column not in rows.columns:
+        shown = ", ".join(map(repr, list(rows.columns)[:12])) + (", …" if len(rows.columns) > 12 else "")
+        raise DataError(f"{source} has no column {column!r} to read the periods from (--period-column); its columns: "
+                        f"{shown}.", param="period_column")
+    values = rows[column]
+    blank = values.isna().to_numpy()
+    if values.dtype == object:  # text: a period written "" or "  " is as blank as a missing one
+        blank |= values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    if blank.any():
+        label = rows.index[int(np.flatnonzero(blank)[0])]
+        first = int(label) + 1 if isinstance(label, (int, np.integer)) else label  # the file's 1-based data row
+        raise DataError(f"{source}: {int(blank.sum()):,} row(s) have no period in column {column!r} (the first: row "
+                        f"{first}); a back-test by period needs every row's period. Fill them, or drop those rows.",
+                        param="period_column")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        keys = values.dt.strftime("%Y-%m-%d") if values.dt.tz is None else values.dt.strftime("%Y-%m-%d %z")
+    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        keys = values
+    else:
+        keys = values.astype(str).str.strip()
+    codes, labels = pd.factorize(keys, sort=True)
+    if len(labels) > MAX_PERIODS:
+        raise DataError(f"{source}: column {column!r} holds {len(labels):,} distinct values; a back-test by period reads "
+                        f"at most {MAX_PERIODS} periods (a year, a quarter or a month each). Give a column of the "
+                        "period, e.g. the year of the observation date.", param="period_column")
+    names = [v.item() if isinstance(v, np.generic) else v for v in labels.tolist()]
+    scale = graded.get("scale") if isinstance(graded, Mapping) else None
+    record = period_backtest(y, scores, codes.astype(np.int64), names, scale)
+    return {"by_period": {"column": column, **record}}
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:
