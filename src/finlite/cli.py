@@ -364,6 +364,8 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "penalty_c": ("--penalty-c",),
     "central_tendency": ("--central-tendency",),
     "grades": ("--grades",),
+    "period_column": ("--period-column",),
+    "period_freq": ("--period-freq",),
     "flags": ("--flags",),
     "no_impute": ("--no-impute",),
     "max_psi": ("--max-psi",),
@@ -1520,6 +1522,7 @@ def evaluate(
     cutoff: Annotated[float | None, typer.Option(help="Judge decisions at this cut-off on P(positive), e.g. a credit policy's 0.3, instead of the artifact's recorded operating point (not with --flag-rate).")] = None,
     grades: Annotated[str | None, typer.Option(help="A credit model's PD master scale, each grade's upper PD bound as a fraction, comma-separated and rising (e.g. 0.0005,0.001,0.005,0.02,0.1): its PDs are back-tested grade by grade (Jeffreys test, one-sided). Default: finlite's generic 10-grade scale for a credit model (not with --baseline).")] = None,
     period_column: Annotated[str | None, typer.Option(help="A credit model: the data's column of periods (a year, a quarter, e.g. a column 'year'): its PDs are back-tested period by period (Jeffreys test) and over the periods together, the long-run default rate (the mean of the periods' rates) against the mean PD by a t-test across the periods, which reads the economy's swings, not only sampling noise (not with --baseline).")] = None,
+    period_freq: Annotated[str | None, typer.Option(help="With --period-column: the column holds dates, grouped into periods of a year, quarter or month.")] = None,
 ) -> None:
     """Score an artifact on labelled data: AUC, Gini, KS, F1, Brier, log loss, size and speed.
 
@@ -1540,7 +1543,7 @@ def evaluate(
     with _own_warnings():  # its note is printed below, with the results
         result = evaluate_artifact(artifact, data, baseline=baseline, timing=not no_timing, verify_key=verify_key,
                                    flag_rate=flag_rate, since=since, cutoff=cutoff, grades=grades,
-                                   period_column=period_column)
+                                   period_column=period_column, period_freq=period_freq)
     judged = result.get("model") or result.get("student") or {}
     _warn_thin_test(judged, "the test split" if result.get("split") == "test" else "the set of rows judged",
                     "Evaluate on more rows (a longer hold-out) before reading them.")
@@ -1794,7 +1797,8 @@ def _period_lines(result: Mapping[str, Any]) -> None:
     def pd(x: float) -> str:
         return f"{x * 100:.3g}%"
 
-    _echo(f"  PD per period of {by['column']!r}: Jeffreys test of the mean PD, one-sided (p small: the PD is too low); "
+    _echo(f"  PD per period of {by['column']!r}" + (f" (by {by['freq']})" if by.get("freq") else "")
+          + ": Jeffreys test of the mean PD, one-sided (p small: the PD is too low); "
           f"grades too low at {PERIOD_TEST_LEVEL:.0%}")
     width = max(len(str(r["period"])) for r in by["periods"])
     for r in by["periods"]:

@@ -734,15 +734,31 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     js = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing", "--json",
                                   "--period-column", "year"])
     assert json.loads(js.stdout)["by_period"]["status"] == "FAIL"
-    # Refused: a column the file lacks, a blank period, a column of too many values, a baseline.
+    # A column of dates, grouped by year, reads the same periods (two-digit years as a loan book writes them).
+    dated = worse.assign(observed=pd.to_datetime(worse["year"].astype(str) + "-06-30").dt.strftime("%d-%b-%y"))
+    dated.to_csv(tmp_path / "dated.csv", index=False)
+    grouped = evaluate_artifact(exported_dir, tmp_path / "dated.csv", timing=False, period_column="observed",
+                                period_freq="year")["by_period"]
+    assert [r["period"] for r in grouped["periods"]] == ["2019", "2020", "2021", "2022", "2023"]
+    assert [r["defaults"] for r in grouped["periods"]] == [r["defaults"] for r in by["periods"]]
+    assert grouped["long_run"] == by["long_run"] and grouped["freq"] == "year"
+    # Refused: a column the file lacks, a blank period, a column of too many values, a baseline,
+    # a value that is no date where dates are grouped, a frequency finlite has not, or none of a column.
     blank = worse.copy()
     blank.loc[7, "year"] = np.nan
     blank.to_csv(tmp_path / "blank.csv", index=False)
+    dated.loc[3, "observed"] = "soon"
+    dated.to_csv(tmp_path / "undated.csv", index=False)
     cases = [(["years.csv", "--period-column", "vintage"], "has no column 'vintage' to read the periods from"),
+             (["undated.csv", "--period-column", "observed", "--period-freq", "year"],
+              "column 'observed' holds 'soon' (row 4), which is no date; --period-freq year groups dates"),
+             (["dated.csv", "--period-column", "observed", "--period-freq", "week"],
+              "--period-freq is one of year, quarter, month; got 'week'"),
+             (["dated.csv", "--period-freq", "year"], "--period-freq groups the dates of a column into periods"),
              (["blank.csv", "--period-column", "year"], "1 row(s) have no period in column 'year' (the first: row 8)"),
              (["years.csv", "--period-column", "credit_amount"], "holds 9"),
              (["years.csv", "--period-column", "year", "--baseline", str(exported_dir)],
-              "period_column back-tests one credit model's PDs period by period; ")]
+              "--period-column back-tests one credit model's PDs period by period; ")]
     for (name, *extra), message in cases:
         out = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / name), "--no-timing", *extra])
         assert out.exit_code == 2 and message in out.output, (extra, out.output)

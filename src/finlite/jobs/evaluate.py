@@ -271,7 +271,7 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
                       baseline: str | Path | Artifact | None = None, timing: bool = True,
                       verify_key: Any = None, flag_rate: float | None = None, since: Any = None,
                       cutoff: float | None = None, grades: Sequence[float] | str | None = None,
-                      period_column: str | None = None) -> dict[str, Any]:
+                      period_column: str | None = None, period_freq: str | None = None) -> dict[str, Any]:
     """Metrics of an artifact on labelled data, optionally side by side with a baseline artifact.
 
     When ``data`` is the table the artifact was trained on, only its test split is scored;
@@ -294,7 +294,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
     ``period_column`` (a credit model, without a baseline) back-tests the PDs period by period,
     the periods being that column's values in order (a year, a quarter), and over the periods
     together: the long-run default rate against the mean PD, tested across the periods
-    (``result["by_period"]``: :func:`finlite.evaluate.validation.period_backtest`).
+    (``result["by_period"]``: :func:`finlite.evaluate.validation.period_backtest`); with
+    ``period_freq`` ("year", "quarter" or "month") the column holds dates, grouped so.
     ``since`` (a market forecaster only) judges its out-of-sample dates from that day on
     (:func:`evaluate_forecaster`). ``result["note"]`` says what a hold-out shares with the training
     table (rows the models were fitted on, a copy of its file) and rows left out; each of its lines
@@ -314,7 +315,8 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
         scale = given_scale(grades)  # (): "default", finlite's generic scale, not the recorded one
     result = _evaluate(art, data, baseline=baseline, timing=timing, verify_key=verify_key, flag_rate=flag_rate,
-                       since=since, cutoff=cutoff, grades=scale, period_column=period_column)
+                       since=since, cutoff=cutoff, grades=scale, period_column=period_column,
+                       period_freq=period_freq)
     from finlite._manifest import failed_gates
 
     # compress exits 1 for a run whose gates fail on the test split but writes the student; evaluate
@@ -338,10 +340,12 @@ def evaluate_artifact(artifact: str | Path | Artifact, data: DataLike, *,
 
 def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact | None, timing: bool,
               verify_key: Any, flag_rate: float | None, since: Any, cutoff: float | None = None,
-              grades: tuple[float, ...] | None = None, period_column: str | None = None) -> dict[str, Any]:
+              grades: tuple[float, ...] | None = None, period_column: str | None = None,
+              period_freq: str | None = None) -> dict[str, Any]:
     """:func:`evaluate_artifact` of a loaded artifact."""
-    if period_column is not None:
-        _check_period_option(art, period_column, baseline)
+    if period_column is not None or period_freq is not None:
+        _check_period_option(art, period_column, baseline, period_freq)
+    periods = (period_column, period_freq)
     if grades is not None and (art.market is not None or art.task != "binary" or baseline is not None):
         why = ("a market forecaster" if art.market is not None else f"a {art.task} model" if art.task != "binary"
                else "two models side by side (--baseline): 'finlite report' back-tests both per grade")
@@ -421,7 +425,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         backtest["served_model"] = served
         # A year without a default is the low-default book's usual hold-out: its grades too.
         backtest.update(_pd_grades(art, y, held, grades))
-        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), period_column, table.source))
+        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), periods, table.source))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -468,7 +472,7 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
             result.update(_pd_grades(art, y, scores, grades))
-            result.update(_by_period(rows, y, scores, result.get("pd_grades"), period_column, table.source))
+            result.update(_by_period(rows, y, scores, result.get("pd_grades"), periods, table.source))
             level = _level_of(art)
             if prepared is not None and level and "pd_grades" in result:
                 # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
@@ -632,12 +636,22 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
     return {"pd_grades": record}
 
 
-def _check_period_option(art: Artifact, column: Any, baseline: Any) -> None:
+#: ``period_freq``: how dates are grouped into periods (pandas' period codes).
+PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
+
+
+def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = None) -> None:
     """Refuse ``period_column`` where there are no PDs to back-test over periods, before any work.
 
     Raises:
-        ConfigError: not a column name, a baseline given, or no credit model's PDs.
+        ConfigError: not a column name, a baseline given, no credit model's PDs, or a
+            ``period_freq`` that is none of :data:`PERIOD_FREQS` or comes without a column.
     """
+    if freq is not None and (column is None or freq not in PERIOD_FREQS):
+        raise ConfigError(("period_freq groups the dates of a column into periods, and no column of dates was named: "
+                           "name it too"
+                           if column is None else f"period_freq is one of {', '.join(PERIOD_FREQS)}; got {freq!r}")
+                          + ".", param="period_freq")
     if not isinstance(column, str) or not column.strip():
         raise ConfigError(f"period_column names the hold-out's column of periods (a year, a quarter); got {column!r}.",
                           param="period_column")
@@ -652,15 +666,17 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any) -> None:
 
 
 def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str, Any] | None,
-               column: str | None, source: str) -> dict[str, Any]:
-    """``{"by_period": ...}``: the PD back-test over the periods of ``column`` in the judged rows
+               periods: tuple[str | None, str | None], source: str) -> dict[str, Any]:
+    """``{"by_period": ...}``: the PD back-test over the periods of ``periods`` (the column, and
+    how its dates are grouped: None for its values as they are) in the judged rows
     (:func:`finlite.evaluate.validation.period_backtest`, on the master scale the grades were
     judged on), or nothing without a column.
 
     Raises:
-        DataError: the column is absent, has a blank period, or holds more periods than
-            :data:`~finlite.evaluate.validation.MAX_PERIODS`.
+        DataError: the column is absent, has a blank period or (grouped) a value that is no date,
+            or holds more periods than :data:`~finlite.evaluate.validation.MAX_PERIODS`.
     """
+    column, freq = periods
     if column is None:
         return {}
     import pandas as pd
@@ -681,7 +697,21 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
         raise DataError(f"{source}: {int(blank.sum()):,} row(s) have no period in column {column!r} (the first: row "
                         f"{first}); a back-test by period needs every row's period. Fill them, or drop those rows.",
                         param="period_column")
-    if pd.api.types.is_datetime64_any_dtype(values):
+    if freq is not None:
+        from finlite.data.schema import parse_dates
+
+        dates = parse_dates(values, column, source)
+        if dates.isna().any():
+            at = int(np.flatnonzero(dates.isna().to_numpy())[0])
+            label = rows.index[at]
+            raise DataError(f"{source}: column {column!r} holds {str(values.iloc[at])[:60]!r} (row "
+                            f"{int(label) + 1 if isinstance(label, (int, np.integer)) else label}), which is no date; "
+                            f"--period-freq {freq} groups dates. Correct it, or give a column of periods without "
+                            "--period-freq.", param="period_column")
+        if dates.dt.tz is not None:  # the local date as written: a period is the book's calendar's
+            dates = dates.dt.tz_localize(None)
+        keys = dates.dt.to_period(PERIOD_FREQS[freq]).astype(str)
+    elif pd.api.types.is_datetime64_any_dtype(values):
         keys = values.dt.strftime("%Y-%m-%d") if values.dt.tz is None else values.dt.strftime("%Y-%m-%d %z")
     elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         keys = values
@@ -691,11 +721,12 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     if len(labels) > MAX_PERIODS:
         raise DataError(f"{source}: column {column!r} holds {len(labels):,} distinct values; a back-test by period reads "
                         f"at most {MAX_PERIODS} periods (a year, a quarter or a month each). Give a column of the "
-                        "period, e.g. the year of the observation date.", param="period_column")
+                        "period, e.g. the year of the observation date, or group a date column with --period-freq "
+                        "year.", param="period_column")
     names = [v.item() if isinstance(v, np.generic) else v for v in labels.tolist()]
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
     record = period_backtest(y, scores, codes.astype(np.int64), names, scale)
-    return {"by_period": {"column": column, **record}}
+    return {"by_period": {"column": column, "freq": freq, **record}}
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:
