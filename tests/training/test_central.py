@@ -100,7 +100,7 @@ def test_a_teacher_calibrated_to_a_central_tendency_keeps_its_ranking_and_decisi
     # narrowed, the same day), as does no record at all; a record on a model of another task does not.
     from finlite.training.central import recorded_central_tendency
 
-    steps = [{"model": {"kind": "logistic"}, "central_tendency": {"asked": 0.6, "rate": 0.6}}]
+    steps = [{"step": "train", "model": {"kind": "logistic"}, "central_tendency": {"asked": 0.6, "rate": 0.6}}]
     assert recorded_central_tendency(steps) == 0.6 and recorded_central_tendency([{}]) is None
     with pytest.raises(ArtifactError, match="that no training writes"):
         recorded_central_tendency(steps, task="regression")
@@ -150,6 +150,43 @@ def test_a_boosted_teacher_takes_the_shift_in_its_first_trees_leaves(german_csv:
     assert np.abs(onnx_p - torch_p).max() < 1e-5 and onnx_p.mean() < 0.2
     verdict = reproduce(tmp_path / "ct", german_csv)
     assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True
+    # The saved trees' own mean over the training rows is recorded beside it: sharper than out of fold.
+    assert record["mean_pd_in_sample"] == pytest.approx(float(expit(shifted.model.logits_np(x)).mean()), rel=1e-9)
+    # Forged records are refused: on an uncalibrated teacher (its out-of-fold PDs average 30 %, not
+    # the rate), over a basis no boosted calibration uses, or with the rate moved.
+    from tests.test_artifact_trust import rehash
+
+    plain_dir = tmp_path / "plain"
+    finlite.train(german_csv, target="creditability", model=library, out=plain_dir, progress=False)
+    forged = [(plain_dir, lambda m: m["steps"][0].__setitem__("central_tendency", dict(record)),
+               "but the teacher's stored out-of-fold PDs average 0.29"),
+              (tmp_path / "ct", lambda m: m["steps"][0]["central_tendency"].__setitem__("basis", "training"),
+               "that no training writes"),
+              (tmp_path / "ct", lambda m: m["steps"][0]["central_tendency"].update(asked=0.2, rate=0.2),
+               "but the teacher's stored out-of-fold PDs average 0.05")]
+    for k, (source, edit, message) in enumerate(forged):
+        bad = tmp_path / f"forged{k}"
+        shutil.copytree(source, bad)
+        rehash(bad, edit)
+        with pytest.raises(ArtifactError, match=message):
+            finlite.evaluate_artifact(bad, german_csv, timing=False)
+    # From the command line, as any teacher.
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", library,
+                                 "--central-tendency", "0.02", "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    assert "calibrated to a central tendency of 2.0%: every logit shifted by" in result.output
+    assert "(mean PD over the training split out of fold " in result.output
+
+
+def test_a_shift_the_scores_do_not_take_is_refused(german_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check on every training row: an ensemble whose scores did not move (here, one that
+    ignores the shift) is refused, naming the row, and nothing is kept."""
+    from finlite.models.gbdt import BoostedEnsemble
+
+    monkeypatch.setattr(BoostedEnsemble, "shifted", lambda self, shift: self)
+    with pytest.raises(ConfigError, match=r"the lightgbm ensemble's score of training row 1 moved by \+0, not by the "
+                                          r"shift of -\d\.\d{6} \(600 rows off\): it is not a plain sum of trees"):
+        finlite.train(german_csv, target="creditability", model="lightgbm", central_tendency=0.05, progress=False)
 
 
 def test_a_central_tendency_is_refused_where_no_logit_takes_it(german_csv: Path, tmp_path: Path) -> None:
@@ -163,11 +200,26 @@ def test_a_central_tendency_is_refused_where_no_logit_takes_it(german_csv: Path,
     imported = BoostedEnsemble("lightgbm", 1, input={"mode": "columns", "index": [0], "mean": [0.0], "std": [1.0]})
     with pytest.raises(ConfigError, match="this one was imported"):
         imported.shifted(0.5)
-    record = {"asked": 0.1, "rate": 0.1}
-    assert recorded_central_tendency([{"model": {"kind": "gbdt", "objective": "binary"},
+    record = {"asked": 0.1, "rate": 0.1, "basis": "out_of_fold"}
+    trees = {"kind": "gbdt", "objective": "binary", "input": {"mode": "encoded"}, "window": None}
+    assert recorded_central_tendency([{"step": "train", "model": trees, "central_tendency": record}]) == 0.1
+    # A student reads its teacher's model from its first step's provenance.
+    assert recorded_central_tendency([{"method": "distillation", "teacher": {"model": trees},
                                        "central_tendency": record}]) == 0.1
-    with pytest.raises(ArtifactError, match="that no training writes"):
-        recorded_central_tendency([{"model": {"kind": "gbdt", "objective": "regression"}, "central_tendency": record}])
+    for step in ({"step": "train", "model": {**trees, "objective": "regression"}},
+                 {"step": "train", "model": {**trees, "input": {"mode": "columns"}}},
+                 {"step": "train", "model": {**trees, "window": 30}},
+                 {"step": "import", "library": "lightgbm"},  # an imported booster is never shifted
+                 {"step": "train", "model": {"kind": "mlp"}}):  # a network's basis is its training rows
+        with pytest.raises(ArtifactError, match="that no training writes"):
+            recorded_central_tendency([{**step, "central_tendency": record}])
+    # Settings whose trees an artifact cannot hold are refused before any round.
+    with pytest.raises(ConfigError, match=r"gbdt_params boosting='rf' trains a random forest, which averages its "
+                                          "trees"):
+        finlite.train(german_csv, target="creditability", model="lightgbm",
+                      gbdt_params={"boosting": "rf", "bagging_fraction": 0.8, "bagging_freq": 1})
+    with pytest.raises(ConfigError, match="gbdt_params linear_tree=True fits a linear model in each leaf"):
+        finlite.train(german_csv, target="creditability", model="lightgbm", gbdt_params={"linear_tree": True})
     cases = [(["--model", "logistic", "--central-tendency", "2.3"], "(a percentage? write 0.023 for 2.3 %)"),
              (["--model", "logistic", "--central-tendency", "2.3%"], "--central-tendency is a fraction; write 0.023 "
                                                                      "for 2.3 %"),

@@ -1251,7 +1251,7 @@ def teacher_level(art: Artifact) -> float | None:
     from finlite.training.central import recorded_central_tendency
 
     return recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json",
-                                     task=art.manifest.get("task"))
+                                     task=art.manifest.get("task"), model=art.model)
 
 
 def _dry_run(setup: _Setup, recipe: Recipe, *, plan: PruningPlan | None,

@@ -808,7 +808,7 @@ def _level_of(art: Artifact) -> dict[str, Any]:
     from finlite.training.central import recorded_central_tendency
 
     rate = recorded_central_tendency(art.manifest.get("steps") or [], art.path / "manifest.json",
-                                     task=art.manifest.get("task"))
+                                     task=art.manifest.get("task"), model=art.model)
     return {} if rate is None else {"central_tendency": rate}
 
 

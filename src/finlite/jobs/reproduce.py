@@ -586,7 +586,7 @@ def _rerun_teacher(art: Artifact, data: DataLike, out: Path, *, progress: bool) 
         from finlite.training.central import recorded_central_tendency
 
         # A record no training writes is an altered artifact, not a wrong option of the user's.
-        recorded_central_tendency(steps, art.path / "manifest.json", task=manifest.get("task"))
+        recorded_central_tendency(steps, art.path / "manifest.json", task=manifest.get("task"), model=art.model)
         extra["central_tendency"] = central["asked"]
     train(data, target=schema.target, positive=schema.positive, numeric=list(schema.numeric),
           categorical=list(schema.categorical), drop=[c for c in schema.drop if c != split.group_column],

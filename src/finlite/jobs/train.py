@@ -179,8 +179,9 @@ def train(
     ``cutoff=`` gives it explicitly (not together with ``flag_rate``).
 
     ``central_tendency`` (a binary teacher) calibrates the PDs to a long-run default rate: one
-    constant added to every logit (an MLP's or logistic model's output bias, a LightGBM or XGBoost
-    ensemble's first tree's leaves) so that the mean PD over the training split equals it (:mod:`finlite.training.central`; ``"train"``: the training split's own rate); the
+    constant added to every logit (an MLP's or logistic model's output bias, a LightGBM
+    ensemble's first tree's leaves, an XGBoost ensemble's base_score) so that the mean PD over the
+    training split equals it (a boosted teacher's out-of-fold PDs) (:mod:`finlite.training.central`; ``"train"``: the training split's own rate); the
     ranking, and decisions at a cut-off set by the bad rate or a flag rate, are unchanged. Recorded
     in the training step (``central_tendency``), which ``reproduce`` reads.
 
@@ -248,7 +249,7 @@ def train(
 
         boosted = fit_boosted(prepared, model, params=gbdt_params, seed=seed, progress=config.progress)
         calibration = None
-        if central_tendency is not None:  # before anything reads its scores: its first tree's leaves take the shift
+        if central_tendency is not None:  # before anything reads its scores: its constant takes the shift
             boosted, calibration = _calibrate_to(boosted, prepared, central_tendency)
         steps = [{"step": "train", "model": boosted.config(), "params": dict(gbdt_params or {}),
                   "oof_folds": boosted.oof_folds}]
@@ -410,8 +411,8 @@ _ModelT = TypeVar("_ModelT", bound=FinliteModel)
 def _calibrate_to(net: _ModelT, prepared: PreparedData, asked: float | str) -> tuple[_ModelT, dict[str, Any]]:
     """``net`` with its logits shifted so that its mean PD over the training split is ``asked`` (a
     rate, or "train": the split's own), and the record the training step keeps. A network's
-    output bias takes the shift in place; a boosted ensemble comes back new, its first tree's
-    leaves shifted.
+    output bias takes the shift in place; a boosted ensemble comes back new, with its in-sample
+    mean PD after the shift recorded too (``mean_pd_in_sample``).
 
     A boosted ensemble's mean is taken over its out-of-fold scores of the training rows (``basis``
     "out_of_fold"): its in-sample scores are sharper than any it gives a row it was not fitted on
@@ -429,9 +430,12 @@ def _calibrate_to(net: _ModelT, prepared: PreparedData, asked: float | str) -> t
     rate = sample if asked == TRAINING_RATE else float(asked)
     before = float(np.mean(expit(logits)))
     shift = logit_shift(logits, rate)
-    moved = cast(_ModelT, shifted_model(net, shift, prepared.x_train))
-    return moved, {"asked": asked, "rate": rate, "logit_shift": shift, "training_rate": sample,
-                   "mean_pd_before": before, "basis": basis}
+    moved, after = shifted_model(net, shift, prepared.x_train)
+    record = {"asked": asked, "rate": rate, "logit_shift": shift, "training_rate": sample, "mean_pd_before": before,
+              "basis": basis}
+    if after is not None:  # the saved trees' own mean over the training rows, sharper than out of fold
+        record["mean_pd_in_sample"] = float(np.mean(expit(after)))
+    return cast(_ModelT, moved), record
 
 
 def _calibration_warning(y: np.ndarray, p: np.ndarray) -> list[str]:

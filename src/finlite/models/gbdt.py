@@ -383,19 +383,19 @@ class BoostedEnsemble(FinliteModel):
     def shifted(self, shift: float) -> BoostedEnsemble:
         """The same ensemble with ``shift`` added to every row's log-odds, as a new ensemble (this
         one is unchanged): the calibration of its PDs to a central tendency
-        (:mod:`finlite.training.central`).
+        (:mod:`finlite.training.central`). The trees' splits, hence the ranking, are untouched.
 
-        Every row reaches exactly one leaf of the first tree, so adding ``shift`` to each of that
-        tree's leaf values adds it to every row's raw score and to nothing else; the trees' splits,
-        hence the ranking, are untouched. LightGBM's leaves are set through its own
-        ``Booster.set_leaf_output``; XGBoost's, which has no such call, in its JSON model
-        (a leaf's value is its ``split_conditions`` entry), read back by the library. The stored
-        out-of-fold log-odds move by the same shift. The caller checks the scores moved.
+        LightGBM: every row reaches exactly one leaf of the first tree, so ``shift`` goes into
+        each of that tree's leaf values, through LightGBM's own ``Booster.set_leaf_output``.
+        XGBoost: into the model's ``base_score``, the constant every row's margin starts from (in
+        its JSON model; a probability for a logistic objective, as the exporter reads it), so its
+        trees, and the node weights SHAP reads, stay as trained. The stored out-of-fold log-odds
+        move by the same shift. The caller checks that the scores moved by it.
 
         Raises:
             ConfigError: a regression ensemble (no log-odds), an imported booster (it is the
-                bank's own model, scored as it came), or an XGBoost booster that is not a plain
-                ``gbtree`` (DART scales its trees' outputs).
+                bank's own model, scored as it came), a window forecaster, or a LightGBM model that
+                averages its trees (a random forest: a leaf's shift would be divided).
         """
         if self.objective != "binary" or self.input.get("mode") != "encoded" or self.window is not None:
             raise ConfigError("central_tendency shifts the log-odds of a binary ensemble trained by finlite on a "
@@ -406,23 +406,28 @@ class BoostedEnsemble(FinliteModel):
         source = f"The {self.library} booster to calibrate"
         booster = load_booster(self.library, self._check_bytes(), source)  # a copy: self keeps its trees
         if self.library == "lightgbm":
+            text = booster.model_to_string()
             first = (booster.dump_model().get("tree_info") or [None])[0]
-            if first is None:
-                raise ConfigError(f"{source} has no tree to carry the shift. Train it again.", param="central_tendency")
+            if first is None or re.search(r"^average_output\b", text, re.M):
+                raise ConfigError(f"{source} " + ("has no tree to carry the shift" if first is None else
+                                                  "averages its trees (a random forest)")
+                                  + "; finlite shifts a sum of trees. Drop central_tendency.", param="central_tendency")
             for leaf in range(int(first["num_leaves"])):
                 booster.set_leaf_output(0, leaf, booster.get_leaf_output(0, leaf) + float(shift))
         else:
+            from scipy.special import expit, logit
+
             model = json.loads(bytes(booster.save_raw("json")))
-            gradient = model["learner"]["gradient_booster"]
-            trees = gradient.get("model", {}).get("trees") or []
-            if gradient.get("name") != "gbtree" or not trees:
-                raise ConfigError(f"{source} is a {gradient.get('name')!r} booster with {len(trees)} trees; only a "
-                                  "gbtree booster's leaves add up to its score unscaled. Drop central_tendency.",
-                                  param="central_tendency")
-            tree = trees[0]
-            for node, left in enumerate(tree["left_children"]):
-                if left == -1:  # a leaf: its value is held where a split keeps its threshold
-                    tree["split_conditions"][node] = float(tree["split_conditions"][node]) + float(shift)
+            learner = model["learner"]
+            param = learner["learner_model_param"]
+            base = float(str(param["base_score"]).strip("[]"))
+            # The margin every row starts from: base_score itself, or its log-odds for a logistic
+            # objective (as XGBoost and finlite's exporter read it).
+            if learner.get("objective", {}).get("name", "binary:logistic") in ("binary:logistic", "reg:logistic"):
+                moved = float(expit(float(logit(base)) + float(shift)))
+            else:
+                moved = base + float(shift)
+            param["base_score"] = f"[{moved!r}]"
             booster = require("xgboost").Booster()
             booster.load_model(bytearray(json.dumps(model).encode("utf-8")))
         oof = None if self.oof is None else self.oof.astype(np.float64) + float(shift)

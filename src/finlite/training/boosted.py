@@ -34,7 +34,7 @@ from finlite.models.gbdt import BoostedEnsemble, load_booster, require
 from finlite.training.loop import LARGE_ROWS  # one threshold of "bank size" for teachers and students
 
 __all__ = ["ARRAY_PARAMS", "DEFAULT_PARAMS", "blocked_folds", "check_folds", "decision_flips_text", "fit_boosted",
-           "fit_boosted_arrays", "flips_at_cutoff", "import_booster", "stratified_folds"]
+           "fit_boosted_arrays", "flips_at_cutoff", "import_booster", "refuse_unstored", "stratified_folds"]
 
 # Regularised defaults: on rare-event data (fraud at 0.17 %) unregularised boosting with early
 # stopping on log loss stops early and ranks poorly; small leaves, L2 and subsampling do not.
@@ -209,6 +209,28 @@ def _train_groups(data: PreparedData) -> np.ndarray | None:
     return group_codes(data.frame[column].iloc[data.split.train], column, data.table.source)
 
 
+def refuse_unstored(library: str, params: Mapping[str, Any] | None) -> None:
+    """Refuse, before any round, LightGBM settings whose model finlite's artifact cannot hold: a
+    random forest (``boosting=rf``: it averages its trees, where finlite's teachers, their ONNX
+    export and their calibration add them; its export failed parity) and linear trees
+    (``linear_tree``: a model the artifact's check then refused to load).
+
+    Raises:
+        ConfigError: naming the setting.
+    """
+    if library != "lightgbm" or not params:
+        return
+    for key in ("boosting", "boosting_type", "boost"):
+        if str(params.get(key, "gbdt")).strip().lower() in ("rf", "random_forest"):
+            raise ConfigError(f"gbdt_params {key}={params[key]!r} trains a random forest, which averages its trees; "
+                              "finlite's boosted teachers add them (scoring, ONNX export, calibration). Use "
+                              "boosting='gbdt', 'goss' or 'dart'.", param="gbdt_params")
+    for key in ("linear_tree", "linear_trees"):
+        if params.get(key) not in (None, False, 0, "false", "False", "0"):
+            raise ConfigError(f"gbdt_params {key}={params[key]!r} fits a linear model in each leaf; finlite's "
+                              "artifacts hold plain trees (a constant per leaf). Drop it.", param="gbdt_params")
+
+
 def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] | None = None, seed: int = 0,
                 folds: int | None = None, progress: bool | str = False) -> BoostedEnsemble:
     """Train a booster on the encoded training split (early stopping on validation AUC) and its OOF scores.
@@ -218,6 +240,7 @@ def fit_boosted(data: PreparedData, library: str, *, params: Mapping[str, Any] |
     from it; ``params`` and ``folds`` override them. ``progress`` reports the rounds (a bar on
     a terminal, a line per 50 rounds elsewhere).
     """
+    refuse_unstored(library, params)
     large = len(data.y_train) >= LARGE_ROWS
     folds = folds if folds is not None else (LARGE_FOLDS if large else DEFAULT_FOLDS)
     check_folds(folds, data.y_train, "folds")
@@ -322,6 +345,7 @@ def fit_boosted_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarr
             fit the objective (a binary one needs 0/1 labels of both classes).
         DataError: the arrays do not line up, or hold NaN or infinite values.
     """
+    refuse_unstored(library, params)
     if library not in DEFAULT_PARAMS:
         raise ConfigError(f"The 'library' parameter must be one of {tuple(DEFAULT_PARAMS)}; got {library!r}.",
                           param="library")

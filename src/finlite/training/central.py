@@ -7,8 +7,9 @@ understates. The usual calibration keeps the model's ranking and moves its level
 added to every row's logit, chosen so that the mean PD over the development rows equals the
 central tendency. :func:`logit_shift` finds that constant (the mean of ``sigmoid(z + a)`` rises
 strictly with ``a``, so it is the root of one monotone function), and :func:`shifted_model`
-adds it to the bias of the model's output layer (:func:`shift_output`) or, for a LightGBM or
-XGBoost ensemble, to every leaf of its first tree (each row reaches exactly one of them): the
+adds it to the bias of the model's output layer (:func:`shift_output`) or, for a LightGBM
+ensemble, to every leaf of its first tree (each row reaches exactly one of them), for an XGBoost
+one to its base_score (a boosted teacher's mean is over its out-of-fold scores): the
 calibrated model is an ordinary model of the same shape, which exports, scores and serves as any other, with the same ranking (AUC,
 Gini and the decisions at a cut-off set by a flag rate are unchanged).
 
@@ -126,59 +127,89 @@ def shift_output(net: nn.Module, shift: float) -> None:
         layer.bias.add_(float(shift))
 
 
-def shifted_model(net: nn.Module, shift: float, x: np.ndarray) -> nn.Module:
+def shifted_model(net: nn.Module, shift: float, x: np.ndarray) -> tuple[nn.Module, np.ndarray | None]:
     """``net`` with ``shift`` added to every row's logit: a logistic or MLP model's output bias
-    (in place; ``net`` is returned), or a boosted ensemble's first tree's leaves (a new ensemble:
-    :meth:`finlite.models.gbdt.BoostedEnsemble.shifted`). The rows ``x`` check it: each one's
-    logit must have moved by ``shift`` (to float32's precision), or nothing is kept.
+    (in place; ``net`` is returned), or a boosted ensemble's constant (a new ensemble:
+    :meth:`finlite.models.gbdt.BoostedEnsemble.shifted`), and, for an ensemble, its logits of
+    the rows ``x`` after the shift. Those check it: every row's logit must have moved by
+    ``shift`` (to float32's precision), or nothing is kept. A network's bias takes the shift
+    exactly, unchecked.
 
     Raises:
         ConfigError: a model that takes no shift, or one whose scores did not move by it (a
-            library that ignored the new leaf values).
+            library that ignored it).
     """
     from finlite.models.gbdt import BoostedEnsemble
 
     if not isinstance(net, BoostedEnsemble):
         shift_output(net, shift)
-        return net
-    before = net.logits_np(x[:4096])
+        return net, None
+    before = net.logits_np(x)
     moved = net.shifted(shift)
-    after = moved.logits_np(x[:4096])
-    gap = float(np.max(np.abs(after - before - shift))) if len(before) else 0.0
-    if not gap <= 1e-5 * (1.0 + float(np.max(np.abs(before), initial=0.0))):
-        raise ConfigError(f"the {net.library} ensemble's scores moved by up to {gap:.3g} off the shift of "
-                          f"{shift:+.6f} given to its first tree's leaves: it is not a plain sum of trees (a linear "
-                          "tree, DART). Drop central_tendency.", param="central_tendency")
-    return moved
+    after = moved.logits_np(x)
+    gap = np.abs(after - before - shift)
+    # float32 sums of the trees: a relative error of about 1e-7 of each row's margin.
+    bad = np.flatnonzero(~(gap <= 1e-5 * (1.0 + np.abs(before))))
+    if bad.size:
+        raise ConfigError(f"the {net.library} ensemble's score of training row {int(bad[0]) + 1} moved by "
+                          f"{float(after[bad[0]] - before[bad[0]]):+.6g}, not by the shift of {shift:+.6f} "
+                          f"({bad.size:,} rows off): it is not a plain sum of trees. Drop central_tendency.",
+                          param="central_tendency")
+    return moved, after
 
 
 def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json",
-                              task: Any = None) -> float | None:
+                              task: Any = None, model: Any = None) -> float | None:
     """The long-run rate a model's PDs were calibrated to, where it is not its training split's
     own (``train --central-tendency RATE``, recorded on a teacher's training step and a student's
     first step): their level then differs from a split's rate by design. None where none is.
-    ``task`` (the manifest's) is checked when given: only a binary model has PDs.
+    ``task`` (the manifest's) is checked when given: only a binary model has PDs. ``model``, the
+    loaded teacher when given: a boosted one's stored out-of-fold PDs must average the recorded
+    rate, as calibration left them.
 
     Raises:
         ArtifactError: a record no training writes (a rate outside (0, 1), a rate that is not the
-            one asked, one on a forecasting ensemble or a model of another task): the manifest was
-            altered (``where`` names it). The range is (0, 1), not :func:`check_central_tendency`'s
-            narrower one, which came later the same day: a teacher made in between still reads.
+            one asked, one on an imported booster, a forecasting ensemble or a model of another
+            task, a boosted teacher's not over its out-of-fold scores or whose out-of-fold PDs do
+            not average its rate): the manifest was altered (``where`` names it). The range is
+            (0, 1), not :func:`check_central_tendency`'s narrower one, which came later the same
+            day: a teacher made in between still reads.
     """
-    record = steps[0].get("central_tendency") if steps and isinstance(steps[0], Mapping) else None
+    first = steps[0] if steps and isinstance(steps[0], Mapping) else {}
+    record = first.get("central_tendency")
     if record is None:
         return None
     asked = record.get("asked") if isinstance(record, Mapping) else None
-    model = steps[0].get("model") if isinstance(steps[0].get("model"), Mapping) else {}
-    kind = model.get("kind")
-    # A boosted teacher takes the shift in its first tree's leaves, a binary one only (log-odds).
-    shiftable = kind in ("mlp", "logistic") or (kind == "gbdt" and model.get("objective", "binary") == "binary")
+    # A teacher's training step names its model; a student's first step its teacher's.
+    teacher: Mapping[str, Any] = first["teacher"] if isinstance(first.get("teacher"), Mapping) else {}
+    config = first.get("model") if first.get("step") == "train" else teacher.get("model")
+    config = config if isinstance(config, Mapping) else {}
+    kind = config.get("kind")
+    made = first.get("step") == "train" or (first.get("method") is not None and bool(teacher))
+    basis = record.get("basis") if isinstance(record, Mapping) else None
+    # A boosted teacher trained by finlite on a table takes it in its constant, over its out-of-fold
+    # scores; a network in its output bias, over its training rows (no basis before 2026-12-07's night).
+    if kind == "gbdt":
+        shiftable = (config.get("objective", "binary") == "binary" and config.get("window") is None
+                     and (config.get("input") or {}).get("mode", "encoded") == "encoded" and basis == "out_of_fold")
+    else:
+        shiftable = kind in ("mlp", "logistic") and basis in (None, "training")
     number = isinstance(asked, (int, float)) and not isinstance(asked, bool) and math.isfinite(asked) \
         and 0 < asked < 1
+    rate = record.get("rate") if isinstance(record, Mapping) else None
     if (not isinstance(record, Mapping) or not (number or asked == TRAINING_RATE)
-            or (number and record.get("rate") != asked) or (kind is not None and not shiftable)
+            or (number and rate != asked) or not made or not shiftable
             or (task is not None and task != "binary")):
         raise ArtifactError(f"{where} records a central tendency ({record!r}) that no training writes (steps[0]."
                             "central_tendency: a rate in (0, 1) or 'train', as asked, on a binary logistic, MLP or "
-                            "boosted model); the manifest was altered. Train the teacher again.")
+                            "boosted model trained by finlite); the manifest was altered. Train the teacher again.")
+    oof = getattr(model, "oof", None)
+    if getattr(model, "kind", None) == "gbdt" and oof is not None and len(oof):
+        from scipy.special import expit
+
+        level = float(np.mean(expit(np.asarray(oof, dtype=np.float64))))
+        if not (isinstance(rate, (int, float)) and abs(level - float(rate)) <= 1e-4 * float(rate) + 1e-9):
+            raise ArtifactError(f"{where} records a central tendency of {rate!r}, but the teacher's stored out-of-fold "
+                                f"PDs average {level:.6g}, where calibration leaves them at the rate: the manifest or "
+                                "its files were altered. Train the teacher again.")
     return float(asked) if isinstance(asked, (int, float)) else None  # 'train': the split's own rate
