@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -724,8 +725,8 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     cli = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing",
                                    "--period-column", "year"])
     assert cli.exit_code == 0, cli.output
-    assert re.search(r"^    2021: +[\d,]+ rows, +[\d,]+ defaults; mean PD \S+, observed \S+; p \S+; grades too low: ",
-                     cli.output, re.M)
+    assert re.search(r"^    2021: +[\d,]+ rows, +[\d,]+ defaults; mean PD \S+, observed \S+; p \S+ \(too low\); "
+                     r"grades too low: ", cli.output, re.M)
     assert re.search(r"^  long run \(5 periods\): default rate \S+ \(the mean of the periods' rates\) against a mean "
                      r"PD of \S+: t-test across the periods p \S+ \(one-sided\); \d of 5 periods too low at 5% "
                      r"\(binomial p \S+\); pooled [\d,]+ rows p \S+ \(defaults taken as independent\): FAIL$",
@@ -742,6 +743,13 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     assert [r["period"] for r in grouped["periods"]] == ["2019", "2020", "2021", "2022", "2023"]
     assert [r["defaults"] for r in grouped["periods"]] == [r["defaults"] for r in by["periods"]]
     assert grouped["long_run"] == by["long_run"] and grouped["freq"] == "year"
+    # Dates as a Parquet file types them (Python dates: an object column), grouped by quarter.
+    typed = worse.assign(observed=[datetime.date(int(y), 3 * (i % 2) + 1, 15) for i, y in enumerate(worse["year"])])
+    typed.to_parquet(tmp_path / "typed.parquet")
+    quarters = evaluate_artifact(exported_dir, tmp_path / "typed.parquet", timing=False, period_column="observed",
+                                 period_freq="quarter")["by_period"]
+    assert [r["period"] for r in quarters["periods"]][:3] == ["2019Q1", "2019Q2", "2020Q1"]
+    assert sum(r["rows"] for r in quarters["periods"]) == len(worse) and quarters["status"] == "FAIL"
     # Refused: a column the file lacks, a blank period, a column of too many values, a baseline,
     # a value that is no date where dates are grouped, a frequency finlite has not, or none of a column.
     blank = worse.copy()
@@ -749,14 +757,24 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     blank.to_csv(tmp_path / "blank.csv", index=False)
     dated.loc[3, "observed"] = "soon"
     dated.to_csv(tmp_path / "undated.csv", index=False)
+    dated.loc[3, "observed"] = "30-Jun-19"
+    dated.loc[1, "observed"] = "2099-06-30"
+    dated.to_csv(tmp_path / "future.csv", index=False)
     cases = [(["years.csv", "--period-column", "vintage"], "has no column 'vintage' to read the periods from"),
              (["undated.csv", "--period-column", "observed", "--period-freq", "year"],
-              "column 'observed' holds 'soon' (row 4), which is no date; --period-freq year groups dates"),
+              "column 'observed' holds 'soon' (row 4), which is no date; --period-freq year groups the dates"),
              (["dated.csv", "--period-column", "observed", "--period-freq", "week"],
               "--period-freq is one of year, quarter, month; got 'week'"),
              (["dated.csv", "--period-freq", "year"], "--period-freq groups the dates of a column into periods"),
              (["blank.csv", "--period-column", "year"], "1 row(s) have no period in column 'year' (the first: row 8)"),
-             (["years.csv", "--period-column", "credit_amount"], "holds 9"),
+             (["years.csv", "--period-column", "credit_amount"], "column 'credit_amount' holds 921 distinct values; a "
+                                                                   "back-test by period reads at most 400 periods"),
+             (["years.csv", "--period-column", "year", "--period-freq", "year"], "column 'year' holds years as "
+                                                                                  "numbers (2019, …), not dates"),
+             (["future.csv", "--period-column", "observed", "--period-freq", "year"],
+              "column 'observed' holds '2099-06-30' (row 2), read as 2099-06-30, after today"),
+             (["years.csv", "--period-column", "creditability"], "--period-column 'creditability' is the model's "
+                                                                 "target"),
              (["years.csv", "--period-column", "year", "--baseline", str(exported_dir)],
               "--period-column back-tests one credit model's PDs period by period; ")]
     for (name, *extra), message in cases:

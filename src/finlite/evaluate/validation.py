@@ -1480,11 +1480,25 @@ def grade_record(y: Any, p: Any, scale: Sequence[float] | None) -> dict[str, Any
 #: The most periods a back-test over periods takes (monthly over 30 years is 360).
 MAX_PERIODS = 400
 #: The fewest periods the long-run test across periods reads (a t-test on two differences has one
-#: degree of freedom and no power worth reporting).
+#: degree of freedom and no power worth reporting); below it the pooled rows decide.
 MIN_LONG_RUN_PERIODS = 3
 #: Each period's mean PD is tested at this one-sided level (the ECB's per-grade level); the count of
 #: periods it rejects is read against the count chance alone gives at this level.
 PERIOD_TEST_LEVEL = 0.05
+#: A period of fewer rows than this, or than this share of the median period's, is thin: shown,
+#: but left out of the long-run test, where each period weighs the same (three rows of a stray
+#: year turned a FAIL at p 1e-5 into a PASS: a review, 2026-12-07).
+THIN_PERIOD_ROWS, THIN_PERIOD_SHARE = 30, 0.1
+
+
+def _too_low_status(p_under: float | None, observed: float, predicted: float) -> str:
+    """PASS, WARN or FAIL for PDs too low: as :func:`calibration_status` reads a hold-out (WARN
+    from a factor of :data:`HOLDOUT_CITL_WARN`, FAIL from :data:`HOLDOUT_CITL_FAIL`, each only
+    where the test rejects at 1 %), one-sided: PDs above the rates are conservative, not failed."""
+    if p_under is None or p_under >= 0.01 or observed <= predicted:
+        return "PASS"
+    factor = math.inf if predicted <= 0 else observed / predicted
+    return "FAIL" if factor >= HOLDOUT_CITL_FAIL else "WARN" if factor >= HOLDOUT_CITL_WARN else "PASS"
 
 
 def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
@@ -1492,32 +1506,38 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
     """The PD back-test period by period and over the periods together: what a validator reads
     when a model has been in use for several years, where one period's test says little.
 
-    ``periods`` holds each row's period as an index into ``labels`` (the periods in time order).
-    Each period gets its rows, defaults, observed default rate and mean PD, the Jeffreys test of
-    the mean PD (:func:`calibration_in_the_large`; ``p_under`` small: the PD too low), its status
-    (:func:`calibration_status`) and the grades of the master ``scale`` whose PD is too low there
-    at :data:`GRADE_TEST_LEVEL` (:func:`grade_summary`).
+    ``periods`` holds each row's period as an index into ``labels`` (the periods in order; the
+    tests do not depend on it). Each period gets its rows, defaults, observed default rate and
+    mean PD, the one-sided Jeffreys test of the mean PD (:func:`jeffreys_test`; ``p_under``
+    small: the PD too low; ``too_low`` where it rejects at :data:`PERIOD_TEST_LEVEL`), the grades
+    of the master ``scale`` whose PD is too low there for the scale as a whole
+    (``grades_underestimated``: Holm's correction at :data:`GRADE_STATUS_LEVEL`, as the grade
+    warning reads; :func:`grade_summary`), and ``thin`` where it holds fewer rows than
+    :data:`THIN_PERIOD_ROWS` or :data:`THIN_PERIOD_SHARE` of the median period's.
 
     Over the periods:
 
     - ``long_run``: the long-run average default rate, the plain mean of the periods' default
       rates (as the EBA's guidelines on PD estimation, section 5.3.5, average yearly rates),
       beside the mean of the periods' mean PDs, and the one-sided t-test across periods of the
-      periods' differences (default rate minus mean PD; small p: the PDs too low on average).
-      It reads the spread of the periods' rates, which holds the economy's swings as well as
-      sampling noise: defaults that come together in bad years make any test of pooled rows,
-      which takes them as independent, find too much. None below :data:`MIN_LONG_RUN_PERIODS`.
-    - ``rejections``: the periods whose mean PD the Jeffreys test finds too low at
-      :data:`PERIOD_TEST_LEVEL`, and the binomial chance of at least that many were every period's
-      PD right (each test rejects with that chance alone; periods taken as independent).
-    - ``pooled``: every row taken together, for information (the Jeffreys test of the pooled
-      mean PD; independent defaults assumed).
-    - ``status``: FAIL when the long-run test finds the PDs too low at 1 %, WARN at 5 %, else
-      PASS (``status_from`` "long_run"); below :data:`MIN_LONG_RUN_PERIODS` periods, the same from
-      the rejections' count (``status_from`` "rejections"). The count does not set it otherwise: a
-      through-the-cycle PD, right on average, is rejected in every bad year by design, and the
-      count of such years is no evidence against it. PDs too high (too conservative) are shown
-      (``p_over``), not failed.
+      periods' differences (default rate minus mean PD; small p: the PDs too low on average),
+      over the periods that are not thin. It reads the spread of the periods' rates, which holds
+      the economy's swings as well as sampling noise: defaults that come together in bad years
+      make any test of pooled rows, which takes them as independent, find too much. Periods
+      must not overlap (monthly cohorts followed for twelve months share their defaults' years).
+      None below :data:`MIN_LONG_RUN_PERIODS` such periods.
+    - ``rejections``: the periods whose mean PD is too low at :data:`PERIOD_TEST_LEVEL`, and the
+      binomial chance of at least that many were every period's PD right (periods taken as
+      independent), for information.
+    - ``pooled``: every row taken together (the Jeffreys test of the pooled mean PD; independent
+      defaults assumed).
+    - ``status``: from the long-run test (``status_from`` "long_run") as a hold-out's mean PD is
+      judged, one-sided (:func:`_too_low_status`: FAIL where it rejects at 1 % and the long-run
+      rate is 1.5 times the mean PD or more, WARN from 1.25 times); with fewer periods (or no
+      spread to test against), the same from the pooled test (``status_from`` "pooled"). The
+      count of rejected periods does not set it: a through-the-cycle PD, right on average, is
+      rejected in every bad year by design. PDs too high (conservative) are shown (``p_over``),
+      not failed.
     """
     from scipy.stats import binomtest, ttest_1samp
 
@@ -1528,27 +1548,35 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
     if not 0 < len(labels) <= MAX_PERIODS or (index.size and not 0 <= int(index.min()) <= int(index.max())
                                                < len(labels)):
         raise ValueError(f"labels names 1 to {MAX_PERIODS} periods, and every row's index is one of them")
+    used = tuple(scale) if scale else DEFAULT_MASTER_SCALE
+    counts = np.bincount(index, minlength=len(labels)) if index.size else np.zeros(len(labels), dtype=np.int64)
+    floor = max(THIN_PERIOD_ROWS, THIN_PERIOD_SHARE * float(np.median(counts[counts > 0]))) if counts.any() else 0.0
     rows = []
     for k, label in enumerate(labels):
         mine = index == k
-        n = int(mine.sum())
+        n = int(counts[k])
         if not n:
             continue
         d, mean = round(float(yv[mine].sum())), float(pv[mine].mean(dtype=np.float64))
-        record = calibration_in_the_large(d, n, mean)
-        graded = grade_summary(yv[mine], pv[mine], tuple(scale) if scale else DEFAULT_MASTER_SCALE)
+        tails = jeffreys_test(d, n, mean)
         rows.append({"period": label, "rows": n, "defaults": d, "observed_rate": d / n, "mean_pd": mean,
-                     "p_under": record["p_under"], "p_over": record["p_over"], "p_value": record["p_value"],
-                     "status": calibration_status(record), "grades_underestimated": graded["underestimated"]})
+                     "p_under": tails["p_under"], "p_over": tails["p_over"],
+                     "too_low": bool(tails["p_under"] < PERIOD_TEST_LEVEL and d / n > mean),
+                     "grades_underestimated": grade_summary(yv[mine], pv[mine], used)["underestimated_status_level"],
+                     "thin": n < floor})
     m = len(rows)
-    rejected = [r["period"] for r in rows if r["p_under"] < PERIOD_TEST_LEVEL and r["observed_rate"] > r["mean_pd"]]
+    rejected = [r["period"] for r in rows if r["too_low"]]
     chance = float(binomtest(len(rejected), m, PERIOD_TEST_LEVEL, alternative="greater").pvalue)
-    rates = np.array([r["observed_rate"] for r in rows], dtype=np.float64)
-    means = np.array([r["mean_pd"] for r in rows], dtype=np.float64)
-    long_run: dict[str, Any] = {"periods": m, "default_rate": float(rates.mean()), "mean_pd": float(means.mean()),
-                                "difference": float((rates - means).mean()), "t": None, "p_under": None,
-                                "p_over": None, "test": "t-test across periods, one-sided (default rate above PD)"}
-    if m >= MIN_LONG_RUN_PERIODS:
+    tested = [r for r in rows if not r["thin"]]
+    rates = np.array([r["observed_rate"] for r in tested], dtype=np.float64)
+    means = np.array([r["mean_pd"] for r in tested], dtype=np.float64)
+    long_run: dict[str, Any] = {"periods": len(tested), "thin_left_out": [r["period"] for r in rows if r["thin"]],
+                                "default_rate": float(rates.mean()) if tested else None,
+                                "mean_pd": float(means.mean()) if tested else None,
+                                "difference": float((rates - means).mean()) if tested else None, "t": None,
+                                "p_under": None, "p_over": None,
+                                "test": "t-test across periods, one-sided (default rate above PD)"}
+    if len(tested) >= MIN_LONG_RUN_PERIODS:
         gap = rates - means
         if float(np.ptp(gap)) == 0.0:  # every period off by the same: no spread to test against
             long_run["note"] = "every period's default rate differs from its mean PD by the same amount: no spread"
@@ -1558,17 +1586,18 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
                              "p_over": 1.0 - float(test.pvalue)})
     total, defaults = len(yv), round(float(yv.sum()))
     pooled = calibration_in_the_large(defaults, total, float(pv.mean(dtype=np.float64)))
-    long = m >= MIN_LONG_RUN_PERIODS
-    # Periods that all miss by the same amount have no spread to test against: read by their count.
-    worst = long_run["p_under"] if long and long_run["p_under"] is not None else chance
-    status = "FAIL" if worst < 0.01 else "WARN" if worst < PERIOD_TEST_LEVEL else "PASS"
+    if long_run["p_under"] is not None:
+        status, source = _too_low_status(long_run["p_under"], long_run["default_rate"], long_run["mean_pd"]), \
+            "long_run"
+    else:
+        status, source = _too_low_status(pooled["p_under"], pooled["observed_rate"], pooled["mean_predicted"]), \
+            "pooled"
     return {"periods": rows, "long_run": long_run,
             "rejections": {"level": PERIOD_TEST_LEVEL, "periods": rejected, "count": len(rejected), "of": m,
                            "p_value": chance},
             "pooled": {"rows": total, "defaults": defaults, "observed_rate": pooled["observed_rate"],
                        "mean_pd": pooled["mean_predicted"], "p_under": pooled["p_under"], "p_over": pooled["p_over"]},
-            "status": status,
-            "status_from": "long_run" if long and long_run["p_under"] is not None else "rejections"}
+            "status": status, "status_from": source}
 
 
 def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[

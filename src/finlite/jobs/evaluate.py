@@ -655,6 +655,9 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
     if not isinstance(column, str) or not column.strip():
         raise ConfigError(f"period_column names the hold-out's column of periods (a year, a quarter); got {column!r}.",
                           param="period_column")
+    if column == art.schema.target:
+        raise ConfigError(f"period_column {column!r} is the model's target, the outcome the periods are judged on; name "
+                          "the column of periods (a year, a quarter).", param="period_column")
     why = ("two models side by side (--baseline): back-test each on its own" if baseline is not None
            else "a market forecaster" if art.market is not None
            else f"a {art.task} model" if art.task != "binary"
@@ -665,22 +668,33 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
                           f"as {why}. Drop period_column.", param="period_column")
 
 
+def _row_name(rows: Any, at: int) -> Any:
+    """The file's 1-based data row of the ``at``-th judged row (its label where the index is none)."""
+    label = rows.index[at]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) else label
+
+
 def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str, Any] | None,
                periods: tuple[str | None, str | None], source: str) -> dict[str, Any]:
     """``{"by_period": ...}``: the PD back-test over the periods of ``periods`` (the column, and
     how its dates are grouped: None for its values as they are) in the judged rows
     (:func:`finlite.evaluate.validation.period_backtest`, on the master scale the grades were
-    judged on), or nothing without a column.
+    judged on), or nothing without a column. The periods are listed in order: numbers and dates
+    by value, text by :func:`finlite._util.natural_key` ("2020-2" before "2020-10"; write
+    quarters as "2020Q1" to keep them in time order); the tests do not depend on the order.
 
     Raises:
-        DataError: the column is absent, has a blank period or (grouped) a value that is no date,
-            or holds more periods than :data:`~finlite.evaluate.validation.MAX_PERIODS`.
+        DataError: the column is absent, has a blank or non-finite period, holds more periods
+            than :data:`~finlite.evaluate.validation.MAX_PERIODS`, or, grouped by
+            ``period_freq``, holds a value that is no date, a date before 1900 or after today, or
+            years as numbers.
     """
     column, freq = periods
     if column is None:
         return {}
     import pandas as pd
 
+    from finlite._util import natural_key
     from finlite.evaluate.validation import MAX_PERIODS, period_backtest
 
     if column not in rows.columns:
@@ -688,44 +702,60 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
         raise DataError(f"{source} has no column {column!r} to read the periods from (--period-column); its columns: "
                         f"{shown}.", param="period_column")
     values = rows[column]
-    blank = values.isna().to_numpy()
-    if values.dtype == object:  # text: a period written "" or "  " is as blank as a missing one
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    blank = values.isna().to_numpy(copy=True)  # a copy: pandas hands out a read-only view
+    if numeric:  # an infinite period is no period
+        blank |= ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)) & ~blank
+    elif values.dtype == object or pd.api.types.is_string_dtype(values):  # "" or "  " is as blank as missing
         blank |= values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
     if blank.any():
-        label = rows.index[int(np.flatnonzero(blank)[0])]
-        first = int(label) + 1 if isinstance(label, (int, np.integer)) else label  # the file's 1-based data row
+        at = int(np.flatnonzero(blank)[0])
+        shown = "" if pd.isna(values.iloc[at]) else f": {str(values.iloc[at])[:40]!r}"
         raise DataError(f"{source}: {int(blank.sum()):,} row(s) have no period in column {column!r} (the first: row "
-                        f"{first}); a back-test by period needs every row's period. Fill them, or drop those rows.",
-                        param="period_column")
+                        f"{_row_name(rows, at)}{shown}); a back-test by period needs every row's period. Fill them, "
+                        "or drop those rows.", param="period_column")
     if freq is not None:
         from finlite.data.schema import parse_dates
 
+        if numeric and float(values.min()) >= 1000 and float(values.max()) <= 9999:
+            raise DataError(f"{source}: column {column!r} holds years as numbers ({values.iloc[0]}, …), not dates: "
+                            f"--period-freq {freq} would read each as its 1 January. Drop --period-freq to take the "
+                            "years as the periods.", param="period_freq")
         dates = parse_dates(values, column, source)
-        if dates.isna().any():
-            at = int(np.flatnonzero(dates.isna().to_numpy())[0])
-            label = rows.index[at]
-            raise DataError(f"{source}: column {column!r} holds {str(values.iloc[at])[:60]!r} (row "
-                            f"{int(label) + 1 if isinstance(label, (int, np.integer)) else label}), which is no date; "
-                            f"--period-freq {freq} groups dates. Correct it, or give a column of periods without "
-                            "--period-freq.", param="period_column")
         if dates.dt.tz is not None:  # the local date as written: a period is the book's calendar's
             dates = dates.dt.tz_localize(None)
+        # A month-year text read as a date of the 18th century, a typo's year 2027: refused, not a period.
+        wrong = (dates.isna() | (dates < pd.Timestamp("1900-01-01")) | (dates > pd.Timestamp.now())).to_numpy()
+        if wrong.any():
+            at = int(np.flatnonzero(wrong)[0])
+            what = "which is no date" if pd.isna(dates.iloc[at]) else \
+                f"read as {dates.iloc[at].date().isoformat()}, " + ("after today" if dates.iloc[at] > pd.Timestamp.now()
+                                                                    else "before 1900")
+            raise DataError(f"{source}: column {column!r} holds {str(values.iloc[at])[:60]!r} (row "
+                            f"{_row_name(rows, at)}), {what}; --period-freq {freq} groups the dates of observed "
+                            "outcomes. Correct it (write dates as 2019-03-31), or give a column of periods without "
+                            "--period-freq.", param="period_column")
         keys = dates.dt.to_period(PERIOD_FREQS[freq]).astype(str)
     elif pd.api.types.is_datetime64_any_dtype(values):
         keys = values.dt.strftime("%Y-%m-%d") if values.dt.tz is None else values.dt.strftime("%Y-%m-%d %z")
-    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        keys = values
+    elif numeric:
+        keys = values.astype(np.float64)
     else:
         keys = values.astype(str).str.strip()
-    codes, labels = pd.factorize(keys, sort=True)
-    if len(labels) > MAX_PERIODS:
-        raise DataError(f"{source}: column {column!r} holds {len(labels):,} distinct values; a back-test by period reads "
+    codes, found = pd.factorize(keys)
+    if len(found) > MAX_PERIODS:
+        raise DataError(f"{source}: column {column!r} holds {len(found):,} distinct values; a back-test by period reads "
                         f"at most {MAX_PERIODS} periods (a year, a quarter or a month each). Give a column of the "
                         "period, e.g. the year of the observation date, or group a date column with --period-freq "
                         "year.", param="period_column")
-    names = [v.item() if isinstance(v, np.generic) else v for v in labels.tolist()]
+    labels = [v.item() if isinstance(v, np.generic) else v for v in found.tolist()]
+    order = sorted(range(len(labels)), key=(lambda k: labels[k]) if numeric else (lambda k: natural_key(labels[k])))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    # A year read as a float (a column with a blank elsewhere) prints as 2019, not 2019.0.
+    names = [int(labels[k]) if numeric and float(labels[k]).is_integer() else labels[k] for k in order]
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
-    record = period_backtest(y, scores, codes.astype(np.int64), names, scale)
+    record = period_backtest(y, scores, rank[codes], names, scale)
     return {"by_period": {"column": column, "freq": freq, **record}}
 
 
