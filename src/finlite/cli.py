@@ -1910,6 +1910,8 @@ def report(
     domain: Domain = None,
     grades: Grades = None,
     holdout: Annotated[Path | None, typer.Option(help="A labelled table the models never saw (e.g. later applications whose outcomes are now known; CSV or Parquet, the training table's columns): every section judges its rows instead of the test split, and stability compares them with the training rows (score PSI, feature CSI). Needs DATA. Default --out: ARTIFACT-report-HOLDOUTNAME.")] = None,
+    period_column: Annotated[str | None, typer.Option(help="With --holdout, a credit model: the hold-out's column of periods (a year, a quarter): the calibration section back-tests the PDs period by period and over the periods, as evaluate --period-column does.")] = None,
+    period_freq: Annotated[str | None, typer.Option(help="With --period-column: the column holds dates, grouped into periods of a year, quarter or month.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write the report into. Default: ARTIFACT-report beside the artifact (the artifact itself is never written).")] = None,
     force: Force = False,
     verify_key: VerifyKey = None,
@@ -1931,7 +1933,8 @@ def report(
                              segments=_columns(segments, "--segments") if segments is not None else None,
                              protected=_columns(protected, "--protected") if protected is not None else None,
                              monotone=_monotone(monotone), id_column=id_column, out=out, overwrite=force,
-                             verify_key=verify_key, holdout=holdout, domain=domain, grades=grades)
+                             verify_key=verify_key, holdout=holdout, domain=domain, grades=grades,
+                             period_column=period_column, period_freq=period_freq)
     stored = json.loads((written / "report.json").read_text(encoding="utf-8"))
 
     def field(value: Any, key: str) -> Any:  # report.json is the artifact's, untrusted: a list there is no record

@@ -432,3 +432,37 @@ def test_a_recorded_master_scale_is_reused_and_judged_in_the_reports_own_domain(
 
     with pytest.raises(ArtifactError, match=r"report\.json's options cannot be read .* the file was altered"):
         evaluate_artifact(graded, tmp_path / "transactions_2026.csv", timing=False)
+
+
+def test_a_holdout_report_back_tests_the_pds_over_its_periods_as_evaluate_does(
+        exported_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """--period-column on a hold-out report: the calibration section's back-test over the periods
+    equals evaluate's (one computation), its WARN or FAIL is the section's, the table lists each
+    period; without a hold-out, or with a bad period, it is refused before anything is written."""
+    from finlite.jobs.evaluate import evaluate_artifact
+
+    book = pd.read_csv(german_csv)
+    book["credit_amount"] = book["credit_amount"] + 1  # no row a training row
+    book["year"] = np.arange(len(book)) % 5 + 2019
+    bad, good = book[book["creditability"] == "bad"], book[book["creditability"] == "good"]
+    worse = pd.concat([good, bad, bad, bad[bad["year"] >= 2021]], ignore_index=True)
+    worse.to_csv(tmp_path / "later.csv", index=False)
+    report = json.loads((rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", period_column="year",
+                                        out=tmp_path / "r") / "report.json").read_text())
+    section = _section(report, "calibration")
+    by = section["metrics"]["by_period"]
+    evaluated = evaluate_artifact(exported_dir, tmp_path / "later.csv", timing=False, period_column="year")["by_period"]
+    for key in ("default_rate", "mean_pd", "t", "p_under"):
+        assert by["student"]["long_run"][key] == pytest.approx(evaluated["long_run"][key], rel=1e-9), key
+    assert by["student"]["status"] == evaluated["status"] == "FAIL" and section["status"] == "FAIL"
+    assert [row[0] for row in next(t for t in section["tables"] if t["id"] == "pd_by_period")["rows"]] == \
+        [2019, 2020, 2021, 2022, 2023]
+    assert "Back-tested over the 5 periods of 'year': the long-run default rate" in section["summary"]
+    assert report["options"]["period_column"] == "year"
+    cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--period-column", "year",
+                                   "--out", str(tmp_path / "none")])
+    assert cli.exit_code == 2 and "over the periods of a hold-out" in cli.output, cli.output
+    cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "later.csv"),
+                                   "--period-column", "vintage", "--out", str(tmp_path / "none")])
+    assert cli.exit_code == 2 and "has no column 'vintage' to read the periods from" in cli.output, cli.output
+    assert not (tmp_path / "none").exists()

@@ -1600,6 +1600,50 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
             "status": status, "status_from": source}
 
 
+def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
+        str, str, Table, dict[str, Any]]:
+    """The calibration section's back-test over a hold-out's periods (``report --holdout
+    --period-column``): :func:`period_backtest` of each model, on the master scale the grades are
+    judged on; the status is the student's (the deployed model's PDs), the table its periods."""
+    from finlite.evaluate.periods import read_periods
+
+    assert inp.periods is not None
+    column, freq = inp.periods
+    codes, names = read_periods(inp.test_frame, column, freq, inp.source)
+    scale = tuple(inp.grades) or None
+    record = {m: period_backtest(y, p, codes, names, scale) for m, p in (("teacher", t), ("student", s))}
+    mine, run = record["student"], record["student"]["long_run"]
+    if mine["status_from"] == "long_run":
+        how = (f"the long-run default rate (the mean of {run['periods']} periods' rates) {_fmt(run['default_rate'])} "
+               f"against the student's mean PD {_fmt(run['mean_pd'])}, t-test across the periods p "
+               f"{run['p_under']:.2g} (one-sided)")
+    else:
+        pooled = mine["pooled"]
+        how = (f"fewer than {MIN_LONG_RUN_PERIODS} periods of enough rows, so the pooled rows: default rate "
+               f"{_fmt(pooled['observed_rate'])} against the student's mean PD {_fmt(pooled['mean_pd'])}, Jeffreys "
+               f"test p {pooled['p_under']:.2g} (one-sided)")
+    rejected = mine["rejections"]
+    said = (f" Back-tested over the {len(mine['periods'])} periods of {column!r}"
+            + (f" (by {freq})" if freq else "") + f": {how}: {mine['status']}"
+            + (" (the PDs too low over the periods: recalibrate them to the long-run rate)."
+               if mine["status"] != "PASS" else ".")
+            + f" {rejected['count']} of {rejected['of']} periods find the student's mean PD too low at "
+            f"{_percent(PERIOD_TEST_LEVEL)} (binomial p {rejected['p_value']:.2g}; a through-the-cycle PD is "
+            "rejected in its bad years by design, so the count does not set the status)"
+            + (f"; thin periods left out of the long run: {', '.join(map(str, run['thin_left_out']))}"
+               if run["thin_left_out"] else "") + ".")
+    rows = [[r["period"], r["rows"], r["defaults"], r["observed_rate"], r["mean_pd"], t_row["mean_pd"], r["p_under"],
+             r["too_low"], ", ".join(map(str, r["grades_underestimated"])), r["thin"]]
+            for r, t_row in zip(mine["periods"], record["teacher"]["periods"], strict=True)]
+    table = Table("pd_by_period", f"PD back-test per period of {column!r}" + (f" (by {freq})" if freq else "")
+                  + ": each period's default rate against the student's and the teacher's mean PD, the Jeffreys "
+                  "test of the student's (one-sided; p_under small: the PD too low), the student's grades too low "
+                  f"there at {_percent(GRADE_STATUS_LEVEL)} (Holm), and thin periods (left out of the long run)",
+                  ["period", "rows", "defaults", "observed_rate", "student_mean_pd", "teacher_mean_pd", "p_under",
+                   "too_low", "grades_too_low", "thin"], rows)
+    return mine["status"], said, table, {"column": column, "freq": freq, **record}
+
+
 def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
         str, str, list[Table], dict[str, Any]]:
     """The calibration section's per-grade PD back-test of a credit model (a low-default
@@ -1846,6 +1890,12 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
         status = worst([status, grade_status])
         summary += grade_said
         tables.extend(grade_tables)
+    by_period: dict[str, Any] | None = None
+    if inp.domain == "credit" and inp.validated and inp.periods is not None:
+        period_status, period_said, period_table, by_period = _period_rule(inp, y, s, t)
+        status = worst([status, period_status])
+        summary += period_said
+        tables.append(period_table)
     return Section(
         id="calibration", title="Calibration", status=status,  # type: ignore[arg-type]
         threshold=(f"With prev = the rarer class's rate ({_fmt(prev)}): FAIL when student ECE − teacher ECE > "
@@ -1870,6 +1920,10 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                       "(one-sided, Holm's correction over the grades holding a default)"
                       + (". " if inp.validated else " where the teacher's same grade's is not. ")
                       if inp.domain == "credit" else "")
+                   + ("Over the hold-out's periods (--period-column), the student's long-run default rate against "
+                      "its mean PD by a one-sided t-test across the periods (the pooled rows below three periods): "
+                      f"WARN where it rejects at 1 % by a factor of {HOLDOUT_CITL_WARN:g}, FAIL by "
+                      f"{HOLDOUT_CITL_FAIL:g}. " if by_period is not None else "")
                    + f"Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
                    f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
                    f"{_fmt(shift)}."),
@@ -1878,7 +1932,8 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                  "calibration_in_the_large_excess": citl_excess, "mean_prediction_factor": shift,
                  "teacher": res["teacher"],
                  "student": res["student"], **({"in_the_large": own_record} if own is not None else {}),
-                 **({"pd_grades": graded} if graded is not None else {})},
+                 **({"pd_grades": graded} if graded is not None else {}),
+                 **({"by_period": by_period} if by_period is not None else {})},
         tables=tables, plots=plots,
         notes=[f"{bins} bands of equal row count by score; ECE weighs each band's |observed − predicted| by its "
                "share of rows. With many bands some p < 0.01 can occur by chance, and more often the more test "

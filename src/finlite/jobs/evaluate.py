@@ -636,10 +636,6 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
     return {"pd_grades": record}
 
 
-#: ``period_freq``: how dates are grouped into periods (pandas' period codes).
-PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
-
-
 def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = None) -> None:
     """Refuse ``period_column`` where there are no PDs to back-test over periods, before any work.
 
@@ -647,6 +643,8 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
         ConfigError: not a column name, a baseline given, no credit model's PDs, or a
             ``period_freq`` that is none of :data:`PERIOD_FREQS` or comes without a column.
     """
+    from finlite.evaluate.periods import PERIOD_FREQS
+
     if freq is not None and (column is None or freq not in PERIOD_FREQS):
         raise ConfigError(("period_freq groups the dates of a column into periods, and no column of dates was named: "
                            "name it too"
@@ -668,94 +666,25 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
                           f"as {why}. Drop period_column.", param="period_column")
 
 
-def _row_name(rows: Any, at: int) -> Any:
-    """The file's 1-based data row of the ``at``-th judged row (its label where the index is none)."""
-    label = rows.index[at]
-    return int(label) + 1 if isinstance(label, (int, np.integer)) else label
-
-
 def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str, Any] | None,
                periods: tuple[str | None, str | None], source: str) -> dict[str, Any]:
     """``{"by_period": ...}``: the PD back-test over the periods of ``periods`` (the column, and
     how its dates are grouped: None for its values as they are) in the judged rows
-    (:func:`finlite.evaluate.validation.period_backtest`, on the master scale the grades were
-    judged on), or nothing without a column. The periods are listed in order: numbers and dates
-    by value, text by :func:`finlite._util.natural_key` ("2020-2" before "2020-10"; write
-    quarters as "2020Q1" to keep them in time order); the tests do not depend on the order.
+    (:func:`finlite.evaluate.periods.read_periods`; :func:`finlite.evaluate.validation.period_backtest`,
+    on the master scale the grades were judged on), or nothing without a column.
 
     Raises:
-        DataError: the column is absent, has a blank or non-finite period, holds more periods
-            than :data:`~finlite.evaluate.validation.MAX_PERIODS`, or, grouped by
-            ``period_freq``, holds a value that is no date, a date before 1900 or after today, or
-            years as numbers.
+        DataError: the periods cannot be read (:func:`~finlite.evaluate.periods.read_periods`).
     """
     column, freq = periods
     if column is None:
         return {}
-    import pandas as pd
+    from finlite.evaluate.periods import read_periods
+    from finlite.evaluate.validation import period_backtest
 
-    from finlite._util import natural_key
-    from finlite.evaluate.validation import MAX_PERIODS, period_backtest
-
-    if column not in rows.columns:
-        shown = ", ".join(map(repr, list(rows.columns)[:12])) + (", …" if len(rows.columns) > 12 else "")
-        raise DataError(f"{source} has no column {column!r} to read the periods from (--period-column); its columns: "
-                        f"{shown}.", param="period_column")
-    values = rows[column]
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    blank = values.isna().to_numpy(copy=True)  # a copy: pandas hands out a read-only view
-    if numeric:  # an infinite period is no period
-        blank |= ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)) & ~blank
-    elif values.dtype == object or pd.api.types.is_string_dtype(values):  # "" or "  " is as blank as missing
-        blank |= values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-    if blank.any():
-        at = int(np.flatnonzero(blank)[0])
-        shown = "" if pd.isna(values.iloc[at]) else f": {str(values.iloc[at])[:40]!r}"
-        raise DataError(f"{source}: {int(blank.sum()):,} row(s) have no period in column {column!r} (the first: row "
-                        f"{_row_name(rows, at)}{shown}); a back-test by period needs every row's period. Fill them, "
-                        "or drop those rows.", param="period_column")
-    if freq is not None:
-        from finlite.data.schema import parse_dates
-
-        if numeric and float(values.min()) >= 1000 and float(values.max()) <= 9999:
-            raise DataError(f"{source}: column {column!r} holds years as numbers ({values.iloc[0]}, …), not dates: "
-                            f"--period-freq {freq} would read each as its 1 January. Drop --period-freq to take the "
-                            "years as the periods.", param="period_freq")
-        dates = parse_dates(values, column, source)
-        if dates.dt.tz is not None:  # the local date as written: a period is the book's calendar's
-            dates = dates.dt.tz_localize(None)
-        # A month-year text read as a date of the 18th century, a typo's year 2027: refused, not a period.
-        wrong = (dates.isna() | (dates < pd.Timestamp("1900-01-01")) | (dates > pd.Timestamp.now())).to_numpy()
-        if wrong.any():
-            at = int(np.flatnonzero(wrong)[0])
-            what = "which is no date" if pd.isna(dates.iloc[at]) else \
-                f"read as {dates.iloc[at].date().isoformat()}, " + ("after today" if dates.iloc[at] > pd.Timestamp.now()
-                                                                    else "before 1900")
-            raise DataError(f"{source}: column {column!r} holds {str(values.iloc[at])[:60]!r} (row "
-                            f"{_row_name(rows, at)}), {what}; --period-freq {freq} groups the dates of observed "
-                            "outcomes. Correct it (write dates as 2019-03-31), or give a column of periods without "
-                            "--period-freq.", param="period_column")
-        keys = dates.dt.to_period(PERIOD_FREQS[freq]).astype(str)
-    elif pd.api.types.is_datetime64_any_dtype(values):
-        keys = values.dt.strftime("%Y-%m-%d") if values.dt.tz is None else values.dt.strftime("%Y-%m-%d %z")
-    elif numeric:
-        keys = values.astype(np.float64)
-    else:
-        keys = values.astype(str).str.strip()
-    codes, found = pd.factorize(keys)
-    if len(found) > MAX_PERIODS:
-        raise DataError(f"{source}: column {column!r} holds {len(found):,} distinct values; a back-test by period reads "
-                        f"at most {MAX_PERIODS} periods (a year, a quarter or a month each). Give a column of the "
-                        "period, e.g. the year of the observation date, or group a date column with --period-freq "
-                        "year.", param="period_column")
-    labels = [v.item() if isinstance(v, np.generic) else v for v in found.tolist()]
-    order = sorted(range(len(labels)), key=(lambda k: labels[k]) if numeric else (lambda k: natural_key(labels[k])))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    # A year read as a float (a column with a blank elsewhere) prints as 2019, not 2019.0.
-    names = [int(labels[k]) if numeric and float(labels[k]).is_integer() else labels[k] for k in order]
+    codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
-    record = period_backtest(y, scores, rank[codes], names, scale)
+    record = period_backtest(y, scores, codes, names, scale)
     return {"by_period": {"column": column, "freq": freq, **record}}
 
 

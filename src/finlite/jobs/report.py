@@ -86,7 +86,9 @@ class ReportOptions:
     number of the data file); ``domain`` says what a binary model decides ("credit" or "fraud":
     :data:`finlite.evaluate.sections.DOMAINS`; None: from the data file's name); ``grades`` is a
     credit model's PD master scale, each grade's upper bound (empty: finlite's generic scale,
-    :func:`finlite.evaluate.validation.master_scale`).
+    :func:`finlite.evaluate.validation.master_scale`). ``period_column`` (and ``period_freq``)
+    name a hold-out's column of periods, over which the calibration section back-tests a credit
+    model's PDs (:func:`finlite.evaluate.validation.period_backtest`; a hold-out report only).
     """
 
     segments: tuple[str, ...] = ()
@@ -95,13 +97,17 @@ class ReportOptions:
     id_column: str | None = None
     domain: str | None = None
     grades: tuple[float, ...] = ()
+    period_column: str | None = None
+    period_freq: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"segments": list(self.segments), "protected": list(self.protected),
                 "monotone": None if self.monotone is None else {k: int(v) for k, v in sorted(self.monotone.items())},
                 "id_column": self.id_column, "domain": self.domain,
-                **({"grades": list(self.grades)} if self.grades else {})}  # absent: an older report's form
+                **({"grades": list(self.grades)} if self.grades else {}),  # absent: an older report's form
+                **({"period_column": self.period_column, "period_freq": self.period_freq}
+                   if self.period_column else {})}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ReportOptions:
@@ -111,7 +117,8 @@ class ReportOptions:
         return cls(segments=tuple(data.get("segments") or ()), protected=tuple(data.get("protected") or ()),
                    monotone=None if monotone is None else {str(k): int(v) for k, v in monotone.items()},
                    id_column=data.get("id_column"), domain=data.get("domain"),
-                   grades=master_scale(data["grades"], "report.json's options.grades") if data.get("grades") else ())
+                   grades=master_scale(data["grades"], "report.json's options.grades") if data.get("grades") else (),
+                   period_column=data.get("period_column"), period_freq=data.get("period_freq"))
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -1010,6 +1017,18 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                               "period of its price file; a hold-out table applies to a credit or fraud model. Drop "
                               "the hold-out (a longer price file is the forecaster's later sample).", param="holdout")
         prepared, holdout_record = with_holdout(art, prepared, holdout)
+    if options.period_column is not None:  # read before any work: a bad period is named, not met half-way
+        from finlite.jobs.evaluate import _check_period_option
+
+        if holdout is None or not isinstance(prepared, PreparedData):
+            raise ConfigError("period_column back-tests a credit model's PDs over the periods of a hold-out (later "
+                              "outcomes); the test split is one random sample. Give the hold-out too, or drop "
+                              "period_column.", param="period_column")
+        _check_period_option(art, options.period_column, None, options.period_freq)
+        from finlite.evaluate.periods import read_periods
+
+        read_periods(prepared.frame.iloc[prepared.split.test], options.period_column, options.period_freq,
+                     prepared.source)
     # A table's options on a forecaster are refused, never silently ignored; a named column must be in
     # the rows judged (a hold-out's application id need not be in the training table).
     check_options(prepared, options, recorded_domain=_recorded_domain(stored))
@@ -1082,7 +1101,9 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
             # against it too, not only student against teacher (a monitoring walk-through, 2026-12-06).
             inputs = replace(inputs, validated={
                 "teacher": dict((base.manifest.get("metrics") or {}).get("test") or {}),
-                "student": dict((art.manifest.get("metrics") or {}).get("test") or {})})
+                "student": dict((art.manifest.get("metrics") or {}).get("test") or {})},
+                periods=None if options.period_column is None else (options.period_column, options.period_freq),
+                source=prepared.source)
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
@@ -1204,7 +1225,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
                    protected: Sequence[str] | None = None, monotone: Mapping[str, int] | None = None,
                    id_column: str | None = None, out: str | Path | None = None, overwrite: bool = False,
                    verify_key: Any = None, holdout: DataLike | None = None, domain: str | None = None,
-                   grades: Sequence[float] | str | None = None) -> Path:
+                   grades: Sequence[float] | str | None = None, period_column: str | None = None,
+                   period_freq: str | None = None) -> Path:
     """Write a compressed artifact's report into ``out`` (default: the sibling folder ``<ARTIFACT>-report``).
 
     Without ``data``, report.html and MODEL_CARD.md are rendered again from the artifact's
@@ -1220,6 +1242,9 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     whose outcomes are now known: every section judges its rows instead of the test split
     (:func:`with_holdout`; the privacy section is left out), and the default ``out`` is
     ``<ARTIFACT>-report-<holdout file name>``, so it never replaces the development report.
+    ``period_column`` (with ``holdout``; ``period_freq`` groups a column of dates by "year",
+    "quarter" or "month") back-tests a credit model's PDs over the hold-out's periods in the
+    calibration section, as ``evaluate --period-column`` does.
 
     Raises:
         ConfigError: an option without ``data``, a bad option, or ``out`` exists (without
@@ -1235,7 +1260,8 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
     target = Path(out) if out is not None else root.parent / f"{root.name}-report{suffix}"
     given = [name for name, value in (("baseline", baseline), ("segments", segments), ("protected", protected),
                                       ("monotone", monotone), ("id_column", id_column), ("holdout", holdout),
-                                      ("domain", domain), ("grades", grades))
+                                      ("domain", domain), ("grades", grades), ("period_column", period_column),
+                                      ("period_freq", period_freq))
              if value is not None]
     if data is None and given:
         raise ConfigError(f"The {given[0]!r} parameter changes what the report is built from, which needs the data; pass the table the "
@@ -1270,7 +1296,12 @@ def rebuild_report(artifact: str | Path | Artifact, data: DataLike | None = None
             monotone=dict(monotone) if monotone is not None else recorded.monotone,
             id_column=id_column if id_column is not None else recorded.id_column,
             domain=domain if domain is not None else recorded.domain,
-            grades=given_scale(grades) if grades is not None else recorded.grades)
+            grades=given_scale(grades) if grades is not None else recorded.grades,
+            # A hold-out's own column: never read from a recorded report (the artifact's is the test split's).
+            period_column=period_column, period_freq=period_freq)
+        if period_freq is not None and period_column is None:
+            raise ConfigError("period_freq groups the dates of a column into periods, and no column of dates was "
+                              "named: name it too.", param="period_freq")
         if grades is None and options.grades and domain is not None and domain != "credit":
             # The recorded scale was a credit report's; a report now stated to be of another domain
             # has no PD grades, and the user gave none (it was refused, naming --grades: a review).
