@@ -1619,7 +1619,10 @@ def evaluate(
             # engineer's walk-through, 2026-12-06).
             _echo(f"note: evaluate gives the metrics of these rows; the population's stability (PSI), the decisions, "
                   f"calibration and fairness on them are judged by 'finlite report {artifact} TRAINING_DATA "
-                  f"--holdout {data}' (and 'finlite score' prints the scores' PSI).", err=True)
+                  f"--holdout {data}"
+                  + (f" --period-column {period_column}" if period_column is not None else "")
+                  + (f" --period-freq {period_freq}" if period_freq is not None else "")
+                  + "' (and 'finlite score' prints the scores' PSI).", err=True)
     if result.get("unseen"):  # a hold-out's categories training never saw, as 'score' tells them (stderr)
         from finlite.runtime.batch import unseen_notes
 

@@ -456,7 +456,7 @@ def test_a_holdout_report_back_tests_the_pds_over_its_periods_as_evaluate_does(
         assert by["student"]["long_run"][key] == pytest.approx(evaluated["long_run"][key], rel=1e-9), key
     assert by["student"]["status"] == evaluated["status"] == "FAIL" and section["status"] == "FAIL"
     assert [row[0] for row in next(t for t in section["tables"] if t["id"] == "pd_by_period")["rows"]] == \
-        [2019, 2020, 2021, 2022, 2023]
+        ["2019", "2020", "2021", "2022", "2023"]
     assert "Back-tested over the 5 periods of 'year': the long-run default rate" in section["summary"]
     assert report["options"]["period_column"] == "year"
     cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--period-column", "year",
@@ -465,4 +465,15 @@ def test_a_holdout_report_back_tests_the_pds_over_its_periods_as_evaluate_does(
     cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "later.csv"),
                                    "--period-column", "vintage", "--out", str(tmp_path / "none")])
     assert cli.exit_code == 2 and "has no column 'vintage' to read the periods from" in cli.output, cli.output
+    assert not (tmp_path / "none").exists()
+    # A blank period is named by its row in the hold-out file (the frame the training rows were joined
+    # to named row 1007 for row 8: a review), and a fraud report takes no periods.
+    worse.loc[7, "year"] = np.nan
+    worse.to_csv(tmp_path / "blank.csv", index=False)
+    cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--holdout", str(tmp_path / "blank.csv"),
+                                   "--period-column", "year", "--out", str(tmp_path / "none")])
+    assert cli.exit_code == 2 and "have no period in column 'year' (the first: row 8)" in cli.output, cli.output
+    with pytest.raises(ConfigError, match="judged here as a fraud model"):
+        rebuild_report(exported_dir, german_csv, holdout=tmp_path / "later.csv", period_column="year", domain="fraud",
+                       out=tmp_path / "none")
     assert not (tmp_path / "none").exists()

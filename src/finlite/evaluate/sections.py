@@ -330,8 +330,8 @@ class TabularInputs:
     #: RATE``), where it is not its training split's own: their level differs from the test
     #: split's rate by design, which the calibration section then says rather than judges. None: none.
     central_tendency: float | None = None
-    #: A hold-out's column of periods and how its dates are grouped (None: its values), over which
-    #: the calibration section back-tests a credit model's PDs (``report --holdout --period-column``).
-    periods: tuple[str, str | None] | None = None
-    #: Where the judged rows came from, for the messages (a hold-out file).
-    source: str = "the rows judged"
+    #: A hold-out's periods, over which the calibration section back-tests a credit model's PDs
+    #: (``report --holdout --period-column``): ``column``, ``freq`` (how its dates are grouped;
+    #: None: its values), ``codes`` (each judged row's period, in the order of ``y_test``) and
+    #: ``names`` (the periods in order), as :func:`finlite.evaluate.periods.read_periods` read them.
+    periods: Mapping[str, Any] | None = None

@@ -1605,11 +1605,8 @@ def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray
     """The calibration section's back-test over a hold-out's periods (``report --holdout
     --period-column``): :func:`period_backtest` of each model, on the master scale the grades are
     judged on; the status is the student's (the deployed model's PDs), the table its periods."""
-    from finlite.evaluate.periods import read_periods
-
     assert inp.periods is not None
-    column, freq = inp.periods
-    codes, names = read_periods(inp.test_frame, column, freq, inp.source)
+    column, freq, codes, names = (inp.periods[k] for k in ("column", "freq", "codes", "names"))
     scale = tuple(inp.grades) or None
     record = {m: period_backtest(y, p, codes, names, scale) for m, p in (("teacher", t), ("student", s))}
     mine, run = record["student"], record["student"]["long_run"]
@@ -1625,14 +1622,16 @@ def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray
     rejected = mine["rejections"]
     said = (f" Back-tested over the {len(mine['periods'])} periods of {column!r}"
             + (f" (by {freq})" if freq else "") + f": {how}: {mine['status']}"
-            + (" (the PDs too low over the periods: recalibrate them to the long-run rate)."
+            + ((" (the PDs too low over the periods: recalibrate them to the long-run rate)."
+                if mine["status_from"] == "long_run" else " (the PDs too low: recalibrate them).")
                if mine["status"] != "PASS" else ".")
             + f" {rejected['count']} of {rejected['of']} periods find the student's mean PD too low at "
             f"{_percent(PERIOD_TEST_LEVEL)} (binomial p {rejected['p_value']:.2g}; a through-the-cycle PD is "
             "rejected in its bad years by design, so the count does not set the status)"
             + (f"; thin periods left out of the long run: {', '.join(map(str, run['thin_left_out']))}"
                if run["thin_left_out"] else "") + ".")
-    rows = [[r["period"], r["rows"], r["defaults"], r["observed_rate"], r["mean_pd"], t_row["mean_pd"], r["p_under"],
+    # The period as text: a year is no count to write "2,019" (the table's numbers take separators).
+    rows = [[str(r["period"]), r["rows"], r["defaults"], r["observed_rate"], r["mean_pd"], t_row["mean_pd"], r["p_under"],
              r["too_low"], ", ".join(map(str, r["grades_underestimated"])), r["thin"]]
             for r, t_row in zip(mine["periods"], record["teacher"]["periods"], strict=True)]
     table = Table("pd_by_period", f"PD back-test per period of {column!r}" + (f" (by {freq})" if freq else "")

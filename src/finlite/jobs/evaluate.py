@@ -636,8 +636,10 @@ def _pd_grades(art: Artifact, y: np.ndarray, scores: np.ndarray, grades: tuple[f
     return {"pd_grades": record}
 
 
-def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = None) -> None:
-    """Refuse ``period_column`` where there are no PDs to back-test over periods, before any work.
+def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = None,
+                         domain: str | None = None) -> None:
+    """Refuse ``period_column`` where there are no PDs to back-test over periods, before any work
+    (``domain``: the one the judging report is built in; None: the artifact's own).
 
     Raises:
         ConfigError: not a column name, a baseline given, no credit model's PDs, or a
@@ -660,7 +662,7 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
            else "a market forecaster" if art.market is not None
            else f"a {art.task} model" if art.task != "binary"
            else "a fraud model (by the domain it was judged in, or its training file's name), which has no PDs"
-           if _artifact_domain(art) != "credit" else None)
+           if (domain or _artifact_domain(art)) != "credit" else None)
     if why is not None:
         raise ConfigError(f"period_column back-tests one credit model's PDs period by period; {art.path} is judged here "
                           f"as {why}. Drop period_column.", param="period_column")

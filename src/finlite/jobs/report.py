@@ -1017,18 +1017,26 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
                               "period of its price file; a hold-out table applies to a credit or fraud model. Drop "
                               "the hold-out (a longer price file is the forecaster's later sample).", param="holdout")
         prepared, holdout_record = with_holdout(art, prepared, holdout)
+    periods: dict[str, Any] | None = None
     if options.period_column is not None:  # read before any work: a bad period is named, not met half-way
         from finlite.jobs.evaluate import _check_period_option
 
-        if holdout is None or not isinstance(prepared, PreparedData):
+        if holdout is None or not isinstance(prepared, PreparedData) or prepared.table is None:
             raise ConfigError("period_column back-tests a credit model's PDs over the periods of a hold-out (later "
-                              "outcomes); the test split is one random sample. Give the hold-out too, or drop "
-                              "period_column.", param="period_column")
-        _check_period_option(art, options.period_column, None, options.period_freq)
+                              "outcomes); the test split is one random sample. Give the hold-out too, or drop the "
+                              "column of periods.", param="period_column")
+        # The domain the report is built in, as its sections read it (a fraud report has no PDs).
+        _check_period_option(art, options.period_column, None, options.period_freq,
+                             domain=options.domain or _recorded_domain(stored))
         from finlite.evaluate.periods import read_periods
 
-        read_periods(prepared.frame.iloc[prepared.split.test], options.period_column, options.period_freq,
-                     prepared.source)
+        # The hold-out file's own rows (every one judged, in order): its row numbers and column types,
+        # not those of the frame the training rows were joined to (row 1007 for the file's row 8: a review).
+        codes, names = read_periods(prepared.table.frame, options.period_column, options.period_freq,
+                                    prepared.source)
+        if len(codes) != len(prepared.y_test):  # pragma: no cover - with_holdout judges every row of the file
+            raise AssertionError("the hold-out's periods and judged rows differ in number")
+        periods = {"column": options.period_column, "freq": options.period_freq, "codes": codes, "names": names}
     # A table's options on a forecaster are refused, never silently ignored; a named column must be in
     # the rows judged (a hold-out's application id need not be in the training table).
     check_options(prepared, options, recorded_domain=_recorded_domain(stored))
@@ -1102,8 +1110,7 @@ def _rebuilt(art: Artifact, data: DataLike, stored: Mapping[str, Any], *, baseli
             inputs = replace(inputs, validated={
                 "teacher": dict((base.manifest.get("metrics") or {}).get("test") or {}),
                 "student": dict((art.manifest.get("metrics") or {}).get("test") or {})},
-                periods=None if options.period_column is None else (options.period_column, options.period_freq),
-                source=prepared.source)
+                periods=periods)
     recipe = stored.get("recipe") or {}
     comparison["recipe"] = recipe
     messages = fidelity_warnings(comparison, [str(g.get("metric")) for g in recipe.get("final_gates") or []])
