@@ -1861,7 +1861,13 @@ def _grade_lines(result: Mapping[str, Any]) -> None:
     def pd(x: float) -> str:  # three significant digits: a scale in basis points read "0.01%-0.01%"
         return f"{x * 100:.3g}%"
 
-    for g in graded.get("grades") or []:
+    from finlite.evaluate.validation import every_grade
+
+    scale = graded.get("scale")
+    for g in every_grade(graded.get("grades") or [], scale) if scale else graded.get("grades") or []:
+        if not g["rows"]:  # the whole scale is listed: an empty grade is part of the evidence
+            _echo(f"    grade {g['grade']:>2} ({pd(g['pd_low'])}–{pd(g['pd_high'])}): {0:>9,} rows")
+            continue
         # A grade with no default is never too low: its Jeffreys p (the prior's half a default) is no finding.
         tested = f"p {g['p_value']:.3g}" if g["defaults"] else "no default"
         if g["grade"] in thin:

@@ -1016,3 +1016,18 @@ def test_a_back_test_by_period_fails_pds_too_low_through_the_cycle_not_a_cycles_
         v.period_backtest(y, p, k.astype(float), list(range(8)))
     with pytest.raises(ValueError, match="every row's index is one of them"):
         v.period_backtest(y, p, k, list(range(3)))
+
+
+def test_every_grade_of_the_scale_is_listed_an_empty_one_included() -> None:
+    """The tables list the whole master scale (the ECB's reporting does): a grade no row falls in
+    is put back in its place with 0 rows, the others are the back-test's own records."""
+    y = np.array([0, 1, 0, 0, 1, 0], dtype=float)
+    p = np.array([0.002, 0.03, 0.03, 0.04, 0.5, 0.6])
+    tested = v.grade_backtest(y, p, (0.01, 0.1, 1.0))
+    assert [g["grade"] for g in tested] == [1, 2, 3]
+    sparse = v.grade_backtest(y, p, (0.001, 0.01, 0.1, 0.2, 1.0))
+    listed = v.every_grade(sparse, (0.001, 0.01, 0.1, 0.2, 1.0))
+    assert [(g["grade"], g["rows"]) for g in listed] == [(1, 0), (2, 1), (3, 3), (4, 0), (5, 2)]
+    assert listed[0]["pd_low"] == 0.0 and listed[0]["pd_high"] == 0.001
+    assert listed[3]["pd_low"] == 0.1 and listed[3]["pd_high"] == 0.2 and listed[3]["defaults"] == 0
+    assert [g for g in listed if g["rows"]] == sparse  # the tested grades, untouched

@@ -56,6 +56,7 @@ __all__ = [
     "calibration_status",
     "csi_table",
     "default_n_boot",
+    "every_grade",
     "expected_calibration_error",
     "feature_csi",
     "flagged_defaults",
@@ -1334,6 +1335,16 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
     return out
 
 
+def every_grade(grades: Sequence[Mapping[str, Any]], scale: Sequence[float]) -> list[Mapping[str, Any]]:
+    """:func:`grade_backtest`'s grades with the grades of ``scale`` that hold no row put back in
+    their place (rows and defaults 0, nothing tested), for the tables: a validator reads the
+    whole master scale, an empty grade included, as the ECB's reporting lists it."""
+    bounds = list(master_scale(scale))
+    held = {int(g["grade"]): g for g in grades}
+    return [held.get(k + 1) or {"grade": k + 1, "pd_low": bounds[k - 1] if k else 0.0, "pd_high": bounds[k], "rows": 0,
+                                "defaults": 0} for k in range(len(bounds))]
+
+
 def _jeffreys_upper(defaults: int, rows: int, confidence: float = 0.95) -> float:
     """The one-sided upper bound of a default rate at ``confidence``: the Jeffreys posterior's
     quantile, Beta(d + ½, n − d + ½) (a grade of no default still has a rate it cannot rule out,
@@ -1672,7 +1683,8 @@ def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray)
                     "rate; a grade with no default is never too low, its p_value blank; defaults_flagged: the fewest defaults the "
                     "test at 5 % would find too many; power_2x: the chance it finds the PD too low were the true "
                     "rate twice it, blank from a PD of 50 %)",
-                    cols, [[None if c == "p_value" and not g["defaults"] else g[c] for c in cols] for g in res[m]])
+                    cols, [[None if c == "p_value" and not g["defaults"] else g.get(c) for c in cols]
+                           for g in every_grade(res[m], scale)])
               for m in ("teacher", "student")]
     said = (f" Per grade of the master scale ({len(scale)} grades of {which}): the Jeffreys test, grade by grade, "
             f"finds the PD too low at {_percent(GRADE_TEST_LEVEL)} (one-sided, uncorrected: some such grades are "
