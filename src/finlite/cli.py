@@ -1797,7 +1797,8 @@ def _period_warnings(result: Mapping[str, Any]) -> list[str]:
     if by.get("status_from") == "long_run":
         why = (f"the long-run default rate ({run['default_rate']:.2%}, the mean of {_periods(run['periods'])}' rates) "
                f"is above the mean PD ({run['mean_pd']:.2%}) beyond the periods' spread (t-test p "
-               f"{run['p_under']:.2g}, one-sided; {run['default_rate'] / run['mean_pd']:.2f} times it)")
+               f"{run['p_under']:.2g}, one-sided" + (f"; {run['default_rate'] / run['mean_pd']:.2f} times it)"
+                                                      if run["mean_pd"] > 0 else ")"))
     else:
         why = (f"over all {pooled['rows']:,} rows the default rate ({pooled['observed_rate']:.2%}) is above the mean PD "
                f"({pooled['mean_pd']:.2%}) (Jeffreys test p {pooled['p_under']:.2g}, one-sided; "

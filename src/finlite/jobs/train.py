@@ -181,7 +181,8 @@ def train(
     ``central_tendency`` (a binary teacher) calibrates the PDs to a long-run default rate: one
     constant added to every logit (an MLP's or logistic model's output bias, a LightGBM
     ensemble's first tree's leaves, an XGBoost ensemble's base_score) so that the mean PD over the
-    training split equals it (a boosted teacher's out-of-fold PDs) (:mod:`finlite.training.central`; ``"train"``: the training split's own rate); the
+    training split equals it (a boosted teacher's out-of-fold PDs; :mod:`finlite.training.central`;
+    ``"train"``: the training split's own rate); the
     ranking, and decisions at a cut-off set by the bad rate or a flag rate, are unchanged. Recorded
     in the training step (``central_tendency``), which ``reproduce`` reads.
 

@@ -10,8 +10,9 @@ strictly with ``a``, so it is the root of one monotone function), and :func:`shi
 adds it to the bias of the model's output layer (:func:`shift_output`) or, for a LightGBM
 ensemble, to every leaf of its first tree (each row reaches exactly one of them), for an XGBoost
 one to its base_score (a boosted teacher's mean is over its out-of-fold scores): the
-calibrated model is an ordinary model of the same shape, which exports, scores and serves as any other, with the same ranking (AUC,
-Gini and the decisions at a cut-off set by a flag rate are unchanged).
+calibrated model is an ordinary model of the same shape, which exports, scores and serves as
+any other, with the same ranking (AUC, Gini and the decisions at a cut-off set by a flag rate
+are unchanged).
 
 Given as ``train --central-tendency RATE`` (``"train"``: the training split's own default rate,
 which fixes a teacher whose PDs are off its sample's rate, as early stopping on AUC can leave
@@ -189,11 +190,12 @@ def recorded_central_tendency(steps: Sequence[Any], where: Any = "manifest.json"
     basis = record.get("basis") if isinstance(record, Mapping) else None
     # A boosted teacher trained by finlite on a table takes it in its constant, over its out-of-fold
     # scores; a network in its output bias, over its training rows (no basis before 2026-12-07's night).
+    # A student's first step copies its teacher's record; its teacher may be a student (any kind).
     if kind == "gbdt":
         shiftable = (config.get("objective", "binary") == "binary" and config.get("window") is None
                      and (config.get("input") or {}).get("mode", "encoded") == "encoded" and basis == "out_of_fold")
     else:
-        shiftable = kind in ("mlp", "logistic") and basis in (None, "training")
+        shiftable = (kind in ("mlp", "logistic") or first.get("step") != "train") and basis in (None, "training")
     number = isinstance(asked, (int, float)) and not isinstance(asked, bool) and math.isfinite(asked) \
         and 0 < asked < 1
     rate = record.get("rate") if isinstance(record, Mapping) else None
