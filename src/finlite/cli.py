@@ -1697,8 +1697,8 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     since, own = result.get("since_validation"), result.get("calibration_in_the_large")
     one = result.get("one_class")
     power = own.get("power_2x") if isinstance(own, Mapping) else None
-    if isinstance(result.get("central_tendency"), (int, float)) and not (
-            low and isinstance(graded, Mapping) and graded.get("central_tendency") is not None):
+    if isinstance(result.get("central_tendency"), (int, float)) and not isinstance(result.get("by_period"), Mapping) \
+            and not (low and isinstance(graded, Mapping) and graded.get("central_tendency") is not None):
         out.append(f"note: the model's PDs were calibrated to a central tendency of {result['central_tendency']:.2%} "
                    "(train --central-tendency): one period's default rate may sit off a long-run rate; read this "
                    "beside the periods before it.")
@@ -1746,6 +1746,13 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
                    f"rate ({own['observed_rate']:.2%}) markedly (a factor of {float(own['factor']):.2f}, Jeffreys "
                    f"test p {own['p_value']:.2g}): conservative, as a PD back-test reads it (one-sided), so no "
                    "failure; the capital and provisions they drive are overstated: review the calibration.")
+    elif isinstance(own, Mapping) and calibration_status(own) == "FAIL" \
+            and result.get("calibration_judged_by") == "by_period":
+        # Over the periods the long run judges the level (its warning, if any, is above): the pooled
+        # test takes the periods' defaults as independent (a validator's walk-through, 2026-12-07).
+        out.append(f"note: over all {int(own['rows']):,} rows the mean prediction ({own['mean_predicted']:.2%}) is off "
+                   f"the observed rate ({own['observed_rate']:.2%}) beyond sampling noise, a test that takes the "
+                   "periods' defaults as independent; the back-test over the periods judges the level.")
     elif isinstance(own, Mapping) and calibration_status(own) == "FAIL":
         way = "underestimate" if own["mean_predicted"] < own["observed_rate"] else "overestimate"
         factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
@@ -1804,6 +1811,10 @@ def _period_warnings(result: Mapping[str, Any]) -> list[str]:
                f"({pooled['mean_pd']:.2%}) (Jeffreys test p {pooled['p_under']:.2g}, one-sided; "
                + (run.get("note") or f"{_periods(run['periods'])} of enough rows: too few for the long-run test")
                + ")")
+    if by.get("capped"):  # one or two periods of a model calibrated to a long-run rate
+        return [f"warning: back-tested by {by['column']!r}: {why}: {by['status']}, not FAIL: the PDs were calibrated "
+                f"to a long-run rate ({result.get('central_tendency', 0):.2%}), which one or two periods' rates may "
+                "sit off by design. Back-test over three periods or more before recalibrating."]
     return [f"warning: back-tested by {by['column']!r}: {why}: {by['status']}. Recalibrate the PDs to the long-run "
             "default rate (train --central-tendency) before relying on them."]
 
@@ -1837,10 +1848,14 @@ def _period_lines(result: Mapping[str, Any]) -> None:
         tested = run.get("note") or f"not tested across fewer than {MIN_LONG_RUN_PERIODS} periods of enough rows"
     level = (f"default rate {pd(run['default_rate'])} (the mean of the periods' rates) against a mean PD of "
              f"{pd(run['mean_pd'])}: " if run["default_rate"] is not None else "")
-    _echo(f"  long run ({_periods(run['periods'])}): {level}{tested}; {rejected['count']} of "
+    # Fewer than three periods measure no long run: named for what they are.
+    name = "long run" if run["periods"] >= MIN_LONG_RUN_PERIODS else "over the periods"
+    _echo(f"  {name} ({_periods(run['periods'])}): {level}{tested}; {rejected['count']} of "
           f"{_periods(rejected['of'])} too low at {PERIOD_TEST_LEVEL:.0%} (binomial p {rejected['p_value']:.3g}); "
           f"pooled {pooled['rows']:,} rows p {pooled['p_under']:.3g} (defaults taken as independent): {by['status']}"
-          + (" (from the pooled rows)" if by.get("status_from") == "pooled" else "")
+          + (" (from the pooled rows" + (", at most WARN: the PDs were calibrated to a long-run rate"
+                                          if by.get("capped") else "") + ")"
+             if by.get("status_from") == "pooled" else "")
           + (f" (the PDs above the rates beyond the periods' spread, p {run['p_over']:.2g}: conservative, not failed)"
              if run["p_over"] is not None and run["p_over"] < 0.01 else ""))
 
@@ -1895,7 +1910,9 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
         status = result.get("calibration_status")
         _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
               f"{own['mean_predicted']:.2%} (off by a factor of {float(own.get('factor') or float('inf')):.2f}; "
-              f"Jeffreys test p {own['p_value']:.2g}, two-sided)" + (f": {status}" if status else ""))
+              f"Jeffreys test p {own['p_value']:.2g}, two-sided)" + (f": {status}" if status else "")
+              + (" (all periods pooled: the back-test over the periods below judges the level)"
+                 if result.get("calibration_judged_by") == "by_period" else ""))
 
 
 def _shown(path: Path) -> Path:
@@ -2085,6 +2102,18 @@ def inspect(
     built = f" (code sha256 {one_line(code)[:16]}…)" if isinstance(code, str) else " (no code digest recorded)"
     say(f"made: {one_line(man.get('created_utc', '(no time recorded)'))}"
         f"{' with ' + made + built if made else ''}; seed {one_line(man.get('seed', '(none recorded)'))}")
+    from finlite.training.central import recorded_central_tendency
+
+    steps_: list[Any] = man["steps"] if isinstance(man.get("steps"), list) else []
+    record: Any = steps_[0].get("central_tendency") if steps_ and isinstance(steps_[0], dict) else None
+    if record is not None:
+        # Whoever reads the PDs reads them at a long-run level (a validator's walk-through, 2026-12-07);
+        # a record no training writes is refused here as wherever it is read.
+        recorded_central_tendency(steps_, art.path / "manifest.json", task=man.get("task"), model=art.model)
+        say(f"PDs calibrated to a central tendency of {float(record['rate']):.2%}"
+            + (" (the training split's rate)" if record.get("asked") == "train" else "")
+            + (", over the teacher's out-of-fold scores" if record.get("basis") == "out_of_fold" else "")
+            + " (train --central-tendency)")
     data: dict[str, Any] = man["data"] if isinstance(man.get("data"), dict) else {}
     if data:
         rows = data.get("rows")

@@ -1001,12 +1001,18 @@ def test_a_back_test_by_period_fails_pds_too_low_through_the_cycle_not_a_cycles_
     for n in (1, 2):
         few = v.period_backtest(low_y[low_k < n], low_p[low_k < n], low_k[low_k < n], list("ab")[:n])
         assert few["long_run"]["t"] is None and few["status_from"] == "pooled" and few["status"] == "FAIL"
+        # PDs calibrated to a long-run rate: one or two periods may sit off it by design, so WARN at most.
+        capped = v.period_backtest(low_y[low_k < n], low_p[low_k < n], low_k[low_k < n], list("ab")[:n],
+                                   central_tendency=0.02)
+        assert capped["status"] == "WARN" and capped["capped"] == "central_tendency"
+    assert "capped" not in v.period_backtest(low_y, low_p, low_k, list("abcde"), central_tendency=0.02)
     # A stray period of three rows is thin: shown, left out of the long run, which still fails the book.
     stray_y = np.concatenate([low_y, [0.0, 0.0, 0.0]])
     stray_p = np.concatenate([low_p, [0.3, 0.3, 0.3]])
     stray = v.period_backtest(stray_y, stray_p, np.concatenate([low_k, [5, 5, 5]]), list("abcdef"))
     assert stray["periods"][-1]["thin"] and not any(r["thin"] for r in stray["periods"][:-1])
     assert stray["long_run"]["thin_left_out"] == ["f"] and stray["long_run"]["periods"] == 5
+    assert stray["rejections"]["of"] == 5  # the count too reads the periods the long run reads
     assert stray["long_run"]["p_under"] == pytest.approx(low["long_run"]["p_under"]) and stray["status"] == "FAIL"
     # PDs a little too low (1.1x) beyond noise: not WARN, as a hold-out's mean PD would not be.
     near_y, near_p, near_k = _book([0.022] * 6, 20_000, 0.02, seed=6)
@@ -1031,3 +1037,32 @@ def test_every_grade_of_the_scale_is_listed_an_empty_one_included() -> None:
     assert listed[0]["pd_low"] == 0.0 and listed[0]["pd_high"] == 0.001
     assert listed[3]["pd_low"] == 0.1 and listed[3]["pd_high"] == 0.2 and listed[3]["defaults"] == 0
     assert [g for g in listed if g["rows"]] == sparse  # the tested grades, untouched
+
+
+def test_over_the_periods_the_long_run_not_the_pooled_rows_judges_a_hold_outs_level() -> None:
+    """Four quiet years and one large bad year, PDs right on average over the years: the pooled
+    rows (the bad year dominating, defaults taken as independent) miss by a factor of about 3,
+    FAIL on their own; with the periods given, the long run judges the level (PASS) and the
+    pooled test is said, not acted on. PDs too low in every year FAIL by the long run."""
+    rng = np.random.default_rng(11)
+    sizes, rates = [4_000, 4_000, 4_000, 4_000, 40_000], [0.02, 0.02, 0.02, 0.02, 0.08]
+    p = np.concatenate([np.full(n, 0.02) for n in sizes])
+    y = np.concatenate([(rng.random(n) < r).astype(float) for n, r in zip(sizes, rates, strict=True)])
+    k = np.concatenate([np.full(n, i) for i, n in enumerate(sizes)])
+    base = _inputs(n=len(y))
+    periods = {"column": "year", "freq": None, "codes": k, "names": [2019, 2020, 2021, 2022, 2023]}
+    validated = {"teacher": {"auc": 0.7}, "student": {"auc": 0.7}}
+    inp = replace(base, y_test=y, teacher=_model("teacher", p, base.teacher.scores_train),
+                  student=_model("student", p, base.student.scores_train), validated=validated)
+    pooled_only = v.build_calibration(inp)
+    assert pooled_only.metrics["in_the_large"]["student"]["factor"] > 2.5 and pooled_only.status == "FAIL"
+    judged = v.build_calibration(replace(inp, periods=periods))
+    by = judged.metrics["by_period"]["student"]
+    assert by["status_from"] == "long_run" and by["status"] == "PASS" and by["long_run"]["p_under"] > 0.05
+    assert judged.status != "FAIL" and "the back-test over the periods below judges the level" in judged.summary
+    assert next(t for t in judged.tables if t.id == "pd_by_period").rows[0][0] == "2019"
+    low = replace(inp, y_test=np.concatenate([(rng.random(n) < 0.04).astype(float) for n in sizes]),
+                  periods=periods)
+    failed = v.build_calibration(low)
+    assert failed.metrics["by_period"]["student"]["status"] == "FAIL" and failed.status == "FAIL"
+    _json_ok(judged, "calibration")

@@ -735,6 +735,17 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     js = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing", "--json",
                                   "--period-column", "year"])
     assert json.loads(js.stdout)["by_period"]["status"] == "FAIL"
+    # Over five periods the long run judges the level; the pooled line says so.
+    assert json.loads(js.stdout)["calibration_judged_by"] == "by_period"
+    assert "(all periods pooled: the back-test over the periods below judges the level)" in cli.output
+    # A column of days, ungrouped: refused with the option that groups them.
+    days = worse.assign(day=(pd.Timestamp("2019-01-01") + pd.to_timedelta(np.arange(len(worse)) % 400, unit="D"))
+                        .strftime("%Y-%m-%d"))
+    days.to_csv(tmp_path / "days.csv", index=False)
+    out = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "days.csv"), "--no-timing",
+                                   "--period-column", "day"])
+    assert out.exit_code == 2 and "holds 400 distinct dates; a back-test by period reads a year, a quarter or a " \
+        "month each: group them with --period-freq year" in out.output, out.output
     # A column of dates, grouped by year, reads the same periods (two-digit years as a loan book writes them).
     dated = worse.assign(observed=pd.to_datetime(worse["year"].astype(str) + "-06-30").dt.strftime("%d-%b-%y"))
     dated.to_csv(tmp_path / "dated.csv", index=False)
@@ -760,7 +771,10 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     dated.loc[3, "observed"] = "30-Jun-19"
     dated.loc[1, "observed"] = "2099-06-30"
     dated.to_csv(tmp_path / "future.csv", index=False)
-    cases = [(["years.csv", "--period-column", "vintage"], "has no column 'vintage' to read the periods from"),
+    cases = [(["years.csv", "--period-column", "vintage"], "has no column 'vintage' to read the periods from "
+                                                            "(--period-column); its columns: "),
+             (["years.csv", "--period-column", "Year"], "has no column 'Year' to read the periods from "
+                                                        "(--period-column); did you mean 'year'?"),
              (["undated.csv", "--period-column", "observed", "--period-freq", "year"],
               "column 'observed' holds 'soon' (row 4), which is no date; --period-freq year groups the dates"),
              (["dated.csv", "--period-column", "observed", "--period-freq", "week"],

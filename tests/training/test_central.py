@@ -148,6 +148,12 @@ def test_a_boosted_teacher_takes_the_shift_in_its_first_trees_leaves(german_csv:
     onnx_p = Predictor(tmp_path / "ct").predict_proba(rows)[:, 1]
     torch_p = expit(art.model.logits_np(Predictor(tmp_path / "ct").encode(rows).astype(np.float32)))
     assert np.abs(onnx_p - torch_p).max() < 1e-5 and onnx_p.mean() < 0.2
+    # Whoever reads the PDs learns their level: the served model's metadata and inspect say it.
+    assert Predictor(tmp_path / "ct").metadata()["central_tendency"] == {"rate": 0.05, "asked": 0.05,
+                                                                         "basis": "out_of_fold"}
+    shown = runner.invoke(app, ["inspect", str(tmp_path / "ct")])
+    assert shown.exit_code == 0 and "PDs calibrated to a central tendency of 5.00%, over the teacher's out-of-fold " \
+        "scores (train --central-tendency)" in shown.output, shown.output
     verdict = reproduce(tmp_path / "ct", german_csv)
     assert verdict.matched and verdict.files["weights.safetensors"]["match"] is True
     # The saved trees' own mean over the training rows is recorded beside it: sharper than out of fold.

@@ -290,6 +290,25 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
     needed = ("p_value", "factor", "mean_predicted", "observed_rate", "positives", "rows")
     if not isinstance(mine, Mapping) or not all(isinstance(mine.get(k), (int, float)) for k in needed):
         return []
+    periods = section.metrics.get("by_period") if section is not None else None
+    theirs = periods.get("student") if isinstance(periods, Mapping) else None
+    if isinstance(periods, Mapping) and isinstance(theirs, Mapping) and theirs.get("status_from") == "long_run":
+        # Over the periods the long run judges the level; the pooled test is said, not acted on.
+        run = theirs["long_run"]
+        if theirs.get("status") != "PASS":
+            return [f"- **The student's PDs are too low over the periods of {periods.get('column')!r}**: the long-run "
+                    f"default rate {run['default_rate']:.2%} (the mean of {run['periods']} periods' rates) against a "
+                    f"mean PD of {run['mean_pd']:.2%}, beyond the periods' spread (t-test p {run['p_under']:.2g}, "
+                    "one-sided): recalibrate them to the long-run rate (train --central-tendency) before relying "
+                    "on them."]
+        if calibration_status(mine) == "PASS":
+            return []
+        return [f"- Over all the hold-out's rows the student's mean prediction ({mine['mean_predicted']:.2%}) is off "
+                f"the observed rate ({mine['observed_rate']:.2%}) beyond sampling noise, but over the "
+                f"{run['periods']} periods of {periods.get('column')!r} the long-run default rate "
+                f"({run['default_rate']:.2%}) is within the periods' spread of the mean PD ({run['mean_pd']:.2%}; "
+                f"t-test p {run['p_under']:.2g}): the pooled test takes the periods' defaults as independent. Watch "
+                "the periods that miss (the calibration section's pd_by_period)."]
     if calibration_status(mine) == "PASS":
         return []
     way = "above" if mine["mean_predicted"] > mine["observed_rate"] else "below"

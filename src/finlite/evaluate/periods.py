@@ -17,6 +17,22 @@ __all__ = ["PERIOD_FREQS", "read_periods"]
 PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
+#: More distinct dates than this in a period column without ``period_freq`` are refused, with the
+#: option that groups them (monthly over a decade is 120 periods; days are thousands).
+MANY_DATES = 150
+
+
+def _dates(values: pd.Series, column: str, source: str) -> bool:
+    """Whether a column's values are dates (typed, or text every value of which reads as one)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    from finlite.data.schema import parse_dates
+
+    return bool(parse_dates(values, column, source).notna().all())
+
+
 def _row_name(rows: pd.DataFrame, at: int) -> Any:
     """The file's 1-based data row of the ``at``-th judged row (its label where the index is none)."""
     label = rows.index[at]
@@ -39,9 +55,15 @@ def read_periods(rows: pd.DataFrame, column: str, freq: str | None, source: str)
     from finlite.evaluate.validation import MAX_PERIODS
 
     if column not in rows.columns:
-        shown = ", ".join(map(repr, list(rows.columns)[:12])) + (", …" if len(rows.columns) > 12 else "")
-        raise DataError(f"{source} has no column {column!r} to read the periods from (--period-column); its columns: "
-                        f"{shown}.", param="period_column")
+        import difflib
+
+        columns = [str(c) for c in rows.columns]
+        folded = {n.casefold(): n for n in columns}
+        near = folded.get(column.casefold()) or next(iter(difflib.get_close_matches(column, columns, n=1)), None)
+        shown = ", ".join(map(repr, columns[:12])) + (", …" if len(columns) > 12 else "")
+        raise DataError(f"{source} has no column {column!r} to read the periods from (--period-column)"
+                        + (f"; did you mean {near!r}?" if near else f"; its columns: {shown}."),
+                        param="period_column")
     values = rows[column]
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     blank = values.isna().to_numpy(copy=True)  # a copy: pandas hands out a read-only view
@@ -84,6 +106,11 @@ def read_periods(rows: pd.DataFrame, column: str, freq: str | None, source: str)
     else:
         keys = values.astype(str).str.strip()
     codes, found = pd.factorize(keys)
+    if freq is None and len(found) > MANY_DATES and _dates(values, column, source):
+        # Each day its own period: hundreds of thin ones and no long run (a validator's walk-through).
+        raise DataError(f"{source}: column {column!r} holds {len(found):,} distinct dates; a back-test by period reads "
+                        "a year, a quarter or a month each: group them with --period-freq year (or quarter, month).",
+                        param="period_column")
     if len(found) > MAX_PERIODS:
         raise DataError(f"{source}: column {column!r} holds {len(found):,} distinct values; a back-test by period reads "
                         f"at most {MAX_PERIODS} periods (a year, a quarter or a month each). Give a column of the "

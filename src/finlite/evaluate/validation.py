@@ -1513,7 +1513,7 @@ def _too_low_status(p_under: float | None, observed: float, predicted: float) ->
 
 
 def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
-                    scale: Sequence[float] | None = None) -> dict[str, Any]:
+                    scale: Sequence[float] | None = None, central_tendency: float | None = None) -> dict[str, Any]:
     """The PD back-test period by period and over the periods together: what a validator reads
     when a model has been in use for several years, where one period's test says little.
 
@@ -1548,7 +1548,9 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
       spread to test against), the same from the pooled test (``status_from`` "pooled"). The
       count of rejected periods does not set it: a through-the-cycle PD, right on average, is
       rejected in every bad year by design. PDs too high (conservative) are shown (``p_over``),
-      not failed.
+      not failed. With a ``central_tendency`` (the PDs were calibrated to a long-run rate) the
+      pooled rows of one or two periods WARN at most (``capped``): a period's rate may sit off
+      the long-run rate by design, and no long run is measured.
     """
     from scipy.stats import binomtest, ttest_1samp
 
@@ -1575,10 +1577,11 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
                      "too_low": bool(tails["p_under"] < PERIOD_TEST_LEVEL and d / n > mean),
                      "grades_underestimated": grade_summary(yv[mine], pv[mine], used)["underestimated_status_level"],
                      "thin": n < floor})
-    m = len(rows)
-    rejected = [r["period"] for r in rows if r["too_low"]]
-    chance = float(binomtest(len(rejected), m, PERIOD_TEST_LEVEL, alternative="greater").pvalue)
     tested = [r for r in rows if not r["thin"]]
+    # Counted over the periods the long run reads: a thin period is a stray, not a year of the book.
+    m = len(tested)
+    rejected = [r["period"] for r in tested if r["too_low"]]
+    chance = float(binomtest(len(rejected), m, PERIOD_TEST_LEVEL, alternative="greater").pvalue) if m else 1.0
     rates = np.array([r["observed_rate"] for r in tested], dtype=np.float64)
     means = np.array([r["mean_pd"] for r in tested], dtype=np.float64)
     long_run: dict[str, Any] = {"periods": len(tested), "thin_left_out": [r["period"] for r in rows if r["thin"]],
@@ -1603,12 +1606,15 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
     else:
         status, source = _too_low_status(pooled["p_under"], pooled["observed_rate"], pooled["mean_predicted"]), \
             "pooled"
+    capped = source == "pooled" and central_tendency is not None and status == "FAIL"
+    if capped:
+        status = "WARN"
     return {"periods": rows, "long_run": long_run,
             "rejections": {"level": PERIOD_TEST_LEVEL, "periods": rejected, "count": len(rejected), "of": m,
                            "p_value": chance},
             "pooled": {"rows": total, "defaults": defaults, "observed_rate": pooled["observed_rate"],
                        "mean_pd": pooled["mean_predicted"], "p_under": pooled["p_under"], "p_over": pooled["p_over"]},
-            "status": status, "status_from": source}
+            "status": status, "status_from": source, **({"capped": "central_tendency"} if capped else {})}
 
 
 def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
@@ -1619,7 +1625,8 @@ def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray
     assert inp.periods is not None
     column, freq, codes, names = (inp.periods[k] for k in ("column", "freq", "codes", "names"))
     scale = tuple(inp.grades) or None
-    record = {m: period_backtest(y, p, codes, names, scale) for m, p in (("teacher", t), ("student", s))}
+    record = {m: period_backtest(y, p, codes, names, scale, inp.central_tendency)
+              for m, p in (("teacher", t), ("student", s))}
     mine, run = record["student"], record["student"]["long_run"]
     if mine["status_from"] == "long_run":
         how = (f"the long-run default rate (the mean of {run['periods']} periods' rates) {_fmt(run['default_rate'])} "
@@ -1629,12 +1636,16 @@ def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray
         pooled = mine["pooled"]
         how = (f"fewer than {MIN_LONG_RUN_PERIODS} periods of enough rows, so the pooled rows: default rate "
                f"{_fmt(pooled['observed_rate'])} against the student's mean PD {_fmt(pooled['mean_pd'])}, Jeffreys "
-               f"test p {pooled['p_under']:.2g} (one-sided)")
+               f"test p {pooled['p_under']:.2g} (one-sided)"
+               + (f"; WARN at most, as the PDs were calibrated to a long-run rate ({_fmt(inp.central_tendency)}) "
+                  "that one or two periods' rates may sit off by design" if mine.get("capped") else ""))
     rejected = mine["rejections"]
     said = (f" Back-tested over the {len(mine['periods'])} periods of {column!r}"
             + (f" (by {freq})" if freq else "") + f": {how}: {mine['status']}"
             + ((" (the PDs too low over the periods: recalibrate them to the long-run rate)."
-                if mine["status_from"] == "long_run" else " (the PDs too low: recalibrate them).")
+                if mine["status_from"] == "long_run" else
+                " (back-test over three periods or more before recalibrating)." if mine.get("capped") else
+                " (the PDs too low: recalibrate them).")
                if mine["status"] != "PASS" else ".")
             + f" {rejected['count']} of {rejected['of']} periods find the student's mean PD too low at "
             f"{_percent(PERIOD_TEST_LEVEL)} (binomial p {rejected['p_value']:.2g}; a through-the-cycle PD is "
@@ -1890,8 +1901,21 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                     f"student band(s) and {res['teacher']['tail_bands_failing']} teacher band(s) fail the binomial "
                     "test at p < 0.01.")
     own, own_said, own_table, own_record = _absolute_calibration(inp, y, s, t)
+    by_period: dict[str, Any] | None = None
+    period_status = period_said = ""
+    period_table: Table | None = None
+    if inp.domain == "credit" and inp.validated and inp.periods is not None:
+        period_status, period_said, period_table, by_period = _period_rule(inp, y, s, t)
+    # Over three periods or more, the long run judges the level: the pooled rows' test takes
+    # correlated defaults as independent (one bad year of five FAILed a book whose long run
+    # passed: a validator's walk-through, 2026-12-07). It is shown, not judged.
+    over_periods = by_period is not None and by_period["student"]["status_from"] == "long_run"
     if own is not None:
-        status = worst([status, own])
+        if over_periods:
+            own_said += (f" (This pooled test, {own}, takes the periods' defaults as independent: the back-test over "
+                         "the periods below judges the level.)") if own != "PASS" else ""
+        else:
+            status = worst([status, own])
         summary += own_said
         if own_table is not None:
             tables.append(own_table)
@@ -1901,9 +1925,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
         status = worst([status, grade_status])
         summary += grade_said
         tables.extend(grade_tables)
-    by_period: dict[str, Any] | None = None
-    if inp.domain == "credit" and inp.validated and inp.periods is not None:
-        period_status, period_said, period_table, by_period = _period_rule(inp, y, s, t)
+    if by_period is not None and period_table is not None:
         status = worst([status, period_status])
         summary += period_said
         tables.append(period_table)

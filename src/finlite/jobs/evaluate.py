@@ -425,7 +425,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         backtest["served_model"] = served
         # A year without a default is the low-default book's usual hold-out: its grades too.
         backtest.update(_pd_grades(art, y, held, grades))
-        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), periods, table.source))
+        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), periods, table.source,
+                                   _level_of(art).get("central_tendency")))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -472,7 +473,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
             result.update(_pd_grades(art, y, scores, grades))
-            result.update(_by_period(rows, y, scores, result.get("pd_grades"), periods, table.source))
+            result.update(_by_period(rows, y, scores, result.get("pd_grades"), periods, table.source,
+                                     _level_of(art).get("central_tendency")))
             level = _level_of(art)
             if prepared is not None and level and "pd_grades" in result:
                 # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
@@ -669,11 +671,14 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
 
 
 def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str, Any] | None,
-               periods: tuple[str | None, str | None], source: str) -> dict[str, Any]:
+               periods: tuple[str | None, str | None], source: str,
+               central_tendency: float | None = None) -> dict[str, Any]:
     """``{"by_period": ...}``: the PD back-test over the periods of ``periods`` (the column, and
     how its dates are grouped: None for its values as they are) in the judged rows
     (:func:`finlite.evaluate.periods.read_periods`; :func:`finlite.evaluate.validation.period_backtest`,
-    on the master scale the grades were judged on), or nothing without a column.
+    on the master scale the grades were judged on, with the model's recorded central tendency),
+    or nothing without a column. Over three periods or more the long run judges the level:
+    ``calibration_judged_by`` says so beside the pooled ``calibration_status``.
 
     Raises:
         DataError: the periods cannot be read (:func:`~finlite.evaluate.periods.read_periods`).
@@ -686,8 +691,9 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
 
     codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
-    record = period_backtest(y, scores, codes, names, scale)
-    return {"by_period": {"column": column, "freq": freq, **record}}
+    record = period_backtest(y, scores, codes, names, scale, central_tendency)
+    judged = {"calibration_judged_by": "by_period"} if record["status_from"] == "long_run" else {}
+    return {"by_period": {"column": column, "freq": freq, **record}, **judged}
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:

@@ -455,6 +455,13 @@ class Predictor:
                 "encoded_as_numbers": {str(d["name"]): str(d.get("encoding")) for d in self._spec["categorical"]
                                        if d.get("encoding", "onehot") != "onehot"},
                 "unseen_categories": self._unseen_words()}
+        steps = self.manifest.get("steps")
+        record = steps[0].get("central_tendency") if isinstance(steps, list) and steps and isinstance(
+            steps[0], dict) else None
+        if isinstance(record, dict) and isinstance(record.get("rate"), (int, float)):
+            # The PDs' level is a long-run rate's, not the development sample's: a client reads them so.
+            out["central_tendency"] = {"rate": float(record["rate"]), "asked": record.get("asked"),
+                                       "basis": record.get("basis", "training")}
         out["metrics"] = self.manifest.get("metrics", {})
         out["parity"] = {k: v.get("parity") for k, v in export.items() if isinstance(v, dict) and "parity" in v}
         out["versions"] = self.manifest.get("versions", {})
