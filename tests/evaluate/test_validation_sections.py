@@ -1066,3 +1066,14 @@ def test_over_the_periods_the_long_run_not_the_pooled_rows_judges_a_hold_outs_le
     failed = v.build_calibration(low)
     assert failed.metrics["by_period"]["student"]["status"] == "FAIL" and failed.status == "FAIL"
     _json_ok(judged, "calibration")
+    # One bad year alone, of PDs calibrated to a long-run 2 %: WARN, not FAIL (its rate may sit off
+    # the long run by design); the same year of an uncalibrated model FAILs.
+    one = {"column": "year", "freq": None, "codes": np.zeros(40_000, dtype=np.int64), "names": [2023]}
+    bad_year = replace(inp, y_test=y[k == 4], periods=one,
+                       teacher=_model("teacher", p[k == 4], base.teacher.scores_train),
+                       student=_model("student", p[k == 4], base.student.scores_train))
+    assert v.build_calibration(bad_year).status == "FAIL"
+    calibrated = v.build_calibration(replace(bad_year, central_tendency=0.02))
+    assert calibrated.metrics["by_period"]["student"]["capped"] == "central_tendency"
+    assert calibrated.status == "WARN" and "back-test over three periods or more before recalibrating" in \
+        calibrated.summary

@@ -292,6 +292,16 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
         return []
     periods = section.metrics.get("by_period") if section is not None else None
     theirs = periods.get("student") if isinstance(periods, Mapping) else None
+    if isinstance(periods, Mapping) and isinstance(theirs, Mapping) and theirs.get("status_from") == "pooled":
+        # One or two periods: their back-test's verdict (at most WARN for PDs set to a long-run rate).
+        if theirs.get("status") == "PASS":
+            return []
+        return [f"- **The student's PDs are below the default rate of the hold-out's {len(theirs['periods'])} "
+                f"period(s) of {periods.get('column')!r}** ({mine['mean_predicted']:.2%} against "
+                f"{mine['observed_rate']:.2%}; {theirs['status']})"
+                + (": the PDs were calibrated to a long-run rate, which one or two periods may sit off; back-test "
+                   "over three periods or more before recalibrating." if theirs.get("capped") else
+                   ": recalibrate them before relying on them.")]
     if isinstance(periods, Mapping) and isinstance(theirs, Mapping) and theirs.get("status_from") == "long_run":
         # Over the periods the long run judges the level; the pooled test is said, not acted on.
         run = theirs["long_run"]

@@ -1906,14 +1906,15 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     period_table: Table | None = None
     if inp.domain == "credit" and inp.validated and inp.periods is not None:
         period_status, period_said, period_table, by_period = _period_rule(inp, y, s, t)
-    # Over three periods or more, the long run judges the level: the pooled rows' test takes
-    # correlated defaults as independent (one bad year of five FAILed a book whose long run
-    # passed: a validator's walk-through, 2026-12-07). It is shown, not judged.
-    over_periods = by_period is not None and by_period["student"]["status_from"] == "long_run"
+    # With periods given, their back-test judges the level: over three periods or more the long run
+    # (the pooled rows' test takes correlated defaults as independent: one bad year of five FAILed a
+    # book whose long run passed, a validator's walk-through, 2026-12-07), below it the same pooled
+    # rows one-sided, at most WARN for PDs calibrated to a long-run rate. This test is shown.
+    over_periods = by_period is not None
     if own is not None:
         if over_periods:
-            own_said += (f" (This pooled test, {own}, takes the periods' defaults as independent: the back-test over "
-                         "the periods below judges the level.)") if own != "PASS" else ""
+            own_said += (f" (This pooled test, {own}, is shown: the back-test over the periods below judges the "
+                         "level.)") if own != "PASS" else ""
         else:
             status = worst([status, own])
         summary += own_said

@@ -677,8 +677,9 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     how its dates are grouped: None for its values as they are) in the judged rows
     (:func:`finlite.evaluate.periods.read_periods`; :func:`finlite.evaluate.validation.period_backtest`,
     on the master scale the grades were judged on, with the model's recorded central tendency),
-    or nothing without a column. Over three periods or more the long run judges the level:
-    ``calibration_judged_by`` says so beside the pooled ``calibration_status``.
+    or nothing without a column. The periods' back-test judges the level (the long run, or below
+    three periods the pooled rows one-sided): ``calibration_judged_by`` says so beside the pooled
+    ``calibration_status``.
 
     Raises:
         DataError: the periods cannot be read (:func:`~finlite.evaluate.periods.read_periods`).
@@ -692,8 +693,7 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
     record = period_backtest(y, scores, codes, names, scale, central_tendency)
-    judged = {"calibration_judged_by": "by_period"} if record["status_from"] == "long_run" else {}
-    return {"by_period": {"column": column, "freq": freq, **record}, **judged}
+    return {"by_period": {"column": column, "freq": freq, **record}, "calibration_judged_by": "by_period"}
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:
