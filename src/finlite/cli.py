@@ -915,7 +915,7 @@ def train(
                    if isinstance(m.get(key), (int, float)))
     _echo(f"test split ({m['rows']} rows): AUC {m['auc']:.4f}  Gini {m['gini']:.4f}  KS {m['ks']:.4f}  "
           f"F1 {m['f1']:.4f}  Brier {m['brier']:.4f}{rare}")
-    _warn_thin_test(m)
+    _warn_thin_test(m, central=(outcome.central_tendency or {}).get("rate"))
     from finlite.data.schema import leak_notes
 
     said = set(leak_notes(schema.notes))  # printed as they were issued, before training
@@ -1251,7 +1251,7 @@ _THIN_STUDENT_FIX = ("Judge the student on a larger labelled hold-out before rel
 
 
 def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split",
-                    fix: str | None = None, *, cutoff: bool = True) -> None:
+                    fix: str | None = None, *, cutoff: bool = True, central: float | None = None) -> None:
     """Say so when the rows judged are too few for their numbers to mean much: a 16-row table gave
     a 3-row test split and an AUC printed to four decimals, without a word (and ``evaluate`` on a
     hold-out with 14 frauds in 25,000 payments said nothing either: a review, 2026-12-03). ``fix``:
@@ -1272,7 +1272,14 @@ def _warn_thin_test(metrics: dict[str, Any], rows_judged: str = "the test split"
               f"fewer than {_limits.THIN_CLASS_ROWS} of a class its metrics move by whole points when one row changes, "
               f"so they are no evidence. {fix}", err=True)
     flagged = metrics.get("flagged_rate")
-    if cutoff and rows and positives and flagged in (0, 0.0, 1, 1.0):
+    if cutoff and rows and positives and flagged in (0, 0.0, 1, 1.0) and central is not None:
+        # PDs set to a long-run rate sit below a cut-off chosen on the sample's scale (a validator's
+        # walk-through, 2026-12-07: a cut-off of 0.3 on PDs calibrated to 4 % was blamed on a time counter).
+        _echo(f"warning: the cut-off flags {'no row' if not flagged else 'every row'} of {rows_judged}: the PDs were "
+              f"calibrated to a central tendency of {central:.2%}, so a cut-off chosen on the sample's scale sits "
+              f"{'above' if not flagged else 'below'} nearly every one. Give a cut-off on the calibrated scale, or "
+              "--flag-rate.", err=True)
+    elif cutoff and rows and positives and flagged in (0, 0.0, 1, 1.0):
         # A cut-off that flags no row (or every row) passed with "flags 0.0% of the test split": a
         # fraud model whose time counter ran past its training range decided nothing (a fraud
         # engineer's walk-through, 2026-12-04 night).

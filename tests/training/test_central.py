@@ -182,6 +182,12 @@ def test_a_boosted_teacher_takes_the_shift_in_its_first_trees_leaves(german_csv:
     assert result.exit_code == 0, result.output
     assert "calibrated to a central tendency of 2.0%: every logit shifted by" in result.output
     assert "(mean PD over the training split out of fold " in result.output
+    # A cut-off chosen on the sample's scale flags nothing among PDs set to 2 %: said so, not blamed on drift.
+    result = runner.invoke(app, ["train", str(german_csv), "--target", "creditability", "--model", library,
+                                 "--central-tendency", "0.02", "--cutoff", "0.3", "--out", str(tmp_path / "cut")])
+    assert result.exit_code == 0 and "warning: the cut-off flags no row of the test split: the PDs were calibrated " \
+        "to a central tendency of 2.00%, so a cut-off chosen on the sample's scale sits above nearly every one" \
+        in result.output, result.output
 
 
 def test_a_shift_the_scores_do_not_take_is_refused(german_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
