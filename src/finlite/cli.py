@@ -2121,6 +2121,11 @@ def inspect(
             + (" (the training split's rate)" if record.get("asked") == "train" else "")
             + (", over the teacher's out-of-fold scores" if record.get("basis") == "out_of_fold" else "")
             + " (train --central-tendency)")
+        level = steps_[0].get("level")
+        if isinstance(level, dict) and all(isinstance(level.get(k), (int, float)) for k in
+                                           ("student_mean_pd_train", "teacher_mean_pd_train")):
+            say(f"this student's mean PD over the training split {level['student_mean_pd_train']:.2%}, its teacher's "
+                f"there {level['teacher_mean_pd_train']:.2%}")
     data: dict[str, Any] = man["data"] if isinstance(man.get("data"), dict) else {}
     if data:
         rows = data.get("rows")

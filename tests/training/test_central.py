@@ -285,6 +285,13 @@ def test_a_report_shows_a_central_tendency_rather_than_judging_it(german_csv: Pa
     assert abs(flags["student"] - flags["teacher"]) <= abs(flags["plain"] - flags["teacher"]) + 0.02, flags
     first = made.manifest["steps"][0]
     assert first["central_tendency"] == teacher.manifest["steps"][0]["central_tendency"]
+    # Its own level beside its teacher's over the training rows is recorded, and inspect says it.
+    assert first["level"]["student_mean_pd_train"] == pytest.approx(float(pd(made.model, prepared.x_train).mean()),
+                                                                     rel=1e-5)
+    assert first["level"]["teacher_mean_pd_train"] == pytest.approx(0.1, abs=1e-5)
+    shown = runner.invoke(app, ["inspect", str(student.path)])
+    assert f"this student's mean PD over the training split {first['level']['student_mean_pd_train']:.2%}, its " \
+        "teacher's there 10.00%" in shown.output, shown.output
     # evaluate on its own test split reads the grades as the report does: their level by design,
     # not "recalibrate" (a review, 2026-12-07).
     from finlite.jobs.evaluate import evaluate_artifact

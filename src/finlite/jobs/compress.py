@@ -1408,9 +1408,27 @@ def _manifest_steps(setup: _Setup, recipe: Recipe, result: RecipeResult) -> list
             calibrated = (setup.art.manifest.get("steps") or [{}])[0].get("central_tendency")
             if calibrated is not None:  # the student keeps its teacher's level: evaluate and report read it here
                 entry["central_tendency"] = calibrated
+                if result.model is not None:
+                    entry["level"] = _student_level(result.model, setup.base)
         entry.update(_training_of(recipe.steps[record.index], record, setup))
         steps.append(entry)
     return steps
+
+
+def _student_level(student: FinliteModel, base: DistillData) -> dict[str, float]:
+    """The student's mean PD over the training rows beside its teacher's targets' there (a boosted
+    teacher's out-of-fold scores, a network's own): the record a validator reconciles a calibrated
+    student's level with (the copied ``central_tendency`` is the teacher's: a walk-through,
+    2026-12-07, found the student's own level recorded nowhere)."""
+    import numpy as np
+    from scipy.special import expit
+
+    from finlite.training.central import model_logits
+
+    real = base.labelled_train > 0
+    mine = model_logits(student, base.x_train[real])
+    return {"student_mean_pd_train": float(np.mean(expit(mine))),
+            "teacher_mean_pd_train": float(np.mean(expit(np.asarray(base.t_train[real], dtype=np.float64))))}
 
 
 def _training_of(step: Step, record: StepRecord, setup: _Setup) -> dict[str, Any]:
