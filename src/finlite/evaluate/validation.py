@@ -1617,13 +1617,13 @@ def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],
             "status": status, "status_from": source, **({"capped": "central_tendency"} if capped else {})}
 
 
-def _period_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[
-        str, str, Table, dict[str, Any]]:
+def _period_rule(inp: TabularInputs, periods: Mapping[str, Any], y: np.ndarray, s: np.ndarray,
+                 t: np.ndarray) -> tuple[str, str, Table, dict[str, Any]]:
     """The calibration section's back-test over a hold-out's periods (``report --holdout
     --period-column``): :func:`period_backtest` of each model, on the master scale the grades are
-    judged on; the status is the student's (the deployed model's PDs), the table its periods."""
-    assert inp.periods is not None
-    column, freq, codes, names = (inp.periods[k] for k in ("column", "freq", "codes", "names"))
+    judged on (``periods``: :attr:`TabularInputs.periods`); the status is the student's (the deployed
+    model's PDs), the table its periods."""
+    column, freq, codes, names = (periods[k] for k in ("column", "freq", "codes", "names"))
     scale = tuple(inp.grades) or None
     record = {m: period_backtest(y, p, codes, names, scale, inp.central_tendency)
               for m, p in (("teacher", t), ("student", s))}
@@ -1905,7 +1905,7 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
     period_status = period_said = ""
     period_table: Table | None = None
     if inp.domain == "credit" and inp.validated and inp.periods is not None:
-        period_status, period_said, period_table, by_period = _period_rule(inp, y, s, t)
+        period_status, period_said, period_table, by_period = _period_rule(inp, inp.periods, y, s, t)
     # With periods given, their back-test judges the level: over three periods or more the long run
     # (the pooled rows' test takes correlated defaults as independent: one bad year of five FAILed a
     # book whose long run passed, a validator's walk-through, 2026-12-07), below it the same pooled
