@@ -1776,6 +1776,15 @@ def _periods(n: int) -> str:
 
 
 def _period_warnings(result: Mapping[str, Any]) -> list[str]:
+    """:func:`_period_status_warnings`, after the note that periods shorter than a year may share
+    their defaults' months (``by_period.overlap_note``: :func:`finlite.evaluate.periods.overlap_note`)."""
+    by = result.get("by_period")
+    said = by.get("overlap_note") if isinstance(by, Mapping) else None
+    return ([f"note: back-tested by {by['column']!r}: {said}"] if isinstance(by, Mapping) and said else []) \
+        + _period_status_warnings(result)
+
+
+def _period_status_warnings(result: Mapping[str, Any]) -> list[str]:
     """A warning where the back-test over periods (``by_period``) finds the PDs too low (WARN or
     FAIL: the long-run rate above the mean PD beyond the periods' spread, or, with fewer periods,
     the pooled rows'); a note where more periods are too low than chance gives while the long run

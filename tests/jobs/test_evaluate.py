@@ -761,6 +761,16 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
                                  period_freq="quarter")["by_period"]
     assert [r["period"] for r in quarters["periods"]][:3] == ["2019Q1", "2019Q2", "2020Q1"]
     assert sum(r["rows"] for r in quarters["periods"]) == len(worse) and quarters["status"] == "FAIL"
+    # Quarters are shorter than a PD's twelve months: their outcome windows may overlap, which is said
+    # (in the record and on stderr); years are not.
+    assert "shorter than a PD's twelve-month horizon" in quarters["overlap_note"]
+    assert "overlap_note" not in grouped and "overlap_note" not in by
+    said = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "typed.parquet"), "--no-timing",
+                                    "--period-column", "observed", "--period-freq", "quarter"])
+    assert said.exit_code == 0, said.output
+    assert "note: back-tested by 'observed': the periods of 'observed' are quarters, shorter than a PD's " \
+        "twelve-month horizon" in said.output
+    assert "shorter than a PD's" not in cli.output
     # Refused: a column the file lacks, a blank period, a column of too many values, a baseline,
     # a value that is no date where dates are grouped, a frequency finlite has not, or none of a column.
     blank = worse.copy()

@@ -459,6 +459,17 @@ def test_a_holdout_report_back_tests_the_pds_over_its_periods_as_evaluate_does(
         ["2019", "2020", "2021", "2022", "2023"]
     assert "Back-tested over the 5 periods of 'year': the long-run default rate" in section["summary"]
     assert report["options"]["period_column"] == "year"
+    assert "shorter than a PD's" not in section["summary"] and "overlap_note" not in by
+    # Months may share their twelve-month outcomes: the section says so (and keeps its status).
+    monthly = worse.assign(observed=pd.to_datetime(worse["year"].astype(str) + "-"
+                                                   + (np.arange(len(worse)) % 2 * 6 + 1).astype(str) + "-15"))
+    monthly.to_csv(tmp_path / "monthly.csv", index=False)
+    report = json.loads((rebuild_report(exported_dir, german_csv, holdout=tmp_path / "monthly.csv",
+                                        period_column="observed", period_freq="month", out=tmp_path / "m")
+                         / "report.json").read_text())
+    section = _section(report, "calibration")
+    assert "Note: the periods of 'observed' are months, shorter than a PD's twelve-month horizon" in section["summary"]
+    assert "shorter than a PD's" in section["metrics"]["by_period"]["overlap_note"]
     cli = CliRunner().invoke(app, ["report", str(exported_dir), str(german_csv), "--period-column", "year",
                                    "--out", str(tmp_path / "none")])
     assert cli.exit_code == 2 and "over the periods of a hold-out" in cli.output, cli.output

@@ -11,10 +11,25 @@ import pandas as pd
 
 from finlite.errors import DataError
 
-__all__ = ["PERIOD_FREQS", "read_periods"]
+__all__ = ["PERIOD_FREQS", "overlap_note", "read_periods"]
 
 #: ``period_freq``: how dates are grouped into periods (pandas' period codes).
 PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
+
+
+def overlap_note(column: str, freq: str | None) -> str | None:
+    """What a back-test over periods shorter than a year must say (``freq`` "quarter" or "month"),
+    None otherwise. A PD is a twelve-month probability: where each row's default flag covers the
+    twelve months after its date, the outcome windows of monthly (or quarterly) cohorts overlap,
+    so one bad year's defaults fall in twelve (or four) consecutive periods, and the t-test across
+    the periods takes them as independent: its p-value too small, the rejections too many. The
+    data cannot tell which flag it holds, so it is said, not refused."""
+    if freq not in ("quarter", "month"):
+        return None
+    return (f"the periods of {column!r} are {freq}s, shorter than a PD's twelve-month horizon: if each row's default "
+            "flag covers the twelve months after its date, neighbouring periods share their defaults' months, and "
+            "the back-test across the periods (which takes them as independent) rejects too often. Back-test "
+            "twelve-month outcomes by year (--period-freq year), unless each row's flag covers its own period only.")
 
 
 #: More distinct dates than this in a period column without ``period_freq`` are refused, with the

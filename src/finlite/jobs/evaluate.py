@@ -687,13 +687,15 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     column, freq = periods
     if column is None:
         return {}
-    from finlite.evaluate.periods import read_periods
+    from finlite.evaluate.periods import overlap_note, read_periods
     from finlite.evaluate.validation import period_backtest
 
     codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
     record = period_backtest(y, scores, codes, names, scale, central_tendency)
-    return {"by_period": {"column": column, "freq": freq, **record}, "calibration_judged_by": "by_period"}
+    said = overlap_note(column, freq)
+    return {"by_period": {"column": column, "freq": freq, **record, **({"overlap_note": said} if said else {})},
+            "calibration_judged_by": "by_period"}
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:
