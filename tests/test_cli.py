@@ -631,6 +631,9 @@ def test_compress_and_inspect_say_the_validation_reports_verdict(teacher_dir: Pa
     ("logistic", ["--epochs", "5"], "--epochs sets up a neural network; --model logistic is fitted by maximum "
                                     "likelihood"),
     ("lightgbm", ["--epochs", "3"], "--epochs sets up a neural network; --model lightgbm has no layers, epochs"),
+    # Its default typed out too, as the README says (a docs audit, 2026-12-07: 200 was taken silently).
+    ("logistic", ["--epochs", "200"], "--epochs sets up a neural network; --model logistic is fitted by maximum"),
+    ("xgboost", ["--epochs", "200"], "--epochs sets up a neural network; --model xgboost has no layers"),
     ("xgboost", ["--batch-size", "64"], "--batch-size sets up a neural network; --model xgboost has no layers"),
 ])
 def test_train_refuses_settings_its_teacher_has_not(german_csv: Path, tmp_path: Path, model: str, extra: list[str],

@@ -658,10 +658,11 @@ def _train_progress(quiet: bool) -> bool:
     return not quiet
 
 
-def _train_config(epochs: int, quiet: bool, batch_size: int | None = None) -> Any:
+def _train_config(epochs: int | None, quiet: bool, batch_size: int | None = None) -> Any:
     from finlite.training.loop import TrainConfig
 
-    return TrainConfig(epochs=epochs, batch_size=batch_size, progress=_train_progress(quiet))
+    return TrainConfig(epochs=TRAIN_EPOCHS if epochs is None else epochs, batch_size=batch_size,
+                       progress=_train_progress(quiet))
 
 
 BatchSize = Annotated[int | None, typer.Option(help="Rows per training step. Default: by the training rows, 64 up to 32,768 rows, then about rows/512 as a power of two, at most 4,096 (1,024 at 720,000 rows).")]
@@ -703,15 +704,17 @@ def _monotone(text: str | None) -> dict[str, int] | None:
     return parse_monotone(text)
 
 
-#: `train --epochs`'s default: only another value counts as given (an explicit 200 cannot be told from none).
+#: `train --epochs`'s default. The option itself defaults to None, so an explicit 200 is told from
+#: none and refused where it would do nothing, as the README says (a docs audit, 2026-12-07: a
+#: logistic or boosted teacher took `--epochs 200` without a word).
 TRAIN_EPOCHS = 200
 
 
-def _neural_flags(hidden: str | None, epochs: int, batch_size: int | None) -> list[str]:
+def _neural_flags(hidden: str | None, epochs: int | None, batch_size: int | None) -> list[str]:
     """The neural-network options of ``train`` that were given: a model without layers, epochs or
     mini-batches (LightGBM, XGBoost; a logistic teacher, fitted by maximum likelihood) refuses them
     rather than ignore them without a word."""
-    given = {"--hidden": hidden is not None, "--epochs": epochs != TRAIN_EPOCHS, "--batch-size": batch_size is not None}
+    given = {"--hidden": hidden is not None, "--epochs": epochs is not None, "--batch-size": batch_size is not None}
     return [flag for flag, on in given.items() if on]
 
 
@@ -783,7 +786,7 @@ def train(
     cutoff: Annotated[float | None, typer.Option(help="Decision cut-off on P(positive): scores at or above it are flagged. Default: set from the data (the teacher's score at the training bad rate, or at --flag-rate).")] = None,
     flag_rate: TeacherFlagRate = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of training.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Most training epochs (early stopping usually ends sooner).")] = TRAIN_EPOCHS,
+    epochs: Annotated[int | None, typer.Option(help=f"Most training epochs of a neural teacher (early stopping usually ends sooner). Default: {TRAIN_EPOCHS}.")] = None,
     batch_size: BatchSize = None,
     max_categories: Annotated[int, typer.Option(help="Most one-hot columns per categorical column; a column with more distinct values is high-cardinality (see --high-cardinality).")] = 50,
     min_category_count: Annotated[int, typer.Option(help="Fewest training rows a category needs for its own one-hot column or weight of evidence; rarer values share an 'other' column (one-hot) or take the prior. Below 10, the artifact discloses the outcomes of the few customers behind a value (warned of).")] = 10,
@@ -863,8 +866,7 @@ def train(
         raise ConfigError(f"--validation-fraction and --test-fraction add up to {validation_fraction + test_fraction:g}; "
                           "at most 0.9, so training keeps at least 10 % of the rows.", param="validation_fraction")
     # Settings the chosen teacher has not: refused, as for a forecaster (a logistic teacher with
-    # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03). --epochs at its default
-    # cannot be told from absent.
+    # --hidden 16 and 64 wrote identical weights; a review, 2026-12-03), whatever their value.
     neural = _neural_flags(hidden, epochs, batch_size)
     ignored = neural if model in ("logistic", "lightgbm", "xgboost") else []
     if ignored:
@@ -939,8 +941,8 @@ def train(
 def _train_forecast(data: Path, *, target: str, out: Path, model: str | None, hidden: str | None, date_column: str | None,
                     objective: str, horizon: int, window: int, id_column: str | None, volume_column: str | None,
                     extra_columns: list[str], folds: int, walk: str, embargo: int, test_fraction: float,
-                    purge: int | None, train_window: int | None, cost_bps: float, cutoff: float | None, flag_rate: float | None, seed: int, epochs: int,
-                    batch_size: int | None, force: bool, quiet: bool, strict: bool = False) -> None:
+                    purge: int | None, train_window: int | None, cost_bps: float, cutoff: float | None, flag_rate: float | None, seed: int,
+                    epochs: int | None, batch_size: int | None, force: bool, quiet: bool, strict: bool = False) -> None:
     """``train --task forecast``: a market forecaster on a price file."""
     from finlite.data.market import MarketSpec
     from finlite.data.walkforward import WalkForward
