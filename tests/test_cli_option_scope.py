@@ -115,3 +115,15 @@ def test_strict_refuses_a_column_that_leaks_the_label_before_anything_is_written
     assert both.exit_code == 2 and "3 column(s) may leak the label" in both.output
     for name in ("recovered", "settled", "total_pymnt"):
         assert f"column {name!r}" in both.output
+    # A loss blank for every good loan (a data mart's shape) and a workout stage of a category: both
+    # trained at AUC 1.0000 without a word before (an LGD modeller's walk-through, 2026-12-07).
+    frame.assign(recovered=np.where(y, frame["recovered"], np.nan),
+                 stage=np.where(y, rng.choice(["legal", "collections"], n), "")).to_csv(path, index=False)
+    mart = runner.invoke(app, ["train", str(path), "--target", "bad", "--out", str(tmp_path / "v"),
+                               "--quiet", "--model", "logistic", "--strict"])
+    assert mart.exit_code == 2 and "2 column(s) may leak the label" in mart.output, mart.output
+    assert "column 'recovered' alone separates the training labels (AUC 1.0000 by its values, blanks ranked " \
+        "lowest)" in mart.output
+    assert "column 'stage' alone separates the training labels (AUC 1.0000 by its values' rates of the positive " \
+        "class; values of one class only: blank (" in mart.output
+    assert not (tmp_path / "v").exists()

@@ -866,6 +866,40 @@ def test_a_numeric_column_that_alone_separates_the_labels_is_named_as_a_likely_l
     assert not [note for note in prepare(few, target="y").schema.notes if "separates" in note]
 
 
+def test_a_column_that_separates_the_labels_by_its_blanks_or_its_categories_is_named() -> None:
+    """A loss amount blank for every good loan, and a workout stage set only for the bad ones,
+    trained at a test AUC of 1.0000 without a word, even under --strict: the first was ranked with
+    its blanks at the median, the second never ranked (an LGD modeller's walk-through,
+    2026-12-07). Each AUC in the note is checked against scikit-learn's on the encoding it names;
+    an identifier's one-row values and an ordinary category separate nothing."""
+    from sklearn.metrics import roc_auc_score
+
+    from finlite.data.prepared import prepare
+
+    rng = np.random.default_rng(7)
+    n = 1_500
+    y = (rng.uniform(size=n) < 0.2).astype(int)
+    loss = np.where(y == 1, rng.uniform(0, 5_000, n), np.nan)
+    stage = np.where(y == 1, rng.choice(["legal", "collections", "sold"], n), None)
+    frame = pd.DataFrame({"amount": rng.lognormal(3, 1, n), "loss": loss, "stage": stage,
+                          "purpose": rng.choice(["car", "home", "cash"], n),
+                          "ref": [f"R{i:05d}" for i in rng.permutation(n)], "y": y})
+    prepared = prepare(frame, target="y", categorical=["stage", "purpose", "ref"])
+    notes = {note.split("'")[1]: note for note in prepared.schema.notes if "alone separates" in note}
+    assert sorted(notes) == ["loss", "stage"]
+    train = prepared.frame.iloc[prepared.split.train]
+    lowest = roc_auc_score(prepared.y_train, np.nan_to_num(train["loss"].to_numpy(), nan=-1.0))
+    assert lowest == 1.0 and f"(AUC {lowest:.4f} by its values, blanks ranked lowest)" in notes["loss"]
+    by_rate = train.groupby(train["stage"].fillna("-"))["y"].transform("mean")
+    assert f"(AUC {roc_auc_score(prepared.y_train, by_rate):.4f} by its values' rates of the positive class; " \
+           "values of one class only: blank (" in notes["stage"]
+    assert "it leaks the label into the model; drop it (--drop stage" in notes["stage"]
+    # Blanks alike in both classes, and a column of values too rare to rank: nothing.
+    calm = frame.assign(loss=np.where(rng.uniform(size=n) < 0.3, np.nan, rng.uniform(0, 5_000, n)))
+    quiet = prepare(calm.drop(columns="stage"), target="y", categorical=["purpose", "ref"])
+    assert not [note for note in quiet.schema.notes if "alone separates" in note]
+
+
 def test_blank_numbers_counts_blank_text_in_any_column_type() -> None:
     """A category-typed numeric column's blank cells were not counted (a review, 2026-12-05)."""
     from finlite.data.preprocess import blank_numbers

@@ -243,7 +243,11 @@ def test_columns_named_like_post_outcome_values_are_warned_of_everywhere(tmp_pat
     ("pymnt_plan", False), ("total_acc", False), ("total_rev_hi_lim", False), ("Term", False),
     ("settlement_date", False), ("settlement_amount", False), ("recovery_email_verified", False),
     ("prior_recovery_count", False), ("months_since_last_payment", False), ("total_payment_due", False),
-    ("hardship_prior", False), ("num_foreclosures", False)])
+    ("hardship_prior", False), ("num_foreclosures", False),
+    # A loss data mart's: realised values and the workout (an LGD modeller's walk-through, 2026-12-07);
+    # not an estimate a bank also makes at application, nor a word inside another.
+    ("workout_stage", True), ("default_date", True), ("DateOfDefault", True), ("realised_lgd", True),
+    ("RealizedLoss", True), ("lgd", False), ("ccf", False), ("ead", False), ("head_count", False)])
 def test_post_outcome_names(name: str, flagged: bool) -> None:
     from finlite.data.schema import _post_outcome_notes
 

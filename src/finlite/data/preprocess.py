@@ -468,13 +468,9 @@ def disclosure_notes(preprocessor: Preprocessor, train: pd.DataFrame) -> list[st
 SEPARATING_AUC = 0.99
 
 
-def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -> str | None:
-    """A note naming a numeric column that alone separates the training labels (AUC from ranks,
-    scipy's ``rankdata``, ties averaged: the Mann-Whitney statistic, as ``evaluate.metrics.auc``
-    computes it, which this layer may not import), or None. A sampling weight
-    left in a fraud table (legitimate rows 10, frauds 1) gave a test AUC of 1.0000 with nothing
-    said (a fraud engineer's walk-through, 2026-12-04 night); a charge-off amount in a loan book
-    does the same. Only for 0/1 labels of both classes, one per row."""
+def _two_classes(values: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, int, int] | None:
+    """The 0/1 labels of both classes, one per value and at least 10 of each (with one fraud, a
+    random column ranks it first 2 times in n + 1), with their counts; None otherwise."""
     if labels is None:
         return None
     y = np.asarray(labels)
@@ -483,16 +479,79 @@ def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -
     positives = int(np.count_nonzero(y == 1))
     negatives = int(np.count_nonzero(y == 0))
     if min(positives, negatives) < 10 or positives + negatives != y.size:
-        return None  # with one fraud, a random column ranks it first 2 times in n + 1
+        return None
+    return y, positives, negatives
+
+
+def _rank_auc(scores: np.ndarray, y: np.ndarray, positives: int, negatives: int) -> float:
+    """The AUC of ``scores`` for the 0/1 labels ``y`` from ranks (scipy's ``rankdata``, ties
+    averaged: the Mann-Whitney statistic, as ``evaluate.metrics.auc`` computes it, which this layer
+    may not import)."""
     from scipy.stats import rankdata
 
-    ranks = rankdata(values)
-    auc = (float(ranks[y == 1].sum()) - positives * (positives + 1) / 2) / (positives * negatives)
-    if SEPARATING_AUC > auc > 1 - SEPARATING_AUC:
+    ranks = rankdata(scores)
+    return (float(ranks[y == 1].sum()) - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def _separates(auc: float) -> bool:
+    return not SEPARATING_AUC > auc > 1 - SEPARATING_AUC
+
+
+def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -> str | None:
+    """A note naming a numeric column that alone separates the training labels, or None. A sampling
+    weight left in a fraud table (legitimate rows 10, frauds 1) gave a test AUC of 1.0000 with
+    nothing said (a fraud engineer's walk-through, 2026-12-04 night); a charge-off amount in a loan
+    book does the same. Its blanks count as the model reads them (their own indicator): ranked
+    below every value and above, beside the values with the median filled in; a loss amount
+    blank for every good loan separated them by its blanks alone and was not named, as the
+    median filled in mixed them (an LGD modeller's walk-through, 2026-12-07). Only for 0/1
+    labels of both classes, one per row (:func:`_two_classes`)."""
+    known = _two_classes(values, labels)
+    if known is None:
         return None
-    return (f"column {name!r} alone separates the training labels (AUC {auc:.4f} by its values): if it is known "
+    y, positives, negatives = known
+    blank = np.isnan(values)
+    if blank.all():
+        return None
+    ways = {"by its values": np.where(blank, np.median(values[~blank]), values)}
+    if blank.any():
+        ways["by its values, blanks ranked lowest"] = np.where(blank, -np.inf, values)
+        ways["by its values, blanks ranked highest"] = np.where(blank, np.inf, values)
+    aucs = {how: _rank_auc(v, y, positives, negatives) for how, v in ways.items()}
+    how = max(aucs, key=lambda k: abs(aucs[k] - 0.5))
+    if not _separates(aucs[how]):
+        return None
+    return (f"column {name!r} alone separates the training labels (AUC {aucs[how]:.4f} {how}): if it is known "
             f"only after the outcome (a charge-off amount, a status, a sampling weight), {LEAK_MARK}; "
             f"{leak_advice(name)}")
+
+
+def _separating_category_note(name: str, codes: np.ndarray, distinct: np.ndarray, labels: np.ndarray | None,
+                              min_rows: int) -> str | None:
+    """A note naming a categorical column that alone separates the training labels, or None: its
+    rows ranked by their value's rate of the positive class (the ordering weight of evidence
+    learns), a value in fewer than ``min_rows`` training rows at the overall rate, so an
+    identifier's one-row values separate nothing. A recovery-workout stage set for every bad loan
+    and blank for every good one gave a test AUC of 1.0000 without a word, even under --strict,
+    which only ranked numeric columns (an LGD modeller's walk-through, 2026-12-07). Only for 0/1
+    labels of both classes (:func:`_two_classes`)."""
+    known = _two_classes(codes, labels)
+    if known is None:
+        return None
+    y, positives, negatives = known
+    size = len(distinct)
+    rows = np.bincount(codes, minlength=size)
+    hits = np.bincount(codes, weights=(y == 1).astype(np.float64), minlength=size)
+    rate = np.where(rows >= max(int(min_rows), 1), hits / np.maximum(rows, 1), positives / y.size)
+    auc = _rank_auc(rate[codes], y, positives, negatives)
+    if not _separates(auc):
+        return None
+    pure = [(str(distinct[i]), int(rows[i])) for i in np.argsort(-rows) if rows[i] >= min_rows
+            and hits[i] in (0, rows[i])][:3]
+    shown = ", ".join(f"{'blank' if k == MISSING else repr(k)} ({n:,} rows)" for k, n in pure)
+    return (f"column {name!r} alone separates the training labels (AUC {auc:.4f} by its values' rates of the "
+            f"positive class" + (f"; values of one class only: {shown}" if pure else "") + "): if it is known only "
+            f"after the outcome (a workout stage, a status, a collection code), {LEAK_MARK}; {leak_advice(name)}")
 
 
 @dataclass
@@ -656,7 +715,7 @@ class Preprocessor:
                 _special_codes_note(name, present)
             if note:
                 self.notes_.append(note)
-            leak = _separating_note(name, filled, labels)
+            leak = _separating_note(name, values, labels)
             if leak:
                 self.notes_.append(leak)
             # A squashed column's mean and spread are those of its squashed values: what is standardised.
@@ -670,6 +729,9 @@ class Preprocessor:
         y: np.ndarray | None = None
         for name in self.schema.categorical:
             codes, distinct = self._key_codes(frame[name], source)
+            leak = _separating_category_note(name, codes, distinct, labels, enc.min_category_count)
+            if leak:
+                self.notes_.append(leak)
             blank = np.array([k == MISSING for k in distinct], dtype=bool)[codes]
             everywhere = blank if everywhere is None else everywhere & blank
             counts = {str(k): int(v) for k, v in zip(distinct, np.bincount(codes, minlength=len(distinct)),

@@ -61,7 +61,13 @@ _POST_OUTCOME_NAME = re.compile(
     rf"|hardship{_S}(?:flag|type|reason|status|amount|start|end|length|dpd|loan|payoff|last)|chgoff"
     rf"|(?:charged?|written|write){_S}off{_S}(?:amount|amt|date|principal|prin)|last{_S}fico"
     rf"|zero{_S}balance{_S}code|net{_S}sales{_S}proceeds|actual{_S}loss|foreclosure{_S}(?:date|costs?)"
-    rf"|current{_S}(?:actual{_S})?upb|current{_S}loan{_S}delinquency", re.IGNORECASE)
+    rf"|current{_S}(?:actual{_S})?upb|current{_S}loan{_S}delinquency"
+    # A loss data mart's (an LGD modeller's walk-through, 2026-12-07): set only once a loan has
+    # defaulted. Not a bare lgd, ead or ccf, which a bank also estimates at application (a
+    # facility's LGD estimate, a product's regulatory CCF); a realised loss blank for every good
+    # loan is caught by its values (preprocess._separating_note ranks its blanks).
+    rf"|default{_S}date|date{_S}of{_S}default|workout{_S}(?:stage|status|costs?|date|amount|recover)"
+    rf"|(?:realis|realiz)ed{_S}(?:lgd|loss|ead|recover|ccf)", re.IGNORECASE)
 #: The words every note about a column that may leak the label carries (leak_notes finds them).
 LEAK_MARK = "it leaks the label into the model"
 # A date whose year is written with two digits: the century has to be chosen.
