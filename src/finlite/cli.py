@@ -2008,12 +2008,18 @@ def _served_line(served: dict[str, Any]) -> str:
     """One line: which model was scored, and whether the exported ONNX model agrees with it."""
     if served.get("file") is None:
         return "served model: not exported (the weights were scored; run 'finlite export' to serve them)"
+    # A model that decides nothing (a forecast of a number) has no p and no decision to flip.
+    decided = served.get("decides", True)
+
+    def agreed(numbers: Mapping[str, Any]) -> str:
+        return (f"max |Δp| {numbers['max_abs_diff']:.1e}, {numbers['flips']} decisions flipped" if decided
+                else f"max |Δ| {numbers['max_abs_diff']:.1e}")
+
     line = (f"served model: {served['file']} (sha256 {served['sha256'][:16]}…) agrees with the weights on "
-            f"{served['rows']} rows: max |Δp| {served['max_abs_diff']:.1e}, {served['flips']} decisions flipped")
+            f"{served['rows']} rows: {agreed(served)}")
     int8 = served.get("int8")
     if int8:
-        line += (f"; {int8['file']} agrees with the int8 form of the weights (max |Δp| {int8['max_abs_diff']:.1e}, "
-                 f"{int8['flips']} decisions flipped)")
+        line += f"; {int8['file']} agrees with the int8 form of the weights ({agreed(int8)})"
     return line
 
 
@@ -2529,17 +2535,20 @@ def export(
             _echo(f"  int8: not written; {entry['reason']}")
             continue
         p = entry["parity"]
-        flips = f"direction flips {p['direction_flips']}" if "direction_flips" in p else f"flips {p['flips']}"
-        _echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δp| {p['max_abs_diff']:.2e}  "
-              f"{flips}  PASS")
+        # A forecast of a number has no p and no decisions; a volatility forecast no direction either.
+        decided = record.get("cutoff") is not None
+        flips = (f"  direction flips {p['direction_flips']}" if "direction_flips" in p
+                 else f"  flips {p['flips']}" if decided else "")
+        _echo(f"  {entry['file']:<16} {entry['bytes']:>8,} bytes  max |Δ{'p' if decided else ''}| "
+              f"{p['max_abs_diff']:.2e}{flips}  PASS")
         if "against_float" in entry:
             f = entry["against_float"]
             if "auc_float" in f:
                 _echo(f"  {'':<16} int8 against the float model: max |Δp| {f['max_abs_diff']:.4f}, "
                       f"{f['flips']} decisions flipped, AUC {f['auc_float']:.4f} -> {f['auc_int8']:.4f}")
             else:
-                _echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}, "
-                      f"{f.get('direction_flips', 0)} forecasts changed direction")
+                _echo(f"  {'':<16} int8 against the float model: max |Δ| {f['max_abs_diff']:.2e}"
+                      + (f", {f['direction_flips']} forecasts changed direction" if "direction_flips" in f else ""))
     imported = record.get("import_parity")
     if imported:
         from finlite.training.boosted import decision_flips_text

@@ -141,6 +141,22 @@ def test_target_with_undeclared_values() -> None:
         infer_schema(frame, "defaulted", positive="yes")
 
 
+def test_a_continuous_target_is_named_as_one_not_as_classes_to_map() -> None:
+    """An LGD as the target was told to "map the target to two classes" with its values sorted as
+    text (an LGD modeller's walk-through, 2026-12-07): a numeric target of many values is said to
+    be continuous, with its range in numeric order, and regression of a table to be unsupported."""
+    frame = make_loans(60)
+    frame["lgd"] = np.round(np.linspace(0.0, 1.0, 60) ** 2, 3)
+    with pytest.raises(DataError, match=r"Target column 'lgd' in the data holds 59 distinct numbers, from 0 to 1 "
+                                        r"\(0, 0\.001, 0\.003, 0\.005, 0\.007, …\): a continuous outcome .* regression "
+                                        r"of a table \(LGD, EAD\) is not supported yet"):
+        infer_schema(frame, "lgd")
+    # A status coded 1 to 9 is classes to map, as before.
+    frame["status"] = np.arange(60) % 9 + 1
+    with pytest.raises(DataError, match=r"9 distinct values \('1', '2', .*finlite trains binary classifiers\. Map"):
+        infer_schema(frame, "status")
+
+
 def test_scoring_labels_outside_schema() -> None:
     frame = make_loans(30)
     schema = infer_schema(frame, "defaulted")

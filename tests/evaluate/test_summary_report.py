@@ -60,6 +60,22 @@ def test_summary_compares_headline_metrics_and_records_steps() -> None:
     assert d["metrics"]["cutoff"] == 0.31
 
 
+def test_a_forecasters_agreement_is_of_directions_and_a_volatility_forecasters_left_out() -> None:
+    """A volatility student's report read "agreement of decisions at the cut-off 1" beside a
+    correlation of 0.11: a forecaster has no cut-off, and a volatility's sign never differs (an
+    LGD modeller's walk-through, 2026-12-07)."""
+    comparison = _comparison()
+    comparison["task"] = "forecast"
+    comparison["fidelity"] = {"agreement": 1.0, "correlation": 0.11}
+    for objective, rows in (("return", [["agreement of the forecasts' directions (signs)", 1.0],
+                                        ["correlation with the teacher", 0.11]]),
+                            ("volatility", [["correlation with the teacher", 0.11]])):
+        comparison["forecast"] = {"objective": objective}
+        d = build_summary(comparison).to_dict()
+        assert next(t for t in d["tables"] if t["id"] == "summary_fidelity")["rows"] == rows, objective
+        assert ("agreement" in d["metrics"]["fidelity"]) is (objective == "return")
+
+
 def test_summary_fails_on_a_failed_gate_and_warns_on_the_fidelity_warning() -> None:
     gates = [{"passed": True, "message": "agreement 0.97 >= 0.95"}, {"passed": False, "message": "auc drop 0.03 > 0.02"}]
     failed = build_summary(_comparison(gates=gates))

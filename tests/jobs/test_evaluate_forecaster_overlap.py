@@ -179,3 +179,55 @@ def test_since_before_the_baselines_out_of_sample_dates_names_the_baseline(fitte
     with pytest.raises(DataError, match=rf"For the baseline .*later: since {day} falls before the first "
                                         r"out-of-sample date"):
         evaluate_artifact(teacher, prices, timing=False, since=day, baseline=tmp_path / "later")
+
+
+def test_a_period_column_on_a_forecaster_is_refused_naming_the_option(forecast_dir: Path, prices: pd.DataFrame,
+                                                                        tmp_path: Path) -> None:
+    """--period-column back-tests a credit model's PDs; on a forecaster it was refused with the
+    Python API's words for a schema a forecaster has not (an LGD modeller's walk-through, 2026-12-07)."""
+    prices.to_csv(tmp_path / "px.csv", index=False)
+    with pytest.raises(ConfigError, match=r"period_column back-tests one credit model's PDs period by period; .* is "
+                                          r"judged here as a market forecaster\. Drop period_column\."):
+        evaluate_artifact(forecast_dir, tmp_path / "px.csv", timing=False, period_column="date")
+
+
+def test_a_volatility_forecasters_export_and_evaluate_lines_speak_of_no_p_decision_or_direction(
+        tmp_path: Path) -> None:
+    """A volatility forecaster's export printed "max |Δp| … direction flips 0" and evaluate "max
+    |Δp| …, 0 decisions flipped": it has no probability, no cut-off and, never negative, no
+    direction (an LGD modeller's walk-through, 2026-12-07). A return forecaster's export still
+    counts its direction flips."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+
+    runner = CliRunner()
+    prices = write_prices(tmp_path / "px.csv", n=320)
+    for objective in ("volatility", "return"):
+        out = tmp_path / objective
+        train_forecaster(prices, spec=MarketSpec(window=10, objective=objective), model="gru", hidden=(4,),
+                         config=TrainConfig(epochs=1, progress=False), out=out, progress=False)
+        exported = runner.invoke(app, ["export", str(out), "--data", str(prices)])
+        assert exported.exit_code == 0, exported.output
+        line = next(x for x in exported.output.splitlines() if "model.onnx" in x and "PASS" in x)
+        assert "max |Δ| " in line and "max |Δp|" not in line and " flips " not in line.replace("direction flips", "")
+        assert ("direction flips" in line) is (objective == "return"), line
+        record = json.loads((out / "manifest.json").read_text())["export"]["onnx"]["parity"]
+        assert ("direction_flips" in record) is (objective == "return")
+    evaluated = runner.invoke(app, ["evaluate", str(tmp_path / "volatility"), str(prices), "--no-timing"])
+    assert evaluated.exit_code == 0, evaluated.output
+    served = next(x for x in evaluated.output.splitlines() if x.startswith("served model:"))
+    assert "agrees with the weights on" in served and "max |Δ| " in served and "decisions flipped" not in served
+
+
+def test_a_volatility_forecasters_intended_use_names_its_own_peers() -> None:
+    """The card told a volatility forecaster's user to compare with buy-and-hold, which its report
+    has not (a volatility trades nothing; it is compared with the naive forecast and the EWMA)."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.report import _intended_use
+
+    for objective, peers in (("volatility", "the naive forecast and the EWMA"),
+                             ("return", "the naive forecast and buy-and-hold")):
+        inputs = SimpleNamespace(series=SimpleNamespace(spec=MarketSpec(window=10, objective=objective)))
+        assert _intended_use("forecast", inputs).endswith(f"compare with {peers} first.")

@@ -615,6 +615,9 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
 #: How to map a target of more outcomes than two: mapping loans still current or late to the
 #: good class, as the bare advice read, labels loans with no outcome yet as repaid (a walk-through,
 #: 2026-12-05).
+#: A numeric target of more distinct values than this is read as a continuous outcome (an LGD,
+#: an amount), not as classes to map to two (a loan status coded 1 to 9 is not).
+_CONTINUOUS_VALUES = 20
 _UNFINISHED = (", after leaving out the rows whose outcome is not known yet (loans still current or late, not yet "
                "paid or charged off: they are not good loans) and mapping each value to the outcome it means "
                "(LendingClub's 'Does not meet the credit policy. Status:Charged Off' is a charge-off)")
@@ -956,6 +959,18 @@ def infer_schema(
             )
     else:
         if len(classes) > 2:
+            number = pd.to_numeric(labelled, errors="coerce")
+            if len(classes) > _CONTINUOUS_VALUES and bool(number.notna().all()):
+                # An LGD, an EAD or an amount: binarising it is no advice (an LGD modeller's
+                # walk-through, 2026-12-07, was told to map it to two classes).
+                values = np.sort(number.unique())
+                raise DataError(
+                    f"Target column {target!r} in {source} holds {len(classes):,} distinct numbers, from "
+                    f"{values[0]:g} to {values[-1]:g} ({', '.join(f'{v:g}' for v in values[:5])}, …): a continuous "
+                    "outcome (a loss given default, an exposure, an amount). finlite trains binary classifiers of a "
+                    "table (a PD, a fraud flag); regression of a table (LGD, EAD) is not supported yet. For a PD "
+                    f"model, name the 0/1 default flag as the target; or check that target={target!r} is the label "
+                    "column.", param="target")
             raise DataError(
                 f"Target column {target!r} in {source} has {len(classes)} distinct values "
                 f"({', '.join(map(repr, classes[:10]))}); finlite trains binary classifiers. Map the target "

@@ -156,6 +156,20 @@ FIDELITY_LABELS = {"agreement": "agreement of decisions at the cut-off", "alert_
                    "teacher's outputs"}
 
 
+def _fidelity_labels(comparison: Mapping[str, Any]) -> dict[str, str]:
+    """:data:`FIDELITY_LABELS` for this comparison's model: a return or price forecaster's
+    "agreement" is of its forecasts' directions (their signs), as it has no cut-off, and a
+    volatility forecaster's, always 1 (a volatility is never negative), is left out: its report
+    read "agreement of decisions at the cut-off 1" beside a correlation of 0.11 (an LGD
+    modeller's walk-through, 2026-12-07)."""
+    if comparison.get("task") != "forecast":
+        return dict(FIDELITY_LABELS)
+    forecast = comparison.get("forecast")
+    if isinstance(forecast, Mapping) and forecast.get("objective") == "volatility":
+        return {k: v for k, v in FIDELITY_LABELS.items() if k != "agreement"}
+    return {**FIDELITY_LABELS, "agreement": "agreement of the forecasts' directions (signs)"}
+
+
 def _number(value: Any) -> Any:
     """A metric as the summary keeps it: numbers as they are, anything else (a nested record) dropped."""
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
@@ -173,6 +187,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     otherwise.
     """
     teacher, student = comparison["teacher"], comparison["student"]
+    labels = _fidelity_labels(comparison)
     # The rows judged: the test split, or (finlite report --holdout) every row of a hold-out table.
     where = "the hold-out sample" if comparison.get("split") == "hold-out" else "the test split"
     rows: list[list[Any]] = []
@@ -233,7 +248,7 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     metrics: dict[str, Any] = {
         "task": comparison.get("task"), "split": comparison.get("split"), "rows": comparison.get("rows"),
         "teacher": headline["teacher"], "student": headline["student"],
-        "fidelity": {k: fidelity[k] for k in _FIDELITY if _number(fidelity.get(k)) is not None},
+        "fidelity": {k: fidelity[k] for k in _FIDELITY if k in labels and _number(fidelity.get(k)) is not None},
         "ratios": {k: v for k, v in ratios.items() if _number(v) is not None},
         "steps": len(steps), "steps_kept": len(kept), "recipe": recipe.get("name"),
         "gates": len(gates), "gates_failed": len(failed), "gates_passed": not failed if gates else None,
@@ -250,8 +265,8 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     if fidelity:
         tables.append(Table(id="summary_fidelity", caption="How closely the student follows the teacher",
                             columns=["measure", "value"],
-                            rows=[[FIDELITY_LABELS[k], fidelity[k]] for k in _FIDELITY
-                                  if _number(fidelity.get(k)) is not None]))
+                            rows=[[labels[k], fidelity[k]] for k in _FIDELITY
+                                  if k in labels and _number(fidelity.get(k)) is not None]))
     tables.append(Table(id="summary_steps", caption="Recipe steps (judged on the validation split)",
                         columns=["step", "method", "status", "gates on the validation split, or the reason"],
                         rows=step_rows))

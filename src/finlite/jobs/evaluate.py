@@ -66,7 +66,8 @@ def check_served_model(art: Artifact, x: np.ndarray, split: str) -> dict[str, An
         # verified weights): compare with that, never within numbers a forged manifest could widen.
         checks.append((INT8_FILE, INT8_TOLERANCE, 1 + len(p_ref) // 100,
                        _reference(quantized, x).astype(np.float64).reshape(-1)))
-    out: dict[str, Any] = {"file": FP32_FILE, "status": "agrees", "sha256": files[FP32_FILE], "rows": len(p_ref)}
+    out: dict[str, Any] = {"file": FP32_FILE, "status": "agrees", "sha256": files[FP32_FILE], "rows": len(p_ref),
+                           "decides": decides}
     for name, tolerance, max_flips, p_ref in checks:
         output = "prediction" if _is_regression(art.model) else "probability"
         session = onnx_session(read_listed(art.path, art.manifest, name))
@@ -657,7 +658,8 @@ def _check_period_option(art: Artifact, column: Any, baseline: Any, freq: Any = 
     if not isinstance(column, str) or not column.strip():
         raise ConfigError(f"period_column names the hold-out's column of periods (a year, a quarter); got {column!r}.",
                           param="period_column")
-    if column == art.schema.target:
+    # A forecaster has no schema (Artifact.schema refuses it with an API message): its own refusal below.
+    if art.market is None and column == art.schema.target:
         raise ConfigError(f"period_column {column!r} is the model's target, the outcome the periods are judged on; name "
                           "the column of periods (a year, a quarter).", param="period_column")
     why = ("two models side by side (--baseline): back-test each on its own" if baseline is not None

@@ -196,7 +196,10 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
     files[FP32_FILE] = fp32
     record["onnx"] = _record(fp32, parity, FP32_FILE)
     forecast = art.market is not None and cutoff is None  # a forecast of a number: its sign is its call
-    if forecast:
+    # ... but a volatility's, never negative, calls no direction (its export said "direction flips 0":
+    # an LGD modeller's walk-through, 2026-12-07).
+    calls = forecast and art.market is not None and art.market.spec.objective != "volatility"
+    if calls:
         served = run_onnx_blocks(onnx_session(fp32), x, "prediction")
         record["onnx"]["parity"]["direction_flips"] = _sign_flips(_reference(art.model, x), served)
     if int8:
@@ -212,7 +215,8 @@ def export_artifact(artifact: Any, data: Any = None, *, int8: bool = False, tole
                                   max_flips=len(x))
             against: dict[str, Any] = {"max_abs_diff": effect.max_abs_diff, "flips": effect.flips}
             if forecast:  # no AUC of a number: the forecasts whose sign (predicted direction) int8 flipped
-                against["direction_flips"] = _sign_flips(p_float, p_int8)
+                if calls:
+                    against["direction_flips"] = _sign_flips(p_float, p_int8)
             else:
                 # A direction forecaster's test period that only rose has no AUC (null, as its metrics).
                 ranked = 0 < int(np.sum(y)) < len(y)

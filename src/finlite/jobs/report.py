@@ -728,8 +728,13 @@ def _intended_use(task: Any, inputs: Any) -> str:
                 "was compressed from, on data from the population it was trained and tested on.")
     if isinstance(inputs, TabularInputs):
         return "Predict the target for rows like the training table's, replacing the teacher model it was compressed from."
+    spec = getattr(getattr(inputs, "series", None), "spec", None)
+    # A volatility forecast trades nothing: its report compares it with the naive forecast and the EWMA,
+    # not buy-and-hold (an LGD modeller's walk-through, 2026-12-07).
+    peers = ("the naive forecast and the EWMA" if getattr(spec, "objective", None) == "volatility"
+             else "the naive forecast and buy-and-hold")
     return ("Forecast the market quantity the teacher forecasts, over the same horizon, from a price history like the "
-            "training file's; not investment advice: compare with the naive forecast and buy-and-hold first.")
+            f"training file's; not investment advice: compare with {peers} first.")
 
 
 def reproducibility_record(*, seed: int, versions: Mapping[str, Any], data: Mapping[str, Any],

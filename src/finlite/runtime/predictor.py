@@ -1460,7 +1460,8 @@ def report_status_warning(predictor: Predictor, where: str) -> str | None:
     if verdict is None or verdict[0] == "PASS":
         return None
     return (f"{'warning' if verdict[0] == 'FAIL' else 'note'}: {where}'s validation report is {verdict[0]} "
-            f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these decisions.")
+            f"({verdict[1]}; report.html, MODEL_CARD.md): read it before relying on these "
+            f"{'decisions' if predictor._task.decides else 'forecasts'}.")
 
 
 def _blank_cells(column: Any) -> np.ndarray:
