@@ -285,3 +285,19 @@ def test_the_torch_model_forecasts_a_panel_in_blocks_the_same(
         market.windows(listed, "the panel")
     pd.testing.assert_frame_equal(model.forecast(listed), expected)
     assert model.predict(listed).tobytes() == (expected["decision"].to_numpy(np.int8)).tobytes()
+
+
+def test_a_forecast_of_a_number_counts_no_positives(forecast_dir: Path, prices: pd.DataFrame, tmp_path: Path) -> None:
+    """A return forecaster decides nothing: its run records positives as None (score --json said
+    "positives": 0, read as none decided 1: an LGD modeller's walk-through, 2026-12-07)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from finlite.runtime.batch import RUN_KEY
+
+    prices.to_csv(tmp_path / "px.csv", index=False)
+    summary = score_file(Predictor(forecast_dir), tmp_path / "px.csv", tmp_path / "out.parquet")
+    assert summary.positives is None and summary.to_dict()["positives"] is None
+    record = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
+    assert record["positives"] is None and record["rows"] == summary.rows

@@ -284,7 +284,8 @@ class ScoreSummary:
 
     rows: int
     seconds: float
-    positives: int
+    #: Rows decided 1; None for a forecast of a number, which decides nothing.
+    positives: int | None
     output: Path
     #: Warnings about the input worth reading (a price file's gaps in the business-day calendar,
     #: dates on a weekend; categories training never saw), as ``finlite train`` prints them.
@@ -396,7 +397,7 @@ def provenance(predictor: Predictor, source: Path, reasons: int = 0,
     return record
 
 
-def run_record(rows: int, positives: int, psi: float | None, unseen: dict[str, int],
+def run_record(rows: int, positives: int | None, psi: float | None, unseen: dict[str, int],
                csi: Mapping[str, float] | None = None, imputed: Mapping[str, int] | None = None,
                unseen_empty: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None,
                input_sha256: str | None = None) -> dict[str, Any]:
@@ -2239,7 +2240,9 @@ def _forecast_file(predictor: Predictor, src: Path, dst: Path, id_columns: Seque
                            "embargo); leave them out of a backtest"]
     out_table = pa.table(columns)
     origin = provenance(predictor, src)
-    positives = int(np.count_nonzero(result["decision"])) if "decision" in result else 0
+    # None for a forecast of a number, which decides nothing ("positives": 0 read as none decided 1:
+    # an LGD modeller's walk-through, 2026-12-07), as evaluate's metrics say it.
+    positives = int(np.count_nonzero(result["decision"])) if "decision" in result else None
     # The price file was read whole, and at most MAX_PRICE_FILE_BYTES: hashed now, and refused if it
     # changed since it was read (its state then is the one the digest checks against).
     digest = InputDigest(src, state=read_state)
