@@ -612,12 +612,12 @@ def parse_dates(raw: pd.Series, column: str, source: str) -> pd.Series:
     return pd.Series(values[codes], index=raw.index, name=column)
 
 
-#: How to map a target of more outcomes than two: mapping loans still current or late to the
-#: good class, as the bare advice read, labels loans with no outcome yet as repaid (a walk-through,
-#: 2026-12-05).
 #: A numeric target of more distinct values than this is read as a continuous outcome (an LGD,
 #: an amount), not as classes to map to two (a loan status coded 1 to 9 is not).
 _CONTINUOUS_VALUES = 20
+#: How to map a target of more outcomes than two: mapping loans still current or late to the
+#: good class, as the bare advice read, labels loans with no outcome yet as repaid (a walk-through,
+#: 2026-12-05).
 _UNFINISHED = (", after leaving out the rows whose outcome is not known yet (loans still current or late, not yet "
                "paid or charged off: they are not good loans) and mapping each value to the outcome it means "
                "(LendingClub's 'Does not meet the credit policy. Status:Charged Off' is a charge-off)")
