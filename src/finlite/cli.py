@@ -1574,7 +1574,7 @@ def evaluate(
         _echo(f"  mean prediction {own['mean_predicted']:.4%} against an observed rate of {own['observed_rate']:.4%} "
               f"({own['positives']:,} of {own['rows']:,}); Jeffreys test p {own['p_value']:.3g} (two-sided; "
               f"{'above' if own['mean_predicted'] > own['observed_rate'] else 'below'} the rate: p "
-              f"{min(own['p_over'], own['p_under']):.3g} one-sided): {result['calibration_status']}")
+              f"{min(own['p_over'], own['p_under']):.3g} one-sided): {_pooled_status(result)}")
         _grade_lines(result)
         _period_lines(result)
     elif "forecast" in result:  # a market forecaster: the model(s), the naive forecast and buy-and-hold
@@ -1686,6 +1686,12 @@ def _own_cutoff_lines(result: Mapping[str, Any]) -> None:
           "lines after it give each model's own decisions.", err=True)
 
 
+def _pooled_status(result: Mapping[str, Any]) -> Any:
+    """The status of the pooled rows' mean-PD test (``calibration_status``, or, where the back-test
+    over periods judges the level and took that key, ``calibration_status_pooled``)."""
+    return result.get("calibration_status_pooled", result.get("calibration_status"))
+
+
 def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
     """The warnings a hold-out's comparison with the model's own validation gives, where ``report
     --holdout`` would fail it (its rules and noise tests): said on stderr with ``--json`` too (a
@@ -1723,7 +1729,7 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
         # round, than a year of a book (a validator's walk-through, 2026-12-07): said first.
         coding = (" Every row is of the positive class: check first that the outcome is coded as in training and "
                   "that the file was not filtered to its defaults." if own["observed_rate"] == 1 else "")
-        if result.get("calibration_status") == "FAIL":
+        if _pooled_status(result) == "FAIL":
             out.append(f"warning: the model's mean prediction {way} the observed rate of these rows beyond sampling "
                        f"noise (Jeffreys test p {own['p_value']:.2g}): recalibrate it before relying on its PDs."
                        + coding)
@@ -1731,7 +1737,7 @@ def _validation_warnings(result: Mapping[str, Any]) -> list[str]:
             out.append(f"note: the model's mean prediction ({own['mean_predicted']:.2%}) is above these rows' rate "
                        f"of 0 beyond sampling noise (Jeffreys test p {own['p_value']:.2g}): conservative, so WARN, not "
                        "FAIL; watch it over more periods.")
-        elif result.get("calibration_status") == "WARN":
+        elif _pooled_status(result) == "WARN":
             # Off by a factor between the WARN and FAIL thresholds, beyond noise: the status is all
             # this hold-out has, so it is said (a status line alone read as passed; helper 303).
             factor = "an unbounded factor" if own["factor"] is None else f"a factor of {float(own['factor']):.2f}"
@@ -1870,7 +1876,7 @@ def _period_lines(result: Mapping[str, Any]) -> None:
     name = "long run" if run["periods"] >= MIN_LONG_RUN_PERIODS else "over the periods"
     _echo(f"  {name} ({_periods(run['periods'])}): {level}{tested}; {rejected['count']} of "
           f"{_periods(rejected['of'])} too low at {PERIOD_TEST_LEVEL:.0%} (binomial p {rejected['p_value']:.3g}); "
-          f"pooled {pooled['rows']:,} rows p {pooled['p_under']:.3g} (defaults taken as independent): {by['status']}"
+          f"pooled {pooled['rows']:,} rows p {pooled['p_under']:.3g} (one-sided; defaults taken as independent): {by['status']}"
           + (" (from the pooled rows" + (", at most WARN: the PDs were calibrated to a long-run rate"
                                           if by.get("capped") else "") + ")"
              if by.get("status_from") == "pooled" else "")
@@ -1925,7 +1931,7 @@ def _since_validation_lines(result: Mapping[str, Any]) -> None:
               f"(Gini {since['validated_gini']:.3f} → {since['gini']:.3f}{moved}; z {since['z']:.2f}, {noise} "
               "sampling noise)")
     if isinstance(own, Mapping):
-        status = result.get("calibration_status")
+        status = _pooled_status(result)
         _echo(f"  {'observed rate':<21}{own['observed_rate']:.2%} against a mean prediction of "
               f"{own['mean_predicted']:.2%} (off by a factor of {float(own.get('factor') or float('inf')):.2f}; "
               f"Jeffreys test p {own['p_value']:.2g}, two-sided)" + (f": {status}" if status else "")

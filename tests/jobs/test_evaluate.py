@@ -545,7 +545,9 @@ def test_a_holdout_is_read_against_the_models_own_validation(exported_dir: Path,
         inside = (p > g["pd_low"]) & (p <= g["pd_high"]) if g["grade"] > 1 else p <= g["pd_high"]
         k, m = int(y[inside].sum()), int(inside.sum())
         assert (g["rows"], g["defaults"]) == (m, k)
-        assert g["p_value"] == pytest.approx(betainc(k + 0.5, m - k + 0.5, float(p[inside].mean())), rel=1e-6)
+        # A grade of no default is never too low: untested, no p-value (the table's blank).
+        assert g["p_value"] == (pytest.approx(betainc(k + 0.5, m - k + 0.5, float(p[inside].mean())), rel=1e-6)
+                                if k else None)
     low = graded["underestimated_status_level"]
     # Holm's step-down at 1 % over the grades holding a default, by hand.
     ordered = sorted((g for g in graded["grades"] if g["defaults"]), key=lambda g: g["p_value"])
@@ -729,7 +731,7 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
                      r"grades too low: ", cli.output, re.M)
     assert re.search(r"^  long run \(5 periods\): default rate \S+ \(the mean of the periods' rates\) against a mean "
                      r"PD of \S+: t-test across the periods p \S+ \(one-sided\); \d of 5 periods too low at 5% "
-                     r"\(binomial p \S+\); pooled [\d,]+ rows p \S+ \(defaults taken as independent\): FAIL$",
+                     r"\(binomial p \S+\); pooled [\d,]+ rows p \S+ \(one-sided; defaults taken as independent\): FAIL$",
                      cli.output, re.M)
     assert "warning: back-tested by 'year': the long-run default rate" in cli.output
     js = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "years.csv"), "--no-timing", "--json",
@@ -737,6 +739,11 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     assert json.loads(js.stdout)["by_period"]["status"] == "FAIL"
     # Over five periods the long run judges the level; the pooled line says so.
     assert json.loads(js.stdout)["calibration_judged_by"] == "by_period"
+    # The top-level status is the one that judges (report --holdout's), the pooled test's beside it.
+    plain = evaluate_artifact(exported_dir, tmp_path / "years.csv", timing=False)
+    assert result["calibration_status"] == by["status"] == "FAIL"
+    assert result["calibration_status_pooled"] == plain["calibration_status"]
+    assert "calibration_status_pooled" not in plain
     assert "(all periods pooled: the back-test over the periods below judges the level)" in cli.output
     # A column of days, ungrouped: refused with the option that groups them.
     days = worse.assign(day=(pd.Timestamp("2019-01-01") + pd.to_timedelta(np.arange(len(worse)) % 400, unit="D"))

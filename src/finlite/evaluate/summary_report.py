@@ -280,13 +280,17 @@ def build_summary(comparison: Mapping[str, Any], *, warn_auc_drop: float = 0.06)
     notes += training_notes(steps)
     return Section(
         id="summary", title="Summary", status=status,  # type: ignore[arg-type]
-        threshold=(f"FAIL when the kept model fails a recipe gate on {where}; WARN when the run raised a "
+        # Every cause the status reads, listed (a validator's re-performance, 2026-12-07, found a WARN
+        # from a size warning and a FAIL from a hold-out of fitted rows that this text did not name).
+        threshold=(f"FAIL when the kept model fails a recipe gate on {where}, or when the rows judged are no "
+                   "evidence (a hold-out mostly of rows the models were fitted on); WARN when the run raised a "
                    + ("warning (a market forecaster's: see the notes)" if comparison.get("task") == "forecast"
-                      else f"fidelity warning (the student's AUC on {where} {warn_auc_drop} or more below the "
-                           "teacher's, with no "
+                      else f"warning: the fidelity warning (the student's AUC on {where} {warn_auc_drop} or more "
+                           "below the teacher's, with no "
                            f"gate to stop it; or, where positives are at most {RARE_POSITIVES:.0%} of the rows and at "
                            f"least {RARE_MIN_POSITIVES}, its PR-AUC {WARN_PR_AUC_SHARE:.0%} or more below the "
-                           "teacher's, with no PR-AUC gate)")
+                           "teacher's, with no PR-AUC gate) or any other the notes give (a student larger on disk "
+                           "than its teacher, gates judged on too few rows)")
                    + "; PASS otherwise."),
         summary=summary, metrics=json_number(metrics), tables=tables, notes=notes)
 

@@ -1330,7 +1330,10 @@ def grade_backtest(y: Any, p: Any, scale: Sequence[float] = DEFAULT_MASTER_SCALE
         tails = jeffreys_test(d, n, mean)
         out.append({"grade": int(g) + 1, "pd_low": float(bounds[g - 1]) if g else 0.0, "pd_high": float(bounds[g]),
                     "rows": n, "defaults": d, "mean_pd": mean, "observed_rate": d / n,
-                    "p_value": tails["p_under"], "p_over": tails["p_over"],
+                    # No default: never too low, so untested (the tables left it blank while the JSON
+                    # gave the Jeffreys tail, 0.23 for 3 rows, which a small PD takes under 1 %: a
+                    # validator's re-performance, 2026-12-07).
+                    "p_value": tails["p_under"] if d else None, "p_over": tails["p_over"],
                     "upper_95": _jeffreys_upper(d, n), "defaults_flagged": flagged_defaults(n, mean),
                     "power_2x": grade_power(n, mean)})
     return out
@@ -1416,7 +1419,7 @@ def _underestimated(grades: Sequence[Mapping[str, Any]], level: float, *, holm: 
     only ones that can be too low (over every grade, one obligor of no default added to a book
     hid a grade too low at p 0.0013: a review, 2026-12-07). Ten grades at 1 % each warned on one
     calibrated book in eleven; Holm's, about one in seventy (Jeffreys' p is approximate)."""
-    tested = [g for g in grades if g["defaults"]] if holm else list(grades)
+    tested = [g for g in grades if g["defaults"]]  # the others have no p_value: never too low
     if not tested:
         return []
     p = np.array([g["p_value"] for g in tested], dtype=np.float64)
@@ -1951,21 +1954,25 @@ def build_calibration(inp: TabularInputs, bins: int = 10) -> Section:
                    + (f"Also the student's own mean prediction against the observed rate: WARN when they differ "
                       f"by a factor of {HOLDOUT_CITL_WARN:g} or more, "
                       + (f"FAIL by {HOLDOUT_CITL_FAIL:g} or more" if inp.validated else
-                         f"by {HOLDOUT_CITL_FAIL:g} or more too on the test split (FAIL on a hold-out)")
-                      + ", each only when the Jeffreys test rejects the mean prediction at 1 % (two-sided). "
+                         f"and at most WARN by {HOLDOUT_CITL_FAIL:g} or more on the test split, which judges the "
+                         "student against the teacher it replaces (FAIL on a hold-out)")
+                      + ", each only when the Jeffreys test rejects the mean prediction at 1 % (two-sided)"
+                      + ("; with the hold-out's periods given, the back-test over the periods below replaces this "
+                         "pooled test in the status (the pooled test is shown). " if by_period is not None else ". ")
                       if own is not None else "")
                    + (f"A credit model's PDs are also back-tested per grade of the master scale: WARN when the "
                       f"Jeffreys test finds a student grade's mean PD too low at {_percent(GRADE_STATUS_LEVEL)} "
                       "(one-sided, Holm's correction over the grades holding a default)"
-                      + (". " if inp.validated else " where the teacher's same grade's is not. ")
+                      + (", whatever the teacher's same grade's (a hold-out judges the student's PDs on their "
+                         "own). " if inp.validated else " where the teacher's same grade's is not. ")
                       if inp.domain == "credit" else "")
                    + ("Over the hold-out's periods (--period-column), the student's long-run default rate against "
                       "its mean PD by a one-sided t-test across the periods (the pooled rows below three periods): "
                       f"WARN where it rejects at 1 % by a factor of {HOLDOUT_CITL_WARN:g}, FAIL by "
                       f"{HOLDOUT_CITL_FAIL:g}. " if by_period is not None else "")
                    + f"Here: ECE gap {_fmt(gap)} ({_fmt(rel_gap)} × "
-                   f"prev), calibration-in-the-large factor {_fmt(citl_excess)}, mean prediction factor "
-                   f"{_fmt(shift)}."),
+                   f"prev), calibration-in-the-large factor of the student over the teacher's {_fmt(citl_excess)}, "
+                   f"mean prediction factor {_fmt(shift)}."),
         summary=summary,
         metrics={"bins": bins, "ece_gap": gap, "ece_gap_relative": rel_gap, "base_rate": rate,
                  "calibration_in_the_large_excess": citl_excess, "mean_prediction_factor": shift,

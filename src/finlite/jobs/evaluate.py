@@ -426,8 +426,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         backtest["served_model"] = served
         # A year without a default is the low-default book's usual hold-out: its grades too.
         backtest.update(_pd_grades(art, y, held, grades))
-        backtest.update(_by_period(rows, y, held, backtest.get("pd_grades"), periods, table.source,
-                                   _level_of(art).get("central_tendency")))
+        _judged_by_period(backtest, _by_period(rows, y, held, backtest.get("pd_grades"), periods, table.source,
+                                               _level_of(art).get("central_tendency")))
         for key, value in (("unseen", unseen), ("unseen_empty", empty if unseen else None), ("imputed", imputed),
                            ("outside", outside)):
             if value:
@@ -474,8 +474,8 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
             result.update(_pd_grades(art, y, scores, grades))
-            result.update(_by_period(rows, y, scores, result.get("pd_grades"), periods, table.source,
-                                     _level_of(art).get("central_tendency")))
+            _judged_by_period(result, _by_period(rows, y, scores, result.get("pd_grades"), periods, table.source,
+                                                 _level_of(art).get("central_tendency")))
             level = _level_of(art)
             if prepared is not None and level and "pd_grades" in result:
                 # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
@@ -698,6 +698,19 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     said = overlap_note(column, freq)
     return {"by_period": {"column": column, "freq": freq, **record, **({"overlap_note": said} if said else {})},
             "calibration_judged_by": "by_period"}
+
+
+def _judged_by_period(result: dict[str, Any], periods: Mapping[str, Any]) -> None:
+    """Put the back-test over the periods (:func:`_by_period`'s record, if any) into ``result``:
+    where it judges the level, ``calibration_status`` is its status, as report --holdout's
+    calibration section takes it, and the pooled test's moves to ``calibration_status_pooled``
+    (the top-level key said FAIL for the pooled rows beside a back-test over the periods that
+    passed: a validator's re-performance, 2026-12-07)."""
+    result.update(periods)
+    by = periods.get("by_period")
+    if isinstance(by, Mapping) and "calibration_status" in result:
+        result["calibration_status_pooled"] = result["calibration_status"]
+        result["calibration_status"] = by["status"]
 
 
 def _recorded_scale(art: Artifact) -> tuple[float, ...]:
