@@ -811,3 +811,39 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     for (name, *extra), message in cases:
         out = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / name), "--no-timing", *extra])
         assert out.exit_code == 2 and message in out.output, (extra, out.output)
+
+
+def test_a_panels_later_month_ends_are_not_taken_for_training_rows(tmp_path: Path) -> None:
+    """A monthly panel's later snapshot of an account (or another dormant account) equals an
+    earlier row in every feature and the label: a hold-out of later months FAILed as "mostly rows
+    the models were fitted on" (a behavioural modeller's walk-through, 2026-12-07). The columns
+    training set aside (the account, the snapshot's date) now count in a row's identity; a copy of
+    training rows is still found, and the warning names them."""
+    import warnings as _warnings
+
+    rng = np.random.default_rng(3)
+    accounts, months = 150, 8
+    risk = rng.integers(0, 3, accounts)
+    rows = []
+    for month in range(months):
+        day = (pd.Timestamp("2022-01-31") + pd.offsets.MonthEnd(month)).strftime("%Y-%m-%d")
+        for a in range(accounts):
+            rows.append({"account_id": f"A{a:04d}", "snapshot_date": day, "band": ["low", "mid", "high"][risk[a]],
+                         "missed": int(risk[a]), "default_12m": int(rng.random() < 0.1 + 0.25 * risk[a])})
+    panel = pd.DataFrame(rows)
+    dev, later = panel[panel["snapshot_date"] < "2022-07-01"], panel[panel["snapshot_date"] >= "2022-07-01"]
+    dev.to_csv(tmp_path / "dev.csv", index=False)
+    later.to_csv(tmp_path / "later.csv", index=False)
+    finlite.train(tmp_path / "dev.csv", target="default_12m", model="logistic", group_column="account_id",
+                  progress=False, out=tmp_path / "t")
+    # Every later row equals earlier rows in its features and label (three bands), none in its date.
+    with _warnings.catch_warnings(record=True) as said:
+        _warnings.simplefilter("always")
+        evaluate_artifact(tmp_path / "t", tmp_path / "later.csv", timing=False)
+    assert not [w for w in said if "equal rows of the training" in str(w.message)]
+    dev.head(300).to_csv(tmp_path / "copy.csv", index=False)
+    with pytest.warns(FinliteWarning, match=r"of the 300 rows of .*copy\.csv equal rows of the training or validation "
+                                            r"split .* \(feature for feature, with the label and 'snapshot_date', "
+                                            r"'account_id'\)|\(feature for feature, with the label and 'account_id', "
+                                            r"'snapshot_date'\)"):
+        evaluate_artifact(tmp_path / "t", tmp_path / "copy.csv", timing=False)

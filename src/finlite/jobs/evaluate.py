@@ -238,7 +238,7 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> tuple[str | None, bool]
     the warning about a table of the training table's size is then noise (a monitoring
     walk-through, 2026-12-06: every quarter of a steady-sized book was told it may be a copy)."""
     from finlite.artifact import recorded_table
-    from finlite.jobs.report import rows_in_training
+    from finlite.jobs.report import identity_columns, rows_in_training
 
     try:
         # Beside the hold-out too, unless the hold-out bears that name (it is not the table: its
@@ -262,8 +262,10 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> tuple[str | None, bool]
         return None, False  # a column the model reads is missing or unreadable: the transform below names it
     if not fitted:
         return None, not any(overlap.values())
+    same = identity_columns(frame, schema, table.frame)
     return (f"warning: {fitted:,} of the {len(table.frame):,} rows of {table.source} equal rows of the training or "
-            f"validation split {art.path} was fitted on (feature for feature, with the label): if they are the same "
+            f"validation split {art.path} was fitted on (feature for feature, with the label"
+            + (f" and {', '.join(map(repr, same))}" if same else "") + "): if they are the same "
             "applications, these metrics are optimistic. A hold-out must hold rows the model never saw (drop these, "
             "or take a later period)."), False
 

@@ -289,8 +289,10 @@ def with_holdout(artifact: Artifact, prepared: PreparedData, holdout: DataLike) 
                                        source)
     record["rows_in_training_table"] = overlap
     if fitted:
+        same = identity_columns(prepared.frame, prepared.schema, frame)
         warnings.append(f"{fitted:,} of the {len(frame):,} rows of {source} equal rows of the training or validation "
-                        f"split the models were fitted on (feature for feature, with the label): if they are the "
+                        f"split the models were fitted on (feature for feature, with the label"
+                        + (f" and {', '.join(map(repr, same))}" if same else "") + "): if they are the "
                         "same applications, the report's metrics are optimistic. A hold-out must hold rows the "
                         "models never saw (drop these, or take a later period).")
     in_test = int(overlap.get("test", 0))
@@ -351,21 +353,36 @@ def rows_in_training(training: pd.DataFrame, schema: Any, split: Any, training_s
     """How many rows of ``frame`` equal rows of each part of the training table's ``split``
     (compared by value, as the model reads them: :func:`row_keys`), and how many equal a row of
     the parts the models were fitted on, train or validation (a row equal to rows of both counted
-    once). ``report --holdout`` and ``evaluate`` on a hold-out judge a table by them."""
-    known, categories = row_keys(training, schema, f"the training rows of {training_source}")
-    keys, _ = row_keys(frame, schema, source, categories)
+    once). ``report --holdout`` and ``evaluate`` on a hold-out judge a table by them. The columns
+    training set aside that both tables hold (:func:`identity_columns`: an account, a snapshot's
+    date) are compared too: a panel's later month-end of an account, or another dormant account,
+    equals an earlier row in every feature and label, and a later-period hold-out of 959 such rows
+    FAILed as "mostly rows the models were fitted on" (a behavioural modeller's walk-through,
+    2026-12-07)."""
+    extra = identity_columns(training, schema, frame)
+    known, categories = row_keys(training, schema, f"the training rows of {training_source}", extra=extra)
+    keys, _ = row_keys(frame, schema, source, categories, extra=extra)
     overlap = {part: int(np.isin(keys, known[np.asarray(rows)]).sum())
                for part, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))}
     fitted = int(np.isin(keys, known[np.r_[np.asarray(split.train), np.asarray(split.validation)]]).sum())
     return overlap, fitted
 
 
+def identity_columns(training: pd.DataFrame, schema: Any, frame: pd.DataFrame) -> list[str]:
+    """The columns training set aside (``schema.drop``: identifiers, dates, the group column) that
+    both ``training`` and ``frame`` hold: with the features and the label, what makes two rows the
+    same observation (:func:`rows_in_training`)."""
+    return [str(c) for c in schema.drop if c in training.columns and c in frame.columns]
+
+
 def row_keys(frame: pd.DataFrame, schema: Any, source: str,
-              known: Mapping[str, Collection[str]] | None = None) -> tuple[np.ndarray, dict[str, set[str]]]:
+              known: Mapping[str, Collection[str]] | None = None,
+              extra: Sequence[str] = ()) -> tuple[np.ndarray, dict[str, set[str]]]:
     """One 64-bit key per row of ``frame``: its features and label as the model reads them (numbers
     as float64, money text parsed; categories by their category key, so 3, 3.0 and "3" agree, and,
     given the training rows' keys ``known``, a key they lack looked up with its aliases as every
-    encoder does: "94110.0" is 94110, "true" is True); and each category column's keys."""
+    encoder does: "94110.0" is 94110, "true" is True), and the ``extra`` columns' values as text
+    (:func:`identity_columns`); and each category column's keys."""
     from finlite._keys import category_key, category_keys
     from finlite.data.schema import numeric_column
 
@@ -378,6 +395,8 @@ def row_keys(frame: pd.DataFrame, schema: Any, source: str,
         keys = category_keys(uniques, (known or {}).get(name, ()))
         seen[name] = set(keys)
         parts[name] = np.array([*keys, category_key(None)], dtype=object)[codes]  # -1 (missing): the last key
+    for name in extra:  # an account number, a date: as written (a blank is its own value)
+        parts[f"\x00{name}"] = frame[name].astype("string").str.strip().fillna("\x00").to_numpy(dtype=object)
     hashed: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
     return hashed, seen
 
