@@ -107,3 +107,19 @@ def test_a_students_report_resamples_whole_accounts(panel_csv: Path, tmp_path: P
     assert counted * 4 == rows  # four snapshots per applicant, all in the test split
     card = " ".join((student / "MODEL_CARD.md").read_text().split())
     assert "Its discrimination intervals resample whole accounts (a cluster bootstrap)" in card
+    # A hold-out holding the accounts is resampled by account too (it was by row: a behavioural
+    # modeller's walk-through, 2026-12-07); one without the column, by row.
+    later = pd.read_csv(panel_csv)
+    later["account_id"] = "L" + later["account_id"].astype(str)  # other accounts, later
+    later.to_csv(tmp_path / "later.csv", index=False)
+    later.drop(columns="account_id").to_csv(tmp_path / "later_rows.csv", index=False)
+    for name, unit in (("later.csv", "accounts"), ("later_rows.csv", "rows")):
+        built = runner.invoke(app, ["report", str(student), str(panel_csv), "--holdout", str(tmp_path / name),
+                                    "--out", str(tmp_path / f"r_{name}")])
+        assert built.exit_code in (0, 1), built.output
+        held = json.loads((tmp_path / f"r_{name}" / "report.json").read_text())
+        [said] = [n for s in held["sections"] if s["id"] == "discrimination" for n in s["notes"]
+                  if n.startswith("Intervals:")]
+        expected = later["account_id"].nunique() if unit == "accounts" else len(later)
+        shown = f"{expected:,}" if unit == "accounts" else str(expected)
+        assert f"resamples of the {shown} test {unit}" in said, said
