@@ -778,6 +778,19 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     assert "note: back-tested by 'observed': the periods of 'observed' are quarters, shorter than a PD's " \
         "twelve-month horizon" in said.output
     assert "shorter than a PD's" not in cli.output
+    # Snapshot dates taken as they are, without --period-freq, say it too (a behavioural
+    # modeller's month-ends got no word: a walk-through, 2026-12-07); text quarters as well.
+    halves = worse.assign(observed=pd.to_datetime(worse["year"].astype(str) + "-"
+                                                  + np.where(np.arange(len(worse)) % 2, "06-30", "12-31")))
+    halves.assign(observed=halves["observed"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "halves.csv", index=False)
+    ungrouped = evaluate_artifact(exported_dir, tmp_path / "halves.csv", timing=False, period_column="observed")
+    assert "are periods under a year apart, shorter than a PD's" in ungrouped["by_period"]["overlap_note"]
+    from finlite.evaluate.periods import overlap_note
+
+    assert "are quarters, shorter" in overlap_note("q", None, ["2023Q1", "2023Q2", "2023Q3"])
+    assert "are months, shorter" in overlap_note("m", None, ["2023-01-31", "2023-02-28", "2023-03-31"])
+    assert overlap_note("y", None, [2019, 2020, 2021]) is None and overlap_note("y", None, ["2019", "2020"]) is None
+    assert overlap_note("p", None, ["card", "loan", "overdraft"]) is None
     # Refused: a column the file lacks, a blank period, a column of too many values, a baseline,
     # a value that is no date where dates are grouped, a frequency finlite has not, or none of a column.
     blank = worse.copy()

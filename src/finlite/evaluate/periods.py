@@ -4,6 +4,8 @@ order, refused where a period cannot be trusted."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,19 +19,41 @@ __all__ = ["PERIOD_FREQS", "overlap_note", "read_periods"]
 PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
-def overlap_note(column: str, freq: str | None) -> str | None:
-    """What a back-test over periods shorter than a year must say (``freq`` "quarter" or "month"),
-    None otherwise. A PD is a twelve-month probability: where each row's default flag covers the
+def overlap_note(column: str, freq: str | None, names: Sequence[Any] = ()) -> str | None:
+    """What a back-test over periods shorter than a year must say, None otherwise: ``freq``
+    "quarter" or "month", or, without ``freq``, periods ``names`` that read as dates less than
+    about a year apart (month-end snapshot dates, "2023Q1", "2023-03"; a behavioural modeller's
+    monthly snapshots got no word where the same periods grouped by month did: a walk-through,
+    2026-12-07). A PD is a twelve-month probability: where each row's default flag covers the
     twelve months after its date, the outcome windows of monthly (or quarterly) cohorts overlap,
     so one bad year's defaults fall in twelve (or four) consecutive periods, and the t-test across
     the periods takes them as independent: its p-value too small, the rejections too many. The
     data cannot tell which flag it holds, so it is said, not refused."""
-    if freq not in ("quarter", "month"):
+    what = {"quarter": "quarters", "month": "months"}.get(str(freq)) if freq is not None else _sub_annual(names)
+    if what is None:
         return None
-    return (f"the periods of {column!r} are {freq}s, shorter than a PD's twelve-month horizon: if each row's default "
+    return (f"the periods of {column!r} are {what}, shorter than a PD's twelve-month horizon: if each row's default "
             "flag covers the twelve months after its date, neighbouring periods share their defaults' months, and "
             "the back-test across the periods (which takes them as independent) rejects too often. Back-test "
             "twelve-month outcomes by year (--period-freq year), unless each row's flag covers its own period only.")
+
+
+def _sub_annual(names: Sequence[Any]) -> str | None:
+    """"months", "quarters" or "periods under a year apart" where every period name (text or a
+    date, not a number: a year is one) reads as a date and the median gap between them is under
+    330 days; None otherwise."""
+    if len(names) < 2 or any(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names):
+        return None
+    with warnings.catch_warnings():  # pandas warns of formats it guesses; a name that is no date is NaT
+        warnings.simplefilter("ignore")
+        dates = pd.to_datetime(pd.Series([str(n) for n in names]), errors="coerce", format="mixed")
+    if dates.isna().any():
+        return None
+    gaps = np.diff(np.sort(dates.to_numpy(dtype="datetime64[D]")).astype(np.int64))
+    gap = float(np.median(gaps)) if gaps.size else 0.0
+    if not 0 < gap < 330:
+        return None
+    return "months" if gap <= 31 else "quarters" if gap <= 92 else "periods under a year apart"
 
 
 #: More distinct dates than this in a period column without ``period_freq`` are refused, with the

@@ -1656,7 +1656,7 @@ def _period_rule(inp: TabularInputs, periods: Mapping[str, Any], y: np.ndarray, 
             "rejected in its bad years by design, so the count does not set the status)"
             + (f"; thin periods left out of the long run: {', '.join(map(str, run['thin_left_out']))}"
                if run["thin_left_out"] else "") + ".")
-    overlap = overlap_note(column, freq)
+    overlap = overlap_note(column, freq, names)
     if overlap:  # said, not judged: the data cannot tell a twelve-month flag from a period's own
         said += f" Note: {overlap}"
     # The period as text: a year is no count to write "2,019" (the table's numbers take separators).

@@ -697,7 +697,7 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
     record = period_backtest(y, scores, codes, names, scale, central_tendency)
-    said = overlap_note(column, freq)
+    said = overlap_note(column, freq, names)
     return {"by_period": {"column": column, "freq": freq, **record, **({"overlap_note": said} if said else {})},
             "calibration_judged_by": "by_period"}
 
