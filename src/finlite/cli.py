@@ -1787,8 +1787,8 @@ def _period_warnings(result: Mapping[str, Any]) -> list[str]:
     """:func:`_period_status_warnings`, after the note that periods shorter than a year may share
     their defaults' months (``by_period.overlap_note``: :func:`finlite.evaluate.periods.overlap_note`)."""
     by = result.get("by_period")
-    said = by.get("overlap_note") if isinstance(by, Mapping) else None
-    return ([f"note: back-tested by {by['column']!r}: {said}"] if isinstance(by, Mapping) and said else []) \
+    notes = [by.get(k) for k in ("time_note", "overlap_note")] if isinstance(by, Mapping) else []
+    return [f"note: back-tested by {by['column']!r}: {n}" for n in notes if isinstance(by, Mapping) and n] \
         + _period_status_warnings(result)
 
 
@@ -1874,7 +1874,9 @@ def _period_lines(result: Mapping[str, Any]) -> None:
              f"{pd(run['mean_pd'])}: " if run["default_rate"] is not None else "")
     # Fewer than three periods measure no long run: named for what they are.
     name = "long run" if run["periods"] >= MIN_LONG_RUN_PERIODS else "over the periods"
-    _echo(f"  {name} ({_periods(run['periods'])}): {level}{tested}; {rejected['count']} of "
+    thin = len(run.get("thin_left_out") or [])  # "(0 periods)" read as none at all: said of enough rows
+    _echo(f"  {name} ({_periods(run['periods'])}" + (f" of enough rows; {thin} thin" if thin else "")
+          + f"): {level}{tested}; {rejected['count']} of "
           f"{_periods(rejected['of'])} too low at {PERIOD_TEST_LEVEL:.0%} (binomial p {rejected['p_value']:.3g}); "
           f"pooled {pooled['rows']:,} rows p {pooled['p_under']:.3g} (one-sided; defaults taken as independent): {by['status']}"
           + (" (from the pooled rows" + (", at most WARN: the PDs were calibrated to a long-run rate"

@@ -313,6 +313,17 @@ def test_a_date_that_is_a_number_is_shown_as_written() -> None:
         make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="dt"), source="book.csv")
 
 
+def test_a_blank_date_is_said_to_be_blank() -> None:
+    """A blank snapshot date was refused as "holds nan at row 6, which is not a date" (a
+    behavioural modeller's walk-through, 2026-12-07): said as blank, with the count."""
+    book = _book(30).assign(dt=pd.date_range("2020-01-01", periods=30).strftime("%Y-%m-%d"))
+    book.loc[[5, 9], "dt"] = None
+    book.loc[12, "dt"] = "  "
+    with pytest.raises(DataError, match=r"Date column 'dt' in book\.csv is blank at row 6 \(3 blank row\(s\) in all\); "
+                                        r"an out-of-time split needs a date in every row"):
+        make_split(book, book["bad"].to_numpy(dtype=float), SplitConfig(date_column="dt"), source="book.csv")
+
+
 def test_a_date_column_of_seconds_says_how_to_make_dates() -> None:
     """Card data's Time (seconds since the first payment) was refused as "12.0 at row 1, which is not a
     date; fix it or remove the row": every row, and no row to remove (a review, 2026-12-03)."""

@@ -347,7 +347,7 @@ def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.Data
     fitted = int(np.isin(np.arange(600), np.r_[split.train, split.validation]).sum())
     assert 400 < fitted < 600
     assert result["split"] == "hold-out (all rows)"
-    assert (f"warning: {fitted:,} of the 600 rows of {tmp_path / 'apps_2025.csv'} equal rows of the training or "
+    assert (f"warning: {fitted:,} of the 600 labelled rows of {tmp_path / 'apps_2025.csv'} equal rows of the training or "
             f"validation split {teacher_dir} was fitted on") in result["note"]
     # Rows the model never saw (its test split, saved apart) give no such warning.
     german.iloc[split.test].to_csv(tmp_path / "later.csv", index=False)
@@ -360,7 +360,7 @@ def test_a_hold_out_of_training_rows_is_named(teacher_dir: Path, german: pd.Data
     runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
     quiet = runner.invoke(app, ["evaluate", str(teacher_dir), str(tmp_path / "apps_2025.csv"), "--no-timing", "--json"])
     assert quiet.exit_code == 0 and "equal rows of the training or validation split" in quiet.stderr
-    assert json.loads(quiet.stdout)["note"].startswith(f"warning: {fitted:,} of the 600 rows")
+    assert json.loads(quiet.stdout)["note"].startswith(f"warning: {fitted:,} of the 600 labelled rows")
     later = CliRunner().invoke(app, ["evaluate", str(teacher_dir), str(tmp_path / "later.csv"), "--no-timing"])
     assert later.exit_code == 0, later.output
     assert f"--holdout {tmp_path / 'later.csv'}' (and 'finlite score' prints the scores' PSI)" in later.output
@@ -791,6 +791,22 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     assert "are months, shorter" in overlap_note("m", None, ["2023-01-31", "2023-02-28", "2023-03-31"])
     assert overlap_note("y", None, [2019, 2020, 2021]) is None and overlap_note("y", None, ["2019", "2020"]) is None
     assert overlap_note("p", None, ["card", "loan", "overdraft"]) is None
+    # Periods that read as no time (products; months on book, every one thin) are said to be so,
+    # and a long run of no period of enough rows says why (it read "(0 periods)": the walk-through).
+    products = worse.assign(product=np.array(["card", "loan", "overdraft"])[np.arange(len(worse)) % 3],
+                            months_on_book=np.arange(len(worse)) % 60)
+    products.to_csv(tmp_path / "products.csv", index=False)
+    by_product = evaluate_artifact(exported_dir, tmp_path / "products.csv", timing=False,
+                                   period_column="product")["by_period"]
+    assert "the periods of 'product' ('card', 'loan', 'overdraft') read as no years or dates" in by_product["time_note"]
+    assert "time_note" not in by and "time_note" not in grouped
+    aged = CliRunner().invoke(app, ["evaluate", str(exported_dir), str(tmp_path / "products.csv"), "--no-timing",
+                                    "--period-column", "months_on_book"])
+    assert aged.exit_code == 0, aged.output
+    assert "note: back-tested by 'months_on_book': the periods of 'months_on_book' (0, 1, 2, …) read as no years" \
+        in aged.output
+    assert re.search(r"^  over the periods \(0 periods of enough rows; 60 thin\): not tested across fewer than 3 "
+                     r"periods of enough rows;", aged.output, re.M), aged.output
     # Refused: a column the file lacks, a blank period, a column of too many values, a baseline,
     # a value that is no date where dates are grouped, a frequency finlite has not, or none of a column.
     blank = worse.copy()
@@ -855,7 +871,7 @@ def test_a_panels_later_month_ends_are_not_taken_for_training_rows(tmp_path: Pat
         evaluate_artifact(tmp_path / "t", tmp_path / "later.csv", timing=False)
     assert not [w for w in said if "equal rows of the training" in str(w.message)]
     dev.head(300).to_csv(tmp_path / "copy.csv", index=False)
-    with pytest.warns(FinliteWarning, match=r"of the 300 rows of .*copy\.csv equal rows of the training or validation "
+    with pytest.warns(FinliteWarning, match=r"of the 300 labelled rows of .*copy\.csv equal rows of the training or validation "
                                             r"split .* \(feature for feature, with the label and 'snapshot_date', "
                                             r"'account_id'\)|\(feature for feature, with the label and 'account_id', "
                                             r"'snapshot_date'\)"):

@@ -171,8 +171,18 @@ def make_split(frame: pd.DataFrame, labels: np.ndarray, config: SplitConfig, *, 
                     "Excel's 35854: pd.to_datetime(column, unit='D', origin='1899-12-30')) and name it, or drop "
                     "--date-column "
                     "for a stratified split.", param="date_column")
+            value = raw.iloc[row]
+            # A blank was shown as "nan ... which is not a date" (a behavioural modeller's walk-through,
+            # 2026-12-07): said as blank, with the count of blank rows.
+            empty = bool(pd.isna(value)) or (isinstance(value, str) and not value.strip())
+            if empty:
+                blanks = int(raw.isna().sum() + raw.map(lambda v: isinstance(v, str) and not v.strip()).sum())
+                raise DataError(
+                    f"Date column {config.date_column!r} in {source} is blank at row {row + 1} ({blanks:,} blank row(s) "
+                    "in all); an out-of-time split needs a date in every row: fill them or remove those rows.",
+                    param="date_column")
             raise DataError(
-                f"Date column {config.date_column!r} in {source} holds {shown(raw.iloc[row])} at row {row + 1}, which "
+                f"Date column {config.date_column!r} in {source} holds {shown(value)} at row {row + 1}, which "
                 "is not a date; fix it or remove the row (out-of-time splits need a date in every row)."
             )
         order = np.argsort(dates.to_numpy(), kind="stable")

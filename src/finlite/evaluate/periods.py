@@ -4,6 +4,7 @@ order, refused where a period cannot be trusted."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +14,7 @@ import pandas as pd
 
 from finlite.errors import DataError
 
-__all__ = ["PERIOD_FREQS", "overlap_note", "read_periods"]
+__all__ = ["PERIOD_FREQS", "overlap_note", "read_periods", "time_note"]
 
 #: ``period_freq``: how dates are grouped into periods (pandas' period codes).
 PERIOD_FREQS = {"year": "Y", "quarter": "Q", "month": "M"}
@@ -36,6 +37,27 @@ def overlap_note(column: str, freq: str | None, names: Sequence[Any] = ()) -> st
             "flag covers the twelve months after its date, neighbouring periods share their defaults' months, and "
             "the back-test across the periods (which takes them as independent) rejects too often. Back-test "
             "twelve-month outcomes by year (--period-freq year), unless each row's flag covers its own period only.")
+
+
+def time_note(column: str, names: Sequence[Any]) -> str | None:
+    """What a back-test over periods must say where the periods read as no time (None where they
+    may): numbers none of which is a year from 1900 to 2100 (months on book), or text none of which
+    names a year (a product: card, loan, overdraft). The long run averages the periods' rates as
+    the years of a cycle; over segments it means nothing (a behavioural modeller's walk-through,
+    2026-12-07, got a "long run" over three products)."""
+    if not names:
+        return None
+    numbers = all(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names)
+    if numbers:
+        timely = any(1900 <= float(n) <= 2100 for n in names)
+    else:
+        timely = any(re.search(r"(?:19|20)\d\d", str(n)) for n in names)
+    if timely:
+        return None
+    shown = ", ".join(repr(n) for n in list(names)[:3]) + (", …" if len(names) > 3 else "")
+    return (f"the periods of {column!r} ({shown}) read as no years or dates: the back-test over periods takes them as "
+            "periods of time, its long run the average over an economic cycle. Give a column of the year (or of "
+            "dates with --period-freq); to compare segments, use report --segments.")
 
 
 def _sub_annual(names: Sequence[Any]) -> str | None:

@@ -41,7 +41,7 @@ from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
 from finlite.evaluate.operating import MIN_ALERTS, flag_overlap, share_interval
-from finlite.evaluate.periods import overlap_note
+from finlite.evaluate.periods import overlap_note, time_note
 from finlite.evaluate.sections import DecisionWords, Plot, Section, Series, Table, TabularInputs, curve_points, worst
 
 __all__ = [
@@ -1656,9 +1656,10 @@ def _period_rule(inp: TabularInputs, periods: Mapping[str, Any], y: np.ndarray, 
             "rejected in its bad years by design, so the count does not set the status)"
             + (f"; thin periods left out of the long run: {', '.join(map(str, run['thin_left_out']))}"
                if run["thin_left_out"] else "") + ".")
-    overlap = overlap_note(column, freq, names)
-    if overlap:  # said, not judged: the data cannot tell a twelve-month flag from a period's own
-        said += f" Note: {overlap}"
+    overlap, untimely = overlap_note(column, freq, names), None if freq else time_note(column, names)
+    for note in (overlap, untimely):  # said, not judged: the data cannot tell a twelve-month flag, or a time
+        if note:
+            said += f" Note: {note}"
     # The period as text: a year is no count to write "2,019" (the table's numbers take separators).
     rows = [[str(r["period"]), r["rows"], r["defaults"], r["observed_rate"], r["mean_pd"], t_row["mean_pd"], r["p_under"],
              r["too_low"], ", ".join(map(str, r["grades_underestimated"])), r["thin"]]
@@ -1670,7 +1671,8 @@ def _period_rule(inp: TabularInputs, periods: Mapping[str, Any], y: np.ndarray, 
                   ["period", "rows", "defaults", "observed_rate", "student_mean_pd", "teacher_mean_pd", "p_under",
                    "too_low", "grades_too_low", "thin"], rows)
     return mine["status"], said, table, {"column": column, "freq": freq, **record,
-                                         **({"overlap_note": overlap} if overlap else {})}
+                                         **({"overlap_note": overlap} if overlap else {}),
+                                         **({"time_note": untimely} if untimely else {})}
 
 
 def _grade_rule(inp: TabularInputs, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[

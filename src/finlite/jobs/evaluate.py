@@ -263,7 +263,11 @@ def _fitted_rows_warning(art: Artifact, table: Table) -> tuple[str | None, bool]
     if not fitted:
         return None, not any(overlap.values())
     same = identity_columns(frame, schema, table.frame)
-    return (f"warning: {fitted:,} of the {len(table.frame):,} rows of {table.source} equal rows of the training or "
+    # Of the labelled rows, which are the ones judged (an unlabelled row equals no training row):
+    # "1 of the 959 rows" read beside 482 rows judged (a behavioural modeller's walk-through, 2026-12-07).
+    labelled = int(table.frame[schema.target].notna().sum()) if schema.target in table.frame.columns \
+        else len(table.frame)
+    return (f"warning: {fitted:,} of the {labelled:,} labelled rows of {table.source} equal rows of the training or "
             f"validation split {art.path} was fitted on (feature for feature, with the label"
             + (f" and {', '.join(map(repr, same))}" if same else "") + "): if they are the same "
             "applications, these metrics are optimistic. A hold-out must hold rows the model never saw (drop these, "
@@ -691,14 +695,15 @@ def _by_period(rows: Any, y: np.ndarray, scores: np.ndarray, graded: Mapping[str
     column, freq = periods
     if column is None:
         return {}
-    from finlite.evaluate.periods import overlap_note, read_periods
+    from finlite.evaluate.periods import overlap_note, read_periods, time_note
     from finlite.evaluate.validation import period_backtest
 
     codes, names = read_periods(rows, column, freq, source)
     scale = graded.get("scale") if isinstance(graded, Mapping) else None
     record = period_backtest(y, scores, codes, names, scale, central_tendency)
-    said = overlap_note(column, freq, names)
-    return {"by_period": {"column": column, "freq": freq, **record, **({"overlap_note": said} if said else {})},
+    said, untimely = overlap_note(column, freq, names), None if freq else time_note(column, names)
+    return {"by_period": {"column": column, "freq": freq, **record, **({"overlap_note": said} if said else {}),
+                          **({"time_note": untimely} if untimely else {})},
             "calibration_judged_by": "by_period"}
 
 
