@@ -2081,8 +2081,12 @@ def build_stability(inp: TabularInputs, bins: int = 10) -> Section:
         threshold=("Student score PSI: PASS < 0.1, WARN < 0.25, FAIL ≥ 0.25; WARN when any feature's CSI ≥ 0.25; "
                    f"WARN, not judged, on fewer than {STABILITY_MIN_ROWS} test rows. Here: PSI {_fmt(s_psi)}."),
         summary=summary, metrics=metrics, tables=tables, plots=plots,
-        notes=[*notes, f"PSI / CSI bins: {bins} quantiles of the training values (missing values and, for "
-                       "categories, rare or unseen values pooled in their own bins); empty shares floored at 1e-4."])
+        # The bins' closed side said (a validator recomputing an integer feature's CSI with left-closed
+        # bins got 0.041 for 0.063: a re-performance, 2026-12-07).
+        notes=[*notes, f"PSI / CSI bins: {bins} quantiles of the training values (numpy's linear quantiles; "
+                       "coinciding edges merged), each bin closed on the right, so a value on an edge falls in the "
+                       "lower bin (missing values and, for categories, rare or unseen values pooled in their own "
+                       "bins); empty shares floored at 1e-4."])
 
 
 def psi_sampling(psi: float | None, bins: int, expected_rows: int, actual_rows: int) -> dict[str, Any]:
@@ -2229,7 +2233,8 @@ def build_decisions(inp: TabularInputs) -> Section:
     agree_lo, agree_hi = agree_ci or (agree, agree)
     summary = (f"Agreement {agree:.2%} (95% CI {agree_lo:.2%}–{agree_hi:.2%}) at cut-off {cutoff:.6g}; {flipped} "
                f"decision(s) flipped. {said_alerts} McNemar p = "
-               f"{_fmt(mc['p_value'])} (teacher right / student wrong: {b}; the reverse: {c}). Of the {n_pos:,} "
+               f"{_fmt(mc['p_value'])} ({mc['method']}; teacher right / student wrong: {b}; the reverse: {c}). Of the "
+               f"{n_pos:,} "
                f"{_class_rows(inp.positive)} the teacher flags {caught['teacher']:,} and the student {caught['student']:,} "
                f"({missed:,} of the teacher's missed, {anew:,} caught anew)"
                + (f": the student catches {capture_drop:.1%} of them fewer" if capture_lost else "")
