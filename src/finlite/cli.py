@@ -2618,6 +2618,11 @@ def score(
                no_impute=no_impute, flags=flags, limits=limits)
     except GatesFailedError as exc:  # 1: a check decided, not bad input
         _echo(f"error: {terminal_safe(str(exc))}", err=True)
+        if as_json:
+            # A scheduler parsing stdout read nothing on a failed night, where exit 2 gives an object
+            # (a data engineer's walk-through, 2026-12-07): the limits beyond, with their numbers.
+            with contextlib.suppress(OSError, ValueError):
+                _echo(json.dumps({"error": str(exc), "exit_code": 1, "limits": exc.gates}, ensure_ascii=False))
         raise typer.Exit(1) from None
 
 

@@ -695,6 +695,19 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
                                         str(tmp_path / "cli.parquet"), "--max-flag-share", "0.1"])
     assert said.exit_code == 1 and "above --max-flag-share 0.1" in said.output
     assert not (tmp_path / "cli.parquet").exists()
+    # With --json the refusal is an object on stdout too (it printed nothing there: a data
+    # engineer's walk-through, 2026-12-07), with the limits beyond and their numbers.
+    js = CliRunner().invoke(cli_app, ["score", str(predictor.path), str(german_csv), "-o",
+                                      str(tmp_path / "cli.parquet"), "--max-flag-share", "0.1", "--json"])
+    record = json.loads(js.stdout)
+    assert js.exit_code == 1 and record["exit_code"] == 1 and "went beyond its limits" in record["error"]
+    assert len(record["limits"]) == 1 and "above --max-flag-share 0.1" in record["limits"][0]
+    # A flag-share limit that cannot be judged (a header-only file) is not told to export again.
+    (tmp_path / "header.csv").write_text(german_csv.read_text().splitlines()[0] + "\n")
+    empty = CliRunner().invoke(cli_app, ["score", str(predictor.path), str(tmp_path / "header.csv"), "-o",
+                                         str(tmp_path / "none.parquet"), "--max-flag-share", "0.1"])
+    assert empty.exit_code == 1 and "could not be judged against --max-flag-share" in empty.output, empty.output
+    assert "export the artifact again" not in empty.output and "drop that limit for this run" in empty.output
     # A tighter PSI limit than the run's own PSI breaches, with the number.
     with pytest.raises(GatesFailedError, match=rf"the scores' PSI {summary.psi:.3f} is above --max-psi 0"):
         score_file(predictor, german_csv, tmp_path / "tight.parquet", limits=ScoreLimits(max_psi=0.0))

@@ -270,10 +270,15 @@ def limits_refusal(breaches: Sequence[str], source: str) -> GatesFailedError:
               "expected." if len(unjudged) < len(breaches) else "")
     if unjudged:
         # Raising a limit that could not be judged changes nothing (a monitoring walk-through, 2026-12-06).
+        # The export's advice only where bins are what a limit lacked (a flag-share limit on a
+        # header-only file was told to export again: a data engineer's walk-through, 2026-12-07).
+        binned = any("--max-psi" in b or "--max-csi" in b for b in unjudged)
         advice += (" " if advice else "") + ("A limit that could not be judged stops the run whatever its value: score "
-                                             "enough rows, export the artifact again with this finlite (a teacher "
-                                             "exported before its training scores' bins were recorded), or drop "
-                                             "that limit for this run.")
+                                             "enough rows, "
+                                             + ("export the artifact again with this finlite where its bins are "
+                                                "missing (a teacher exported before its training scores' bins were "
+                                                "recorded), " if binned else "")
+                                             + "or drop that limit for this run.")
     return GatesFailedError(f"Scoring {source} went beyond its limits, so no decision was written: "
                             + "; ".join(breaches) + ". " + advice, gates=list(breaches))
 
