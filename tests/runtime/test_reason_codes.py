@@ -53,6 +53,10 @@ def test_a_table_maps_every_field_and_groups_shared_codes() -> None:
     ("field,code,text\nduration," + "R" * 33 + ",x\n", r"a code is at most 32 characters"),
     ("field,code,text\nduration,R1,\"a\nb\"\n", r"holds a control character"),
     ("field,code,text\nduration,R1,x\n", r"gives no code for 3 of the model's reason fields: amount, age, purpose"),
+    # A spreadsheet opening score's CSV runs a cell starting a formula (a fair-lending walk-through).
+    ("field,code,text\nduration,=1+1,x\n", r"line 2: the code or statement of 'duration' starts with '=', which a "
+                                           r"spreadsheet opening score's CSV output runs as a formula"),
+    ("field,code,text\nduration,R1,@SUM(A1)\n", r"line 2: the code or statement of 'duration' starts with '@'"),
 ])
 def test_a_bad_table_is_refused_naming_the_line_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -284,3 +288,16 @@ def test_a_code_that_files_a_protected_field_under_another_statement_is_warned_o
     assert note in summary.notes
     assert masked_protected_notes(predictor, _write_codes(predictor, tmp_path / "plain.csv")) == []
     assert masked_protected_notes(predictor, None) == []
+    # Two codes of one statement disguise it too (age as C99 "Length of employment" beside employment's
+    # C11 of the same words: a fair-lending walk-through, 2026-12-07).
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["field", "code", "text"])
+        for i, name in enumerate(predictor.reason_fields):
+            alike = {"age_in_years": "C99", "present_employment_since": "C11"}.get(name)
+            w.writerow([name, alike or f"C{i:02d}", "Length of employment" if alike else name])
+    (note,) = masked_protected_notes(predictor, predictor.read_reason_codes(path))
+    assert note.startswith("warning: reason codes C11 (present_employment_since), C99 (age_in_years) print the same "
+                           "statement ('Length of employment'), and C99 stand(s) for a protected field") or \
+        note.startswith("warning: reason codes C99 (age_in_years), C11 (present_employment_since) print the same "
+                        "statement ('Length of employment'), and C99 stand(s) for a protected field"), note

@@ -34,7 +34,7 @@ import numpy as np
 from finlite._keys import CSV_MISSING
 from finlite._paths import FileTooLarge, read_small_file
 from finlite._protected import likely_other_party, likely_protected, likely_vintage, split_band_edges
-from finlite._util import closest
+from finlite._util import closest, spreadsheet_safe
 from finlite.errors import ConfigError
 
 __all__ = ["COLUMNS", "MAX_BYTES", "MAX_CODE_CHARS", "MAX_TEXT_CHARS", "ReasonCodes", "codes_file", "declared_protected",
@@ -151,6 +151,13 @@ class ReasonCodes:
                 raise ConfigError(f"{where}, line {line}: a code is at most {MAX_CODE_CHARS} characters and a "
                                   f"statement at most {MAX_TEXT_CHARS}; the field {field!r} has "
                                   f"{len(code)} and {len(statement)}.", param="reason_codes")
+            formula = next((t for t in (code, statement) if spreadsheet_safe(t) != t), None)
+            if formula is not None:
+                # score writes codes and statements into CSV files a spreadsheet opens: "=1+1" ran as a
+                # formula (a fair-lending walk-through, 2026-12-07); flips.csv's cells are guarded so.
+                raise ConfigError(f"{where}, line {line}: the code or statement of {field!r} starts with "
+                                  f"{formula[:1]!r}, which a spreadsheet opening score's CSV output runs as a "
+                                  "formula; start it with a letter or digit.", param="reason_codes")
             if any(not ch.isprintable() for ch in code + statement):
                 raise ConfigError(f"{where}, line {line}: the code or statement of {field!r} holds a control "
                                   "character (a line break, a tab); a notice prints one line per reason.",
@@ -348,4 +355,17 @@ def masked_protected_notes(predictor: Any, codes: ReasonCodes | None) -> list[st
                        f"{', '.join(shared)} and for {', '.join(others)}: a decline the protected field caused is "
                        f"stated as the code's text, and its citations cannot be told apart. Give "
                        f"{', '.join(shared)} a code of its own in the reason-codes table.")
+    # The same disguise through two codes of one statement: age_in_years as C99 "Length of employment"
+    # beside present_employment_since as C11 "Length of employment" passed unsaid (a fair-lending
+    # walk-through, 2026-12-07).
+    by_text: dict[str, list[str]] = {}
+    for code in codes.codes:
+        by_text.setdefault(codes.text_of[code].casefold(), []).append(code)
+    for alike in by_text.values():
+        cited = [c for c in alike if protected & set(codes.fields_of(c))]
+        if cited and len(alike) > 1:
+            out.append(f"warning: reason codes {', '.join(codes.label(c) for c in alike)} print the same statement "
+                       f"({codes.text_of[alike[0]]!r}), and {', '.join(cited)} stand(s) for a protected field: a "
+                       "decline the protected field caused reads on the notice as the other code's reason. Give the "
+                       "protected field's code a statement of its own.")
     return out
