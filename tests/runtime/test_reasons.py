@@ -649,3 +649,39 @@ def test_score_warns_when_reasons_name_the_lender_or_the_application_year(german
     told = " ".join(coded.output.split())
     about = [w for w in told.split("warning: ") if w.startswith("the reasons name field(s) about the loan")]
     assert len(about) == 1 and "L1" in about[0] and "AT" not in about[0]
+
+
+def test_protected_fields_sent_blank_are_no_incomplete_application_but_are_said(exported_dir: Path,
+                                                                                 german: pd.DataFrame,
+                                                                                 tmp_path: Path) -> None:
+    """A blank sex and age were listed as an incomplete application, with the advice to ask for
+    them, which Regulation B limits for some (a fair-lending walk-through, 2026-12-07): protected
+    fields are left out of the incomplete column, serve's answer and Predictor.incomplete, and the
+    run warns of them with their counts."""
+    predictor = Predictor(exported_dir)
+    assert {"age_in_years", "personal_status_and_sex"} <= predictor.protected_fields
+    numeric = [name for name, *_ in predictor.encoder.numeric if name != "age_in_years"]
+    frame = german[predictor.fields].head(120).copy()
+    for name in ("age_in_years", "personal_status_and_sex", numeric[0]):
+        frame[name] = frame[name].astype(object)
+    frame.loc[frame.index % 2 == 0, "age_in_years"] = None
+    frame.loc[frame.index % 3 == 0, "personal_status_and_sex"] = ""
+    frame.loc[frame.index % 4 == 0, numeric[0]] = None  # an ordinary blank: still listed
+    path, out = tmp_path / "blank_protected.csv", tmp_path / "scores.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(path), "-o", str(out), "--reasons", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("warning: protected field(s) sent blank and scored on a stand-in value (the training median or the unseen "
+            "category): age_in_years in 60, personal_status_and_sex in 40 of the 120 rows. They are left out of the "
+            "'incomplete' column") in said
+    got = pd.read_csv(out)
+    listed = [json.loads(v) for v in got["incomplete"].dropna()]
+    assert listed and all(v in ([], [numeric[0]]) for v in listed) and [numeric[0]] in listed
+    records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    assert predictor.incomplete(records[0]) == [numeric[0]]  # age and sex blank in row 0, not listed
+    client = TestClient(create_app(exported_dir, reasons=2))
+    for i in np.flatnonzero(got["decision"].to_numpy())[:10]:
+        answer = client.post("/predict", json=records[int(i)]).json()
+        assert set(answer.get("incomplete", [])) <= {numeric[0]}, answer

@@ -1357,7 +1357,7 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
         unexplained = incomplete = 0
         if k:
             texts = chunk_reasons(predictor, prepared, decision, buffer, k, codes)
-            left_out = incomplete_texts(prepared.flags, decision)
+            left_out = incomplete_texts(prepared.flags, decision, predictor.protected_fields)
             for name, values in zip(reason_names, [*texts, left_out], strict=True):
                 columns[name] = pa.array(values, type=pa.string())
             cited, unexplained = reason_counts(texts, decision, [*protected, *others])
@@ -1375,7 +1375,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
                        others=others, unlisted=getattr(encoder, "rare_unlisted", None),
                        rangeless=rangeless_fields(encoder), keyless=getattr(encoder, "keyless", ()),
-                       imported=imported_booster(predictor), learned=learned_blanks(encoder))
+                       imported=imported_booster(predictor), learned=learned_blanks(encoder),
+                       protected=sorted(predictor.protected_fields) if k else ())
     # With no rows, the output still has its columns (ids as text: there is no value to type them).
     no_rows: list[tuple[str, Any]] = [*((c, pa.string()) for c in ids), ("score", pa.float32()), ("decision", pa.int8()),
                                       *((c, pa.int32()) for c in point_names),
@@ -1469,10 +1470,12 @@ class RunCounts:
                  fields: FeatureBins | None = None, *, stale_export: bool = False,
                  total: int | None = None, others: Sequence[str] = (), unlisted: int | None = None,
                  rangeless: Sequence[str] = (), keyless: Collection[str] = (), imported: str | None = None,
-                 learned: Collection[str] = ()) -> None:
+                 learned: Collection[str] = (), protected: Collection[str] = ()) -> None:
         #: The booster file an imported teacher came from (:func:`imported_booster`), and the fields
         #: whose blanks its training split held: a blank elsewhere is scored unlike the booster.
         self.imported, self.learned = imported, frozenset(learned)
+        #: The protected fields a run giving reasons leaves out of its incomplete column (said apart).
+        self.protected = list(protected)
         #: The cited values (fields or codes) about the loan, not the applicant
         #: (:func:`~finlite.runtime.reason_codes.not_the_applicant_values`); the rest of ``cited`` is protected.
         self.others = set(others)
@@ -1601,7 +1604,8 @@ class RunCounts:
                 + cited_notes(cited, decided)
                 + other_party_notes(other, decided)
                 + unexplained_note(self.unexplained, decided)
-                + incomplete_note(self.incomplete, decided))
+                + incomplete_note(self.incomplete, decided)
+                + protected_blank_note(self.protected, self.imputed, self.unseen_empty, rows))
 
 
 def reason_counts(texts: list[list[str | None]], decision: np.ndarray,
@@ -1660,13 +1664,14 @@ INCOMPLETE_COLUMN = "incomplete"
 
 
 def incomplete_texts(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]] | None,
-                     decision: np.ndarray) -> list[str | None]:
+                     decision: np.ndarray, protected: Collection[str] = ()) -> list[str | None]:
     """The :data:`INCOMPLETE_COLUMN` of a chunk: for each row decided 1, a JSON list of the fields
     it sent blank that were scored on a stand-in value (numbers that took the training
     median, categories training never saw blank: :func:`finlite.runtime.service.incomplete_fields`),
     ``[]`` when none; None for the rows not decided. ``flags``: the chunk's masks
     (:meth:`Encoder.prepare_arrow` with ``row_flags``). Its reasons cannot state those blanks'
-    part in the decision, so a notice of incompleteness may be due rather than reasons alone."""
+    part in the decision, so a notice of incompleteness may be due rather than reasons alone. Not
+    the ``protected`` fields, which such a notice must not ask for (:func:`protected_blank_note`)."""
     import json
 
     out: list[str | None] = [None] * len(decision)
@@ -1677,7 +1682,7 @@ def incomplete_texts(flags: Mapping[str, Sequence[tuple[str, np.ndarray]]] | Non
     masks: list[np.ndarray] = []
     for kind in ("imputed", "unseen_empty"):
         for name, mask in (flags or {}).get(kind) or ():
-            if name not in names:
+            if name not in names and name not in protected:
                 names.append(name)
                 masks.append(np.asarray(mask, dtype=bool))
     if not names:
@@ -1710,6 +1715,25 @@ def incomplete_note(incomplete: int, decided: int) -> list[str]:
             f"had blanks; a category training never saw blank); their reasons cannot state those blanks' part. The {INCOMPLETE_COLUMN!r} column names them "
             "per row: a notice of incompleteness may be due (Regulation B), or ask for the missing values and score "
             "again."]
+
+
+def protected_blank_note(protected: Sequence[str], imputed: Mapping[str, int], unseen_empty: Mapping[str, int],
+                         rows: int) -> list[str]:
+    """A note where protected fields (``protected``: a run giving reasons, its predictor's
+    :attr:`~finlite.runtime.predictor.Predictor.protected_fields`) were sent blank and scored on a
+    stand-in value: left out of the incomplete column, as a notice must not ask for them, yet the
+    score moved with their absence (a blank sex scored higher than the value given in 18 of 20
+    rows: a fair-lending walk-through, 2026-12-07)."""
+    blank = {f: imputed.get(f, 0) + unseen_empty.get(f, 0) for f in protected}
+    blank = {f: n for f, n in blank.items() if n}
+    if not blank or not rows:
+        return []
+    listed = ", ".join(f"{f} in {n:,}" for f, n in blank.items())
+    return [f"warning: protected field(s) sent blank and scored on a stand-in value (the training median or the "
+            f"unseen category): {listed} of the {rows:,} rows. They are left out of the {INCOMPLETE_COLUMN!r} column: a "
+            "notice of incompleteness asks for the missing information, and Regulation B (1002.5) limits asking for "
+            "some of it (sex, marital status). The scores of these rows moved with the blank: a model that reads "
+            "such a field is the fairness section's finding."]
 
 
 def count_cited(texts: list[list[str | None]], fields: Sequence[str]) -> dict[str, list[int]]:

@@ -569,7 +569,7 @@ class Predictor:
         """
         imputed: list[str] = []
         _, unseen = self.explain_record(record, imputed)
-        return incomplete_fields([], imputed, empty_fields(unseen, record))
+        return incomplete_fields([], imputed, empty_fields(unseen, record), self.protected_fields)
 
     # -- adverse-action reasons -------------------------------------------------------------------
     @property
@@ -619,6 +619,19 @@ class Predictor:
                                                 offsets=offsets if isinstance(offsets, dict) else None,
                                                 min_share=record.get("min_share", REASONS_MIN_SHARE))
         return self._reasons
+
+    @property
+    def protected_fields(self) -> frozenset[str]:
+        """The reason fields that are protected characteristics (declared ``--protected`` in its
+        report, or named like one: :func:`finlite.runtime.reason_codes.protected_fields`), read
+        once; empty for a model that gives no reasons."""
+        known = self.__dict__.get("_protected_fields")
+        if known is None:
+            from finlite.runtime.reason_codes import protected_fields
+
+            known = self.__dict__["_protected_fields"] = (frozenset(protected_fields(self)) if self.gives_reasons
+                                                          else frozenset())
+        return known
 
     @property
     def reason_fields(self) -> list[str]:

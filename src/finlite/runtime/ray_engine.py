@@ -643,7 +643,7 @@ class _Scorer:
                                            self.codes)
                 for column, values in zip(texts, part_texts, strict=True):
                     column[lo:hi] = values
-                left_out[lo:hi] = incomplete_texts(prepared.flags, decision[lo:hi])
+                left_out[lo:hi] = incomplete_texts(prepared.flags, decision[lo:hi], self.predictor.protected_fields)
             if self.flags:
                 flagged.append(flag_columns(prepared.flags or {}, int(hi - lo)))
         columns = {c: id_column(batch, c) for c in self.ids}
@@ -871,6 +871,7 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     unlisted = local.encoder.rare_unlisted  # rare training values the artifact does not list count as unseen
     rangeless = rangeless_fields(local.encoder)  # no range recorded: --max-outside-share cannot be judged on them
     keyless = local.encoder.keyless
+    blank_protected = sorted(local.protected_fields) if k else []  # said apart from the incomplete column
     del local
 
     # The temporary output first, then Ray: a Ray this call started is always shut down by the
@@ -890,7 +891,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
     rows = positives = 0
     counts = RunCounts(reference, codes, feature_bins, stale_export=feature_bins is None, total=total,
                        others=others, unlisted=unlisted,
-                       rangeless=rangeless, keyless=keyless, imported=imported, learned=learned)
+                       rangeless=rangeless, keyless=keyless, imported=imported, learned=learned,
+                       protected=blank_protected)
     psi = None
     batches: Any = None
     ds = scored = None

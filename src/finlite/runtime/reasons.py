@@ -37,7 +37,7 @@ numpy only: the Predictor's ONNX session scores the rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -299,7 +299,7 @@ def empty_fields(unseen: list[str], record: Mapping[str, Any]) -> list[str]:
 
 
 def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | None,
-                      empty: list[str] | None) -> list[str]:
+                      empty: list[str] | None, protected: Collection[str] = ()) -> list[str]:
     """The fields of a record given reasons (``why``) sent blank where the model has no learned
     treatment of a blank: numbers that took the training median (``imputed``) and categories
     training never saw blank (``empty``). The decision was taken on an incomplete application,
@@ -309,7 +309,10 @@ def incomplete_fields(why: list[dict[str, Any]] | None, imputed: list[str] | Non
     reason for most models (a compliance review, 2026-12-06: 150 declines of 300 approved
     applicants with one field blanked, none naming it), and where a model's offsets or missing
     indicator make it one, the reason states a value the applicant never gave (a review, the same
-    day): each is listed, cited or not."""
+    day): each is listed, cited or not. Not the ``protected`` fields (:attr:`Predictor.protected_fields`):
+    a notice of incompleteness asks for the missing information, and Regulation B (1002.5) limits
+    asking for some of it (sex, marital status); a fair-lending walk-through (2026-12-07) was
+    advised to ask for them (``score`` says such blanks in a note of their own)."""
     if why is None:
         return []
-    return list(dict.fromkeys([*(imputed or []), *(empty or [])]))
+    return [f for f in dict.fromkeys([*(imputed or []), *(empty or [])]) if f not in protected]

@@ -1674,7 +1674,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
                     return reasons_failed(request_id, [0], False)
             empty = empty_fields(unseen, payload)
-            left_out = incomplete_fields(why, imputed, empty)
+            left_out = incomplete_fields(why, imputed, empty, predictor.protected_fields)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
                                         imputed, empty, outside, left_out)])
@@ -1750,7 +1750,8 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                     return reasons_failed(request_id, declined, True)
                 for i, why in zip(declined, given, strict=True):
                     results[i]["reasons"] = why
-                    left_out = incomplete_fields(why, results[i].get("imputed"), results[i].get("unseen_empty"))
+                    left_out = incomplete_fields(why, results[i].get("imputed"), results[i].get("unseen_empty"),
+                                                 predictor.protected_fields)
                     if left_out:
                         results[i]["incomplete"] = left_out
                     if not why:
