@@ -665,6 +665,21 @@ def test_a_protected_column_is_banded_at_the_lenders_edges() -> None:
     young = (age < 25) & finite
     assert col["groups"][0]["teacher"]["approval_rate"] == pytest.approx(np.mean(t[young] < 0.5))
     assert any(n.startswith("age: banded at the edges given (25, 62)") for n in section.notes)
+    # "(missing)" is shown, never in the rule: a third of the ages blank, with a low approval, made
+    # the ratio compare one band with the rows of no age (a fair-lending walk-through, 2026-12-07).
+    blanked = age.copy()
+    blanked[::3] = np.nan
+    scores = np.where(np.isnan(blanked), 0.9, t)  # the rows of no age all declined
+    built = build_fairness(_inputs(pd.DataFrame({"age": blanked}), y, scores, scores.copy(), protected=["age:25/62"]))
+    held = built.metrics["by_column"]["age"]
+    missing = next(g for g in held["groups"] if g["group"] == "(missing)")
+    assert missing["rows"] == 301 and not missing["in_rule"] and not missing["in_tpr_gap"]
+    ruled = [g for g in held["groups"] if g["in_rule"]]
+    rates = [g["teacher"]["approval_rate"] for g in ruled]
+    assert held["four_fifths"]["teacher"] == pytest.approx(min(rates) / max(rates))
+    assert "(missing)" not in held["small_groups_below_rule"]
+    assert any(n.startswith("age: (missing) (301 rows): shown, left out of the four-fifths rule") for n in built.notes)
+    assert not any("'(missing)' have fewer than" in n for n in built.notes)
     assert protected_spec("a:b") == ("a:b", None) and protected_spec("x:1e3/2e3") == ("x", (1000.0, 2000.0))
     # score and serve read an entry's column by the same rule (_protected.split_band_edges): a
     # name with spaces before the edges is the stripped name in both (they differed).
@@ -823,7 +838,9 @@ def test_a_small_group_below_the_rule_is_partially_assessed_not_a_pass() -> None
     rates = {g["group"]: g["student"]["approval_rate"] for g in column["groups"]}
     top = max(rates["a"], rates["b"])
     assert "over 2 of its 3 groups" in section.summary, section.summary
-    assert f"c (20 rows, approval ratio {rates['c'] / top:.2f})" in section.summary
+    # Each model's ratio, named (the lower alone read as the student's where it was the teacher's).
+    ratio = f"{rates['c'] / top:.2f}"
+    assert f"c (20 rows, approval ratio teacher {ratio}, student {ratio})" in section.summary
     assert any(n.startswith("nationality: group(s) c, left out of the rule for their size, have an approval rate "
                             "below 0.8") for n in section.notes)
     # Approved as often as the others: the group is still shown and left out, and the column passes.

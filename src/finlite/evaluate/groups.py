@@ -930,9 +930,12 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     # Small groups are shown but left out of the ratio and the gaps: a rate over a handful of rows is
     # noise, and one row would decide the rule. A rate over a class needs that many rows OF the class.
     negatives = rows - positives
-    eligible = {"approval_rate": [bool(r >= MIN_ROWS) for r in rows],
-                "tpr": [bool(p >= MIN_CLASS_ROWS) for p in positives],
-                "fpr": [bool(q >= MIN_CLASS_ROWS) for q in negatives]}
+    # "(missing)" is shown but is no group of the attribute: with it the rule compared one age band
+    # with the rows of no age ("over 2 of its 4 groups": a fair-lending walk-through, 2026-12-07).
+    real = [label != MISSING_GROUP for label in groups.labels]
+    eligible = {"approval_rate": [bool(r >= MIN_ROWS) and ok for r, ok in zip(rows, real, strict=True)],
+                "tpr": [bool(p >= MIN_CLASS_ROWS) and ok for p, ok in zip(positives, real, strict=True)],
+                "fpr": [bool(q >= MIN_CLASS_ROWS) and ok for q, ok in zip(negatives, real, strict=True)]}
     t_d, s_d = _disparities(t_rates, eligible), _disparities(s_rates, eligible)
     # "Widened" needs the paired bootstrap interval of the change above the margin, not a point step.
     boot = _boot_disparity_changes(
@@ -1007,7 +1010,7 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     models = (("teacher", t_rates), ("student", s_rates))
     top = {m: max((r for r, ok in zip(rates["approval_rate"], eligible["approval_rate"], strict=True)
                    if ok and r is not None), default=0.0) for m, rates in models}
-    small_below = [label for i, label in enumerate(groups.labels) if not eligible["approval_rate"][i] and any(
+    small_below = [label for i, label in enumerate(groups.labels) if real[i] and not eligible["approval_rate"][i] and any(
         rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
         for m, rates in models)]
     model_input = groups.column in set(inp.numeric) | set(inp.categorical)
@@ -1022,7 +1025,10 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
             "widened": [name for name, _ in widened], "model_input": model_input,
             "not_assessed": unassessed, "inconclusive": [{"measure": n, "widening_95_high": h} for n, h in inconclusive],
             "small_groups_below_rule": small_below, "auc_by_group": ranking, "auc_worse": worse,
-            "notes": groups.notes}
+            "notes": [*groups.notes, *([f"{groups.column}: {MISSING_GROUP} ({int(rows[real.index(False)]):,} rows): "
+                                        "shown, left out of "
+                                        "the four-fifths rule and the gaps, as a missing value is no group of the "
+                                        "attribute"] if not all(real) else [])]}
 
 
 def _group_auc(inp: TabularInputs, groups: _Groups, cutoff: float) -> list[dict[str, Any]]:
@@ -1246,7 +1252,7 @@ def build_fairness(inp: TabularInputs) -> Section:
             series=[Series(name=m, x=xs, y=[g[m]["approval_rate"] for g in col["groups"]], style="bar")
                     for m in ("teacher", "student")]))
         notes += col["notes"]
-        small = [g["group"] for g in col["groups"] if not g["in_rule"]]
+        small = [g["group"] for g in col["groups"] if not g["in_rule"] and g["group"] != MISSING_GROUP]
         if small:
             notes.append(f"{col['column']}: group(s) {', '.join(map(repr, small))} have fewer than {MIN_ROWS} test rows: "
                          "shown, "
@@ -1369,7 +1375,8 @@ def build_fairness(inp: TabularInputs) -> Section:
 
 def _small_ratios(col: Mapping[str, Any], w: DecisionWords) -> str:
     """Each group left out of the rule for its size and below four-fifths of the highest ruled
-    group's rate, with its rows and its lowest ratio to that rate (teacher or student)."""
+    group's rate, with its rows and each model's ratio to that rate (the lower alone, unnamed,
+    read as the student's where it was the teacher's: a fair-lending walk-through, 2026-12-07)."""
     groups = col["groups"]
     out = []
     for name in col["small_groups_below_rule"]:
@@ -1380,8 +1387,8 @@ def _small_ratios(col: Mapping[str, Any], w: DecisionWords) -> str:
                       default=None)
             rate = g[m]["approval_rate"]
             if top and rate is not None:
-                ratios.append(rate / top)
-        shown = f", {w.approval} ratio {min(ratios):.2f}" if ratios else ""
+                ratios.append(f"{m} {rate / top:.2f}")
+        shown = f", {w.approval} ratio {', '.join(ratios)}" if ratios else ""
         out.append(f"{name} ({g['rows']} rows{shown})")
     return "; ".join(out)
 
