@@ -123,7 +123,8 @@ def test_columns_the_training_table_did_not_have_are_named_and_known_ones_are_no
     said = [n for n in summary.notes if "did not have" in n]
     assert said == [f"{str(wider)!r} has 7 column(s) the training table did not have, which the model does not read: "
                     "'new_0', 'new_1', 'new_2', 'new_3', 'new_4' and 2 more. It reads only the columns it was trained "
-                    "on: train again with them to use them."]
+                    "on: give an identifier with --id-column to carry it into the output; a new input is used only "
+                    "by a model trained again with it."]
     # The scores are those of the file without them.
     assert pd.read_csv(tmp_path / "wider.csv")["score"].equals(pd.read_csv(tmp_path / "plain.csv")["score"])
     # A stored pandas index (__index_level_0__, a filtered frame's) is read as the index by training: not said.

@@ -1912,8 +1912,11 @@ def new_columns_notes(predictor: Predictor, source: str, names: Sequence[str], i
     if not new:
         return []
     shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5:,} more" if len(new) > 5 else "")
+    # "Train again with them" was the advice for an application id too (a data engineer's walk-through,
+    # 2026-12-07): an identifier is carried into the output with --id-column, never trained on.
     return [f"{source!r} has {len(new):,} column(s) the training table did not have, which the model does not read: "
-            f"{shown}. It reads only the columns it was trained on: train again with them to use them."]
+            f"{shown}. It reads only the columns it was trained on: give an identifier with --id-column to carry it "
+            "into the output; a new input is used only by a model trained again with it."]
 
 
 def _floor_notes(predictor: Predictor, reasons: int) -> list[str]:
