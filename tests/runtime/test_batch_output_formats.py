@@ -502,9 +502,10 @@ def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: 
                                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Large chunks were binned on every 8th row of the chunk, so the PSI (now also stored in the
     output) moved with --threads and --chunk-rows (a review, 2026-12-03). Rows are now chosen by
-    their file position, spread evenly over the file: the multiples of the smallest power of two
-    that keeps them within the sample's size (here cut to 10,000: every 16th of 150,000 rows),
-    whether the file's row count is known from the start (Parquet) or not (CSV)."""
+    their file position, spread evenly over the file: one row of each block of the smallest power
+    of two that keeps them within the sample's size (here cut to 10,000: one of each 16 of 150,000
+    rows, stability.sample), whether the file's row count is known from the start (Parquet) or not
+    (CSV)."""
     import json
 
     from finlite.runtime import batch
@@ -523,7 +524,11 @@ def test_the_runs_psi_is_the_same_whatever_the_chunks_and_threads(exported_dir: 
     assert len(set(psis.values())) == 1, psis
     # Against its definition, on the rows it names.
     scores = pd.read_parquet(tmp_path / "obig.parquet-16384-1.parquet")["score"].to_numpy()
-    picked = scores[::16]
+    from finlite.runtime.stability import sample
+
+    rows, _ = sample(1, len(scores), 10_000, len(scores))
+    assert rows.size == len(scores) // 16
+    picked = scores[rows]
     report = json.loads((exported_dir / "report.json").read_text())
     bins = next(s for s in report["sections"] if s["id"] == "stability")["metrics"]["student"]["bins"]
     uppers = np.array([b["upper"] for b in bins[:-1]])

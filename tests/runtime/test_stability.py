@@ -23,21 +23,14 @@ from finlite.runtime.batch import RunCounts, score_file
 from finlite.runtime.stability import LEVELS, METHOD, SAMPLE_ROWS, FeatureBins, reference_record, sample, settle
 
 
-def _evenly(rows: int, cap: int) -> list[int]:
-    """The sample the rule promises, found by trying strides: the multiples of the smallest power
-    of two whose multiples among positions 0 .. rows - 1 number at most ``cap``."""
-    step = 1
-    while len(range(0, rows, step)) > cap:
-        step *= 2
-    return list(range(0, rows, step))
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 5000), st.integers(1, 300), st.lists(st.integers(1, 900), max_size=12), st.booleans())
 def test_a_run_samples_rows_spread_evenly_over_the_file_whatever_the_chunks(
         rows: int, cap: int, cuts: list[int], known: bool) -> None:
     """Chunks of any sizes, the file's row count known from the start (Parquet) or not (CSV): the
-    rows of the run's levels are the multiples of one stride over the whole file, at most ``cap``."""
+    rows of the run's levels are one row of each block of 2**k file positions (k the smallest that
+    keeps them within ``cap``), the same rows as the whole file read at once; the rows of each
+    level up are one of each block of that level's size (nested: each is a row of the level below)."""
     chunks, start = [], 0
     for size in [*cuts, rows]:
         size = min(size, rows - start)
@@ -46,19 +39,39 @@ def test_a_run_samples_rows_spread_evenly_over_the_file_whatever_the_chunks(
         chunks.append((start, size))
         start += size
     assert sum(size for _, size in chunks) == rows
-    per_level: list[list[int]] = [[] for _ in range(LEVELS)]
+    level_of: dict[int, int] = {}
     for first, size in chunks:
         picked, levels = sample(first + 1, size, cap, rows if known else None)
         assert picked.tolist() == sorted(set(picked.tolist())) and all(0 <= p < size for p in picked.tolist())
         for p, level in zip(picked.tolist(), levels.tolist(), strict=True):
-            per_level[level].append(first + p)
+            level_of[first + p] = level
     k = stability.sample_level(rows, cap)
-    kept = sorted(p for level in range(k, LEVELS) for p in per_level[level])
-    assert kept == _evenly(rows, cap)
-    # Each binned row's level is its position's trailing zero bits (position 0 the top level).
-    for level, positions in enumerate(per_level):
-        for p in positions:
-            assert (p == 0 and level == LEVELS - 1) or (p and (p >> level) & 1 and p % (1 << level) == 0)
+    kept = sorted(p for p, level in level_of.items() if level >= k)
+    whole, whole_levels = sample(1, rows, cap, rows)
+    assert kept == whole.tolist() and all(level >= k for level in whole_levels.tolist())
+    assert len(kept) <= cap and len(kept) <= -(-rows // (1 << k))
+    blocks = [p >> k for p in kept]
+    # One row per block of 2**k: every full block holds exactly one, a last partial block at most one.
+    assert blocks == sorted(set(blocks)) and set(range(rows >> k)) <= set(blocks)
+    # The levels above k, as a CSV run reads them (a known row count needs none: k is final).
+    _, exact = sample(1, rows, cap)
+    level_of = dict(zip(whole.tolist(), exact.tolist(), strict=True))
+    for j in range(k, min(k + 6, LEVELS)):
+        up = [p for p in kept if level_of[p] >= j]
+        assert len({p >> j for p in up}) == len(up)  # at most one row of level j or more per block of 2**j
+        assert set(range(rows >> j)) <= {p >> j for p in up}  # and one in every full block
+
+
+def test_the_sample_does_not_take_one_kind_of_row_from_a_feed_that_alternates_them() -> None:
+    """The multiples of 2**k took only the even rows of a feed alternating two sources (one in other
+    units): a CSI of 0.35 at 100,000 rows read 0.007 at 200,000 (a data engineer's walk-through,
+    2026-12-07). Now each block's row is chosen by a hash: about half of each kind, at every size and
+    period of a power of two."""
+    for rows, cap in ((100_000, 1000), (200_000, 1000), (2_000_000, 1 << 17)):
+        picked, _ = sample(1, rows, cap, rows)
+        for period in (2, 4, 16):
+            shares = np.bincount(picked % period, minlength=period) / picked.size
+            assert np.all(np.abs(shares - 1 / period) < 4 * np.sqrt((1 / period) / picked.size)), (rows, period, shares)
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -123,7 +136,7 @@ def _settled(bins: FeatureBins, table: pa.Table) -> dict[str, np.ndarray]:
 
 
 def test_the_counts_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stability, "SAMPLE_ROWS", 1000)  # 70,000 rows: every 128th
+    monkeypatch.setattr(stability, "SAMPLE_ROWS", 1000)  # 70,000 rows: one of each 128
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.normal(size=70_000), "c": rng.choice(["a", "b", None], 70_000)})
     bins = FeatureBins(reference_record(frame.head(5000), ["x"], ["c"]), ["x", "c"])
@@ -136,8 +149,9 @@ def test_the_counts_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyP
                 total[name] += counted
         settled = {k: settle(v, 70_000, 1000).tolist() for k, v in total.items()}
         assert settled == {k: v.tolist() for k, v in whole.items()}, size
-    # The rows binned are every 128th of the file, counted as an independent binning of them says.
-    every = frame.iloc[::128]
+    # The rows binned are one of each 128 of the file (stability.sample), counted as an independent
+    # binning of them says.
+    every = frame.iloc[sample(1, 70_000, 1000, 70_000)[0]]
     assert int(whole["x"].sum()) == len(every) == 547
     edges = np.asarray(bins.numeric["x"])
     assert whole["x"].tolist() == np.bincount(np.searchsorted(edges, every["x"]), minlength=edges.size + 2).tolist()
@@ -192,10 +206,10 @@ def test_run_counts_settle_chunks_and_ray_blocks_alike(monkeypatch: pytest.Monke
         ray.add({}, _from_levels(record["bins"], 4), {}, 0,
                 {k: _from_levels(v, bins.expected[k].size) for k, v in record["fields"].items()}, rows=n)
     assert local.csi() == ray.csi() and local.psi() == ray.psi()
-    # Independently: every 64th row's values (30,000 rows in at most 500) and every 16th row's score.
-    every = frame.iloc[::64]
+    # Independently: one row of each 64 (30,000 rows in at most 500) and of each 16 for the scores.
+    every = frame.iloc[sample(1, 30_000, 500, 30_000)[0]]
     assert local._field_counts()["c"].tolist() == [int((every["c"] == "a").sum()), int((every["c"] == "b").sum()), 0, 0]
-    want = np.bincount(np.searchsorted(uppers, score[::16]), minlength=4)
+    want = np.bincount(np.searchsorted(uppers, score[sample(1, 30_000, 2000, 30_000)[0]]), minlength=4)
     assert local.psi() == pytest.approx(float(np.sum((want / want.sum() - 0.25) * np.log(want / want.sum() / 0.25))),
                                         rel=1e-12)
 
