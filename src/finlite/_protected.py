@@ -9,7 +9,7 @@ import re
 from collections.abc import Collection, Iterable
 
 __all__ = ["BAND_EDGES", "GEOGRAPHY_WORDS", "OTHER_PARTY_WORDS", "PROTECTED_WORDS", "USE_ADVICE", "likely_geography",
-           "likely_other_party", "likely_protected", "likely_vintage", "name_words", "split_band_edges"]
+           "likely_other_party", "likely_protected", "likely_vintage", "name_words", "names_age", "split_band_edges"]
 
 #: The band edges a protected column may be given after its name (``age_in_years:25/62``): read by
 #: the report (evaluate.groups.protected_spec) and by score and serve
@@ -75,6 +75,18 @@ def _a_things(words: list[str], i: int) -> bool:
     after = words[i + 1] if i + 1 < len(words) else ""
     of_thing = after == "of" and i + 2 < len(words) and words[i + 2] in _THINGS
     return (words[i] == "age" and before in _THINGS) or of_thing or after in _QUALIFIED.get(words[i], ())
+
+
+#: Words of :data:`PROTECTED_WORDS` that name an applicant's age (asked on an application, as
+#: Regulation B allows, unlike sex or marital status in most cases).
+AGE_WORDS = frozenset({"age", "agegroup", "ageband", "birth", "dob", "birthdate", "birthday", "yob"})
+
+
+def names_age(name: str) -> bool:
+    """Whether ``name`` is protected only as an age (age_in_years, date_of_birth): its words of
+    :data:`PROTECTED_WORDS` are all age words."""
+    words = [w for i, w in enumerate(_ordered_words(name)) if w in PROTECTED_WORDS]
+    return bool(words) and all(w in AGE_WORDS for w in words)
 
 
 def likely_protected(names: Iterable[str]) -> list[str]:

@@ -791,6 +791,12 @@ def test_a_credit_models_pds_are_back_tested_period_by_period(exported_dir: Path
     assert "are months, shorter" in overlap_note("m", None, ["2023-01-31", "2023-02-28", "2023-03-31"])
     assert overlap_note("y", None, [2019, 2020, 2021]) is None and overlap_note("y", None, ["2019", "2020"]) is None
     assert overlap_note("p", None, ["card", "loan", "overdraft"]) is None
+    # Snapshot months written as digits (202301), common in a loan book, are months, not "no time".
+    from finlite.evaluate.periods import time_note
+
+    for months in ([202301, 202302, 202303], ["202301", "202302", "202303"]):
+        assert "are months, shorter" in overlap_note("snap", None, months) and time_note("snap", months) is None
+    assert time_note("mob", [0, 1, 2, 3]) is not None and overlap_note("mob", None, [0, 1, 2, 3]) is None
     # Periods that read as no time (products; months on book, every one thin) are said to be so,
     # and a long run of no period of enough rows says why (it read "(0 periods)": the walk-through).
     products = worse.assign(product=np.array(["card", "loan", "overdraft"])[np.arange(len(worse)) % 3],
@@ -871,8 +877,35 @@ def test_a_panels_later_month_ends_are_not_taken_for_training_rows(tmp_path: Pat
         evaluate_artifact(tmp_path / "t", tmp_path / "later.csv", timing=False)
     assert not [w for w in said if "equal rows of the training" in str(w.message)]
     dev.head(300).to_csv(tmp_path / "copy.csv", index=False)
-    with pytest.warns(FinliteWarning, match=r"of the 300 labelled rows of .*copy\.csv equal rows of the training or validation "
-                                            r"split .* \(feature for feature, with the label and 'snapshot_date', "
-                                            r"'account_id'\)|\(feature for feature, with the label and 'account_id', "
+    # The snapshot's date identifies the row (the account, shared by eight rows each, is no identifier).
+    with pytest.warns(FinliteWarning, match=r"300 of the 300 labelled rows of .*copy\.csv equal rows of the training or "
+                                            r"validation split .* \(feature for feature, with the label and "
                                             r"'snapshot_date'\)"):
         evaluate_artifact(tmp_path / "t", tmp_path / "copy.csv", timing=False)
+
+
+def test_a_copy_is_found_whatever_the_identifiers_type_and_a_dropped_feature_is_no_identity() -> None:
+    """An id written 2.0 in training (a column with a blank) and 2 in the hold-out hid 1,598 copied
+    rows; a feature the user dropped (a leak updated since) would hide them too (a review,
+    2026-12-07). Identifiers are keyed as categories are (2, 2.0, "2" one), dates as instants, and
+    only dates and columns distinct in half their rows or more count."""
+    from types import SimpleNamespace
+
+    from finlite.jobs.report import identity_columns, rows_in_training
+
+    rng = np.random.default_rng(9)
+    n = 400
+    training = pd.DataFrame({"loan_id": np.arange(n, dtype=float), "x": rng.normal(size=n),
+                             "when": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                             "rate_leak": rng.integers(0, 5, n), "y": rng.integers(0, 2, n)})
+    training.loc[7, "loan_id"] = np.nan  # the blank that makes the column float
+    schema = SimpleNamespace(numeric=("x",), categorical=(), target="y", drop=("loan_id", "when", "rate_leak"))
+    split = SimpleNamespace(train=np.arange(0, 300), validation=np.arange(300, 350), test=np.arange(350, n))
+    copy = training.iloc[:200].copy()
+    copy["loan_id"] = copy["loan_id"].fillna(-1).astype(int)  # the hold-out's ids as int64
+    copy.loc[copy.index[7], "loan_id"] = None
+    copy["when"] = pd.to_datetime(copy["when"])  # typed dates, as Parquet has them
+    copy["rate_leak"] = copy["rate_leak"] + 1  # the dropped feature updated since
+    assert identity_columns(training, schema, copy) == ["loan_id", "when"]
+    overlap, fitted = rows_in_training(training, schema, split, "train.csv", copy, "copy.parquet")
+    assert fitted == 200 and overlap["train"] == 200

@@ -526,12 +526,16 @@ def _separating_note(name: str, values: np.ndarray, labels: np.ndarray | None) -
             f"{leak_advice(name)}")
 
 
+#: Folds of the categorical leak check's out-of-fold rates (:func:`_separating_category_note`).
+_LEAK_FOLDS = 5
+
+
 def _separating_category_note(name: str, codes: np.ndarray, distinct: np.ndarray, labels: np.ndarray | None,
                               min_rows: int) -> str | None:
     """A note naming a categorical column that alone separates the training labels, or None: its
-    rows ranked by their value's rate of the positive class (the ordering weight of evidence
-    learns), a value in fewer than ``min_rows`` training rows at the overall rate, so an
-    identifier's one-row values separate nothing. A recovery-workout stage set for every bad loan
+    rows ranked by their value's rate of the positive class in the other folds (the ordering weight
+    of evidence learns, out of fold as finlite fits it), a value in fewer than ``min_rows`` rows
+    there at the overall rate, so an identifier's values separate nothing. A recovery-workout stage set for every bad loan
     and blank for every good one gave a test AUC of 1.0000 without a word, even under --strict,
     which only ranked numeric columns (an LGD modeller's walk-through, 2026-12-07). Only for 0/1
     labels of both classes (:func:`_two_classes`)."""
@@ -542,8 +546,19 @@ def _separating_category_note(name: str, codes: np.ndarray, distinct: np.ndarray
     size = len(distinct)
     rows = np.bincount(codes, minlength=size)
     hits = np.bincount(codes, weights=(y == 1).astype(np.float64), minlength=size)
-    rate = np.where(rows >= max(int(min_rows), 1), hits / np.maximum(rows, 1), positives / y.size)
-    auc = _rank_auc(rate[codes], y, positives, negatives)
+    # Each row ranked by its value's rate in the OTHER folds (five, by row position): in-sample, a
+    # merchant id of pure noise in a book of 0.03 % frauds ranked at AUC 0.996, its values mostly of
+    # no fraud (a review, 2026-12-07); out of fold such a value's rate says nothing of its own rows.
+    fold = np.arange(y.size) % _LEAK_FOLDS
+    score = np.empty(y.size, dtype=np.float64)
+    for f in range(_LEAK_FOLDS):
+        mine = fold == f
+        n_in = rows - np.bincount(codes[mine], minlength=size)
+        k_in = hits - np.bincount(codes[mine], weights=(y[mine] == 1).astype(np.float64), minlength=size)
+        prior = (positives - float((y[mine] == 1).sum())) / max(int((~mine).sum()), 1)
+        rate_in = np.where(n_in >= max(int(min_rows), 1), k_in / np.maximum(n_in, 1), prior)
+        score[mine] = rate_in[codes[mine]]
+    auc = _rank_auc(score, y, positives, negatives)
     if not _separates(auc):
         return None
     pure = [(str(distinct[i]), int(rows[i])) for i in np.argsort(-rows) if rows[i] >= min_rows

@@ -49,7 +49,7 @@ def time_note(column: str, names: Sequence[Any]) -> str | None:
         return None
     numbers = all(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names)
     if numbers:
-        timely = any(1900 <= float(n) <= 2100 for n in names)
+        timely = any(1900 <= float(n) <= 2100 for n in names) or _compact_dates(names) is not None
     else:
         timely = any(re.search(r"(?:19|20)\d\d", str(n)) for n in names)
     if timely:
@@ -60,15 +60,33 @@ def time_note(column: str, names: Sequence[Any]) -> str | None:
             "dates with --period-freq); to compare segments, use report --segments.")
 
 
+def _compact_dates(names: Sequence[Any]) -> pd.Series | None:
+    """The periods as dates where every name is a month or a day written as digits alone
+    (202301, "202301", 20230131: a loan book's snapshot month), None otherwise."""
+    texts = [str(int(n)) if isinstance(n, (int, float, np.number)) and not isinstance(n, bool)
+             and float(n).is_integer() else str(n).strip() for n in names]
+    for width, form in ((6, "%Y%m"), (8, "%Y%m%d")):
+        if all(len(t) == width and t.isdigit() for t in texts):
+            dates = pd.to_datetime(pd.Series(texts), format=form, errors="coerce")
+            ok = dates.notna().all() and (dates.dt.year >= 1900).all() and (dates.dt.year <= 2100).all()
+            return dates if ok else None
+    return None
+
+
 def _sub_annual(names: Sequence[Any]) -> str | None:
-    """"months", "quarters" or "periods under a year apart" where every period name (text or a
-    date, not a number: a year is one) reads as a date and the median gap between them is under
-    330 days; None otherwise."""
-    if len(names) < 2 or any(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names):
+    """"months", "quarters" or "periods under a year apart" where every period name reads as a
+    date (text, a date, or a month written as digits, 202301; not a year) and the median gap
+    between them is under 330 days; None otherwise. Year-months as numbers got no word and a note
+    that they read as no time (a review, 2026-12-07)."""
+    if len(names) < 2:
         return None
-    with warnings.catch_warnings():  # pandas warns of formats it guesses; a name that is no date is NaT
-        warnings.simplefilter("ignore")
-        dates = pd.to_datetime(pd.Series([str(n) for n in names]), errors="coerce", format="mixed")
+    dates = _compact_dates(names)
+    if dates is None:
+        if any(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names):
+            return None
+        with warnings.catch_warnings():  # pandas warns of formats it guesses; a name that is no date is NaT
+            warnings.simplefilter("ignore")
+            dates = pd.to_datetime(pd.Series([str(n) for n in names]), errors="coerce", format="mixed")
     if dates.isna().any():
         return None
     gaps = np.diff(np.sort(dates.to_numpy(dtype="datetime64[D]")).astype(np.int64))

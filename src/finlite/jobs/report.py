@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -369,10 +370,46 @@ def rows_in_training(training: pd.DataFrame, schema: Any, split: Any, training_s
 
 
 def identity_columns(training: pd.DataFrame, schema: Any, frame: pd.DataFrame) -> list[str]:
-    """The columns training set aside (``schema.drop``: identifiers, dates, the group column) that
-    both ``training`` and ``frame`` hold: with the features and the label, what makes two rows the
-    same observation (:func:`rows_in_training`)."""
-    return [str(c) for c in schema.drop if c in training.columns and c in frame.columns]
+    """The columns training set aside (``schema.drop``) that both ``training`` and ``frame`` hold
+    and that say which observation a row is: a date (a snapshot's) or an identifier (distinct in
+    half the rows or more), not a feature the user dropped (a leak updated since would hide a
+    copy: a review, 2026-12-07). With the features and the label, what makes two rows the same
+    observation (:func:`rows_in_training`)."""
+    return [str(c) for c in schema.drop if c in training.columns and c in frame.columns
+            and (_dates_column(training[c]) or training[c].nunique() >= 0.5 * max(int(training[c].notna().sum()), 1))]
+
+
+def _dates_column(values: pd.Series) -> bool:
+    """Whether a column holds dates (typed, or text of which a sample of 1,000 reads as dates)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = values.dropna()
+    if present.empty:
+        return False
+    with warnings.catch_warnings():  # pandas warns of the formats it guesses
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(present.head(1000).astype(str), errors="coerce", format="mixed")
+    return bool(parsed.notna().all())
+
+
+def _identity_keys(values: pd.Series) -> np.ndarray:
+    """An identity column's values as keys two files agree on: dates as instants (text and typed
+    alike), anything else by its category key (2, 2.0 and "2" one; a blank its own)."""
+    from finlite._keys import category_key, category_keys
+
+    if _dates_column(values):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            when = pd.to_datetime(values.astype("object").where(values.notna(), None), errors="coerce",
+                                  format="mixed")
+        if when.dt.tz is not None:
+            when = when.dt.tz_localize(None)
+        instants = when.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT reads as the smallest int64
+        return np.where(when.notna().to_numpy(), instants, -1).astype(object)
+    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    return np.array([*category_keys(uniques, ()), category_key(None)], dtype=object)[codes]
 
 
 def row_keys(frame: pd.DataFrame, schema: Any, source: str,
@@ -395,8 +432,8 @@ def row_keys(frame: pd.DataFrame, schema: Any, source: str,
         keys = category_keys(uniques, (known or {}).get(name, ()))
         seen[name] = set(keys)
         parts[name] = np.array([*keys, category_key(None)], dtype=object)[codes]  # -1 (missing): the last key
-    for name in extra:  # an account number, a date: as written (a blank is its own value)
-        parts[f"\x00{name}"] = frame[name].astype("string").str.strip().fillna("\x00").to_numpy(dtype=object)
+    for name in extra:  # an account number, a date: as two files agree on them (_identity_keys)
+        parts[f"\x00{name}"] = _identity_keys(frame[name])
     hashed: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
     return hashed, seen
 

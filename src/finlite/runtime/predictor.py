@@ -622,15 +622,18 @@ class Predictor:
 
     @property
     def protected_fields(self) -> frozenset[str]:
-        """The reason fields that are protected characteristics (declared ``--protected`` in its
-        report, or named like one: :func:`finlite.runtime.reason_codes.protected_fields`), read
-        once; empty for a model that gives no reasons."""
+        """The reason fields that are protected characteristics a lender may not ask for, left out
+        of a notice of incompleteness (declared ``--protected`` in its report, or named like one:
+        :func:`finlite.runtime.reason_codes.protected_fields`), but not an age, which a creditor may
+        ask for (Regulation B restricts its use, 1002.6(b)(2), not the question; a review,
+        2026-12-07): read once; empty for a model that gives no reasons."""
         known = self.__dict__.get("_protected_fields")
         if known is None:
+            from finlite._protected import names_age
             from finlite.runtime.reason_codes import protected_fields
 
-            known = self.__dict__["_protected_fields"] = (frozenset(protected_fields(self)) if self.gives_reasons
-                                                          else frozenset())
+            found = protected_fields(self) if self.gives_reasons else []
+            known = self.__dict__["_protected_fields"] = frozenset(f for f in found if not names_age(f))
         return known
 
     @property
