@@ -24,7 +24,8 @@ from finlite.data.io import DOTS_AS_THOUSANDS, LEADING_ZEROS, ZERO_PADDED
 from finlite.datasets.synth import SYNTH_TRUE_PD
 from finlite.errors import DataError
 
-__all__ = ["LEAK_MARK", "Schema", "infer_schema", "label_key", "leak_advice", "leak_notes", "month_year_rows", "numeric_column", "parse_dates"]
+__all__ = ["LEAK_MARK", "Schema", "infer_schema", "label_key", "leak_advice", "leak_notes", "looks_like_dates", "month_year_rows",
+           "numeric_column", "parse_dates"]
 
 # Target values that mean "the event a risk model predicts" (default, fraud, charge-off).
 _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "chgoff",
@@ -574,7 +575,9 @@ def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError
                      f"--drop {shell_word(first)}.", param="categorical")
 
 
-def _looks_like_date(series: pd.Series) -> bool:
+def looks_like_dates(series: pd.Series) -> bool:
+    """Whether a column holds dates: typed so, or text whose values (200 spread over it) all
+    read as dates of a form :func:`parse_dates` reads."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return True
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -1066,7 +1069,7 @@ def infer_schema(
             continue
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
-        is_date = not _ID_NAME.search(name) and _looks_like_date(series)
+        is_date = not _ID_NAME.search(name) and looks_like_dates(series)
         if not is_date and not _ID_NAME.search(name):
             amount = _foreign_amount(series)
             if amount is not None:

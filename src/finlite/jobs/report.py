@@ -19,7 +19,6 @@ import os
 import re
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -375,35 +374,20 @@ def identity_columns(training: pd.DataFrame, schema: Any, frame: pd.DataFrame) -
     half the rows or more), not a feature the user dropped (a leak updated since would hide a
     copy: a review, 2026-12-07). With the features and the label, what makes two rows the same
     observation (:func:`rows_in_training`)."""
+    from finlite.data.schema import looks_like_dates
+
     return [str(c) for c in schema.drop if c in training.columns and c in frame.columns
-            and (_dates_column(training[c]) or training[c].nunique() >= 0.5 * max(int(training[c].notna().sum()), 1))]
-
-
-def _dates_column(values: pd.Series) -> bool:
-    """Whether a column holds dates (typed, or text of which a sample of 1,000 reads as dates)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return True
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return False
-    present = values.dropna()
-    if present.empty:
-        return False
-    with warnings.catch_warnings():  # pandas warns of the formats it guesses
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(present.head(1000).astype(str), errors="coerce", format="mixed")
-    return bool(parsed.notna().all())
+            and (looks_like_dates(training[c]) or training[c].nunique() >= 0.5 * max(int(training[c].notna().sum()), 1))]
 
 
 def _identity_keys(values: pd.Series) -> np.ndarray:
     """An identity column's values as keys two files agree on: dates as instants (text and typed
     alike), anything else by its category key (2, 2.0 and "2" one; a blank its own)."""
     from finlite._keys import category_key, category_keys
+    from finlite.data.schema import looks_like_dates, parse_dates
 
-    if _dates_column(values):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            when = pd.to_datetime(values.astype("object").where(values.notna(), None), errors="coerce",
-                                  format="mixed")
+    if looks_like_dates(values):
+        when = parse_dates(values, str(values.name), "the rows compared")  # as training reads dates
         if when.dt.tz is not None:
             when = when.dt.tz_localize(None)
         instants = when.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT reads as the smallest int64
