@@ -85,7 +85,7 @@ AGE_WORDS = frozenset({"age", "agegroup", "ageband", "birth", "dob", "birthdate"
 def names_age(name: str) -> bool:
     """Whether ``name`` is protected only as an age (age_in_years, date_of_birth): its words of
     :data:`PROTECTED_WORDS` are all age words."""
-    words = [w for i, w in enumerate(_ordered_words(name)) if w in PROTECTED_WORDS]
+    words = [w for w in _ordered_words(name) if w in PROTECTED_WORDS]
     return bool(words) and all(w in AGE_WORDS for w in words)
 
 

@@ -909,3 +909,6 @@ def test_a_copy_is_found_whatever_the_identifiers_type_and_a_dropped_feature_is_
     assert identity_columns(training, schema, copy) == ["loan_id", "when"]
     overlap, fitted = rows_in_training(training, schema, split, "train.csv", copy, "copy.parquet")
     assert fitted == 200 and overlap["train"] == 200
+    # A hold-out whose id cells are lists keys nothing: that column is no identity, and no TypeError.
+    listed = copy.assign(loan_id=[[i] for i in range(len(copy))])
+    assert identity_columns(training, schema, listed) == ["when"]

@@ -101,17 +101,6 @@ def _sub_annual(names: Sequence[Any]) -> str | None:
 MANY_DATES = 150
 
 
-def _dates(values: pd.Series, column: str, source: str) -> bool:
-    """Whether a column's values are dates (typed, or text every value of which reads as one)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return True
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return False
-    from finlite.data.schema import parse_dates
-
-    return bool(parse_dates(values, column, source).notna().all())
-
-
 def _row_name(rows: pd.DataFrame, at: int) -> Any:
     """The file's 1-based data row of the ``at``-th judged row (its label where the index is none)."""
     label = rows.index[at]
@@ -131,6 +120,7 @@ def read_periods(rows: pd.DataFrame, column: str, freq: str | None, source: str)
             a value that is no date, a date before 1900 or after today, or years as numbers.
     """
     from finlite._util import natural_key
+    from finlite.data.schema import looks_like_dates
     from finlite.evaluate.validation import MAX_PERIODS
 
     if column not in rows.columns:
@@ -185,7 +175,7 @@ def read_periods(rows: pd.DataFrame, column: str, freq: str | None, source: str)
     else:
         keys = values.astype(str).str.strip()
     codes, found = pd.factorize(keys)
-    if freq is None and len(found) > MANY_DATES and _dates(values, column, source):
+    if freq is None and len(found) > MANY_DATES and looks_like_dates(values):
         # Each day its own period: hundreds of thin ones and no long run (a validator's walk-through).
         raise DataError(f"{source}: column {column!r} holds {len(found):,} distinct dates; a back-test by period reads "
                         "a year, a quarter or a month each: group them with --period-freq year (or quarter, month).",

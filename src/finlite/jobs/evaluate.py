@@ -479,10 +479,10 @@ def _evaluate(art: Artifact, data: DataLike, *, baseline: str | Path | Artifact 
         if prepared is None and scores is not None:
             result.update(_against_validation(art, metrics, y, scores))
         if scores is not None:
+            level = _level_of(art)
             result.update(_pd_grades(art, y, scores, grades))
             _judged_by_period(result, _by_period(rows, y, scores, result.get("pd_grades"), periods, table.source,
-                                                 _level_of(art).get("central_tendency")))
-            level = _level_of(art)
+                                                 level.get("central_tendency")))
             if prepared is not None and level and "pd_grades" in result:
                 # Its own test split, whose rate is the sample's: PDs at a long-run rate read too low
                 # or too high in every grade by design (evaluate said "recalibrate": a review).

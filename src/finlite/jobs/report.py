@@ -376,8 +376,15 @@ def identity_columns(training: pd.DataFrame, schema: Any, frame: pd.DataFrame) -
     observation (:func:`rows_in_training`)."""
     from finlite.data.schema import looks_like_dates
 
-    return [str(c) for c in schema.drop if c in training.columns and c in frame.columns
-            and (looks_like_dates(training[c]) or training[c].nunique() >= 0.5 * max(int(training[c].notna().sum()), 1))]
+    def identifies(name: Any) -> bool:
+        try:  # a hold-out's cell that is a list or a dict keys nothing: no identity, no traceback
+            frame[name].nunique()
+            distinct = training[name].nunique() >= 0.5 * max(int(training[name].notna().sum()), 1)
+        except TypeError:
+            return False
+        return distinct or looks_like_dates(training[name])
+
+    return [str(c) for c in schema.drop if c in training.columns and c in frame.columns and identifies(c)]
 
 
 def _identity_keys(values: pd.Series) -> np.ndarray:

@@ -1496,6 +1496,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
     records_is_field = "records" in fields
     give = 0  # reasons per record decided positive
     codes: ReasonCodes | None = None  # the lender's codes they are given as (None: the fields)
+    protected: frozenset[str] = frozenset()  # left out of a decline's incomplete fields (never asked for)
     scale = None  # a points scorecard's (offset, factor): its total goes with each answer
     if market is None:  # a forecaster has neither a record encoder nor (unless it decides) a cut-off
         cutoff = predictor.cutoff
@@ -1511,6 +1512,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
             # refused at start-up, and the reference (and the codes) read and checked once.
             codes = reasons_setup(predictor, give, reason_codes)
             give = reason_columns(predictor, give, codes)
+            protected = predictor.protected_fields  # its report read now, not on the first declined request
             if codes is not None:
                 meta = {**meta, "reason_codes": codes.to_dict()}
         elif reason_codes is not None:
@@ -1674,7 +1676,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 except ScoreError:  # a non-finite score among the reasons' rows: no decision goes out
                     return reasons_failed(request_id, [0], False)
             empty = empty_fields(unseen, payload)
-            left_out = incomplete_fields(why, imputed, empty, predictor.protected_fields)
+            left_out = incomplete_fields(why, imputed, empty, protected)
             if audit is not None:
                 audit.write([audit_line(clock.now(), request_id, value, decision, unseen, payload, None, why,
                                         imputed, empty, outside, left_out)])
@@ -1751,7 +1753,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
                 for i, why in zip(declined, given, strict=True):
                     results[i]["reasons"] = why
                     left_out = incomplete_fields(why, results[i].get("imputed"), results[i].get("unseen_empty"),
-                                                 predictor.protected_fields)
+                                                 protected)
                     if left_out:
                         results[i]["incomplete"] = left_out
                     if not why:
