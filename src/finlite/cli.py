@@ -373,6 +373,7 @@ PARAM_FLAGS: dict[str, tuple[str, ...]] = {
     "max_blank_share": ("--max-blank-share",),
     "max_outside_share": ("--max-outside-share",),
     "max_flag_share": ("--max-flag-share",),
+    "max_unseen_share": ("--max-unseen-share",),
     "teacher": ("--teacher",),
     "holdout": ("--holdout",),
     "since": ("--since",),
@@ -2598,19 +2599,22 @@ def score(
     max_blank_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any field is blank, where training never saw it blank (scored on the median or the unseen category), in more than this share of the rows (0 to 1): a lost feed.")] = None,
     max_outside_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any numeric field lies beyond every training value in more than this share of the rows (0 to 1): a change of units.")] = None,
     max_flag_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when more than this share of the rows (0 to 1) is decided 1: the alert budget a fraud or review team is staffed for (a burst of alerts barely moves a decile PSI).")] = None,
+    max_unseen_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any categorical field holds a value training never saw (scored as the unseen category) in more than this share of the rows (0 to 1): a column recoded upstream (upper-cased labels, codes for labels, a new bucket). Blanks count under --max-blank-share.")] = None,
     flags: Annotated[bool, typer.Option("--flags", help="Add columns imputed_fields, outside_fields and unseen_fields: per row, as a JSON list, the numeric fields sent blank (scored with the training median), those beyond every training value, and the categorical fields whose value training never saw (as serve answers per record; [] when none), locally or on Ray alike. Classifiers only.")] = False,
 ) -> None:
     """Score a whole portfolio file in chunks; writes nothing unless every row scores.
 
     A Parquet output records which artifact, model file and cut-off made it, and what the run
     counted, in its metadata (keys finlite.provenance and finlite.run). With --max-psi,
-    --max-csi, --max-blank-share, --max-outside-share or --max-flag-share, a run beyond them
-    writes nothing and exits 1 (a check decided), for a nightly job on a broken feed."""
+    --max-csi, --max-blank-share, --max-outside-share, --max-unseen-share or --max-flag-share, a
+    run beyond them writes nothing and exits 1 (a check decided), for a nightly job on a broken
+    feed."""
     from finlite.errors import GatesFailedError
     from finlite.runtime.batch import ScoreLimits
 
     limits = ScoreLimits(max_psi=max_psi, max_csi=max_csi, max_blank_share=max_blank_share,
-                         max_outside_share=max_outside_share, max_flag_share=max_flag_share)
+                         max_outside_share=max_outside_share, max_flag_share=max_flag_share,
+                         max_unseen_share=max_unseen_share)
     try:
         _score(artifact, input, output, id_column=id_column, chunk_rows=chunk_rows, threads=threads, int8=int8,
                force=force, quiet=quiet, verify_key=verify_key, manifest_sha256=manifest_sha256, engine=engine,

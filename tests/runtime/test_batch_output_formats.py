@@ -224,7 +224,8 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
                              "or blank), purpose 700 (70.0%; all empty or blank)")
     assert notes[1] == ("warning: column 'job' is empty or blank in 58% of the rows, which training never saw "
                                 "(those rows are scored as an unseen category); a feed may have lost its values. Check "
-                                "it before using these decisions.")
+                                "it before using these decisions ('finlite score --max-blank-share fails a run beyond a "
+                                "share).")
     assert notes[2].startswith("warning: column 'purpose' is empty or blank in 70% of the rows, which training")
     assert not any("coded otherwise" in note for note in summary.notes)
     # Both parts, each a tenth of the rows or more: each said.
@@ -234,7 +235,8 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
     assert both.unseen["purpose"] == 700 and both.unseen_empty["purpose"] == 400
     assert ("warning: column 'purpose' is empty or blank in 40% of the rows and holds categories training never saw in "
             "30%; a feed may have lost values, and it may be coded otherwise than in training (codes for labels, another "
-            "spelling). Check it before using these decisions.") in both.notes
+            "spelling). Check it before using these decisions ('finlite score --max-unseen-share and "
+            "--max-blank-share fail a run beyond a share).") in both.notes
     record = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
     assert record["unseen_empty"] == summary.unseen_empty and record["unseen"]["purpose"] == 700
     assert summary.to_dict()["unseen_empty"] == summary.unseen_empty
@@ -731,6 +733,61 @@ def test_limits_stop_a_run_on_a_broken_feed_and_write_nothing(exported_dir: Path
                                       str(tmp_path / "cli.parquet"), "--max-blank-share", "0.05"])
     assert result.exit_code == 1 and "went beyond its limits" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "cli.parquet").exists()
+
+
+def test_max_unseen_share_stops_a_run_on_a_recoded_column(exported_dir: Path, german_csv: Path,
+                                                         tmp_path: Path) -> None:
+    """An upper-cased column was 100 % unseen, its rows scored on the unseen category, and the run
+    exited 0 with a warning: only --max-csi could stop it (a data engineer's walk-through,
+    2026-12-07). --max-unseen-share judges each categorical field's share of values training never
+    saw; blanks count under --max-blank-share, not here."""
+    from typer.testing import CliRunner
+
+    from finlite.cli import app
+    from finlite.errors import ConfigError, GatesFailedError
+    from finlite.runtime.batch import ScoreLimits
+
+    predictor = Predictor(exported_dir)
+    frame = pd.read_csv(german_csv).drop(columns="creditability")
+    recoded = frame.assign(housing=frame["housing"].str.upper())
+    recoded.to_parquet(tmp_path / "recoded.parquet", index=False)
+    with pytest.raises(GatesFailedError, match=r"no decision was written: fields holding categories training never saw "
+                                               r"in more than --max-unseen-share 0\.05 of the rows \(scored as the "
+                                               r"unseen category\): housing 100\.0%\. Check the feed") as caught:
+        score_file(predictor, tmp_path / "recoded.parquet", tmp_path / "out.parquet",
+                   limits=ScoreLimits(max_unseen_share=0.05))
+    assert len(caught.value.gates) == 1 and [p.name for p in tmp_path.iterdir()] == ["recoded.parquet"]
+    # 30 recoded rows of 1,000 are within 5 %: written.
+    some = frame.assign(housing=[v.upper() if i < 30 else v for i, v in enumerate(frame["housing"])])
+    some.to_parquet(tmp_path / "some.parquet", index=False)
+    summary = score_file(predictor, tmp_path / "some.parquet", tmp_path / "some_out.parquet",
+                         limits=ScoreLimits(max_unseen_share=0.05))
+    assert summary.unseen == {"housing": 30} and (tmp_path / "some_out.parquet").is_file()
+    # Blanks are a lost feed's, judged by --max-blank-share: not counted here.
+    blank = frame.assign(housing="")
+    blank.to_parquet(tmp_path / "blank.parquet", index=False)
+    assert score_file(predictor, tmp_path / "blank.parquet", tmp_path / "blank_out.parquet",
+                      limits=ScoreLimits(max_unseen_share=0.05)).unseen_empty == {"housing": 1000}
+    limits = ScoreLimits(max_unseen_share=0.1)
+    assert limits.breaches(1000, None, {}, {}, {"job": 400}, {}, unseen={"job": 500}) == []  # 100 new values
+    assert limits.breaches(1000, None, {}, {}, {}, {}, unseen={"job": 500}, keyless={"job"}) == []  # no value kept
+    said = limits.breaches(1000, None, {}, {}, {}, {}, unseen={"job": 150, "purpose": 20}, unlisted=5)
+    assert said == ["fields holding categories training never saw in more than --max-unseen-share 0.1 of the rows "
+                    "(scored as the unseen category; a value training saw in fewer than 5 rows counts too, as the "
+                    "artifact does not list it (--rare-values unseen)): job 15.0%"]
+    with pytest.raises(ConfigError, match=r"--max-unseen-share must be a share of the rows, from 0 to 1; got 2"):
+        ScoreLimits(max_unseen_share=2)
+    result = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.parquet"), "-o",
+                                      str(tmp_path / "cli.parquet"), "--max-unseen-share", "0.05", "--json"])
+    record = json.loads(result.stdout)
+    assert result.exit_code == 1 and record["exit_code"] == 1 and "Traceback" not in result.output
+    assert record["limits"] == ["fields holding categories training never saw in more than --max-unseen-share 0.05 "
+                                "of the rows (scored as the unseen category): housing 100.0%"]
+    assert not (tmp_path / "cli.parquet").exists()
+    # The run's warning names the limit that stops it.
+    warned = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.parquet"), "-o",
+                                      str(tmp_path / "warned.parquet")])
+    assert warned.exit_code == 0 and "'finlite score --max-unseen-share fails a run beyond a share)" in warned.stderr
 
 
 def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:

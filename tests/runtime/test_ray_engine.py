@@ -136,6 +136,11 @@ def test_ray_counts_unseen_categories_and_population_stability_as_the_local_run(
         score_file_ray(exported_dir, shifted, tmp_path / "ray_limits.parquet", chunk_rows=700, workers=2,
                        limits=ScoreLimits(max_psi=0.25))
     assert not (tmp_path / "ray_limits.parquet").exists()
+    with pytest.raises(GatesFailedError, match=r"categories training never saw in more than --max-unseen-share 0\.5 .*"
+                                               r"purpose 100\.0%"):
+        score_file_ray(exported_dir, shifted, tmp_path / "ray_unseen.parquet", chunk_rows=700, workers=2,
+                       limits=ScoreLimits(max_unseen_share=0.5))
+    assert not (tmp_path / "ray_unseen.parquet").exists()
     # The CLI prints the same notes for either engine, and --json the run.
     result = CliRunner().invoke(app, ["score", str(exported_dir), str(shifted), "-o", str(tmp_path / "cli.parquet"),
                                       "--engine", "ray", "--workers", "1", "--quiet", "--json"])

@@ -160,7 +160,11 @@ class ScoreLimits:
     ``max_psi``: the scores' PSI against the training rows; ``max_csi``: every field's CSI;
     ``max_blank_share``: every field's share of rows sent blank where training never saw it blank
     (imputed numbers, empty categories); ``max_outside_share``: every numeric field's share of rows
-    beyond every training value; ``max_flag_share``: the share of rows decided 1 (the alert budget
+    beyond every training value; ``max_unseen_share``: every categorical field's share of rows
+    holding a value training never saw (a column recoded upstream: upper-cased labels, codes for
+    labels, a new delinquency bucket, each scored as the unseen category; a blank counts under
+    ``max_blank_share`` instead, and a field that keeps no value by design is not judged);
+    ``max_flag_share``: the share of rows decided 1 (the alert budget
     a fraud team is staffed for: a burst of alerts moved the decile PSI from 0.173 to 0.166, and
     nothing could stop the run on it: a fraud walk-through, 2026-12-06). A limit that cannot be
     judged (a PSI on fewer than 100 rows, an artifact exported without its bins) is a breach: a
@@ -172,9 +176,11 @@ class ScoreLimits:
     max_blank_share: float | None = None
     max_outside_share: float | None = None
     max_flag_share: float | None = None
+    max_unseen_share: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_psi", "max_csi", "max_blank_share", "max_outside_share", "max_flag_share"):
+        for name in ("max_psi", "max_csi", "max_blank_share", "max_outside_share", "max_flag_share",
+                     "max_unseen_share"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -187,17 +193,21 @@ class ScoreLimits:
     def any(self) -> bool:
         """Whether any limit is set."""
         return any(v is not None for v in (self.max_psi, self.max_csi, self.max_blank_share, self.max_outside_share,
-                                           self.max_flag_share))
+                                           self.max_flag_share, self.max_unseen_share))
 
     def breaches(self, rows: int, psi: float | None, csi: Mapping[str, float], imputed: Mapping[str, int],
                  unseen_empty: Mapping[str, int], outside: Mapping[str, int],
                  learned: Collection[str] = (), positives: int | None = None,
-                 rangeless: Sequence[str] = ()) -> list[str]:
+                 rangeless: Sequence[str] = (), unseen: Mapping[str, int] | None = None,
+                 keyless: Collection[str] = (), unlisted: int | None = None) -> list[str]:
         """Each limit the run went beyond, said with its numbers (empty: within every limit).
         ``learned``: the numeric fields training saw blank (a missing indicator): their blanks are
         the model's own case, not counted against ``max_blank_share``. ``rangeless``: the numeric
         fields whose training range the artifact does not record (:func:`rangeless_fields`), on
-        which ``max_outside_share`` cannot be judged."""
+        which ``max_outside_share`` cannot be judged. ``unseen``: rows per categorical field scored
+        as an unseen category (``unseen_empty`` of them blank); ``keyless``: fields that keep no
+        value (every value unseen by design, not judged); ``unlisted``: the artifact lists no
+        training value of fewer rows than this, so such a value counts as unseen (said)."""
         out: list[str] = []
         if self.max_psi is not None:
             if psi is None:
@@ -239,6 +249,16 @@ class ScoreLimits:
             if over:
                 out.append(f"fields beyond every training value in more than --max-outside-share "
                            f"{self.max_outside_share:g} of the rows: " + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
+        if rows and self.max_unseen_share is not None:
+            # Values, not blanks: a blank where training had none is --max-blank-share's (a lost feed).
+            new = {f: k - min(int(unseen_empty.get(f, 0)), k) for f, k in (unseen or {}).items() if f not in keyless}
+            over = {f: k / rows for f, k in new.items() if k / rows > self.max_unseen_share}
+            if over:
+                rare = ("" if unlisted is None else f"; a value training saw in fewer than {unlisted} rows counts too, as "
+                        "the artifact does not list it (--rare-values unseen)")
+                out.append(f"fields holding categories training never saw in more than --max-unseen-share "
+                           f"{self.max_unseen_share:g} of the rows (scored as the unseen category{rare}): "
+                           + ", ".join(f"{f} {v:.1%}" for f, v in sorted(over.items())))
         return out
 
 
@@ -1274,8 +1294,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             raise ConfigError("A forecaster reads a price history, not records with fields to flag: its output has no "
                               "imputed, outside or unseen fields. Drop flags.", param="flags")
         if limits is not None and limits.any():
-            raise ConfigError("A forecaster's run counts no PSI, CSI, blank or outside fields, nor a share of rows "
-                              "decided 1: the score limits apply to a table model's records. Drop them.",
+            raise ConfigError("A forecaster's run counts no PSI, CSI, blank, outside or unseen fields, nor a share of "
+                              "rows decided 1: the score limits apply to a table model's records. Drop them.",
                               param="limits")
         n_workers = _default_workers(predictor) if workers is None else \
             _limits.check_count(workers, "workers", high=256, fix="One worker per core is the most that helps.")
@@ -1437,7 +1457,8 @@ def score_file(predictor: Predictor, source: str | os.PathLike[str], out: str | 
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
                                        counts.learned,
                                        positives=positives if predictor.decision_cutoff is not None else None,
-                                       rangeless=counts.rangeless)
+                                       rangeless=counts.rangeless, unseen=counts.unseen, keyless=counts.keyless,
+                                       unlisted=counts.unlisted)
             if breached:
                 raise limits_refusal(breached, str(src))
         input_sha256 = digest.result()  # and the file did not change while it was scored
@@ -2142,7 +2163,12 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
         else:
             said = (f"is empty or blank in {blank / rows:.0%} of the rows and holds categories training never saw in "
                     f"{new / rows:.0%}; a feed may have lost values, and {recoded}")
-        notes.append(f"warning: column {name!r} {said}. Check it before using these decisions.")
+        # The limit that stops a nightly run on it (a data engineer's walk-through, 2026-12-07: an
+        # upper-cased column was 100 % unseen, 40 decisions moved, and nothing could fail the run but CSI).
+        limit = ("--max-blank-share fails" if new < 0.1 * rows else "--max-unseen-share fails" if blank < 0.1 * rows
+                 else "--max-unseen-share and --max-blank-share fail")
+        notes.append(f"warning: column {name!r} {said}. Check it before using these decisions ('finlite score "
+                     f"{limit} a run beyond a share).")
     return notes
 
 

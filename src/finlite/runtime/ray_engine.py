@@ -989,7 +989,8 @@ def score_file_ray(artifact: str | os.PathLike[str], source: str | os.PathLike[s
         psi = counts.psi()
         if limits is not None and limits.any():  # as the local run: beyond them, nothing is written
             breached = limits.breaches(rows, psi, counts.csi(), counts.imputed, counts.unseen_empty, counts.outside,
-                                       learned, positives=positives if decides else None, rangeless=rangeless)
+                                       learned, positives=positives if decides else None, rangeless=rangeless,
+                                       unseen=counts.unseen, keyless=keyless, unlisted=counts.unlisted)
             if breached:
                 raise limits_refusal(breached, str(src))
         # never empty here: a header-only table was written above
