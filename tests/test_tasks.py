@@ -52,6 +52,31 @@ def test_each_task_scores_a_model_its_own_way() -> None:
         == "binary" and task_of_model(mlp) == "binary"
 
 
+def test_a_rows_score_does_not_depend_on_its_place_among_the_others() -> None:
+    """A matrix kernel sums the rows past its last full block in another order: the same applicant
+    scored one float32 step apart by its place in the file, and 50 copies of one row, 10 of them
+    bad, read AUC 0.60 and KS 0.20 (reversed, 0.475: a statistics audit, 2026-12-07). Each call
+    is padded to whole blocks: a row scores the same bits alone, among copies anywhere, and in a
+    pass of thousands of rows; tied rows rank as ties."""
+    from finlite.evaluate import auc, ks
+
+    torch.manual_seed(0)
+    mlp = TabularMLP(72, (16,))  # the width of German credit's encoded rows and a default student
+    x = np.random.default_rng(1).normal(size=(5_000, 72)).astype(np.float32)
+    binary = get_task("binary")
+    whole = binary.scores(mlp, x)
+    for i in (0, 7, 1_234, 4_999):
+        for n in (1, 2, 3, 7, 9, 17, 50, 63, 65):
+            copies = binary.scores(mlp, np.repeat(x[i:i + 1], n, axis=0))
+            assert (copies == whole[i]).all(), (i, n, np.unique(copies))
+    for n in (77, 513, 999, 4_097):
+        assert (binary.scores(mlp, x[:n]) == whole[:n]).all(), n
+    tied = binary.scores(mlp, np.repeat(x[:1], 50, axis=0))
+    y = np.r_[np.zeros(40), np.ones(10)]
+    assert auc(y, tied) == 0.5 and auc(y[::-1], tied) == 0.5 and ks(y, tied) == 0.0
+    assert binary.scores(mlp, x[:0]).shape == (0,)
+
+
 def test_metrics_and_fidelity_follow_the_task() -> None:
     y = np.array([0.5, -1.0, 2.0, -0.5])
     teacher, student = np.array([0.4, -0.8, 1.5, -0.2]), np.array([0.3, -0.9, 1.6, 0.1])

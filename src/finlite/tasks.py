@@ -60,6 +60,16 @@ COST_GATES = ("size_bytes", "size_ratio", "latency_p50_us", "latency_p99_us")
 #: Rows scored per model call by :meth:`Task.scores` (bounds the activations held at once).
 SCORE_CHUNK = 65_536
 
+#: :meth:`Task.scores` pads each call's rows to a multiple of this (with copies of its first row,
+#: dropped after): a matrix kernel computes the rows left over past its last full block of rows
+#: with another order of sums, so the same row scored one float32 step apart by its place in the
+#: input, and tied rows were ranked as if they differed (50 copies of one applicant, 10 of them
+#: bad, read AUC 0.60 and KS 0.20, reversed 0.475: a statistics audit, 2026-12-07). With every row
+#: in a full block, each row scored alone, among copies at any place, or in a pass of 65,536 rows
+#: got the same bits (tests/test_tasks.py; 2-core AMD EPYC with AVX-512). Copies of a real row,
+#: not zeros, leave a dynamically quantized layer's scale as it was.
+SCORE_BLOCK = 64
+
 
 def in_score_chunks(rows: int, score: Callable[[int, int], np.ndarray]) -> np.ndarray:
     """``score(start, stop)`` over ``rows`` rows, :data:`SCORE_CHUNK` at a time (called once on no
@@ -188,13 +198,18 @@ class Task:
     def scores(self, model: Any, x: np.ndarray) -> np.ndarray:
         """The model's predictions on the encoded rows ``x`` (float64, one per row), in eval mode:
         P(positive) for a task with a sigmoid link, the output itself otherwise. Large inputs are
-        scored :data:`SCORE_CHUNK` rows at a time."""
+        scored :data:`SCORE_CHUNK` rows at a time, each call padded to whole blocks
+        (:data:`SCORE_BLOCK`), so a row's score does not depend on its place among the others."""
         import torch  # here, not at the top: the runtime imports this module without torch
 
         def chunk(start: int, stop: int) -> np.ndarray:
-            inputs = torch.from_numpy(np.ascontiguousarray(x[start:stop]))
+            part = x[start:stop]
+            rows, pad = len(part), -len(part) % SCORE_BLOCK
+            if rows and pad:  # every row in a full block of the kernels: its score is its own (SCORE_BLOCK)
+                part = np.concatenate([part, np.repeat(part[:1], pad, axis=0)])
+            inputs = torch.from_numpy(np.ascontiguousarray(part))
             if self.link == "sigmoid":
-                return np.asarray(model.predict_proba(inputs).numpy(), dtype=np.float64).reshape(-1)
+                return np.asarray(model.predict_proba(inputs)[:rows].numpy(), dtype=np.float64).reshape(-1)
             was_training = model.training
             model.eval()
             try:
@@ -202,7 +217,7 @@ class Task:
                     out = model(inputs)
             finally:
                 model.train(was_training)
-            return np.asarray(out.numpy(), dtype=np.float64).reshape(-1)
+            return np.asarray(out[:rows].numpy(), dtype=np.float64).reshape(-1)
 
         return in_score_chunks(len(x), chunk)
 
