@@ -185,6 +185,43 @@ def test_a_column_of_one_value_is_dropped_with_a_note(german: pd.DataFrame) -> N
     assert "branch_code" in kept.numeric and "channel" in kept.categorical
 
 
+def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(german: pd.DataFrame) -> None:
+    """A spreadsheet's day numbers, year-months and year-month-days in a column named like a date
+    were trained as numbers without a word (a calendar trend a later period extrapolates), where
+    the same dates as text are dropped as dates (a file fuzz, 2026-12-07). A number column named
+    like an account's or a customer's number was trained as a number too."""
+    rng = np.random.default_rng(0)
+    n = len(german)
+    frame = german.assign(application_date=rng.integers(42_000, 43_000, n),
+                          booked_dt=rng.integers(42_000, 43_000, n) + 0.25,
+                          application_month=rng.choice([201503, 201612, 201701], n),
+                          snapshot_date=rng.choice([20150331, 20161231], n),
+                          customer_number=rng.permutation(n) + 5_000_000, AccountNo=rng.permutation(n),
+                          loan_nr=rng.permutation(n))
+    schema = infer_schema(frame, "creditability")
+    assert {"application_date", "booked_dt", "application_month", "snapshot_date", "customer_number", "AccountNo",
+            "loan_nr"} <= set(schema.drop)
+    note = next(n for n in schema.notes if "'application_date'" in n)
+    assert re.fullmatch(r"column 'application_date' dropped as a date: its numbers read as a spreadsheet's day numbers "
+                        r"\(\d+ is 20\d\d-\d\d-\d\d in Excel's count\); pass --numeric application_date to use it as a "
+                        r"number; for an out-of-time split, write it as dates \(pd\.to_datetime\(column, unit='D', "
+                        r"origin='1899-12-30'\)\) and name it with --date-column", note), note
+    day = int(frame["application_date"].iloc[0])
+    assert f"({day} is {(pd.Timestamp('1899-12-30') + pd.Timedelta(days=day)):%Y-%m-%d} in" in note
+    assert any("'application_month' dropped as a date: its numbers read as years and months" in n and
+               "format='%Y%m'" in n for n in schema.notes)
+    assert any("'snapshot_date' dropped as a date: its numbers read as years, months and days" in n for n in schema.notes)
+    assert any(n == "column 'customer_number' dropped as an identifier (named like one); pass --numeric "
+               "customer_number to use it" for n in schema.notes)
+    # German credit's own columns stay (duration_in_month: 4 to 72 months; number_of_existing_credits...).
+    assert len(schema.numeric) == 7 and len(schema.categorical) == 13
+    # Named numeric, a column is read as asked; numbers outside a date's forms, or a name that says no date, stay.
+    assert "application_date" in infer_schema(frame, "creditability", numeric=["application_date"]).numeric
+    kept = infer_schema(german.assign(application_date=rng.integers(1, 400, n), credit_month=rng.integers(42_000, 43_000, n),
+                                      amount=rng.integers(42_000, 43_000, n)), "creditability")
+    assert {"application_date", "credit_month", "amount"} <= set(kept.numeric)
+
+
 def test_a_column_named_as_an_encoded_column_is_refused(german: pd.DataFrame) -> None:
     # The report's reasons went by name: the indicator-named column's effect was credited to the
     # real one (60 of 64 declines; a review, 2026-12-03).

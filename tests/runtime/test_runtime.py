@@ -1157,6 +1157,29 @@ def test_a_number_written_for_people_is_refused_with_the_advice_to_write_it_plai
         score_file(predictor, tmp_path / "book.csv", tmp_path / "scored.csv")
 
 
+def test_an_amount_column_refused_at_scoring_is_advised_the_form_training_read(tmp_path: Path) -> None:
+    """A column trained from "$1,169.00" and scored with "€1,169.00" was told to write numbers with
+    "no thousands separator or currency sign", both of which training read (a file fuzz,
+    2026-12-07): the advice is the form training read, on the DataFrame and file paths."""
+    from finlite._finite import text_advice
+
+    assert text_advice("€1,169.00", True).startswith("write the amounts in the form training read them ('$' before")
+    assert text_advice("n/a", True) == "fix or blank those values"  # no digit: no amount to rewrite
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"amount": [f"${v:,.2f}" for v in rng.integers(500, 20_000, 400)],
+                          "kind": rng.choice(["a", "b"], 400), "y": rng.integers(0, 2, 400)})
+    pre = Preprocessor(infer_schema(train, "y"), Encoding()).fit(train)
+    assert pre.schema.money == ("amount",)
+    encoder = Encoder(pre.to_dict())
+    rows = train.drop(columns="y").head(30).copy()
+    rows.loc[3, "amount"] = "€1,169.00"
+    advice = r"write the amounts in the form training read them \('\$' before the number if any"
+    with pytest.raises(DataError, match=rf"Numeric column 'amount' .*holds the text '€1,169\.00' at row 4 .*; {advice}"):
+        encoder.prepare_arrow(pa.Table.from_pandas(rows, preserve_index=False), source="book.csv")
+    with pytest.raises(DataError, match=rf"Numeric column 'amount' .*holds the text '€1,169\.00'.*; {advice}"):
+        pre.transform(rows, "the rows")
+
+
 def test_no_impute_refuses_only_the_blanks_training_never_saw_on_every_path() -> None:
     """A blank in a field training never saw blank is refused with ``no_impute`` (named by field
     and row), on the record path, the Arrow path and the flags alike; a field training saw blank

@@ -30,7 +30,13 @@ __all__ = ["LEAK_MARK", "Schema", "infer_schema", "label_key", "leak_advice", "l
 # Target values that mean "the event a risk model predicts" (default, fraud, charge-off).
 _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "chgoff",
                    "charged off", "charged-off", "1", "positive", "delinquent")
-_ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", re.IGNORECASE)
+# An identifier's name: id, uuid, key; or a number of an account, a customer, a loan, a card...
+# (account_number, CustomerNo, loan_nr: trained as numbers before, a file fuzz, 2026-12-07; not
+# number_of_existing_credits, nor a bare "number").
+_ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)"
+                      r"|(^|[_\s.-])(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|"
+                      r"applicant|application|reference|ref|case|transaction|txn)[_\s.-]?(number|no|num|nr)$",
+                      re.IGNORECASE)
 # A month's name or its abbreviation, and nothing longer: "Octane 91" and "Novated 36" were read as
 # dates when any word beginning with a month's letters was one (a review, 2026-12-05).
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -333,7 +339,7 @@ def numeric_column(series: pd.Series, column: str, source: str,
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
                 f"{frame_row(series.index, row)} ({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'}); "
-                f"{text_advice(series.iloc[row])}{fix}."
+                f"{text_advice(series.iloc[row], bool(money) and money != PERCENT)}{fix}."
             )
         values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)
@@ -413,6 +419,54 @@ def _pick_positive(keys: Sequence[str], counts: dict[str, int], target: str = "t
     return minority, f"positive class {minority!r} is the minority class; override with --positive (positive= from Python)"
 
 
+#: Words of a column's name that say it holds dates (application_date, ApprovalDt, snapshot_month,
+#: as_of_yyyymm): :func:`_numeric_date_note` reads its numbers as dates only then.
+_DATE_WORDS = frozenset({"date", "dt", "month", "yyyymm", "yyyymmdd"})
+#: Excel's day numbers of 1950-01-01 and 2099-12-31 (day 0 is 1899-12-30).
+_EXCEL_DAYS = (18_264, 73_050)
+#: Values a column needs before its numbers are taken for dates (a handful could be anything).
+_DATE_MIN_VALUES = 20
+
+
+def _numeric_date_note(name: str, series: pd.Series) -> str | None:
+    """The note of a number column named like a date whose every value reads as one, or None.
+
+    A spreadsheet's day numbers (42647 is 2016-10-05), year-months (201503) and year-month-days
+    (20150331) in a column named like a date were trained as numbers without a word: a trend in the
+    calendar, which a later period extrapolates, where the same dates written as text are dropped
+    as dates (a file fuzz, 2026-12-07). Day numbers are taken only in a column named a date (not a
+    month), within 1950 to 2099; digits only where every one is a valid month or day of 1900 to
+    2100."""
+    from finlite._protected import name_words
+
+    words = name_words(str(name))
+    if not words & _DATE_WORDS or pd.api.types.is_bool_dtype(series):
+        return None
+    values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=np.float64)
+    if len(values) < _DATE_MIN_VALUES or len(np.unique(values)) < 2 or not np.isfinite(values).all():
+        return None
+    whole = bool((values == np.round(values)).all())
+    example = values[0]
+    keep = (f"pass --numeric {shell_word(name)} to use it as a number; for an out-of-time split, write it as "
+            "dates ({how}) and name it with --date-column")
+    if whole and values.min() >= 190_001 and values.max() <= 210_012 and ((values % 100 >= 1) & (values % 100 <= 12)).all():
+        shown_as = pd.Timestamp(year=int(example // 100), month=int(example % 100), day=1).strftime("%Y-%m")
+        return (f"column {name!r} dropped as a date: its numbers read as years and months ({example:.0f} is "
+                f"{shown_as}); " + keep.format(how="pd.to_datetime(column.astype(str), format='%Y%m')"))
+    if whole and values.min() >= 19_000_101 and values.max() <= 21_001_231:
+        days = pd.to_datetime(pd.Series(values.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
+        if days.notna().all():
+            return (f"column {name!r} dropped as a date: its numbers read as years, months and days ({example:.0f} "
+                    f"is {days.iloc[0]:%Y-%m-%d}); " + keep.format(how="pd.to_datetime(column.astype(str), "
+                                                                      "format='%Y%m%d')"))
+    if words & {"date", "dt"} and _EXCEL_DAYS[0] <= values.min() and values.max() <= _EXCEL_DAYS[1]:
+        day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(example))
+        return (f"column {name!r} dropped as a date: its numbers read as a spreadsheet's day numbers ({example:g} is "
+                f"{day:%Y-%m-%d} in Excel's count); " + keep.format(how="pd.to_datetime(column, unit='D', "
+                                                                    "origin='1899-12-30')"))
+    return None
+
+
 def identifier_name(name: str) -> bool:
     """Whether ``name`` is named like an identifier (``id``, ``customer_id``, ``key``, ``uuid``)."""
     return _ID_NAME.search(name) is not None
@@ -421,7 +475,9 @@ def identifier_name(name: str) -> bool:
 def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
     if _ID_NAME.search(name):
-        return f"column {name!r} dropped as an identifier (named like one)"
+        keep = "--numeric" if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
+            else "--categorical"
+        return f"column {name!r} dropped as an identifier (named like one); pass {keep} {shell_word(name)} to use it"
     if pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series):
         n = len(series)
         # Whole numbers, a different one in every row of a large table: a loan or account number
@@ -465,7 +521,7 @@ _CURRENCY = r"(?:[€£¥￥₹₺₩₽₪₱₫฿₴₦₨₵₸₼₾]|EUR|G
 #: Further ISO codes, upper case and a space from the number only ("INR 1,169.00", "1.169,00 CAD"):
 #: as written beside a number without a space or in lower case they are codes ("CAD1", "AED01",
 #: "try 1": a review, 2026-12-07). Common words (PHP, TRY, RUB) are left out.
-_CODES = r"(?-i:INR|CNY|RMB|KRW|HKD|SGD|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|AED|SAR|ILS|UAH|NGN|VND|THB)"
+_CODES = r"(?-i:INR|CNY|RMB|KRW|HKD|SGD|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|ZAR|BRL|MXN|AED|SAR|ILS|UAH|NGN|VND|THB|DM)"
 #: Group separators people write: apostrophe, space, no-break space, narrow no-break and thin space.
 _GROUPS = "' \u00a0\u202f\u2009"
 _FOREIGN_AMOUNT = re.compile(
@@ -474,6 +530,11 @@ _FOREIGN_AMOUNT = re.compile(
     r"|^[-+]?\s*(?:" + _CODES + r"\s+[-+]?[0-9][0-9.," + _GROUPS + r"]*|[0-9][0-9.," + _GROUPS + r"]*\s+" + _CODES
     + r")\s*-?$"
     r"|^[-+]?\$[\s\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a space
+    # "$" after the number ("1,169$"), and amounts abbreviated ("$1.2K", "$3.5M", "12K"): a column
+    # of them was dropped as an identifier, or encoded as 900 categories, with no word of amounts
+    # (a file fuzz, 2026-12-07). "M" alone could be months ("36M"), so it needs the "$".
+    r"|^[-+]?[0-9][0-9.,]*\s*\$$"
+    r"|^[-+]?\$\s*[0-9][0-9.,]*\s?(?:k|m|mm|mn|bn)$|^[-+]?[0-9][0-9.,]*\s?(?:k|bn)$"
     r"|^[0-9][0-9.,]*[0-9]-$"
     r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
     r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"
@@ -567,8 +628,8 @@ def _foreign_refusal(found: Sequence[tuple[str, str]], source: str) -> DataError
     listed = "; ".join(f"{name!r} (such as {value!r})" for name, value in found)
     first = found[0][0]
     return DataError(f"{source} holds amounts written in a form finlite does not read, in column(s) {listed}: a "
-                     "decimal comma, a currency sign other than '$', a space after '$' or between groups, or a "
-                     "trailing minus. finlite reads '.' as the decimal mark, ',' between groups of three digits and "
+                     "decimal comma, a currency sign other than '$', '$' after the number, a space after '$' or "
+                     "between groups, an amount abbreviated (K, M, bn), or a trailing minus. finlite reads '.' as the decimal mark, ',' between groups of three digits and "
                      "'$' (written before the number, no space) as the only currency sign: export "
                      "those columns in that form (a spreadsheet's number format with '.' as the decimal separator). "
                      f"If one is a code rather than an amount, pass --categorical {shell_word(first)}; if it is not needed, "
@@ -1090,6 +1151,9 @@ def infer_schema(
                 "duration: give the months before the application as a number column)"))
         elif pd.api.types.is_bool_dtype(series):
             cat_cols.append(name)
+        elif pd.api.types.is_numeric_dtype(series) and (dated := _numeric_date_note(name, series)) is not None:
+            dropped.append(name)
+            notes.append(dated)
         elif pd.api.types.is_numeric_dtype(series):
             numeric_column(series, name, source)  # refuses inf/1e300 here, where rows are the file's rows
             num_cols.append(name)

@@ -633,12 +633,13 @@ class Encoder:
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
                        money: bool | str = False, *, borrow: bool = False,
-                       span: tuple[float, float] | None = None) -> np.ndarray:
+                       span: tuple[float, float] | None = None, left_by_money: bool = False) -> np.ndarray:
         """A numeric column's values as float64 (NaN where blank; a new array, the caller's to
         change), refusing text that is no number; ``money``: the rule text is read with first
         (MONEY, PERCENT, or True for either). With ``borrow``, a float64 column and an int64
         one with no blank come back as Arrow holds them (read-only views, int64 for the latter: no
-        copy and no conversion pass over the chunk)."""
+        copy and no conversion pass over the chunk). ``left_by_money``: the text left over after the
+        money rule, whose refusal advises the form training read."""
         kind = column.type
         if pa.types.is_null(kind):  # a chunk where the column is empty in every row
             return np.full(len(column), np.nan)
@@ -674,7 +675,7 @@ class Encoder:
                     return amounts
                 rest = Encoder._arrow_numbers(pc.if_else(_arrownp.from_numpy(matched, pa.bool_()),
                                                          _arrownp.null(text.type), text),
-                                              name, first_row, source, pa, pc)
+                                              name, first_row, source, pa, pc, left_by_money=money != PERCENT)
                 return np.where(matched, amounts, rest)
             parsed: np.ndarray | None
             try:
@@ -697,7 +698,8 @@ class Encoder:
                     raise DataError(
                         f"Numeric column {name!r} in {source} holds the text {v!r} at row {first_row + i} "
                         f"({bad} such row{'' if bad == 1 else 's'} in rows {first_row}–{first_row + len(values) - 1}); "
-                        f"{text_advice(v)}.{_boolean_hint(span) if v.lower() in ('true', 'false') else ''}") from None
+                        f"{text_advice(v, left_by_money)}.{_boolean_hint(span) if v.lower() in ('true', 'false') else ''}"
+                    ) from None
             raise DataError(f"Numeric column {name!r} in {source} could not be read as numbers in rows {first_row}–"
                             f"{first_row + len(values) - 1}; check its values.")
         # The fix, as the DataFrame path gives it (a walk-through, 2026-12-05: a timestamp, date,
