@@ -750,3 +750,19 @@ def test_the_chance_of_red_is_the_binomial_tail_from_the_first_red_count(observa
     assert far["p_value"] > 0.01 and far["worst_panel"] < 1e-4 and far["chance"] is False
     near = fc.red_by_chance([fc.red_probability(250, 0.99)] * 1000, 1, fc.breach_tail(8, 250, 0.99))
     assert near["chance"] is True  # the first red count, as right forecasts give it now and then
+
+
+def test_a_series_constant_up_to_rounding_has_no_volatility_and_no_hac_variance() -> None:
+    """0.3 - 0.2 in every row differs in its last bits: buy-and-hold of a constant return read a
+    Sharpe ratio of 9.8e16, and the Diebold–Mariano statistic 2.2e16 against an HAC variance of
+    rounding errors (a statistics audit, 2026-12-07). Constant up to rounding counts as constant
+    (r2's rule), as an exactly constant series did."""
+    flat = fc.buy_and_hold(np.full(3, 0.1))
+    assert flat["sharpe"] == 0.0 and flat["annual_volatility"] == 0.0
+    test = fc.diebold_mariano(np.full(10, 0.1) * 3, np.full(10, 0.2))
+    assert test["variance"] == "zero" and test["statistic"] == math.inf and test["p_value"] == 0.0
+    same = fc.diebold_mariano(np.full(10, 0.3), np.full(10, 0.3))
+    assert same["statistic"] == 0.0 and same["p_value"] == 1.0 and same["variance"] == "zero"
+    # A small differential that really moves keeps its test.
+    moving = fc.diebold_mariano(np.linspace(1e-7, 2e-7, 50), np.linspace(2e-7, 1e-7, 50))
+    assert moving["variance"] in ("hac", "lag0_fallback") and math.isfinite(moving["statistic"])

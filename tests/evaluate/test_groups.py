@@ -363,7 +363,7 @@ def test_a_book_without_a_segment_of_30_rows_says_nothing_was_tested() -> None:
     assert "here none tested: no segment of 30 rows with a defined difference" in section.threshold
     assert "here none tested: no segment of 30 rows," in section.threshold
     assert "no segment has 30 rows, so none is flagged" in section.tables[0].caption
-    assert section.metrics["weak_spots"] == [] and section.status == "PASS"
+    assert section.metrics["weak_spots"] == [] and section.status == "WARN"  # nothing judged: not a pass
     assert any("No segment of at least 30 rows has a defined AUC difference: the difference is not tested. No "
                "segment has 30 rows: agreement is not tested." in note for note in section.notes)
     _json(section)
@@ -929,3 +929,14 @@ def test_a_protected_group_s_auc_drop_is_judged_on_enough_resamples_to_read_its_
     big_inp = _inputs(big, yb, tb, tb.copy(), protected=["band"])
     big_rows = _group_auc(big_inp, _groups(big_inp, "band", min_rows=1), 0.5)
     assert {r["resamples"] for r in big_rows} == {MIN_BOOT}
+
+
+def test_segments_where_nothing_could_be_judged_warn_not_pass() -> None:
+    """A 5-row hold-out's segments read PASS beside "nothing was judged" (a statistics audit,
+    2026-12-07): missing evidence is not a pass, as in the fairness and explanations sections."""
+    frame = pd.DataFrame({"region": ["north", "south", "north", "south", "north"]})
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.0])
+    t = np.array([0.1, 0.8, 0.2, 0.7, 0.3])
+    section = build_segments(_inputs(frame, y, t, t.copy(), categorical=["region"]))
+    assert section.summary.endswith("nothing was judged.") and section.status == "WARN"
+    assert "when no segment could be judged (missing evidence, not a pass)" in section.threshold

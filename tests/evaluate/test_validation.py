@@ -483,3 +483,46 @@ def test_the_cluster_bootstrap_resamples_whole_accounts() -> None:
     assert np.std(by_account) > 3 * np.std(by_row)  # 40 accounts, not 1,000 independent rows
     singles = _boot_rank(y_acc, {"m": p_acc}, stats, 500, 7, clusters=np.arange(accounts))[("m", "auc")]
     np.testing.assert_allclose(singles, account_table, rtol=0, atol=1e-12)
+
+
+def test_calibration_in_the_large_at_a_mean_of_exactly_0_or_1_is_the_binomial_probability() -> None:
+    """Scores saturated in float32 give a mean of exactly 0 or 1, a boundary the Jeffreys
+    posterior never reaches: a PD of 0 on a book with no default read FAIL at p 0 (a statistics
+    audit, 2026-12-07). There the p-value is the binomial probability of the count under the
+    prediction (scipy's binomtest): 1 where every row agrees, 0 where one does not."""
+    for positives, rows, mean in ((0, 1000, 0.0), (20, 20, 1.0), (1, 1000, 0.0), (19, 20, 1.0)):
+        record = v.calibration_in_the_large(positives, rows, mean)
+        assert record["p_value"] == binomtest(positives, rows, mean).pvalue, (positives, rows, mean)
+    assert v.calibration_status(v.calibration_in_the_large(0, 1000, 0.0)) == "PASS"
+    assert v.calibration_in_the_large(0, 1000, 0.0)["factor"] == 1.0
+    assert v.calibration_in_the_large(1, 1000, 0.0)["p_under"] == 0.0  # the risk underestimated
+    assert v.calibration_status(v.calibration_in_the_large(1, 1000, 0.0)) == "FAIL"
+    inside = v.calibration_in_the_large(5, 100, 0.05)  # away from the boundary: the Jeffreys test as before
+    assert inside["p_value"] == pytest.approx(min(1.0, 2 * min(v.jeffreys_test(5, 100, 0.05).values())))
+    with pytest.raises(ValueError, match=r"needs rows > 0 and 0 <= positives <= rows; got 0 of 0"):
+        v.calibration_in_the_large(0, 0, 0.1)
+
+
+def test_fidelity_and_operating_points_refuse_nan_and_infinite_scores() -> None:
+    """Spearman's rho of a NaN student read 1.0, agreement 0.75, the cut-off at a flag rate NaN
+    (a statistics audit, 2026-12-07): each now refuses, naming the position, as PSI did."""
+    from finlite.evaluate import fidelity as f
+    from finlite.evaluate import operating as o
+
+    t, y = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 1, 0, 1])
+    bad = np.array([0.1, np.nan, 0.3, 0.4])
+    calls = [lambda: f.spearman(t, bad), lambda: f.agreement(t, bad, 0.35), lambda: f.alert_overlap(t, bad, 0.35),
+             lambda: f.swap_set(bad, t, y, 0.35), lambda: f.decision_intervals(t, bad, 0.35),
+             lambda: f.correlation(t, bad), lambda: f.regression_fidelity(t, bad),
+             lambda: f.fidelity_metrics(t, bad, y, 0.35), lambda: o.agreement_band(t, bad),
+             lambda: o.cutoff_at_flag_rate(bad, 0.5), lambda: o.operating_point(bad, y)]
+    for call in calls:
+        with pytest.raises(DataError, match=r"must be finite numbers; position 1 holds nan \(1 of 4"):
+            call()
+    with pytest.raises(DataError, match=r"The cut-off must be a finite number; got nan"):
+        f.agreement(t, t, float("nan"))
+    with pytest.raises(DataError, match=r"array 2 holds a NaN or infinite number at row 0"):
+        v.bootstrap_ci(m.brier, np.array([1, 0]), np.array([np.inf, 0.2]))
+    with pytest.raises(DataError, match=r"paired_bootstrap_ci's array 3 holds a NaN"):
+        v.paired_bootstrap_ci(m.brier, y, t, bad)
+    assert f.agreement(t, t, 0.35) == 1.0 and o.cutoff_at_flag_rate(t, 0.5) == pytest.approx(0.25)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,15 @@ def psi_contributions(e_share: np.ndarray, a_share: np.ndarray) -> np.ndarray:
     return terms
 
 
-def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
+def _pair(a: np.ndarray, b: np.ndarray, cutoff: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The two score arrays as float64, refusing NaN and infinities (a NaN score is never
+    flagged, and agreement, the alert overlap and Spearman's rho returned numbers for them: a
+    statistics audit, 2026-12-07), arrays of different lengths or none, and a cut-off that is not
+    a finite number."""
+    a = finite_scores(a, "first model's scores")
+    b = finite_scores(b, "second model's scores")
+    if cutoff is not None and not (isinstance(cutoff, (int, float, np.number)) and math.isfinite(float(cutoff))):
+        raise DataError(f"The cut-off must be a finite number; got {cutoff!r}.")
     if a.shape != b.shape or a.size == 0:
         raise DataError(f"Fidelity needs two equally long, non-empty score arrays; got {a.size} and {b.size}.")
     return a, b
@@ -37,7 +44,7 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def agreement(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -> float:
     """Share of rows where both models take the same decision (score ≥ cut-off is positive)."""
-    a, b = _pair(p_teacher, p_student)
+    a, b = _pair(p_teacher, p_student, cutoff)
     return float(np.mean((a >= cutoff) == (b >= cutoff)))
 
 
@@ -49,7 +56,7 @@ def alert_overlap(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: float) -
     At fraud prevalence :func:`agreement` is close to 1 whatever the alerts do (every row neither
     model flags agrees); this counts the alerts alone, the fidelity a fraud team is judged by.
     """
-    a, b = _pair(p_teacher, p_student)
+    a, b = _pair(p_teacher, p_student, cutoff)
     return flag_overlap(a >= cutoff, b >= cutoff)
 
 
@@ -59,7 +66,7 @@ def swap_set(p_teacher: np.ndarray, p_student: np.ndarray, y: np.ndarray, cutoff
     Each cell holds the row count and the observed positive ("bad") rate, so a validator sees
     whether the swapped-in rows are better or worse risks than the swapped-out ones.
     """
-    a, b = _pair(p_teacher, p_student)
+    a, b = _pair(p_teacher, p_student, cutoff)
     y = np.asarray(y, dtype=np.float64).ravel()
     ta, sa = a >= cutoff, b >= cutoff
     cells: dict[str, Any] = {}
@@ -93,7 +100,8 @@ def psi(p_expected: np.ndarray, p_actual: np.ndarray, bins: int = 10) -> float:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation (Pearson correlation of average ranks)."""
+    """Spearman rank correlation (Pearson correlation of average ranks); 0 when either side is
+    constant (it ranks nothing), as :func:`correlation`."""
     a, b = _pair(a, b)
     ra, rb = rankdata(a), rankdata(b)
     ra, rb = ra - ra.mean(), rb - rb.mean()
@@ -109,7 +117,7 @@ def decision_intervals(p_teacher: np.ndarray, p_student: np.ndarray, cutoff: flo
     could move them (the rows' sampling, taken as independent draws; not a retrained student). At
     fraud prevalence the overlap rests on about a hundred alerts and moves by several points between
     two splits; the interval shows it."""
-    a, b = _pair(p_teacher, p_student)
+    a, b = _pair(p_teacher, p_student, cutoff)
     ta, sb = a >= cutoff, b >= cutoff
     same = int(np.count_nonzero(ta == sb))
     both, either = int(np.count_nonzero(ta & sb)), int(np.count_nonzero(ta | sb))

@@ -611,7 +611,12 @@ def _hac_mean_test(d: np.ndarray, h: int) -> dict[str, Any]:
     gammas = [float(np.dot(centred[k:], centred[:n - k])) / n for k in range(h)]
     long_run = gammas[0] + 2.0 * sum(gammas[1:])
     variance = "hac"
-    if long_run <= 0 and gammas[0] > 0:
+    # Constant up to rounding counts as constant (r2's rule: a variance within 1e-12 of the mean
+    # square): 0.3 - 0.2 in every row differs in its last bits, and the test read 2.2e16 against
+    # an HAC variance of rounding errors (a statistics audit, 2026-12-07).
+    if gammas[0] <= 1e-12 * float(np.mean(d * d)):
+        long_run = 0.0
+    elif long_run <= 0:
         long_run, variance = gammas[0], "lag0_fallback"
     factor = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     df = n - 1
@@ -965,6 +970,8 @@ def _performance(net: np.ndarray, factors: np.ndarray | None, change: np.ndarray
     final = float(equity[-1])
     years = n / ppy
     sd = float(np.std(net, ddof=1)) if n > 1 else 0.0
+    if sd * sd <= 1e-12 * float(np.mean(net * net)):  # constant up to rounding (r2's rule): no volatility,
+        sd = 0.0  # not 2.7e-16 and a Sharpe ratio of 9.8e16 (a statistics audit, 2026-12-07)
     idx = np.unique(np.linspace(0, n - 1, min(n, EQUITY_POINTS)).round().astype(np.int64))
     return {
         "rows": int(n),

@@ -697,6 +697,11 @@ def build_segments(inp: TabularInputs) -> Section:
     notes.append(compared)
     weak = [d for d in segments if d["weak_spot"]]
     status: Status = "FAIL" if any(d["severe"] for d in weak) else ("WARN" if weak else "PASS")
+    # Missing evidence is not a pass, as in the fairness and explanations sections: a 5-row hold-out
+    # read PASS beside "nothing was judged" (a statistics audit, 2026-12-07).
+    unjudged = bool(segments) and not tested and (regression or not judged)
+    if status == "PASS" and unjudged:
+        status = "WARN"
 
     def name_of(d: dict[str, Any]) -> str:
         return f"{d['column']}={d['segment']}"
@@ -707,7 +712,8 @@ def build_segments(inp: TabularInputs) -> Section:
         threshold = (f"Weak spot: a segment of at least {MIN_ROWS} rows where the student's RMSE exceeds the "
                      f"teacher's beyond the paired bootstrap interval at level 1 − 0.05/k ({over_k}). FAIL when a "
                      f"weak spot's adjusted interval lies above {RMSE_FAIL_SHARE:.0%} of the teacher's RMSE; WARN "
-                     "when any weak spot; PASS otherwise.")
+                     "when any weak spot, or when no segment could be judged (missing evidence, not a pass); PASS "
+                     "otherwise.")
         table = Table(
             id="segments", caption="Per segment: mean |teacher − student| prediction, RMSE of each model, and the "
                                    "student − teacher RMSE difference with its 95 % paired bootstrap interval.",
@@ -729,7 +735,8 @@ def build_segments(inp: TabularInputs) -> Section:
                      f"{1 - AGREEMENT_WARN:.2f}), or where agreement is below {AGREEMENT_FAIL:.2f} with flips "
                      f"the test cannot tell from chance ('{NOT_SIGNIFICANT_REASON}'). FAIL when the adjusted "
                      f"AUC-difference interval lies above {AUC_FAIL:.2f} or a weak spot shown by either test has "
-                     f"agreement below {AGREEMENT_FAIL:.2f}; WARN when any weak spot; PASS otherwise.")
+                     f"agreement below {AGREEMENT_FAIL:.2f}; WARN when any weak spot, or when no segment could be "
+                     "judged (missing evidence, not a pass); PASS otherwise.")
 
         def ci(d: dict[str, Any], key: str) -> Any:
             return None if d["auc_difference"] is None else d["auc_difference"][key]

@@ -21,6 +21,7 @@ import numpy as np
 
 from finlite._util import check_fraction, percent
 from finlite.errors import ConfigError, DataError, TooFewAlertsError
+from finlite.evaluate.metrics import finite_scores
 
 __all__ = [
     "FLAG_RATE_BAND",
@@ -136,8 +137,13 @@ def decides_what(task: str | None) -> str:
 
 def cutoff_at_flag_rate(scores: np.ndarray, flag_rate: float) -> float:
     """The cut-off at which ``flag_rate`` of ``scores`` are flagged (score ≥ cut-off): their
-    ``1 − flag_rate`` quantile, moved just inside (0, 1)."""
-    s = np.asarray(scores, dtype=np.float64).ravel()
+    ``1 − flag_rate`` quantile, moved just inside (0, 1).
+
+    Raises:
+        DataError: no score, or a NaN or infinite one (a NaN made the cut-off NaN, which decides
+            nothing: a statistics audit, 2026-12-07).
+    """
+    s = finite_scores(scores)
     if s.size == 0:
         raise DataError("An operating point needs at least one score; got none.")
     return float(np.clip(np.quantile(s, 1.0 - flag_rate), _EDGE, 1.0 - _EDGE))
@@ -169,7 +175,7 @@ def operating_point(train_scores: np.ndarray, y_train: np.ndarray, *, cutoff: fl
         ConfigError: both are given, or one is outside (0, 1) (naming the parameter of ``owner``).
     """
     check_operating_options(owner, cutoff, flag_rate)
-    scores = np.asarray(train_scores, dtype=np.float64).ravel()
+    scores = finite_scores(train_scores, "training scores")
     if cutoff is not None:
         cut = check_fraction(owner, "cutoff", cutoff, low_open=True, high_open=True)
         return OperatingPoint(cutoff=cut, method="cutoff", flagged_train=_flagged(scores, cut))
@@ -294,8 +300,8 @@ def agreement_band(p_teacher: np.ndarray, p_student: np.ndarray,
     fraud team's alert budget two models can flag different payments, every one a fraud, with an
     overlap of 19 % (a fraud engineer's walk-through, 2026-12-06); the counts say what each catches.
     """
-    a = np.asarray(p_teacher, dtype=np.float64).ravel()
-    b = np.asarray(p_student, dtype=np.float64).ravel()
+    a = finite_scores(p_teacher, "teacher's scores")
+    b = finite_scores(p_student, "student's scores")
     if a.shape != b.shape or a.size == 0:
         raise DataError(f"Agreement needs two equally long, non-empty score arrays; got {a.size} and {b.size}.")
     positive = None if y is None else np.asarray(y).ravel() == 1

@@ -445,6 +445,17 @@ def _resampled(fn: Callable[..., Any], arrays: Sequence[np.ndarray], n_boot: int
     return _boot_loop(fn, arrays, n_boot, seed)
 
 
+def _check_finite_arrays(owner: str, arrays: Sequence[np.ndarray]) -> None:
+    """Refuse a NaN or infinite number in any array: a Brier score or an RMSE of a NaN is NaN on
+    every resample, which were all skipped, and the interval came back NaN with no word of why (a
+    statistics audit, 2026-12-07); AUC refused it already."""
+    for k, array in enumerate(arrays):
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            first = int(np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).any(axis=1))[0])
+            raise DataError(f"{owner}'s array {k + 1} holds a NaN or infinite number at row {first}; fix it (a model "
+                            "that returns NaN decides nothing) before measuring.")
+
+
 def bootstrap_ci(fn: Callable[..., Any], *arrays: Any, n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95) -> dict[str, Any]:
     """Percentile bootstrap interval of ``fn(*arrays)``, resampling rows (the same rows of every array).
@@ -465,6 +476,7 @@ def bootstrap_ci(fn: Callable[..., Any], *arrays: Any, n_boot: int = 1000, seed:
     arrs = [np.asarray(a) for a in arrays]
     if len({a.shape[0] for a in arrs}) != 1 or arrs[0].shape[0] == 0:
         raise DataError(f"bootstrap_ci needs equally long, non-empty arrays; got lengths {[a.shape[0] for a in arrs]}.")
+    _check_finite_arrays("bootstrap_ci", arrs)
     return _summarise(_safe(fn, *arrs), _resampled(fn, arrs, n_boot, seed), level)
 
 
@@ -481,6 +493,7 @@ def paired_bootstrap_ci(fn: Callable[[Any, Any], Any], y: Any, p_a: Any, p_b: An
     if not (yy.shape[0] == a.shape[0] == b.shape[0]) or yy.shape[0] == 0:
         raise DataError(f"paired_bootstrap_ci needs equally long, non-empty arrays; got {yy.shape[0]}, "
                         f"{a.shape[0]} and {b.shape[0]}.")
+    _check_finite_arrays("paired_bootstrap_ci", [yy, a, b])
     estimate = _safe(fn, yy, a) - _safe(fn, yy, b)
     # The same seed gives the same resampled rows on both sides.
     draws = _resampled(fn, [yy, a], n_boot, seed) - _resampled(fn, [yy, b], n_boot, seed)
@@ -1226,9 +1239,29 @@ def calibration_in_the_large(positives: int, rows: int, mean: float) -> dict[str
     """A mean prediction against ``positives`` of ``rows``: the observed rate, the ratio of the two,
     the factor they differ by either way (max(r, 1/r); None for a mean of 0, infinitely off), and
     the Jeffreys test's tails and two-sided p-value. One record for the report, ``evaluate`` and
-    ``train``'s warning, whose verdict is :func:`calibration_status`."""
+    ``train``'s warning, whose verdict is :func:`calibration_status`.
+
+    A mean of exactly 0 or 1 (scores saturated in float32) is a boundary the Jeffreys posterior
+    never reaches, so its tails would reject any data: there the p-value is the binomial
+    probability of the count, 1 where every row agrees with the prediction (no default under a PD
+    of 0, all under 1) and 0 otherwise (a mean of 0 on a book with no default read FAIL at p 0: a
+    statistics audit, 2026-12-07). Such an exact agreement has a factor of 1.
+
+    Raises:
+        ValueError: no rows, or a count outside 0..rows.
+    """
+    if rows <= 0 or not 0 <= positives <= rows:
+        raise ValueError(f"calibration_in_the_large needs rows > 0 and 0 <= positives <= rows; got {positives} of "
+                         f"{rows}.")
     rate = positives / rows
     ratio = mean / rate if rate > 0 else None
+    if mean <= 0.0 or mean >= 1.0:
+        exact = (positives == 0) if mean <= 0.0 else (positives == rows)
+        ratio = 1.0 if exact and ratio is None else ratio
+        p = 1.0 if exact else 0.0
+        return {"rows": rows, "positives": positives, "observed_rate": rate, "mean_predicted": mean, "ratio": ratio,
+                "factor": max(ratio, 1 / ratio) if ratio else None, "p_under": p if mean <= 0.0 else 1.0,
+                "p_over": p if mean >= 1.0 else 1.0, "p_value": p}
     tails = jeffreys_test(positives, rows, mean)
     return {"rows": rows, "positives": positives, "observed_rate": rate, "mean_predicted": mean, "ratio": ratio,
             "factor": max(ratio, 1 / ratio) if ratio else None, **tails,
