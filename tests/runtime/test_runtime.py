@@ -1180,6 +1180,60 @@ def test_an_amount_column_refused_at_scoring_is_advised_the_form_training_read(t
         pre.transform(rows, "the rows")
 
 
+def test_frames_fail_closed_whatever_their_dtypes(exported_dir: Path, german: pd.DataFrame) -> None:
+    """What a cross-path fuzz found (2026-12-07) where the record path refused and a DataFrame did
+    not: an Arrow-backed text column's blank cells were not looked into (a row of blanks scored and
+    was approved; a blank passed no_impute); a pandas category column of bytes or tuples scored (the
+    bytes as their text); Decimal("sNaN") raised decimal's InvalidOperation as a traceback; a date
+    in a category field scored as an unseen category from a record and was refused from a column."""
+    import datetime
+    import subprocess
+    import sys
+    from decimal import Decimal
+
+    predictor = Predictor(exported_dir)
+    rows = german.drop(columns=["creditability"]).head(8).reset_index(drop=True)
+    blank = rows.astype(str).astype(pd.ArrowDtype(pa.string()))
+    blank.iloc[2] = " "
+    with pytest.raises(DataError, match=r"Row label 2 of the DataFrame: every field the model reads is blank"):
+        predictor.predict_score(blank)
+    with pytest.raises(DataError, match=r"Row label 2 of the DataFrame: every field the model reads is blank"):
+        predictor.predict_score(blank.astype(str).astype("category"))
+    strict = Predictor(exported_dir, no_impute=True)
+    one = rows.assign(purpose=rows["purpose"].astype(pd.ArrowDtype(pa.string())))
+    one.loc[5, "purpose"] = ""
+    with pytest.raises(DataError, match=r"Column 'purpose' of the DataFrame is blank at row label 5, and training"):
+        strict.predict_score(one)
+    for bad, what in ((rows["purpose"].iloc[0].encode(), "bytes"), ((rows["purpose"].iloc[0],), "tuple")):
+        cells = rows.assign(purpose=[bad, *rows["purpose"].iloc[1:]]).astype({"purpose": "category"})
+        with pytest.raises(DataError, match=rf"Column 'purpose' in the DataFrame holds {what} .* at row 1; the model "
+                                            r"needs one category"):
+            predictor.predict_score(cells)
+    signalling = rows.astype({"credit_amount": object})
+    signalling.loc[3, "credit_amount"] = Decimal("sNaN")
+    with pytest.raises(DataError, match=r"Column 'credit_amount' (of|in) the DataFrame holds Decimal\('sNaN'\) at row "
+                                        r"4, a signalling NaN that is no number"):
+        predictor.predict_score(signalling)
+    record = rows.iloc[0].to_dict()
+    for date in (datetime.date(2020, 1, 1), pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01")):
+        with pytest.raises(RecordErrors, match=r"field 'purpose': expected a category \(text or number\), got a date "
+                                               r"or time"):
+            predictor.score_record({**record, "purpose": date})
+    assert predictor.score_record({**record, "purpose": pd.NaT}) == predictor.score_record({**record, "purpose": None})
+    # A numpy datetime64 before a float32 in an object column killed the process inside pyarrow's
+    # conversion (SIGSEGV): such a column goes to pandas, which names the value. Run apart, so a
+    # crash fails this test and not the whole session.
+    code = ("import numpy as np, pandas as pd, sys\nfrom finlite.runtime import Predictor\n"
+            f"frame = pd.DataFrame({rows.head(6).to_dict('list')!r})\n"
+            "frame['age_in_years'] = pd.Series([30, 40, 50, np.datetime64('2020-01-01'), 35, np.float32(1e38)], "
+            "dtype=object)\n"
+            f"try:\n    Predictor({str(exported_dir)!r}).predict_score(frame)\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "DataError Numeric column 'age_in_years'" in done.stdout, (done.returncode,
+                                                                                               done.stderr[-500:])
+
+
 def test_no_impute_refuses_only_the_blanks_training_never_saw_on_every_path() -> None:
     """A blank in a field training never saw blank is refused with ``no_impute`` (named by field
     and row), on the record path, the Arrow path and the flags alike; a field training saw blank

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -261,6 +262,11 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
         if pa.types.is_decimal(kind) and kind.bit_width < 128:
             # decimal32 and decimal64 have no hash kernel in Arrow; decimal128 holds them exactly.
             series = series.astype(pd.ArrowDtype(pa.decimal128(kind.precision, kind.scale)))
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype == object \
+            and any(isinstance(v, refused) for v in series.cat.categories):
+        # A pandas category column of bytes or tuples: its codes hid the cells, and bytes were read
+        # as their text (a cross-path fuzz, 2026-12-07). Checked cell by cell, as an object column.
+        series = series.astype(object)
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if series.dtype != object or not any(isinstance(v, refused) for v in uniques):
@@ -278,6 +284,9 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
                     if isinstance(value, (bool, np.bool_)) else "real number")
             raise DataError(f"Column {column!r} in {source} holds {what} at {frame_row(series.index, row)}; the model "
                             f"needs one {need} per cell. Write the column as plain values, or remove it.")
+        if isinstance(value, Decimal) and value.is_snan():  # no comparison, no hash: named (a cross-path fuzz)
+            raise DataError(f"Column {column!r} in {source} holds {value!r} at {frame_row(series.index, row)}, a "
+                            "signalling NaN that is no number; send a number, or null for an unknown value.")
     raise DataError(f"Column {column!r} in {source} holds a value that is not one number or category; "
                     "write the column as plain values.")
 

@@ -12,6 +12,7 @@ for unseen values.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,18 @@ class RecordErrors(DataError):
         super().__init__(f"{len(errors)} invalid field(s) in {source}: {shown}{more}.")
         self.errors = errors
 
+
+
+#: A date or a time: datetime.date (datetime.datetime and pandas' Timestamp are dates) or numpy's.
+_DATES = (datetime.date, np.datetime64)
+
+
+def _not_a_category(value: Any) -> str:
+    """Why a record's ``value`` is refused in a category field."""
+    if isinstance(value, _DATES):
+        return (f"expected a category (text or number), got a date or time ({type(value).__name__}), and no "
+                "training value of this field reads as one; send the value as in training")
+    return f"expected a category (text or number), got {type(value).__name__}"
 
 class Encoder:
     """The fitted encoding of one artifact, from its ``preprocessor.json`` content."""
@@ -188,6 +201,11 @@ class Encoder:
         #: Each category field's training keys (kept and rare values): a date-typed column is judged
         #: against them (:func:`finlite._keys.date_column_refusal`).
         self.category_keys = {c[0]: [*c[2], *c[3]] for c in categorical}
+        #: The category fields none of whose training keys reads as a date or time: a date sent there
+        #: is refused on the record path as a date-typed column is (a record scored it as an unseen
+        #: category, a one-row DataFrame refused it: a cross-path fuzz, 2026-12-07).
+        self._dateless = frozenset(name for name, keys in self.category_keys.items()
+                                   if date_column_refusal(name, "date", keys, "") is not None)
         settings = spec.get("encoding")
         #: The fewest training rows of a value the file lists, where it lists no rarer one
         #: (``rare_values: unseen``): such values are unseen here too, and notes say so. None: listed.
@@ -295,9 +313,9 @@ class Encoder:
             # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
             col = columns.get(value) if type(value) is str else None
             if col is None:
-                if isinstance(value, NOT_ONE_VALUE):
-                    self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
-                                                                f"{type(value).__name__}", "type"))
+                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _DATES) and name in self._dateless
+                                                         and not is_missing_marker(value)):
+                    self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
                 blanks += key == MISSING  # a blank never matches a training key directly: counted here only
@@ -318,9 +336,9 @@ class Encoder:
                 continue
             looked_up = lookup.get(value) if type(value) is str else None
             if looked_up is None:
-                if isinstance(value, NOT_ONE_VALUE):
-                    self._fail(errors, FieldError(index, name, "expected a category (text or number), got "
-                                                                f"{type(value).__name__}", "type"))
+                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _DATES) and name in self._dateless
+                                                         and not is_missing_marker(value)):
+                    self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
                 blanks += key == MISSING

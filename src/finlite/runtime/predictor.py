@@ -28,6 +28,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -1237,12 +1238,12 @@ class Predictor:
 
         empty = np.ones(len(frame), dtype=bool)
         for name in fields:
-            empty &= _blank_cells(frame[name])
+            empty &= _blank_cells(frame[name], source)
             if not empty.any():
                 return
         rows = np.flatnonzero(empty)
         more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
-        raise DataError(f"Row label {frame.index[rows[0]]!r}{more} of {source}: {EMPTY_RECORD}.")
+        raise DataError(f"Row label {_label(frame.index[rows[0]])}{more} of {source}: {EMPTY_RECORD}.")
 
     def _refuse_frame_blanks(self, frame: Any, source: str) -> None:
         """With ``no_impute``, before the reference (pandas) encoder, which imputes: refuse a blank
@@ -1259,10 +1260,10 @@ class Predictor:
         for name in enc.fields:
             if name not in frame.columns or name in learned or (name in keys and MISSING in keys[name]):
                 continue
-            rows = np.flatnonzero(_blank_cells(frame[name]))
+            rows = np.flatnonzero(_blank_cells(frame[name], source))
             if rows.size:
                 more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
-                raise DataError(f"Column {name!r} of {source} is blank at row label {frame.index[rows[0]]!r}{more}, and "
+                raise DataError(f"Column {name!r} of {source} is blank at row label {_label(frame.index[rows[0]])}{more}, and "
                                 "training never saw it blank: with no_impute a value the model has not learned is "
                                 "refused, not scored with the training median or the unseen category. Fill the value.")
 
@@ -1394,6 +1395,14 @@ class Predictor:
 
         enc = self.encoder
         fields = enc.fields
+        for name in fields:
+            # pyarrow 26 dies (SIGSEGV) converting an object column that holds a numpy datetime64
+            # before a numpy float32 (a cross-path fuzz, 2026-12-07): an object column of anything
+            # but text, numbers or booleans goes to pandas, which names the value. About 0.7 ms per
+            # 100,000 cells of text, beside 3 ms for Arrow's own conversion of them.
+            if name in frame.columns and isinstance(frame[name].dtype, np.dtype) and frame[name].dtype.kind == "O" and \
+                    _pandas().api.types.infer_dtype(frame[name], skipna=True) not in _ARROW_SAFE_OBJECTS:
+                return None
         try:
             # One thread: the columns are buffers handed over, and pyarrow's default thread pool for
             # them took 0.9 ms of a 100,000-row German frame's conversion against 0.4 ms without it.
@@ -1480,22 +1489,82 @@ def report_status_warning(predictor: Predictor, where: str) -> str | None:
             f"{'decisions' if predictor._task.decides else 'forecasts'}.")
 
 
-def _blank_cells(column: Any) -> np.ndarray:
+def _blank_cells(column: Any, source: str = "the DataFrame") -> np.ndarray:
     """Which cells of a DataFrame column are blank: NaN, None, NA, or empty or blank text (a
-    writable array: pandas 3 may hand back a view)."""
-    blank: np.ndarray = column.isna().to_numpy(dtype=bool, copy=True)
-    if column.dtype.kind == "O" or _text_dtype(column.dtype):
-        blank |= np.array([isinstance(v, str) and not v.strip() for v in column.tolist()], dtype=bool)
+    writable array: pandas 3 may hand back a view).
+
+    Raises:
+        DataError: a cell no test of blankness can read (a signalling ``Decimal("sNaN")``, whose
+            comparison raised decimal's InvalidOperation as a traceback: a cross-path fuzz,
+            2026-12-07), naming the column and the row.
+    """
+    try:
+        blank: np.ndarray = column.isna().to_numpy(dtype=bool, copy=True)
+    except ArithmeticError:  # decimal.InvalidOperation
+        from finlite._finite import frame_row
+
+        values = column.tolist()
+        at = next((i for i, v in enumerate(values) if isinstance(v, Decimal) and v.is_snan()), 0)
+        raise DataError(f"Column {column.name!r} of {source} holds {values[at]!r} at {frame_row(column.index, at)}, a "
+                        "signalling NaN that is no number; send a number, or null for an unknown value.") from None
+    pandas = _pandas()
+    if _text_dtype(column.dtype) or isinstance(column.dtype, pandas.CategoricalDtype):
+        # Objects, text (an Arrow string_view's dtype has no .kind, nor pandas a tolist() for it),
+        # and a category column's cells, whose blank text is as blank as an object column's.
+        values = column.astype(object).tolist() if isinstance(column.dtype, pandas.CategoricalDtype) else \
+            _arrow_text(column.array.__arrow_array__()) if isinstance(column.dtype, pandas.ArrowDtype) else \
+            column.tolist()
+        blank |= np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
     return blank
 
 
+def _arrow_text(array: Any) -> list[Any]:
+    """An Arrow text array's (or chunked array's, or dictionary's) values as Python strings."""
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+    values: list[Any] = array.cast(pa.large_string()).to_pylist()
+    return values
+
+
 def _text_dtype(dtype: Any) -> bool:
-    """Whether a DataFrame column of ``dtype`` holds Python objects or pandas' text (``str``, the
-    default for text from pandas 3): its values read back as Python strings where they are text."""
+    """Whether a DataFrame column of ``dtype`` holds Python objects or text (pandas' ``str``, the
+    default for text from pandas 3, or an Arrow-backed string: ``dtype_backend="pyarrow"``): its
+    values read back as Python strings where they are text. An Arrow-backed text column was not
+    looked into, so a row of blank text scored, and a blank passed ``no_impute`` (a cross-path
+    fuzz, 2026-12-07)."""
     pandas = sys.modules.get("pandas")
     if isinstance(dtype, np.dtype):
         return dtype.kind == "O"
-    return pandas is not None and isinstance(dtype, pandas.StringDtype)
+    if pandas is None:
+        return False
+    if isinstance(dtype, pandas.StringDtype):
+        return True
+    if isinstance(dtype, pandas.ArrowDtype):
+        import pyarrow as pa
+
+        kind = dtype.pyarrow_dtype
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+    return False
+
+
+#: What pandas may infer an object column to hold for Arrow to convert it (:meth:`Predictor._arrow_frame`).
+_ARROW_SAFE_OBJECTS = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"})
+
+
+def _pandas() -> Any:
+    import pandas
+
+    return pandas
+
+
+def _label(value: Any) -> str:
+    """A row label as a message shows it: 40, not numpy 2's ``np.int64(40)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _is_frame(value: Any) -> bool:
