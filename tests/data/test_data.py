@@ -222,6 +222,19 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
     assert {"application_date", "credit_month", "amount"} <= set(kept.numeric)
 
 
+def test_a_separator_ending_every_line_is_named_as_that(german: pd.DataFrame, tmp_path: Path) -> None:
+    """A file whose every line ends with a separator was refused for pandas' own column name,
+    "'Unnamed: 21' is empty in every row" (a file fuzz, 2026-12-07): it is said as the trailing
+    separator it is. An empty named column, or an unnamed one that is not last, keeps its message."""
+    path = tmp_path / "trail.csv"
+    path.write_text("".join(line + ",\n" for line in german.to_csv(index=False).splitlines()))
+    with pytest.raises(DataError, match=r"trail\.csv ends every line with a separator, which reads as an empty last "
+                                        r"column \(pandas names it 'Unnamed: 21'\): remove the trailing separators"):
+        infer_schema(read_table(path).frame, "creditability", source="trail.csv")
+    with pytest.raises(DataError, match=r"Column 'empty' in .* is empty in every row"):
+        infer_schema(german.assign(empty=np.nan), "creditability")
+
+
 def test_a_column_named_as_an_encoded_column_is_refused(german: pd.DataFrame) -> None:
     # The report's reasons went by name: the indicator-named column's effect was credited to the
     # real one (60 of 64 declines; a review, 2026-12-03).

@@ -1214,7 +1214,16 @@ def test_frames_fail_closed_whatever_their_dtypes(exported_dir: Path, german: pd
     with pytest.raises(DataError, match=r"Column 'credit_amount' (of|in) the DataFrame holds Decimal\('sNaN'\) at row "
                                         r"4, a signalling NaN that is no number"):
         predictor.predict_score(signalling)
+    from fractions import Fraction
+
+    fractions = rows.astype({"credit_amount": object})
+    fractions.loc[1, "credit_amount"] = Fraction(7882, 1)  # its text, "7882", was read; "15763/2" was not
+    with pytest.raises(DataError, match=r"Column 'credit_amount' in the DataFrame holds Fraction 7882 at row 2; the "
+                                        r"model needs one number as an int, a float or a Decimal"):
+        predictor.predict_score(fractions)
     record = rows.iloc[0].to_dict()
+    with pytest.raises(RecordErrors, match=r"expected a number, got Fraction"):
+        predictor.score_record({**record, "credit_amount": Fraction(7882, 1)})
     for date in (datetime.date(2020, 1, 1), pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01")):
         with pytest.raises(RecordErrors, match=r"field 'purpose': expected a category \(text or number\), got a date "
                                                r"or time"):

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -247,7 +248,9 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
     The type check runs over the distinct values only."""
     # A complex number among numbers would lose its imaginary part in the float cast (a silent
     # reading of 5+1e6j as 5); the record path and typed complex columns refuse it too.
-    refused = NOT_ONE_VALUE + ((bool, np.bool_, complex, np.complexfloating) if numeric else ())
+    # A Fraction is read by no record path ("expected a number, got Fraction"); a frame read its text,
+    # 7882 but not 15763/2 (a cross-path fuzz, 2026-12-07): refused alike, as a type.
+    refused = NOT_ONE_VALUE + ((bool, np.bool_, complex, np.complexfloating, Fraction) if numeric else ())
     if isinstance(series.dtype, pd.ArrowDtype):
         # Arrow-backed cells are typed by the column: lists, structs and bytes are refused as the
         # object cells of those kinds are (pandas would hash bytes as text, and fail on a list).
@@ -281,7 +284,8 @@ def factorize_cells(series: pd.Series, column: str, source: str, *,
             what = ("the boolean " + str(bool(value)) if isinstance(value, (bool, np.bool_))
                     else f"{type(value).__name__} {shown(value)}")
             need = ("category (text or a number)" if not numeric else "number (send 1 or 0 if that is what it means)"
-                    if isinstance(value, (bool, np.bool_)) else "real number")
+                    if isinstance(value, (bool, np.bool_)) else "number as an int, a float or a Decimal"
+                    if isinstance(value, Fraction) else "real number")
             raise DataError(f"Column {column!r} in {source} holds {what} at {frame_row(series.index, row)}; the model "
                             f"needs one {need} per cell. Write the column as plain values, or remove it.")
         if isinstance(value, Decimal) and value.is_snan():  # no comparison, no hash: named (a cross-path fuzz)
@@ -1114,6 +1118,12 @@ def infer_schema(
                          "to use it anyway")
             continue
         if series.isna().all():
+            if re.fullmatch(r"Unnamed: \d+", str(name)) and name == frame.columns[-1]:
+                # pandas' name for the empty field after a separator that ends every line: said as that
+                # (a file fuzz, 2026-12-07, was told of a column 'Unnamed: 21' it never wrote).
+                raise DataError(f"{source} ends every line with a separator, which reads as an empty last column "
+                                f"(pandas names it {name!r}): remove the trailing separators, or drop it "
+                                f"(drop=[{name!r}]).", param="drop")
             raise DataError(
                 f"Column {name!r} in {source} is empty in every row; drop it (drop=[{name!r}]) or fill it.",
                 param="drop"
