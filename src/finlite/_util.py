@@ -340,11 +340,15 @@ def check_instance(value: Any, types: type | tuple[type, ...], owner: str, name:
                           param=name)
 
 
-def separator_hint(header: list[str]) -> str | None:
-    """Why a CSV header read as one column, when it holds another separator (``;``, ``|`` or a tab)."""
-    other = next((sep for sep in ";|\t" if len(header) == 1 and sep in header[0]), None)
+def separator_hint(header: list[str], read_with: str = ",") -> str | None:
+    """Why a CSV header read as one column, when it holds another separator than ``read_with``
+    (the one the file was read with: ``;``, ``|`` or a tab; for a .tsv, read with tabs, a comma)."""
+    other = next((sep for sep in ";|\t," if len(header) == 1 and sep in header[0] and sep != read_with), None)
     if other is None:
         return None
+    if other == ",":  # a comma-separated file named .tsv (a file fuzz, 2026-12-07: "target not in the file")
+        return ("reads as one column whose name holds commas: the file seems comma-separated, and finlite reads "
+                "tabs from a .tsv. Name it .csv (commas are read from .csv files), or write it with tabs")
     if other == "\t":  # a tab-separated file named .csv: renaming it is the whole fix
         return ("reads as one column whose name holds a tab: the file seems tab-separated, and finlite reads "
                 "commas from a .csv. Name it .tsv (tabs are read from .tsv files), or write it with commas")
@@ -445,6 +449,10 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     if head is None:
         return None
     gz = path.name.lower().endswith(".gz")
+    if gz and not head.startswith(b"\x1f\x8b"):
+        # "could not be read: Not a gzipped file (b'st')" named no fix (a file fuzz, 2026-12-07).
+        return ("the file is named .gz but is not gzip-compressed; name it .csv if it is plain CSV text, or compress "
+                "it (gzip FILE.csv makes FILE.csv.gz)")
     if head.startswith(b"\x1f\x8b") and not gz:
         # Not ".tsv.gz": finlite reads no such name (the advice led to another refusal: a walk-through).
         return ("the file is gzip-compressed; name it .csv.gz, which finlite reads as such (a tab-separated one: "
@@ -631,6 +639,9 @@ class _BoundedReader(io.RawIOBase):
             # "Truncated compressed stream", exit 2: so does this, naming the file.
             if isinstance(exc, OSError) and exc.filename:
                 raise
+            if self.count == 0 and isinstance(exc, OSError) and "Not a gzipped file" in str(exc):
+                raise DataError(f"Data file {str(self.path)!r} is named .gz but is not gzip-compressed; name it .csv "
+                                "if it is plain CSV text, or compress it (gzip FILE.csv makes FILE.csv.gz).") from exc
             raise DataError(f"Data file {str(self.path)!r} is not a complete gzip stream ({exc or type(exc).__name__}): "
                             "it was cut short or damaged. Copy it again, or write the table uncompressed or as "
                             "Parquet.") from exc

@@ -673,6 +673,25 @@ def test_a_csv_with_another_separator_is_named_as_such(tmp_path: Path, text: str
         read_table(path)
 
 
+def test_a_file_named_otherwise_than_it_is_written_says_which(tmp_path: Path, german: pd.DataFrame) -> None:
+    """A comma-separated file named .tsv was "Target column not in" a one-column list, and a plain
+    CSV named .csv.gz "could not be read: Not a gzipped file (b'st')" (a file fuzz, 2026-12-07):
+    each is said as the naming it is, with the fix; the same at scoring (the gzip stream reader)."""
+    (tmp_path / "comma.tsv").write_text(german.to_csv(index=False))
+    with pytest.raises(DataError, match=r"comma\.tsv' reads as one column whose name holds commas: the file seems "
+                                        r"comma-separated, and finlite reads tabs from a \.tsv\. Name it \.csv"):
+        read_table(tmp_path / "comma.tsv")
+    (tmp_path / "plain.csv.gz").write_text(german.to_csv(index=False))
+    with pytest.raises(DataError, match=r"plain\.csv\.gz' is not CSV text: the file is named \.gz but is not "
+                                        r"gzip-compressed; name it \.csv"):
+        read_table(tmp_path / "plain.csv.gz")
+    from finlite._util import open_bounded_gzip
+
+    with pytest.raises(DataError, match=r"plain\.csv\.gz' is named \.gz but is not gzip-compressed"), \
+            open_bounded_gzip(tmp_path / "plain.csv.gz", 1 << 20) as stream:
+        stream.read()
+
+
 @pytest.mark.parametrize("twin", ["creditability ", " creditability", "Creditability", "creditability\t",
                                   "creditability\u00a0"])
 def test_a_copy_of_the_target_under_a_variant_of_its_name_is_refused(german: pd.DataFrame, twin: str) -> None:

@@ -453,7 +453,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
             # by block, SBA's ApprovalFY came out as integers in some rows and text in others
             # (years, and "1976A" in a few rows). On SBA (179 MB) both take about 2 s and 0.8 GB.
             names = _check_unique_header(path, sep)
-            hint = separator_hint(names)
+            hint = separator_hint(names, sep)
             if hint is not None:  # a European export (';', decimal commas) or tabs in a .csv: not "extra fields"
                 raise DataError(f"Data file {str(path)!r} {hint}.")
             options = _text_options(names, text_columns)

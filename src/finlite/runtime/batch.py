@@ -819,7 +819,7 @@ def _csv_where(path: Path, error: BaseException | None = None) -> str:
             first = delimiter.join(fields)
             if len(fields) <= 2 and is_sep_line(first):
                 return f": {sep_line_refusal(path, first).rstrip('.')}"
-            hint = separator_hint(fields)
+            hint = separator_hint(fields, delimiter)
             if hint is not None:
                 return f": {hint}"
             continue
@@ -1053,7 +1053,7 @@ def _check_columns(src: Path, names: list[str], fields: list[str], ids: list[str
         raise DataError(f"{str(src)!r} has {len(twice)} column name(s) more than once: {', '.join(map(repr, twice))}. "
                         "Each column the model reads must appear once; rename or drop the extra column.")
     absent = [c for c in fields if c not in names]
-    hint = separator_hint(names) if absent else None
+    hint = separator_hint(names, _delimiter(src)) if absent else None
     if hint is not None:
         raise DataError(f"{str(src)!r} {hint}.")
     if absent and src.name.lower().endswith(_CSV) and len(absent) > len(fields) // 2:
