@@ -327,18 +327,22 @@ _WITH_UNIT = re.compile(r"^\s*[-+]?\d[\d.,]*\+?\s*(months?|mos?|yrs?|years?|days
                         r"pct|percent|usd|eur|gbp|dollars?|k)\.?\s*$", re.IGNORECASE)
 
 
-def text_advice(text: object, money: bool = False) -> str:
+def text_advice(text: object, rule: bool | str = False) -> str:
     """What to do about ``text`` in a numeric column: "write plain numbers" for a number written
     for people (thousands separators, a currency sign, a percent sign), where "fix or blank those
     values" sent users to blank 88 % of a loan book's amounts, which then scored as the training
     median, exit 0 (a nightly run's walk-through, 2026-12-05); "fix or blank those values" otherwise.
-    ``money``: training read the column's amounts as text ("$1,169.00"), so the advice is that form,
-    not "no thousands separator or currency sign", which training itself had (a file fuzz,
-    2026-12-07)."""
-    if money and isinstance(text, str) and re.search(r"\d", text):
-        return ("write the amounts in the form training read them ('$' before the number if any, ',' between groups "
-                "of three digits and '.' as the decimal point: 1169, 1,169.00 or $1,169.00; not a decimal comma or "
-                "another currency sign); blank only a value that is truly unknown")
+    ``rule``: the text rule the column's values are read with ("money", "percent", or True for
+    either: :mod:`finlite._money`), whose form is the advice, not "no thousands separator or
+    currency sign", which the column's other values have (a file fuzz and a review, 2026-12-07)."""
+    if rule and isinstance(text, str) and re.search(r"\d", text):
+        if rule == "percent" or (rule is True and "%" in text):
+            return ("write the percentages in the form the column's other values take ('.' as the decimal point, "
+                    "a '%' after the number or none: 12.5% or 12.5; not a decimal comma); blank only a value that "
+                    "is truly unknown")
+        return ("write the amounts in the form the column's other values take ('$' before the number if any, ',' "
+                "between groups of three digits and '.' as the decimal point: 1169, 1,169.00 or $1,169.00; not a "
+                "decimal comma or another currency sign); blank only a value that is truly unknown")
     if isinstance(text, str) and _FORMATTED.match(text) and re.search(r"[,$€£¥%'\s\u00a0\u202f]", text.strip()):
         return ("write plain numbers there, as in training (no thousands separator, currency sign or %: 1169, not "
                 "'1,169'); blank only a value that is truly unknown")

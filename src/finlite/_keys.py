@@ -90,11 +90,13 @@ NOT_ONE_VALUE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray
 
 
 def is_missing_marker(value: Any) -> bool:
-    """pandas' NA and NaT, and a Decimal (quiet) NaN: missing, as pandas and Arrow read them in a column
-    (checked by type name, as this module does not import pandas)."""
+    """pandas' NA and NaT, numpy's NaT, and a Decimal (quiet) NaN: missing, as pandas and Arrow read
+    them in a column (checked by type name, as this module does not import pandas)."""
     kind = type(value)
     if kind.__name__ in ("NAType", "NaTType") and kind.__module__.startswith("pandas"):
         return True
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))  # a DataFrame reads it blank; a record refused it as a date (a review)
     return isinstance(value, Decimal) and value.is_qnan()  # sNaN is no number at all: refused
 
 

@@ -196,8 +196,14 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
                           booked_dt=rng.integers(42_000, 43_000, n) + 0.25,
                           application_month=rng.choice([201503, 201612, 201701], n),
                           snapshot_date=rng.choice([20150331, 20161231], n),
-                          customer_number=rng.permutation(n) + 5_000_000, AccountNo=rng.permutation(n),
-                          loan_nr=rng.permutation(n))
+                          customer_number=rng.permutation(n) + 5_000_000,
+                          # A panel's account numbers repeat (ten months each): no unique-integer rule drops them.
+                          AccountNo=np.repeat(rng.permutation(n // 10) + 70_000, 10), loan_nr=np.repeat(np.arange(n // 5), 5),
+                          # Counts named so stay numbers; amounts and turnover named with a date word stay too.
+                          txn_no=rng.integers(0, 40, n), card_no=rng.integers(1, 5, n),
+                          principal_paid_to_date=rng.integers(20_000, 60_000, n),
+                          loan_amount_at_booking_date=rng.integers(19_000, 70_000, n),
+                          dt_turnover=rng.integers(20_000, 50_000, n))
     schema = infer_schema(frame, "creditability")
     assert {"application_date", "booked_dt", "application_month", "snapshot_date", "customer_number", "AccountNo",
             "loan_nr"} <= set(schema.drop)
@@ -213,8 +219,10 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
     assert any("'snapshot_date' dropped as a date: its numbers read as years, months and days" in n for n in schema.notes)
     assert any(n == "column 'customer_number' dropped as an identifier (named like one); pass --numeric "
                "customer_number to use it" for n in schema.notes)
+    assert {"txn_no", "card_no", "principal_paid_to_date", "loan_amount_at_booking_date", "dt_turnover"} <= \
+        set(schema.numeric)
     # German credit's own columns stay (duration_in_month: 4 to 72 months; number_of_existing_credits...).
-    assert len(schema.numeric) == 7 and len(schema.categorical) == 13
+    assert len(schema.numeric) == 7 + 5 and len(schema.categorical) == 13
     # Named numeric, a column is read as asked; numbers outside a date's forms, or a name that says no date, stay.
     assert "application_date" in infer_schema(frame, "creditability", numeric=["application_date"]).numeric
     kept = infer_schema(german.assign(application_date=rng.integers(1, 400, n), credit_month=rng.integers(42_000, 43_000, n),

@@ -224,8 +224,8 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
                              "or blank), purpose 700 (70.0%; all empty or blank)")
     assert notes[1] == ("warning: column 'job' is empty or blank in 58% of the rows, which training never saw "
                                 "(those rows are scored as an unseen category); a feed may have lost its values. Check "
-                                "it before using these decisions ('finlite score --max-blank-share fails a run beyond a "
-                                "share).")
+                                "it before using these decisions ('finlite score --max-blank-share' fails a run beyond "
+                                "a share).")
     assert notes[2].startswith("warning: column 'purpose' is empty or blank in 70% of the rows, which training")
     assert not any("coded otherwise" in note for note in summary.notes)
     # Both parts, each a tenth of the rows or more: each said.
@@ -235,8 +235,8 @@ def test_empty_categories_are_told_apart_from_new_ones(exported_dir: Path, germa
     assert both.unseen["purpose"] == 700 and both.unseen_empty["purpose"] == 400
     assert ("warning: column 'purpose' is empty or blank in 40% of the rows and holds categories training never saw in "
             "30%; a feed may have lost values, and it may be coded otherwise than in training (codes for labels, another "
-            "spelling). Check it before using these decisions ('finlite score --max-unseen-share and "
-            "--max-blank-share fail a run beyond a share).") in both.notes
+            "spelling). Check it before using these decisions ('finlite score --max-unseen-share' and "
+            "'--max-blank-share' fail a run beyond a share).") in both.notes
     record = json.loads(pq.read_metadata(tmp_path / "out.parquet").metadata[RUN_KEY.encode()])
     assert record["unseen_empty"] == summary.unseen_empty and record["unseen"]["purpose"] == 700
     assert summary.to_dict()["unseen_empty"] == summary.unseen_empty
@@ -787,7 +787,7 @@ def test_max_unseen_share_stops_a_run_on_a_recoded_column(exported_dir: Path, ge
     # The run's warning names the limit that stops it.
     warned = CliRunner().invoke(app, ["score", str(exported_dir), str(tmp_path / "recoded.parquet"), "-o",
                                       str(tmp_path / "warned.parquet")])
-    assert warned.exit_code == 0 and "'finlite score --max-unseen-share fails a run beyond a share)" in warned.stderr
+    assert warned.exit_code == 0 and "('finlite score --max-unseen-share' fails a run beyond a share)" in warned.stderr
 
 
 def test_a_runs_decision_rate_is_set_beside_the_operating_points() -> None:

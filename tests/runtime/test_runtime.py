@@ -1163,7 +1163,9 @@ def test_an_amount_column_refused_at_scoring_is_advised_the_form_training_read(t
     2026-12-07): the advice is the form training read, on the DataFrame and file paths."""
     from finlite._finite import text_advice
 
-    assert text_advice("€1,169.00", True).startswith("write the amounts in the form training read them ('$' before")
+    assert text_advice("€1,169.00", "money").startswith("write the amounts in the form the column's other values "
+                                                        "take ('$' before")
+    assert text_advice("12,5 %", "percent").startswith("write the percentages in the form the column's other values")
     assert text_advice("n/a", True) == "fix or blank those values"  # no digit: no amount to rewrite
     rng = np.random.default_rng(0)
     train = pd.DataFrame({"amount": [f"${v:,.2f}" for v in rng.integers(500, 20_000, 400)],
@@ -1173,7 +1175,7 @@ def test_an_amount_column_refused_at_scoring_is_advised_the_form_training_read(t
     encoder = Encoder(pre.to_dict())
     rows = train.drop(columns="y").head(30).copy()
     rows.loc[3, "amount"] = "€1,169.00"
-    advice = r"write the amounts in the form training read them \('\$' before the number if any"
+    advice = r"write the amounts in the form the column's other values take \('\$' before the number if any"
     with pytest.raises(DataError, match=rf"Numeric column 'amount' .*holds the text '€1,169\.00' at row 4 .*; {advice}"):
         encoder.prepare_arrow(pa.Table.from_pandas(rows, preserve_index=False), source="book.csv")
     with pytest.raises(DataError, match=rf"Numeric column 'amount' .*holds the text '€1,169\.00'.*; {advice}"):
@@ -1205,7 +1207,9 @@ def test_frames_fail_closed_whatever_their_dtypes(exported_dir: Path, german: pd
     with pytest.raises(DataError, match=r"Column 'purpose' of the DataFrame is blank at row label 5, and training"):
         strict.predict_score(one)
     for bad, what in ((rows["purpose"].iloc[0].encode(), "bytes"), ((rows["purpose"].iloc[0],), "tuple")):
-        cells = rows.assign(purpose=[bad, *rows["purpose"].iloc[1:]]).astype({"purpose": "category"})
+        column = pd.Series([None, *rows["purpose"].iloc[1:]], dtype=object)
+        column.iloc[0] = bad  # set apart: pandas reads a list holding a tuple as rows of a 2-D array
+        cells = rows.assign(purpose=column.astype("category"))
         with pytest.raises(DataError, match=rf"Column 'purpose' in the DataFrame holds {what} .* at row 1; the model "
                                             r"needs one category"):
             predictor.predict_score(cells)
@@ -1228,7 +1232,17 @@ def test_frames_fail_closed_whatever_their_dtypes(exported_dir: Path, german: pd
         with pytest.raises(RecordErrors, match=r"field 'purpose': expected a category \(text or number\), got a date "
                                                r"or time"):
             predictor.score_record({**record, "purpose": date})
-    assert predictor.score_record({**record, "purpose": pd.NaT}) == predictor.score_record({**record, "purpose": None})
+    blank_purpose = predictor.score_record({**record, "purpose": None})
+    assert predictor.score_record({**record, "purpose": pd.NaT}) == blank_purpose
+    assert predictor.score_record({**record, "purpose": np.datetime64("NaT")}) == blank_purpose  # blank, as in a frame
+    mixed = rows.astype({"purpose": object})
+    mixed.loc[2, "purpose"] = datetime.date(2020, 1, 1)  # a date among text: refused as the record path refuses it
+    with pytest.raises(DataError, match=r"Categorical column 'purpose' in the DataFrame holds a date or time "
+                                        r"\(2020-01-01\) at row 3, but the model was trained on categories"):
+        predictor.predict_score(mixed)
+    with pytest.raises(RecordErrors, match=r"field 'purpose': expected a category \(text or number\), got "
+                                           r"Decimal\('sNaN'\), a signalling NaN"):
+        predictor.score_record({**record, "purpose": Decimal("sNaN")})  # it was keyed as the text "sNaN"
     # A numpy datetime64 before a float32 in an object column killed the process inside pyarrow's
     # conversion (SIGSEGV): such a column goes to pandas, which names the value. Run apart, so a
     # crash fails this test and not the whole session.

@@ -627,10 +627,20 @@ def _refuse_dates(series: pd.Series, part: _Categorical | _Valued, source: str) 
     # Days and instants only: a period ('2024Q4') or a duration ('1 days') keys as its own text.
     temporal = pd.api.types.is_datetime64_any_dtype(dtype)
     if not temporal and pd.api.types.is_object_dtype(dtype):
-        first = series.first_valid_index()
         stamp = (datetime.date, np.datetime64)  # datetime.datetime and pandas' Timestamp are dates
-        temporal = first is not None and isinstance(series[first], stamp) \
-            and all(isinstance(v, stamp) for v in series.dropna().unique())
+        distinct = series.dropna().unique()
+        dated = [v for v in distinct if isinstance(v, stamp)]
+        temporal = bool(dated) and len(dated) == len(distinct)
+        if dated and not temporal and date_column_refusal(str(series.name), "", [*part.categories, *part.other],
+                                                          source) is not None:
+            # A date among text: a record refuses it, so does this (it scored as an unseen category:
+            # a review, 2026-12-07).
+            from finlite._finite import frame_row
+
+            row = int(np.flatnonzero(series.map(lambda v: isinstance(v, stamp)).to_numpy(dtype=bool))[0])
+            raise DataError(f"Categorical column {series.name!r} in {source} holds a date or time "
+                            f"({series.iloc[row]!s}) at {frame_row(series.index, row)}, but the model was trained on "
+                            "categories that no date or time reads as: send the value as in training.")
     if temporal:
         refusal = date_column_refusal(str(series.name), str(dtype), [*part.categories, *part.other], source,
                                       part.categories)

@@ -37,8 +37,11 @@ _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "
 # number_of_existing_credits, nor a bare "number").
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)"
                       r"|(^|[_\s.-])(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|"
-                      r"applicant|application|reference|ref|case|transaction|txn)[_\s.-]?(number|no|num|nr)$",
+                      r"applicant|application|reference|ref|case|transaction|txn)[_\s.-]?(number|no|nr)$",
                       re.IGNORECASE)
+#: Distinct values a number column named like an account's number needs to be taken for one (a
+#: count, txn_no of 0 to 40, repeats: a review, 2026-12-07): a panel's accounts repeat per month.
+_NUMBER_ID_VALUES = 100
 # A month's name or its abbreviation, and nothing longer: "Octane 91" and "Novated 36" were read as
 # dates when any word beginning with a month's letters was one (a review, 2026-12-05).
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -352,7 +355,7 @@ def numeric_column(series: pd.Series, column: str, source: str,
             raise DataError(
                 f"Numeric column {column!r} in {source} holds the text {shown(series.iloc[row])} at "
                 f"{frame_row(series.index, row)} ({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'}); "
-                f"{text_advice(series.iloc[row], bool(money) and money != PERCENT)}{fix}."
+                f"{text_advice(series.iloc[row], money)}{fix}."
             )
         values = np.append(parsed.to_numpy(dtype="float64", na_value=np.nan), np.nan)[take]
     low, high = (-F32_MAX, F32_MAX) if standardise is None else value_bounds(*standardise)
@@ -437,6 +440,9 @@ def _pick_positive(keys: Sequence[str], counts: dict[str, int], target: str = "t
 _DATE_WORDS = frozenset({"date", "dt", "month", "yyyymm", "yyyymmdd"})
 #: Excel's day numbers of 1950-01-01 and 2099-12-31 (day 0 is 1899-12-30).
 _EXCEL_DAYS = (18_264, 73_050)
+#: Words of an amount's name: a number named so is no date, whatever date word it holds.
+_AMOUNT_WORDS = frozenset({"amount", "amt", "balance", "bal", "principal", "paid", "payment", "turnover", "sum",
+                           "total", "value", "count", "cnt", "loss", "fee", "fees", "income", "limit", "exposure"})
 #: Values a column needs before its numbers are taken for dates (a handful could be anything).
 _DATE_MIN_VALUES = 20
 
@@ -472,7 +478,17 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
             return (f"column {name!r} dropped as a date: its numbers read as years, months and days ({example:.0f} "
                     f"is {days.iloc[0]:%Y-%m-%d}); " + keep.format(how="pd.to_datetime(column.astype(str), "
                                                                       "format='%Y%m%d')"))
-    if words & {"date", "dt"} and _EXCEL_DAYS[0] <= values.min() and values.max() <= _EXCEL_DAYS[1]:
+    from finlite._protected import _ordered_words
+
+    ordered = _ordered_words(str(name))
+    last_word = ordered[-1] if ordered else ""
+    # The date is the name's head ("application_date", "BookedDt"), no amount "to date", no
+    # quantity: loan_amount_at_booking_date and principal_paid_to_date of 19,000 to 70,000 were
+    # dropped as dates, and dt_turnover, a debit turnover (a review, 2026-12-07).
+    dated = last_word in ("date", "dt") and (len(ordered) < 2 or ordered[-2] != "to") \
+        and not set(ordered) & _AMOUNT_WORDS
+    horizon = (pd.Timestamp.now() + pd.DateOffset(years=30) - pd.Timestamp("1899-12-30")).days
+    if dated and _EXCEL_DAYS[0] <= values.min() and values.max() <= min(_EXCEL_DAYS[1], horizon):
         day = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(example))
         return (f"column {name!r} dropped as a date: its numbers read as a spreadsheet's day numbers ({example:g} is "
                 f"{day:%Y-%m-%d} in Excel's count); " + keep.format(how="pd.to_datetime(column, unit='D', "
@@ -488,8 +504,11 @@ def identifier_name(name: str) -> bool:
 def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
     if _ID_NAME.search(name):
-        keep = "--numeric" if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
-            else "--categorical"
+        number = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if number and not re.search(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", name, re.IGNORECASE) \
+                and series.nunique() < min(_NUMBER_ID_VALUES, max(len(series) // 2, 2)):
+            return None  # card_no of 1 to 5: a count, not an account's number
+        keep = "--numeric" if number else "--categorical"
         return f"column {name!r} dropped as an identifier (named like one); pass {keep} {shell_word(name)} to use it"
     if pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series):
         n = len(series)
@@ -545,9 +564,10 @@ _FOREIGN_AMOUNT = re.compile(
     r"|^[-+]?\$[\s\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a space
     # "$" after the number ("1,169$"), and amounts abbreviated ("$1.2K", "$3.5M", "12K"): a column
     # of them was dropped as an identifier, or encoded as 900 categories, with no word of amounts
-    # (a file fuzz, 2026-12-07). "M" alone could be months ("36M"), so it needs the "$".
+    # (a file fuzz, 2026-12-07). Only after "$": "36M" may be months, and "10k"/"20k" an income
+    # band or a mileage, which stay categories (a review, 2026-12-07).
     r"|^[-+]?[0-9][0-9.,]*\s*\$$"
-    r"|^[-+]?\$\s*[0-9][0-9.,]*\s?(?:k|m|mm|mn|bn)$|^[-+]?[0-9][0-9.,]*\s?(?:k|bn)$"
+    r"|^[-+]?\$\s*[0-9][0-9.,]*\s?(?:k|m|mm|mn|bn)$"
     r"|^[0-9][0-9.,]*[0-9]-$"
     r"|^-?[0-9]+(?:,[0-9]+)?\s?%$"
     r"|^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+),[0-9]{2}$"

@@ -2165,10 +2165,11 @@ def unseen_notes(unseen: dict[str, int], rows: int, empty: Mapping[str, int] | N
                     f"{new / rows:.0%}; a feed may have lost values, and {recoded}")
         # The limit that stops a nightly run on it (a data engineer's walk-through, 2026-12-07: an
         # upper-cased column was 100 % unseen, 40 decisions moved, and nothing could fail the run but CSI).
-        limit = ("--max-blank-share fails" if new < 0.1 * rows else "--max-unseen-share fails" if blank < 0.1 * rows
-                 else "--max-unseen-share and --max-blank-share fail")
-        notes.append(f"warning: column {name!r} {said}. Check it before using these decisions ('finlite score "
-                     f"{limit} a run beyond a share).")
+        limit = ("'finlite score --max-blank-share' fails" if new < 0.1 * rows else
+                 "'finlite score --max-unseen-share' fails" if blank < 0.1 * rows else
+                 "'finlite score --max-unseen-share' and '--max-blank-share' fail")
+        notes.append(f"warning: column {name!r} {said}. Check it before using these decisions ({limit} a run beyond "
+                     "a share).")
     return notes
 
 

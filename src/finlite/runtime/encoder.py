@@ -87,8 +87,20 @@ class RecordErrors(DataError):
 _DATES = (datetime.date, np.datetime64)
 
 
+def _refused_category(value: Any, dateless: bool) -> bool:
+    """Whether a record's ``value`` (not a training key as given) is refused in a category field
+    besides :data:`NOT_ONE_VALUE`: a date or time where no training value reads as one (``dateless``),
+    as a date-typed column is; a signalling ``Decimal("sNaN")``, which a DataFrame refuses and the
+    record path keyed as the text "sNaN" (a review, 2026-12-07). Missing markers (NaT) stay blank."""
+    if isinstance(value, Decimal):
+        return value.is_snan()
+    return dateless and isinstance(value, _DATES) and not is_missing_marker(value)
+
+
 def _not_a_category(value: Any) -> str:
     """Why a record's ``value`` is refused in a category field."""
+    if isinstance(value, Decimal):
+        return f"expected a category (text or number), got {value!r}, a signalling NaN that is no value"
     if isinstance(value, _DATES):
         return (f"expected a category (text or number), got a date or time ({type(value).__name__}), and no "
                 "training value of this field reads as one; send the value as in training")
@@ -313,8 +325,7 @@ class Encoder:
             # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
             col = columns.get(value) if type(value) is str else None
             if col is None:
-                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _DATES) and name in self._dateless
-                                                         and not is_missing_marker(value)):
+                if isinstance(value, NOT_ONE_VALUE) or _refused_category(value, name in self._dateless):
                     self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
@@ -336,8 +347,7 @@ class Encoder:
                 continue
             looked_up = lookup.get(value) if type(value) is str else None
             if looked_up is None:
-                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _DATES) and name in self._dateless
-                                                         and not is_missing_marker(value)):
+                if isinstance(value, NOT_ONE_VALUE) or _refused_category(value, name in self._dateless):
                     self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
@@ -412,7 +422,9 @@ class Encoder:
             hint = " (send null for an unknown value)" if text in CSV_MISSING else ""
             self._fail(errors, FieldError(index, name, f"expected a number, got the text {value!r}{hint}", "type"))
             return math.nan
-        self._fail(errors, FieldError(index, name, f"expected a number, got {type(value).__name__}", "type"))
+        said = repr(value) + ", a signalling NaN" if isinstance(value, Decimal) and value.is_snan() else \
+            type(value).__name__
+        self._fail(errors, FieldError(index, name, f"expected a number, got {said}", "type"))
         return math.nan
 
     def encode_records(self, records: Sequence[Mapping[str, Any]], source: str = "the records",
@@ -651,13 +663,13 @@ class Encoder:
     @staticmethod
     def _arrow_numbers(column: Any, name: str, first_row: int, source: str, pa: Any, pc: Any,
                        money: bool | str = False, *, borrow: bool = False,
-                       span: tuple[float, float] | None = None, left_by_money: bool = False) -> np.ndarray:
+                       span: tuple[float, float] | None = None, left_by_money: bool | str = False) -> np.ndarray:
         """A numeric column's values as float64 (NaN where blank; a new array, the caller's to
         change), refusing text that is no number; ``money``: the rule text is read with first
         (MONEY, PERCENT, or True for either). With ``borrow``, a float64 column and an int64
         one with no blank come back as Arrow holds them (read-only views, int64 for the latter: no
-        copy and no conversion pass over the chunk). ``left_by_money``: the text left over after the
-        money rule, whose refusal advises the form training read."""
+        copy and no conversion pass over the chunk). ``left_by_money``: the text left over after
+        that rule, whose refusal advises the rule's form (:func:`finlite._finite.text_advice`)."""
         kind = column.type
         if pa.types.is_null(kind):  # a chunk where the column is empty in every row
             return np.full(len(column), np.nan)
@@ -693,7 +705,7 @@ class Encoder:
                     return amounts
                 rest = Encoder._arrow_numbers(pc.if_else(_arrownp.from_numpy(matched, pa.bool_()),
                                                          _arrownp.null(text.type), text),
-                                              name, first_row, source, pa, pc, left_by_money=money != PERCENT)
+                                              name, first_row, source, pa, pc, left_by_money=money)
                 return np.where(matched, amounts, rest)
             parsed: np.ndarray | None
             try:
