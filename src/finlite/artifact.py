@@ -404,7 +404,9 @@ class Artifact:
         # Every window's inputs at once are `window` copies of the scaled features (3.1 GB for
         # 1,000 stocks over 10 years): gathered a block at a time instead. The blocks are the
         # rows Task.scores calls the model on (SCORE_CHUNK), so the forecasts are the same bits.
-        stream = market.window_stream(history, source)
+        # A trained model's window is fixed: a short history is not told to "use a shorter window
+        # (--window)", the trainer's advice (a cross-path fuzz, 2026-12-07; the Predictor's words).
+        stream = market.window_stream(history, source, fixed_window="The model's window is fixed")
         task = self._task()
         scores = in_score_chunks(len(stream), lambda start, stop: task.scores(self.model, stream.block(start, stop)))
         check_scores(scores, source)

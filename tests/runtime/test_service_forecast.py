@@ -224,6 +224,11 @@ def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Pat
     jumped.loc[jumped.index[-1], "close"] *= 20
     with pytest.raises(DataError, match=r"holds several assets \(column 'ticker'\); forecast\(\) answers for one"):
         Predictor(out).forecast(jumped)
+    # ... and so is a second asset too short to forecast: its rows were named, as if AAA's history
+    # needed more of them (a cross-path fuzz, 2026-12-07).
+    short = pd.concat([both[both["ticker"] == "AAA"], both[both["ticker"] == "BBB"].tail(3)])
+    with pytest.raises(DataError, match=r"holds several assets \(column 'ticker'\); forecast\(\) answers for one"):
+        Predictor(out).forecast(short)
     # Ids as the price reader reads them: "BBB " is BBB, but one id written two ways is refused
     # (two histories would be joined into one; a review, 2026-12-04).
     spaced = both[both["ticker"] == "BBB"].assign(ticker="BBB ")
@@ -236,3 +241,46 @@ def test_a_history_of_several_assets_is_refused_in_the_api_s_terms(tmp_path: Pat
     answer = client.post("/predict", json={"history": _history(blank)}, headers=AUTH)
     assert answer.status_code == 422 and "several assets" not in answer.json()["detail"][0]["msg"]
     assert re.search(r"'ticker'.* empty at row 40", answer.json()["detail"][0]["msg"]), answer.json()
+
+
+def test_columns_the_model_does_not_read_are_checked_as_the_predictor_checks_them(
+        forecast_client: TestClient, forecast_dir: Path, prices: pd.DataFrame) -> None:
+    """serve dropped the columns a model does not read before the forecaster saw them, so it
+    forecast histories the Predictor and score refuse (an 'open' of 0.0, null or text; a column of
+    another length; "meta": 5), each answered 200 (a cross-path fuzz, 2026-12-07)."""
+    from finlite.errors import DataError
+
+    history = _history(prices.tail(WARMUP + 5))
+    n = len(history["date"])
+    predictor = Predictor(forecast_dir)
+    cases = {"open 0.0": {"open": [0.0] * n}, "open null": {"open": [None] * n},
+             "open -1": {"open": [-1.0] * n}, "open text": {"open": ["x"] * n}}
+    for name, extra in cases.items():
+        with pytest.raises(DataError, match=r"'open'"):
+            predictor.forecast({**history, **extra})
+        answer = forecast_client.post("/predict", json={"history": {**history, **extra}}, headers=AUTH)
+        assert answer.status_code == 422 and "'open'" in answer.text, (name, answer.text)
+    rows = [{**row, "open": 0.0} for row in prices.tail(WARMUP + 5).to_dict("records")]
+    as_rows = forecast_client.post("/predict", json={"history": rows}, headers=AUTH)
+    assert as_rows.status_code == 422 and "'open'" in as_rows.text
+    scalar = forecast_client.post("/predict", json={"history": {**history, "meta": 5}}, headers=AUTH)
+    assert scalar.status_code == 422 and scalar.json()["detail"][0]["loc"] == ["body", "history", "meta"]
+    shorter = forecast_client.post("/predict", json={"history": {**history, "open": history["close"][:-1]}},
+                                   headers=AUTH)
+    assert shorter.status_code == 422 and "'open' holds" in shorter.text
+    # A good price column the model does not read changes nothing.
+    fine = forecast_client.post("/predict", json={"history": {**history, "open": history["close"]}}, headers=AUTH)
+    assert fine.status_code == 200 and fine.json()["forecast"] == pytest.approx(predictor.forecast(history)["forecast"])
+
+
+def test_a_short_history_to_a_loaded_forecaster_is_told_the_window_is_fixed(forecast_dir: Path,
+                                                                            prices: pd.DataFrame) -> None:
+    """finlite.load(...).forecast of a short history advised "Use a shorter window (--window)", the
+    trainer's advice, where the Predictor, serve and score say the window is fixed (a cross-path
+    fuzz, 2026-12-07)."""
+    import finlite
+    from finlite.errors import DataError
+
+    with pytest.raises(DataError, match=rf"The model's window is fixed: give at least {WARMUP + 1} rows") as caught:
+        finlite.load(forecast_dir).forecast(prices.tail(WARMUP))
+    assert "--window" not in str(caught.value)

@@ -1121,12 +1121,20 @@ class Predictor:
         if id_column is not None:
             # Several assets are refused before any of them is read into windows: an error about
             # another asset's rows sent the caller to fix data it need not send (a review, 2026-12-06).
-            history = market.table(self._history(history), source or "the price history",
-                                   fixed_window="The model's window is fixed", content_hash=False)
-            if len(history.assets(market.spec.date_column, id_column)) > 1:
-                raise DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
+            several = DataError(f"{source or 'The price history'} holds several assets (column {id_column!r}); "
                                 "forecast() answers for one asset. Pass one asset's rows, or use forecast_all().",
                                 param="history")
+            try:
+                history = market.table(self._history(history), source or "the price history",
+                                       fixed_window="The model's window is fixed", content_hash=False)
+            except DataError:
+                # The reader refuses another asset's short rows first, which sent the caller to fix
+                # data it need not send (a cross-path fuzz, 2026-12-07): several ids are said as that.
+                if _several_ids(history, id_column):
+                    raise several from None
+                raise
+            if len(history.assets(market.spec.date_column, id_column)) > 1:
+                raise several
         result = self.forecast_windows(self._windows(history, source, last_only=True), source=source)
         n = len(result["date"])
         if n == 0:
@@ -1560,6 +1568,17 @@ def _pandas() -> Any:
     import pandas
 
     return pandas
+
+
+def _several_ids(history: Any, column: str) -> bool:
+    """Whether a history (a DataFrame or a dict of lists) names more than one asset in ``column``,
+    its ids read as text, stripped, blanks left out."""
+    try:
+        values = history[column]
+        ids = values.tolist() if hasattr(values, "tolist") else list(values)
+    except (KeyError, TypeError, IndexError):
+        return False
+    return len({str(v).strip() for v in ids if v is not None and str(v).strip() and v == v}) > 1
 
 
 def _label(value: Any) -> str:

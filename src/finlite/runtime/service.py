@@ -1040,8 +1040,10 @@ class _HistoryError(Exception):
 
 
 def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int) -> tuple[dict[str, list[Any]], int]:
-    """The ``history`` of a /predict body as a dict of equally long lists of ``columns`` (extra
-    columns dropped), and its row count.
+    """The ``history`` of a /predict body as a dict of equally long lists of ``columns`` and of
+    any other column sent (checked by the forecaster as a DataFrame's are: a price-named column the
+    model does not read must hold prices too; they were dropped here, so serve forecast histories
+    every other path refuses: a cross-path fuzz, 2026-12-07), and its row count.
 
     Accepted: ``{"history": {"date": [...], "close": [...], ...}}`` or ``{"history": [{"date": ...,
     "close": ...}, ...]}``. Values are checked by the forecaster itself (dates, numbers, order).
@@ -1083,6 +1085,14 @@ def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int)
                     raise refuse([i, c], f"row {i + 1} has no {c!r} value; every row needs {', '.join(columns)}",
                                  "missing")
                 out[c].append(row[c])
+            for c in row:  # another column: null in the rows that lack it, as a DataFrame of the rows holds it
+                if c not in out:
+                    out[c] = [None] * i
+                if c not in columns:
+                    out[c].append(row[c])
+            for values in out.values():
+                if len(values) == i:
+                    values.append(None)
         return out, len(history)
     if not isinstance(history, dict):
         raise refuse([], f"expected an object of columns ({', '.join(columns)}) holding lists of values, or a list "
@@ -1093,11 +1103,13 @@ def _read_history(payload: Mapping[str, Any], columns: list[str], max_rows: int)
         if not isinstance(history[c], list):
             raise refuse([c], f"column {c!r} is a {type(history[c]).__name__}, not a list of values")
     first = columns[0]
-    for c in columns:
+    for c in history:
+        if not isinstance(history[c], list):
+            raise refuse([c], f"column {c!r} is a {type(history[c]).__name__}, not a list of values")
         if len(history[c]) != len(history[first]):
             raise refuse([c], f"column {c!r} holds {len(history[c])} values but {first!r} holds "
                               f"{len(history[first])}; every column needs one value per row", "value")
-    return {c: history[c] for c in columns}, len(history[first])
+    return dict(history), len(history[first])
 
 
 def _history_schema(predictor: Predictor, market: MarketPreprocessor, max_rows: int) -> dict[str, Any]:
