@@ -453,9 +453,9 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
     A spreadsheet's day numbers (42647 is 2016-10-05), year-months (201503) and year-month-days
     (20150331) in a column named like a date were trained as numbers without a word: a trend in the
     calendar, which a later period extrapolates, where the same dates written as text are dropped
-    as dates (a file fuzz, 2026-12-07). Day numbers are taken only in a column named a date (not a
-    month), within 1950 to 2099; digits only where every one is a valid month or day of 1900 to
-    2100."""
+    as dates (a file fuzz, 2026-12-07). Day numbers are taken only in a column whose name ends in
+    a date word (not a month; not an amount "to date", nor a name with a quantity word), from 1950
+    to 30 years ahead; digits only where every one is a valid month or day of 1900 to 2100."""
     from finlite._protected import name_words
 
     words = name_words(str(name))
@@ -562,7 +562,7 @@ _FOREIGN_AMOUNT = re.compile(
     r"|^[-+]?\s*(?:" + _CODES + r"\s+[-+]?[0-9][0-9.," + _GROUPS + r"]*|[0-9][0-9.," + _GROUPS + r"]*\s+" + _CODES
     + r")\s*-?$"
     r"|^[-+]?\$[\s\u00a0\u202f\u2009]+[0-9][0-9.,]*$"  # a dollar sign and a space
-    # "$" after the number ("1,169$"), and amounts abbreviated ("$1.2K", "$3.5M", "12K"): a column
+    # "$" after the number ("1,169$"), and amounts abbreviated after "$" ("$1.2K", "$3.5M"): a column
     # of them was dropped as an identifier, or encoded as 900 categories, with no word of amounts
     # (a file fuzz, 2026-12-07). Only after "$": "36M" may be months, and "10k"/"20k" an income
     # band or a mileage, which stay categories (a review, 2026-12-07).

@@ -1512,7 +1512,10 @@ def _blank_cells(column: Any, source: str = "the DataFrame") -> np.ndarray:
         from finlite._finite import frame_row
 
         values = column.tolist()
-        at = next((i for i, v in enumerate(values) if isinstance(v, Decimal) and v.is_snan()), 0)
+        at = next((i for i, v in enumerate(values) if isinstance(v, Decimal) and v.is_snan()), None)
+        if at is None:
+            raise DataError(f"Column {column.name!r} of {source} holds a value that cannot be compared (no test of "
+                            "a blank reads it); write the column as plain values.") from None
         raise DataError(f"Column {column.name!r} of {source} holds {values[at]!r} at {frame_row(column.index, at)}, a "
                         "signalling NaN that is no number; send a number, or null for an unknown value.") from None
     pandas = _pandas()
@@ -1573,12 +1576,17 @@ def _pandas() -> Any:
 def _several_ids(history: Any, column: str) -> bool:
     """Whether a history (a DataFrame or a dict of lists) names more than one asset in ``column``,
     its ids read as text, stripped, blanks left out."""
+    from finlite._keys import is_missing_marker
+
     try:
         values = history[column]
         ids = values.tolist() if hasattr(values, "tolist") else list(values)
-    except (KeyError, TypeError, IndexError):
+        texts = {str(v).strip() for v in ids if not (v is None or is_missing_marker(v)
+                                                    or (isinstance(v, float) and math.isnan(v)))}
+    except (KeyError, TypeError, IndexError, ValueError):  # no such column, or a cell no text reads
         return False
-    return len({str(v).strip() for v in ids if v is not None and str(v).strip() and v == v}) > 1
+    texts.discard("")
+    return len(texts) > 1
 
 
 def _label(value: Any) -> str:
