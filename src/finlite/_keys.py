@@ -7,6 +7,7 @@ training.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
 import re
@@ -87,6 +88,9 @@ def category_key(value: Any) -> str:
 #: Cell types that are not one value of a flat table: containers, and bytes (pandas would decode
 #: them as text in one place and read them as a number in another). Every encoder refuses them.
 NOT_ONE_VALUE = (dict, list, tuple, set, frozenset, np.ndarray, bytes, bytearray, memoryview)
+#: A date or a time: ``datetime.date`` (``datetime.datetime`` and pandas' Timestamp are dates) or
+#: numpy's; a category field none of whose training values reads as one refuses it on every path.
+DATE_TYPES = (datetime.date, np.datetime64)
 
 
 def is_missing_marker(value: Any) -> bool:

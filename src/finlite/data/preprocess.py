@@ -39,7 +39,6 @@ executes.
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ import pandas as pd
 
 from finlite import _limits, _spec
 from finlite._finite import SQUASH_MIN_SCALE, boolean_refusal, squash, unsquash
-from finlite._keys import MISSING, OTHER, UNSEEN, date_column_refusal, key_aliases, label_key
+from finlite._keys import DATE_TYPES, MISSING, OTHER, UNSEEN, date_column_refusal, key_aliases, label_key
 from finlite._money import MONEY, PERCENT
 from finlite._spec import FORMAT_SQUASHED
 from finlite._util import dump_json, param_error, write_text_atomic
@@ -627,7 +626,7 @@ def _refuse_dates(series: pd.Series, part: _Categorical | _Valued, source: str) 
     # Days and instants only: a period ('2024Q4') or a duration ('1 days') keys as its own text.
     temporal = pd.api.types.is_datetime64_any_dtype(dtype)
     if not temporal and pd.api.types.is_object_dtype(dtype):
-        stamp = (datetime.date, np.datetime64)  # datetime.datetime and pandas' Timestamp are dates
+        stamp = DATE_TYPES
         distinct = series.dropna().unique()
         dated = [v for v in distinct if isinstance(v, stamp)]
         temporal = bool(dated) and len(dated) == len(distinct)

@@ -35,10 +35,10 @@ _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "
 # An identifier's name: id, uuid, key; or a number of an account, a customer, a loan, a card...
 # (account_number, CustomerNo, loan_nr: trained as numbers before, a file fuzz, 2026-12-07; not
 # number_of_existing_credits, nor a bare "number").
-_ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)"
-                      r"|(^|[_\s.-])(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|"
-                      r"applicant|application|reference|ref|case|transaction|txn)[_\s.-]?(number|no|nr)$",
-                      re.IGNORECASE)
+_ID_WORD = r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)"
+_ID_NAME = re.compile(_ID_WORD + r"|(^|[_\s.-])(account|acct|customer|cust|client|loan|contract|policy|card|member|"
+                                 r"borrower|applicant|application|reference|ref|case|transaction|txn)[_\s.-]?"
+                                 r"(number|no|nr)$", re.IGNORECASE)
 #: Distinct values a number column named like an account's number needs to be taken for one (a
 #: count, txn_no of 0 to 40, repeats: a review, 2026-12-07): a panel's accounts repeat per month.
 _NUMBER_ID_VALUES = 100
@@ -447,6 +447,21 @@ _AMOUNT_WORDS = frozenset({"amount", "amt", "balance", "bal", "principal", "paid
 _DATE_MIN_VALUES = 20
 
 
+def compact_dates(values: Sequence[Any]) -> pd.Series | None:
+    """``values`` as dates where every one is a month or a day written as digits alone (202301,
+    "202301", 20230131: a loan book's snapshot month; years 1900 to 2100), None otherwise: how a
+    period column's names (:mod:`finlite.evaluate.periods`) and a number column named like a date
+    (:func:`_numeric_date_note`) are read as dates."""
+    texts = [str(int(n)) if isinstance(n, (int, float, np.number)) and not isinstance(n, bool)
+             and float(n).is_integer() else str(n).strip() for n in values]
+    for width, form in ((6, "%Y%m"), (8, "%Y%m%d")):
+        if all(len(t) == width and t.isdigit() for t in texts):
+            dates = pd.to_datetime(pd.Series(texts), format=form, errors="coerce")
+            ok = dates.notna().all() and (dates.dt.year >= 1900).all() and (dates.dt.year <= 2100).all()
+            return dates if ok else None
+    return None
+
+
 def _numeric_date_note(name: str, series: pd.Series) -> str | None:
     """The note of a number column named like a date whose every value reads as one, or None.
 
@@ -456,36 +471,28 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
     as dates (a file fuzz, 2026-12-07). Day numbers are taken only in a column whose name ends in
     a date word (not a month; not an amount "to date", nor a name with a quantity word), from 1950
     to 30 years ahead; digits only where every one is a valid month or day of 1900 to 2100."""
-    from finlite._protected import name_words
+    from finlite._protected import _ordered_words
 
-    words = name_words(str(name))
-    if not words & _DATE_WORDS or pd.api.types.is_bool_dtype(series):
+    ordered = _ordered_words(str(name))
+    if not set(ordered) & _DATE_WORDS or pd.api.types.is_bool_dtype(series):
         return None
     values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=np.float64)
     if len(values) < _DATE_MIN_VALUES or len(np.unique(values)) < 2 or not np.isfinite(values).all():
         return None
-    whole = bool((values == np.round(values)).all())
     example = values[0]
     keep = (f"pass --numeric {shell_word(name)} to use it as a number; for an out-of-time split, write it as "
             "dates ({how}) and name it with --date-column")
-    if whole and values.min() >= 190_001 and values.max() <= 210_012 and ((values % 100 >= 1) & (values % 100 <= 12)).all():
-        shown_as = pd.Timestamp(year=int(example // 100), month=int(example % 100), day=1).strftime("%Y-%m")
-        return (f"column {name!r} dropped as a date: its numbers read as years and months ({example:.0f} is "
-                f"{shown_as}); " + keep.format(how="pd.to_datetime(column.astype(str), format='%Y%m')"))
-    if whole and values.min() >= 19_000_101 and values.max() <= 21_001_231:
-        days = pd.to_datetime(pd.Series(values.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
-        if days.notna().all():
-            return (f"column {name!r} dropped as a date: its numbers read as years, months and days ({example:.0f} "
-                    f"is {days.iloc[0]:%Y-%m-%d}); " + keep.format(how="pd.to_datetime(column.astype(str), "
-                                                                      "format='%Y%m%d')"))
-    from finlite._protected import _ordered_words
-
-    ordered = _ordered_words(str(name))
-    last_word = ordered[-1] if ordered else ""
+    digits = compact_dates(np.unique(values).tolist()) if bool((values == np.round(values)).all()) else None
+    if digits is not None:  # year-months (201503) or year-month-days (20150331), as a period column's names
+        days = example >= 19_000_101
+        shown_as = pd.Timestamp(str(int(example)) + ("" if days else "01")).strftime("%Y-%m-%d" if days else "%Y-%m")
+        return (f"column {name!r} dropped as a date: its numbers read as {'years, months and days' if days else 'years and months'} "
+                f"({example:.0f} is {shown_as}); "
+                + keep.format(how=f"pd.to_datetime(column.astype(str), format='%Y%m{'%d' if days else ''}')"))
     # The date is the name's head ("application_date", "BookedDt"), no amount "to date", no
     # quantity: loan_amount_at_booking_date and principal_paid_to_date of 19,000 to 70,000 were
     # dropped as dates, and dt_turnover, a debit turnover (a review, 2026-12-07).
-    dated = last_word in ("date", "dt") and (len(ordered) < 2 or ordered[-2] != "to") \
+    dated = ordered[-1] in ("date", "dt") and (len(ordered) < 2 or ordered[-2] != "to") \
         and not set(ordered) & _AMOUNT_WORDS
     horizon = (pd.Timestamp.now() + pd.DateOffset(years=30) - pd.Timestamp("1899-12-30")).days
     if dated and _EXCEL_DAYS[0] <= values.min() and values.max() <= min(_EXCEL_DAYS[1], horizon):
@@ -505,7 +512,7 @@ def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
     if _ID_NAME.search(name):
         number = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if number and not re.search(r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)", name, re.IGNORECASE) \
+        if number and not re.search(_ID_WORD, name, re.IGNORECASE) \
                 and series.nunique() < min(_NUMBER_ID_VALUES, max(len(series) // 2, 2)):
             return None  # card_no of 1 to 5: a count, not an account's number
         keep = "--numeric" if number else "--categorical"

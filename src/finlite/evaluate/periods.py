@@ -62,15 +62,10 @@ def time_note(column: str, names: Sequence[Any]) -> str | None:
 
 def _compact_dates(names: Sequence[Any]) -> pd.Series | None:
     """The periods as dates where every name is a month or a day written as digits alone
-    (202301, "202301", 20230131: a loan book's snapshot month), None otherwise."""
-    texts = [str(int(n)) if isinstance(n, (int, float, np.number)) and not isinstance(n, bool)
-             and float(n).is_integer() else str(n).strip() for n in names]
-    for width, form in ((6, "%Y%m"), (8, "%Y%m%d")):
-        if all(len(t) == width and t.isdigit() for t in texts):
-            dates = pd.to_datetime(pd.Series(texts), format=form, errors="coerce")
-            ok = dates.notna().all() and (dates.dt.year >= 1900).all() and (dates.dt.year <= 2100).all()
-            return dates if ok else None
-    return None
+    (:func:`finlite.data.schema.compact_dates`), None otherwise."""
+    from finlite.data.schema import compact_dates
+
+    return compact_dates(names)
 
 
 def _sub_annual(names: Sequence[Any]) -> str | None:

@@ -12,7 +12,6 @@ for unseen values.
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from finlite._finite import (
 )
 from finlite._keys import (
     CSV_MISSING,
+    DATE_TYPES,
     MISSING,
     NOT_ONE_VALUE,
     category_key,
@@ -83,8 +83,9 @@ class RecordErrors(DataError):
 
 
 
-#: A date or a time: datetime.date (datetime.datetime and pandas' Timestamp are dates) or numpy's.
-_DATES = (datetime.date, np.datetime64)
+#: What a category field may refuse beyond NOT_ONE_VALUE (:func:`_refused_category`): one isinstance
+#: on the record path before a call, as a numeric code (SBA's Zip) reaches it in every record.
+_REFUSABLE = (Decimal, *DATE_TYPES)
 
 
 def _refused_category(value: Any, dateless: bool) -> bool:
@@ -94,14 +95,14 @@ def _refused_category(value: Any, dateless: bool) -> bool:
     record path keyed as the text "sNaN" (a review, 2026-12-07). Missing markers (NaT) stay blank."""
     if isinstance(value, Decimal):
         return value.is_snan()
-    return dateless and isinstance(value, _DATES) and not is_missing_marker(value)
+    return dateless and isinstance(value, DATE_TYPES) and not is_missing_marker(value)
 
 
 def _not_a_category(value: Any) -> str:
     """Why a record's ``value`` is refused in a category field."""
     if isinstance(value, Decimal):
         return f"expected a category (text or number), got {value!r}, a signalling NaN that is no value"
-    if isinstance(value, _DATES):
+    if isinstance(value, DATE_TYPES):
         return (f"expected a category (text or number), got a date or time ({type(value).__name__}), and no "
                 "training value of this field reads as one; send the value as in training")
     return f"expected a category (text or number), got {type(value).__name__}"
@@ -325,7 +326,8 @@ class Encoder:
             # Training categories are stripped, non-empty text, so an exact text hit is the key itself.
             col = columns.get(value) if type(value) is str else None
             if col is None:
-                if isinstance(value, NOT_ONE_VALUE) or _refused_category(value, name in self._dateless):
+                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _REFUSABLE)
+                                                         and _refused_category(value, name in self._dateless)):
                     self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
@@ -347,7 +349,8 @@ class Encoder:
                 continue
             looked_up = lookup.get(value) if type(value) is str else None
             if looked_up is None:
-                if isinstance(value, NOT_ONE_VALUE) or _refused_category(value, name in self._dateless):
+                if isinstance(value, NOT_ONE_VALUE) or (isinstance(value, _REFUSABLE)
+                                                         and _refused_category(value, name in self._dateless)):
                     self._fail(errors, FieldError(index, name, _not_a_category(value), "type"))
                     continue
                 key = category_key(value)
