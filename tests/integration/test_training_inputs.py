@@ -140,7 +140,7 @@ def _with(frame: pd.DataFrame, column: str, row: int, value: object) -> pd.DataF
     (lambda f: f.set_axis(pd.MultiIndex.from_tuples([(c, "v") for c in f.columns]), axis=1),
      r"The columns of the DataFrame have 2 levels; finlite reads flat tables"),
     (lambda f: _with(f, "x", 3, __import__("decimal").Decimal("sNaN")),
-     r"Column 'x' of the DataFrame holds a signalling NaN"),
+     r"Column 'x' of the DataFrame holds a signalling NaN \(Decimal\('sNaN'\)\) at row 4, which"),
     # Read as its real part before, in training and in scoring alike (5+1e6j trained as 5).
     (lambda f: _with(f, "x", 1, 5 + 1e6j), r"Column 'x' in .* holds complex \(5\+1000000j\) at row 2; the model needs "
                                            r"one real number"),

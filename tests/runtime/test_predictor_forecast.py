@@ -89,6 +89,16 @@ def test_a_bad_history_is_refused_naming_column_date_and_value(forecast_dir: Pat
         predictor.forecast([1.0, 2.0])
     with pytest.raises(DataError, match=r"^The request's history has no rows\.$"):  # not "The history in the ..."
         predictor.forecast({k: [] for k in history}, "the request's history")
+    # A key that is not text was read as the column "5"; a DataFrame's column 5 is refused (a fuzz,
+    # 2026-12-07), so the dict's is too.
+    with pytest.raises(DataError, match=r"^The price history has the key 5, of type int, not text"):
+        predictor.forecast({**history, 5: history["close"]})
+    # A signalling NaN is named at its row, and a dict is not called "the DataFrame".
+    snan = {**history, "close": [*history["close"][:-2], __import__("decimal").Decimal("sNaN"), history["close"][-1]]}
+    for given in (snan, pd.DataFrame(snan)):
+        with pytest.raises(DataError, match=rf"^Column 'close' of the price history holds a signalling NaN "
+                                            rf"\(Decimal\('sNaN'\)\) at row {WARMUP}, which"):
+            predictor.forecast(given)
 
 
 def test_a_forecaster_has_no_cutoff_and_a_direction_model_decides(forecast_dir: Path, direction_dir: Path,

@@ -86,8 +86,18 @@ def test_nan_and_infinity_literals_are_422(client: TestClient, record: dict, lit
     response = client.post("/predict", content=_with(record, NUMERIC, literal), headers=AUTH)
     assert response.status_code == 422
     error = _only(response)
-    assert error["type"] == "json_invalid" and error["loc"] == ["body"]
+    # The field holding the literal is named (it was the body as a whole: a fuzz, 2026-12-07).
+    assert error["type"] == "json_invalid" and error["loc"] == ["body", NUMERIC]
     assert error["msg"].startswith(f"{literal} is not a JSON number") and "send null" in error["msg"]
+    batch = json.dumps({"records": [record, "@@"]}).replace('"@@"', _with(record, NUMERIC, literal).decode())
+    error = _only(client.post("/predict", content=batch, headers=AUTH))
+    assert error["loc"] == ["body", "records", 1, NUMERIC] and error["type"] == "json_invalid"
+    # The first in the body's order, wherever it nests; the loop reads a deep body without recursion.
+    nested = b'{"b": [1, {"c": [2, ' + literal.encode() + b']}], "a": NaN}'
+    assert _only(client.post("/predict", content=nested, headers=AUTH))["loc"] == ["body", "b", 1, "c", 1]
+    deep = b"[" * 900 + literal.encode() + b"]" * 900
+    error = _only(client.post("/predict", content=deep, headers=AUTH))
+    assert error["loc"] == ["body", *[0] * 900] and error["msg"].startswith(f"{literal} is not")
 
 
 @pytest.mark.parametrize(("literal", "kind", "words"), [

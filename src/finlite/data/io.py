@@ -411,11 +411,14 @@ class Table:
     written: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Sequence[str] = ()) -> Table:
+def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Sequence[str] = (),
+               source: str | None = None) -> Table:
     """Read CSV, Parquet or a DataFrame into a :class:`Table`.
 
     ``text_columns`` (e.g. an asset id column) are read from a CSV as the text written, not
     guessed: ``000001`` and ``1.0`` stay two ids, and ``NA`` is a ticker, not a missing value.
+    ``source`` names a DataFrame in messages (default "the DataFrame"; a forecaster's history
+    given as a dict of lists is "the price history").
 
     Raises:
         DataError: the file is missing, empty, of an unknown type, or cannot be parsed.
@@ -424,7 +427,7 @@ def read_table(data: str | os.PathLike[str] | pd.DataFrame, *, text_columns: Seq
         if data.empty:
             raise DataError("The DataFrame passed as data has no rows; pass a table with at least one row.")
         frame = plain_types(data.reset_index(drop=True))
-        _check_flat_frame(frame, "the DataFrame")
+        _check_flat_frame(frame, source or "the DataFrame")
         return Table(frame, "DataFrame")
     if not isinstance(data, (str, os.PathLike)):
         raise DataError(f"Data must be a file path or a pandas DataFrame; got {type(data).__name__}.")
@@ -614,8 +617,11 @@ def _check_flat_frame(frame: pd.DataFrame, source: str) -> None:
         try:
             values = frame[column].dropna()
         except decimal.InvalidOperation:  # Decimal('sNaN') refuses even to be compared
-            raise DataError(f"Column {column!r} of {source} holds a signalling NaN (Decimal('sNaN')), which is not a "
-                            "value; blank it (None) if it is missing.") from None
+            # Its row, as every other refused value's (found only now: the refusal is the rare path).
+            row = next(i for i, v in enumerate(frame[column].tolist())
+                       if isinstance(v, decimal.Decimal) and v.is_snan())
+            raise DataError(f"Column {column!r} of {source} holds a signalling NaN (Decimal('sNaN')) at row {row + 1}, "
+                            "which is not a value; blank it (None) if it is missing.") from None
         first = values.iloc[0] if len(values) else None
         if isinstance(first, (list, tuple, dict, set, np.ndarray)):
             raise DataError(f"Column {str(column)!r} of {source} holds {type(first).__name__} values (e.g. row "

@@ -1163,7 +1163,8 @@ def read_prices(data: str | os.PathLike[str] | pd.DataFrame | Table | PriceTable
         return data
     # Asset ids are read as written ("000001" is no number, "NA" a ticker, not a missing value).
     ids_as_text = [spec.id_column] if spec.id_column else []
-    table = data if isinstance(data, Table) else read_table(data, text_columns=ids_as_text)
+    table = data if isinstance(data, Table) else read_table(
+        data, text_columns=ids_as_text, source=source if isinstance(data, pd.DataFrame) else None)
     with set_within(_FROM_FILE, table.file_sha256 is not None):
         return _read_prices(table, spec, source, skip_short=short_assets == "skip", fixed_window=fixed_window,
                             content_hash=content_hash)
@@ -2241,8 +2242,13 @@ class MarketPreprocessor:
             where = source or "the price history"
             # "The request's history has no rows", not "The history in the request's history ...".
             named = where[:1].upper() + where[1:]
+            keys = [k for k in data if not isinstance(k, str)]
+            if keys:
+                # As a DataFrame's column named 5 is refused: a key 5 was read as the column "5".
+                raise DataError(f"{named} has the key {keys[0]!r}, of type {type(keys[0]).__name__}, not text; name "
+                                "every column with text (a dict of column name to list of values).")
             try:
-                frame = pd.DataFrame({str(k): list(v) for k, v in data.items()})
+                frame = pd.DataFrame({k: list(v) for k, v in data.items()})
             except (TypeError, ValueError) as exc:
                 raise DataError(f"{named} must map each column to a list of values of the same length: "
                                 f"{exc}.") from exc

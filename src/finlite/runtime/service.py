@@ -753,11 +753,23 @@ def _client_of(scope: Mapping[str, Any]) -> str:
 
 
 class _BadBody(Exception):
-    """The body is not acceptable JSON; ``args[0]`` is the message for the 422."""
+    """The body is not acceptable JSON; ``args[0]`` is the message for the 422 and ``loc`` where
+    in the body it is, when one value is to blame (``["records", 3, "income"]``)."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
-class _Constant(ValueError):
-    pass
+class _Constant:
+    """Where a ``NaN``/``Infinity`` literal stood, as the standard parser read it: the body is
+    read whole, then walked for the first one so the 422 names its field (it named only the body:
+    a cross-path fuzz, 2026-12-07)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
 class _CutShort(Exception):
@@ -774,8 +786,19 @@ def _audited(value: Any) -> Any:
     return value
 
 
-def _refuse_constant(name: str) -> Any:
-    raise _Constant(name)
+def _first_constant(payload: Any) -> tuple[_Constant, tuple[str | int, ...]] | None:
+    """The first ``NaN``/``Infinity`` literal of a parsed body in document order, with its place;
+    a loop with a stack, not recursion, for a body nested as deep as the parser reads."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(payload, ())]
+    while stack:
+        value, where = stack.pop()
+        if type(value) is _Constant:
+            return value, where
+        if type(value) is dict:
+            stack.extend((item, (*where, key)) for key, item in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend((item, (*where, i)) for i, item in reversed(list(enumerate(value))))
+    return None
 
 
 def _parse(body: bytes) -> Any:
@@ -803,13 +826,15 @@ def _parse(body: bytes) -> Any:
             raise _BadBody(f"the body is not valid UTF-8: byte {exc.start:,} is {body[exc.start:exc.start + 1]!r}; "
                            "send JSON as UTF-8 text") from None
     try:
-        payload = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
-    except _Constant as exc:
-        raise _BadBody(f"{exc.args[0]} is not a JSON number (JSON has no NaN or Infinity); send null for an unknown "
-                       "value") from None
+        payload = json.loads(body.decode("utf-8"), parse_constant=_Constant)
     except (ValueError, RecursionError):
         payload = None
     else:
+        found = _first_constant(payload)
+        if found is not None:
+            constant, where = found
+            raise _BadBody(f"{constant.name} is not a JSON number (JSON has no NaN or Infinity); send null for an "
+                           "unknown value", where)
         if "infinity" in reason or "64-bit" in reason:
             # Only numbers too large for a double or an integer: the encoder reports where. An
             # integer beyond 64 bits is read as the float it is (infinity past a double's range),
@@ -1876,7 +1901,7 @@ def create_app(artifact: str | Path | Predictor, *, token: str | None = None, au
         try:
             payload = _parse(body)
         except _BadBody as exc:
-            return invalid([{"loc": ["body"], "msg": exc.args[0], "type": "json_invalid"}])
+            return invalid([{"loc": ["body", *exc.loc], "msg": exc.args[0], "type": "json_invalid"}])
         if type(payload) is not dict:
             return invalid([{"loc": ["body"], "msg": "expected a JSON object: one record, or {\"records\": [...]}",
                              "type": "type"}])
