@@ -199,6 +199,9 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
                           customer_number=rng.permutation(n) + 5_000_000,
                           # A panel's account numbers repeat (ten months each): no unique-integer rule drops them.
                           AccountNo=np.repeat(rng.permutation(n // 10) + 70_000, 10), loan_nr=np.repeat(np.arange(n // 5), 5),
+                          # camelCase with the account's word inside the name (a review, 2026-12-07).
+                          PrimaryCustomerNo=np.repeat(rng.permutation(n // 5) + 10_000, 5),
+                          CustomerID=np.repeat(rng.permutation(n // 8) + 20_000, 8),
                           # Counts named so stay numbers; amounts and turnover named with a date word stay too.
                           txn_no=rng.integers(0, 40, n), card_no=rng.integers(1, 5, n),
                           principal_paid_to_date=rng.integers(20_000, 60_000, n),
@@ -206,7 +209,7 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
                           dt_turnover=rng.integers(20_000, 50_000, n))
     schema = infer_schema(frame, "creditability")
     assert {"application_date", "booked_dt", "application_month", "snapshot_date", "customer_number", "AccountNo",
-            "loan_nr"} <= set(schema.drop)
+            "loan_nr", "PrimaryCustomerNo", "CustomerID"} <= set(schema.drop)
     note = next(n for n in schema.notes if "'application_date'" in n)
     assert re.fullmatch(r"column 'application_date' dropped as a date: its numbers read as a spreadsheet's day numbers "
                         r"\(\d+ is 20\d\d-\d\d-\d\d in Excel's count\); pass --numeric application_date to use it as a "

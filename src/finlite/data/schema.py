@@ -503,16 +503,24 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
     return None
 
 
+def _words_spaced(name: str) -> str:
+    """``name`` with a space where camelCase turns ("PrimaryCustomerNo" -> "Primary Customer No",
+    "CustomerID" -> "Customer ID"), so that the identifier patterns read it as they read
+    snake_case (a review, 2026-12-07: only a name that began with the account's word matched)."""
+    return re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+
+
 def identifier_name(name: str) -> bool:
-    """Whether ``name`` is named like an identifier (``id``, ``customer_id``, ``key``, ``uuid``)."""
-    return _ID_NAME.search(name) is not None
+    """Whether ``name`` is named like an identifier (``id``, ``customer_id``, ``key``, ``uuid``,
+    ``PrimaryCustomerNo``)."""
+    return _ID_NAME.search(_words_spaced(name)) is not None
 
 
 def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
-    if _ID_NAME.search(name):
+    if identifier_name(name):
         number = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if number and not re.search(_ID_WORD, name, re.IGNORECASE) \
+        if number and not re.search(_ID_WORD, _words_spaced(name), re.IGNORECASE) \
                 and series.nunique() < min(_NUMBER_ID_VALUES, max(len(series) // 2, 2)):
             return None  # card_no of 1 to 5: a count, not an account's number
         keep = "--numeric" if number else "--categorical"
@@ -1176,8 +1184,8 @@ def infer_schema(
             continue
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
-        is_date = not _ID_NAME.search(name) and looks_like_dates(series)
-        if not is_date and not _ID_NAME.search(name):
+        is_date = not identifier_name(name) and looks_like_dates(series)
+        if not is_date and not identifier_name(name):
             amount = _foreign_amount(series)
             if amount is not None:
                 foreign.append((name, amount))
