@@ -260,6 +260,10 @@ def test_a_tenfold_move_in_a_day_is_a_note_with_dates_and_values() -> None:
      r"'close'.*holds '12,5' at row 5 \(line 6 of the file\) \(date 2015-01-09\).*not a number"),
     (lambda f: f.assign(close=f["close"].where(f.index != 4, np.nan)), r"'close'.*missing value at row 5.*2015-01-09"),
     (lambda f: f.assign(close=f["close"].where(f.index != 4, np.inf)), r"'close'.*inf.*finite"),
+    # A finite literal a file writes beyond a double's range reads as infinity: both spellings said.
+    (lambda f: f.assign(close=f["close"].astype(object).where(f.index != 4, "1e400")),
+     r"'close'.*holds inf at row 5 \(line 6 of the file\) \(date 2015-01-09\); values must be finite \(written "
+     r"as inf or Infinity, or a number beyond ±1\.8e308, such as 1e309, that reads as infinity\)\.$"),
     (lambda f: f.assign(close=f["close"].where(f.index != 4, 0.0)), r"'close'.*holds 0.0 at row 5.*must be > 0"),
     (lambda f: f.assign(open=f["close"].where(f.index != 6, -1.0)), r"'open'.*holds -1.0 at row 7.*must be > 0"),
     (lambda f: f.assign(volume=f["volume"].where(f.index != 3, -5.0)), r"'volume'.*-5.0.*must be >= 0"),

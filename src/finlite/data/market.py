@@ -626,8 +626,12 @@ def _numeric(raw: pd.Series, column: str, source: str, dates: np.ndarray, ids: n
     infinite = ~np.isfinite(values)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
+        # The file or request may have written a finite literal (1e400, an integer of 400 digits)
+        # that reads as infinity: "holds inf" alone named a value the user never wrote (a fuzz,
+        # 2026-12-07), so both spellings are said, as the tabular paths say them.
         raise DataError(f"Column {column!r} of {source} holds {float(values[row])!r} at {where(row)}; values must be "
-                        "finite.")
+                        "finite (written as inf or Infinity, or a number beyond ±1.8e308, such as 1e309, that reads "
+                        "as infinity).")
     if positive:
         bad = values < 0 if allow_zero else values <= 0
         if bad.any():
