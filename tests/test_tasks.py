@@ -299,3 +299,25 @@ def test_the_da_gate_is_mcnemars_test_where_its_rows_are_independent() -> None:
         assert none["da_pvalue"] is None
         with pytest.raises(ConfigError, match=r"The gate 'da_pvalue' cannot be judged.*McNemar"):
             gate.check({**none, "rows": n}, {})
+
+
+def test_a_volatility_forecaster_has_no_sign_agreement_to_gate() -> None:
+    """A volatility is never below zero: its forecasts agree in sign on every row, so an agreement
+    gate passed whatever the student was and /metadata showed 1.0 (a review, 2026-12-07). The
+    agreement is None for a volatility, and a gate on it refuses to judge, naming why."""
+    from finlite.recipe.gates import Gate
+    from finlite.tasks import SeriesRows
+
+    rng = np.random.default_rng(3)
+    days = np.arange("2020-01-01", 120, dtype="datetime64[D]")
+    y = np.abs(rng.normal(0.01, 0.003, days.size))
+    teacher, student = y * 1.1, rng.uniform(1e-4, 0.05, days.size)  # the student knows nothing
+    forecast = get_task("forecast")
+    for fidelity in (forecast.fidelity, forecast.step_fidelity):
+        assert fidelity(teacher, student, y, None, SeriesRows(days, 1, objective="volatility"))["agreement"] is None
+        returns = fidelity(teacher - 0.01, student - 0.01, y, None, SeriesRows(days, 1, objective="return"))
+        assert returns["agreement"] == pytest.approx(np.mean(np.sign(teacher - 0.01) == np.sign(student - 0.01)))
+    step = forecast.step_fidelity(teacher, student, y, None, SeriesRows(days, 1, objective="volatility"))
+    with pytest.raises(ConfigError, match=r"The gate 'agreement' cannot be judged.*a volatility's forecasts always "
+                                          r"agree in sign, so it has no agreement"):
+        Gate("agreement", min=0.9).check({**step, "rows": days.size}, {"rows": days.size})

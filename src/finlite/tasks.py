@@ -457,17 +457,26 @@ def _forecast_metrics(y: np.ndarray, pred: np.ndarray, cutoff: float | None) -> 
     return forecast_metrics(y, pred)
 
 
+def _agreement_of(t: np.ndarray, s: np.ndarray, rows: SeriesRows | None) -> float | None:
+    """Sign agreement of two forecasts, or None for a volatility: never below zero, its sign agrees
+    on every row, so an ``agreement`` gate passed whatever the student was and ``/metadata`` showed
+    1.0 (a review, 2026-12-07). None makes the gate refuse to judge, naming why."""
+    if rows is not None and rows.objective == "volatility":
+        return None
+    return _sign_agreement(t, s)
+
+
 def _forecast_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                        rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
+    return {**regression_fidelity(t, s), "agreement": _agreement_of(t, s, rows), "dm_pvalue": _p_worse(test),
             "diebold_mariano": test, "da_pvalue": _da_pvalue(t, s, y, None, rows), "ic_pvalue": _ic_pvalue(t, s, y, rows)}
 
 
 def _forecast_step_fidelity(t: np.ndarray, s: np.ndarray, y: np.ndarray, cutoff: float | None,
                             rows: SeriesRows | None = None) -> dict[str, Any]:
     test = _student_vs_teacher(t, s, y, rows)
-    return {**regression_fidelity(t, s), "agreement": _sign_agreement(t, s), "dm_pvalue": _p_worse(test),
+    return {**regression_fidelity(t, s), "agreement": _agreement_of(t, s, rows), "dm_pvalue": _p_worse(test),
             "dm_statistic": None if test is None else test["statistic"], "da_pvalue": _da_pvalue(t, s, y, None, rows),
             "ic_pvalue": _ic_pvalue(t, s, y, rows)}
 

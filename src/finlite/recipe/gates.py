@@ -179,7 +179,8 @@ class Gate:
                 such a gate would decide nothing.
             ConfigError: the candidate's metrics have no value for this gate's metric on these
                 rows: a gate of another task, MAPE when every outcome is near zero (None), or the
-                directional accuracy of a volatility, which never falls (absent), or recall where no
+                directional accuracy of a volatility, which never falls (absent), its sign agreement
+                (None: every forecast is above zero), or recall where no
                 row is positive.
         """
         if self.metric in DECISION_METRICS and "flagged_rate" in teacher:
@@ -199,7 +200,8 @@ class Gate:
         if candidate.get(self.metric) is None:
             raise ConfigError(f"The gate {self.metric!r} cannot be judged: the candidate's metrics have no value for "
                               f"it on these {candidate.get('rows', '?')} rows (MAPE skips outcomes within 1e-8 of "
-                              "zero; a volatility or a price level never falls, so it has no directional accuracy; "
+                              "zero; a volatility or a price level never falls, so it has no directional accuracy, and a "
+                              "volatility's forecasts always agree in sign, so it has no agreement; "
                               "the Diebold-Mariano test of dm_pvalue needs at least 2h + 2 dates at horizon h; "
                               "McNemar's test of da_pvalue needs independent dates: horizon 1, one asset, and "
                               "outcomes of both signs; the cross-sectional IC test of ic_pvalue needs a universe: "
