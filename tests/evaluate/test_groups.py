@@ -292,8 +292,10 @@ def test_the_segment_interval_is_a_paired_percentile_bootstrap() -> None:
     section = build_segments(_inputs(frame, y, t, s, categorical=["h"], segments=["g"], seed=11))
     got = _segment(section, "g", "only")["auc_difference"]
     assert n * 1000 <= _CHUNK_CELLS  # one chunk: the draws below are the ones the section made
+    # Drawn among the rows sorted by (label, teacher, student): the same rows in any order draw alike.
+    ys, ts, ss = (a[np.lexsort((s, t, y))] for a in (y, t, s))
     draws = _rng(11, "g", "only").integers(0, n, size=(1000, n))
-    yd = y[draws]
+    yd = ys[draws]
     keep = (yd.sum(axis=1) > 0) & (yd.sum(axis=1) < n)
 
     def pairwise_auc(p: np.ndarray) -> np.ndarray:
@@ -305,7 +307,7 @@ def test_the_segment_interval_is_a_paired_percentile_bootstrap() -> None:
         return np.asarray((wins * pairs).sum(axis=(1, 2)) / pairs.sum(axis=(1, 2)))
 
     with np.errstate(invalid="ignore"):
-        diffs = (pairwise_auc(t) - pairwise_auc(s))[keep]
+        diffs = (pairwise_auc(ts) - pairwise_auc(ss))[keep]
     assert got["skipped"] == 1000 - keep.sum()
     assert got["estimate"] == pytest.approx(roc_auc_score(y, t) - roc_auc_score(y, s), abs=1e-12)
     assert got["lower"] == pytest.approx(np.percentile(diffs, 2.5), abs=1e-12)
@@ -313,6 +315,12 @@ def test_the_segment_interval_is_a_paired_percentile_bootstrap() -> None:
     # Seeded: the same inputs give the same section.
     again = build_segments(_inputs(frame, y, t, s, categorical=["h"], segments=["g"], seed=11))
     assert again.to_dict() == section.to_dict()
+    # The same rows in another order: the same section (each segment is resampled in its rows'
+    # content order; it was drawn by position: a metamorphic review, 2026-12-07).
+    o = rng.permutation(n)
+    shuffled = build_segments(_inputs(frame.iloc[o].reset_index(drop=True), y[o], t[o], s[o], categorical=["h"],
+                                      segments=["g"], seed=11))
+    assert shuffled.to_dict() == section.to_dict()
 
 
 def test_a_student_that_ranks_worse_but_decides_the_same_is_a_weak_spot_for_auc_only() -> None:

@@ -74,7 +74,9 @@ def test_the_perturbations_do_what_they_say() -> None:
     test, train, y = _data()
     inp = _inputs(test, train, y, _smooth, _smooth, numeric=["x", "k"], categorical=["c"], seed=3)
     section = build_robustness(inp)
-    noisy, unseen = inp.teacher.score_frame.frames[:2]  # type: ignore[attr-defined]
+    # The section scores the rows in their content order (robustness is drawn by the rows, not their
+    # places): back in the test rows' order by their labels.
+    noisy, unseen = (f.sort_index() for f in inp.teacher.score_frame.frames[:2])  # type: ignore[attr-defined]
     # (a) noise: missing stays missing, the rest moves by ~0.1 x the training spread (normal
     # values: their std), within the accepted range.
     x0, x1 = test["x"].to_numpy(), noisy["x"].to_numpy()
@@ -102,7 +104,7 @@ def test_flip_rates_and_auc_changes_match_a_by_hand_computation_and_a_fragile_st
     inp = _inputs(test, train, y, _smooth, _sharp, numeric=["x"], categorical=["c"], seed=5)
     section = build_robustness(inp)
     for who, fn in (("teacher", _smooth), ("student", _sharp)):
-        frames = getattr(inp, who).score_frame.frames[:2]  # then the input check's
+        frames = [f.sort_index() for f in getattr(inp, who).score_frame.frames[:2]]  # then the input check's
         clean = fn(test)
         for key, frame in zip(("numeric_noise", "unseen_categories"), frames, strict=True):
             got = section.metrics["perturbations"][key][who]
@@ -120,6 +122,14 @@ def test_flip_rates_and_auc_changes_match_a_by_hand_computation_and_a_fragile_st
     # Seeded: the same inputs give the same section.
     again = build_robustness(_inputs(test, train, y, _smooth, _sharp, numeric=["x"], categorical=["c"], seed=5))
     assert again.to_dict() == section.to_dict()
+    # The same test rows in another order (and columns in another order): the same section. The
+    # noise and unseen values were drawn by position, and a verdict turned PASS to WARN with the
+    # rows shuffled (a metamorphic review, 2026-12-07).
+    order = np.random.default_rng(8).permutation(len(test))
+    moved = test.iloc[order, ::-1].reset_index(drop=True)
+    shuffled = build_robustness(_inputs(moved, train, y[order], _smooth, _sharp, numeric=["x"], categorical=["c"],
+                                        seed=5))
+    assert shuffled.to_dict() == section.to_dict()
 
 
 def _rare(f: pd.DataFrame) -> np.ndarray:
@@ -171,7 +181,7 @@ def test_an_unseen_category_goes_through_the_real_german_credit_encoder() -> Non
     section = build_robustness(inp)
     assert set(section.metrics["perturbations"]) == {"numeric_noise", "unseen_categories"}
     assert section.status in ("PASS", "WARN", "FAIL")
-    _, unseen = inp.student.score_frame.frames[:2]  # type: ignore[attr-defined]
+    _, unseen = (f.sort_index() for f in inp.student.score_frame.frames[:2])  # type: ignore[attr-defined]
     hit = (unseen["purpose"] == "__unseen__").to_numpy()
     assert hit.sum() == 20  # 10 % of 200 test rows
     x = prep.transform(unseen)

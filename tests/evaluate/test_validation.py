@@ -103,7 +103,12 @@ def test_paired_bootstrap_uses_the_same_rows_for_both_models() -> None:
     loop = v.paired_bootstrap_ci(lambda a, b: m.auc(a, b), y, p, q, n_boot=120, seed=1)
     assert paired["estimate"] == pytest.approx(m.auc(y, p) - m.auc(y, q))
     assert paired["lower"] == pytest.approx(loop["lower"]) and paired["upper"] == pytest.approx(loop["upper"])
-    # Independent check: resample rows by hand with the same stream of indices.
+    # The rows are resampled in their content order (label, then each model's score), so the same
+    # rows in another order give the same interval (a metamorphic review, 2026-12-07).
+    shuffle = np.random.default_rng(9).permutation(y.size)
+    assert v.paired_bootstrap_ci(m.auc, y[shuffle], p[shuffle], q[shuffle], n_boot=120, seed=1) == paired
+    # Independent check: resample rows by hand with the same stream of indices, in that order.
+    y, p, q = (a[np.lexsort((q, p, y))] for a in (y, p, q))
     idx = np.random.default_rng(1).integers(0, y.size, size=(120, y.size), dtype=np.int32)
     diffs = np.array([m.auc(y[i], p[i]) - m.auc(y[i], q[i]) for i in idx])
     assert paired["lower"] == pytest.approx(np.quantile(diffs, 0.025))
@@ -412,6 +417,8 @@ def test_partial_metric_goes_through_the_loop_path() -> None:
     y, p = _data()
     fn = functools.partial(m.recall_at_fpr, fpr=0.05)
     out = v.bootstrap_ci(fn, y, p, n_boot=40, seed=0)
+    assert v.bootstrap_ci(fn, y[::-1], p[::-1], n_boot=40, seed=0) == out  # the rows, not their order
+    y, p = (a[np.lexsort((p, y))] for a in (y, p))
     idx = np.random.default_rng(0).integers(0, y.size, size=(40, y.size), dtype=np.int32)
     vals = np.array([fn(y[i], p[i]) for i in idx])
     assert out["lower"] == pytest.approx(np.quantile(vals, 0.025))

@@ -46,6 +46,7 @@ import pandas as pd
 from finlite._protected import likely_geography, likely_vintage, split_band_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, FinliteError
+from finlite.evaluate._order import content_order
 from finlite.evaluate.proxies import (
     PROXY_FOLDS,
     PROXY_MAX_CATEGORIES,
@@ -462,7 +463,9 @@ def _per_segment(inp: TabularInputs, groups: _Groups) -> Iterator[tuple[str, np.
     s = np.asarray(inp.student.scores_test, dtype=np.float64)
     for k, label in enumerate(groups.labels):
         m = groups.codes == k
-        yield label, m, y[m], t[m], s[m]
+        # In the rows' content order: each segment's resamples are drawn by position (_order).
+        o = content_order(y[m], t[m], s[m])
+        yield label, m, y[m][o], t[m][o], s[m][o]
 
 
 def _segment_binary(inp: TabularInputs, groups: _Groups, cutoff: float, n_boot: int) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
+from finlite.evaluate._order import frame_order
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs
 
 __all__ = ["GRID_POINTS", "GRID_ROWS", "PROBABILITY_TOLERANCE", "SHIFT_ROWS", "TOLERANCE", "booster_constraints", "build_monotonicity",
@@ -164,8 +165,14 @@ def _column_values(frame: pd.DataFrame, column: str, inp: TabularInputs, source:
     return numeric_column(frame[column], column, source, money=money)
 
 
-def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
-    return np.sort(rng.choice(n, cap, replace=False)) if n > cap else np.arange(n)
+def _sample(frame: pd.DataFrame, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``cap`` of ``frame``'s rows (positions, in the file's order), drawn from the rows in
+    their content order (:mod:`finlite.evaluate._order`): the same rows in another order give the
+    same sample."""
+    n = len(frame)
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(frame_order(frame)[rng.choice(n, cap, replace=False)])
 
 
 def build_monotonicity(inp: TabularInputs) -> Section:
@@ -190,8 +197,8 @@ def build_monotonicity(inp: TabularInputs) -> Section:
             raise ConfigError(f"--monotone gives column {column!r} the sign {sign!r}; use + (1) or - (-1).",
                               param="monotone")
     rng = np.random.default_rng(inp.seed)
-    shift_pick = _sample(len(inp.test_frame), SHIFT_ROWS, rng)
-    grid_pick = _sample(len(inp.test_frame), GRID_ROWS, rng)
+    shift_pick = _sample(inp.test_frame, SHIFT_ROWS, rng)
+    grid_pick = _sample(inp.test_frame, GRID_ROWS, rng)
     shift_frame = inp.test_frame.iloc[shift_pick].reset_index(drop=True)
     grid_frame = inp.test_frame.iloc[grid_pick].reset_index(drop=True)
     models = (("teacher", inp.teacher), ("student", inp.student))

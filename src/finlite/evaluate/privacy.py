@@ -117,8 +117,10 @@ def _attack(member_loss: Any, nonmember_loss: Any, seed: int, max_rows: int
     # interval are read most easily with equal counts; the cap keeps a big table cheap.
     n = int(min(members.size, nonmembers.size, max_rows))
     rng = np.random.default_rng(int(seed))
-    m = members[rng.choice(members.size, n, replace=False)] if members.size > n else members
-    o = nonmembers[rng.choice(nonmembers.size, n, replace=False)] if nonmembers.size > n else nonmembers
+    # Drawn from the losses sorted, not in the rows' order: the same rows in another order give the
+    # same sample (a metamorphic review, 2026-12-07).
+    m = np.sort(members)[rng.choice(members.size, n, replace=False)] if members.size > n else members
+    o = np.sort(nonmembers)[rng.choice(nonmembers.size, n, replace=False)] if nonmembers.size > n else nonmembers
     score_m, score_o = -m, -o  # a lower loss says "member"
     fpr, tpr = _roc(score_m, score_o)
     auc, se = auc_and_se(score_m, score_o)

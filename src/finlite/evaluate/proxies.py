@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from finlite.data.schema import numeric_column
+from finlite.evaluate._order import frame_order
 
 #: The cross-validated AUC from which the other inputs count as a strong proxy (WARN). 0.8 is
 #: where discrimination is usually called excellent (Hosmer and Lemeshow); below it the table still
@@ -139,7 +140,10 @@ def proxy_strength(frame: pd.DataFrame, column: str, codes: np.ndarray, labels: 
         return {"skipped": "the model has no input besides the protected columns"}
     n = len(frame)
     rng = np.random.default_rng([seed, zlib.crc32(column.encode("utf-8"))])
-    take = np.sort(rng.choice(n, PROXY_ROWS, replace=False)) if n > PROXY_ROWS else np.arange(n)
+    # Drawn from the rows in their content order (finlite.evaluate._order): the same rows in another
+    # order give the same sample.
+    take = (np.sort(frame_order(frame, np.asarray(codes))[rng.choice(n, PROXY_ROWS, replace=False)]) if n > PROXY_ROWS
+            else np.arange(n))
     sample = frame.iloc[take]
     group_of = np.asarray(codes)[take]
     counts = np.bincount(group_of, minlength=len(labels))

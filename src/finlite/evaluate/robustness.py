@@ -27,6 +27,7 @@ import pandas as pd
 from finlite._keys import UNSEEN, category_key
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, ScoreError
+from finlite.evaluate._order import frame_order
 from finlite.evaluate.sections import Plot, Section, Series, Status, Table, TabularInputs, json_number
 
 __all__ = ["build_robustness", "robust_spread"]
@@ -142,14 +143,17 @@ def _unseen_categories(inp: TabularInputs, frame: pd.DataFrame, rng: np.random.G
     return out, changed, notes
 
 
-def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, who: str, what: str) -> np.ndarray:
+def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, who: str, what: str,
+            rows: np.ndarray | None = None) -> np.ndarray:
+    """Each row's score of ``frame``, refusing a non-finite one; ``rows``: each frame row's test row."""
     p = np.asarray(score(frame), dtype=np.float64).ravel()
     if p.shape != (len(frame),):
         raise DataError(f"The {who} scored {p.size} values for {len(frame)} perturbed rows ({what}).")
     bad = ~np.isfinite(p)
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
         raise ScoreError(f"The {who} gave a non-finite score on {int(bad.sum())} row(s) with {what} (first: test row "
-                         f"{int(np.flatnonzero(bad)[0])}); no decision can be made from it.")
+                         f"{first if rows is None else int(rows[first])}); no decision can be made from it.")
     return p
 
 
@@ -217,15 +221,18 @@ def build_robustness(inp: TabularInputs) -> Section:
     if inp.cutoff is None:
         raise ConfigError("The robustness section needs the cut-off; none was given.", param="cutoff")
     cutoff = float(inp.cutoff)
-    frame = inp.test_frame
     y = np.asarray(inp.y_test, dtype=np.float64)
-    clean = {"teacher": np.asarray(inp.teacher.scores_test, dtype=np.float64),
-             "student": np.asarray(inp.student.scores_test, dtype=np.float64)}
+    # The rows in their content order (_order), then every draw by position: the noise, the unseen
+    # values and the input check drew by the file's row order, and the same test rows shuffled
+    # turned PASS into WARN (a metamorphic review, 2026-12-07).
+    rows = frame_order(inp.test_frame, y)
     notes: list[str] = []
-    if len(frame) > MAX_ROWS:
-        rows = np.sort(np.random.default_rng([inp.seed, 0]).choice(len(frame), size=MAX_ROWS, replace=False))
-        frame, y = frame.iloc[rows], y[rows]
-        clean = {k: v[rows] for k, v in clean.items()}
+    if len(rows) > MAX_ROWS:
+        rows = rows[np.sort(np.random.default_rng([inp.seed, 0]).choice(len(rows), size=MAX_ROWS, replace=False))]
+    frame, y = inp.test_frame.iloc[rows], y[rows]
+    clean = {"teacher": np.asarray(inp.teacher.scores_test, dtype=np.float64)[rows],
+             "student": np.asarray(inp.student.scores_test, dtype=np.float64)[rows]}
+    if len(rows) < len(inp.test_frame):
         notes.append(f"Perturbed and re-scored a seeded sample of {MAX_ROWS:,} of the {len(inp.test_frame):,} test rows.")
     perturbations: dict[str, Any] = {}
     models = {"teacher": inp.teacher, "student": inp.student}
@@ -243,7 +250,7 @@ def build_robustness(inp: TabularInputs) -> Section:
         flagged_any = (clean["teacher"] >= cutoff) | (clean["student"] >= cutoff)
         flips: dict[str, np.ndarray] = {}
         for who, model in models.items():
-            p = _scores(model.score_frame, changed_frame, who, description.lower())
+            p = _scores(model.score_frame, changed_frame, who, description.lower(), rows)
             after = _auc(y, p)
             before = clean_auc[who]
             flips[who] = (p >= cutoff) != (clean[who] >= cutoff)

@@ -37,6 +37,7 @@ from finlite.data.preprocess import stability_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
 from finlite.evaluate import metrics as _m
+from finlite.evaluate._order import content_order
 from finlite.evaluate.fidelity import PSI_FAIL, PSI_WARN, psi_contributions
 from finlite.evaluate.fidelity import agreement as _agreement
 from finlite.evaluate.fidelity import swap_set as _swap_set
@@ -477,6 +478,8 @@ def bootstrap_ci(fn: Callable[..., Any], *arrays: Any, n_boot: int = 1000, seed:
     if len({a.shape[0] for a in arrs}) != 1 or arrs[0].shape[0] == 0:
         raise DataError(f"bootstrap_ci needs equally long, non-empty arrays; got lengths {[a.shape[0] for a in arrs]}.")
     _check_finite_arrays("bootstrap_ci", arrs)
+    order = content_order(*arrs)  # resamples of the rows, not of their positions (_order)
+    arrs = [a[order] for a in arrs]
     return _summarise(_safe(fn, *arrs), _resampled(fn, arrs, n_boot, seed), level)
 
 
@@ -494,6 +497,8 @@ def paired_bootstrap_ci(fn: Callable[[Any, Any], Any], y: Any, p_a: Any, p_b: An
         raise DataError(f"paired_bootstrap_ci needs equally long, non-empty arrays; got {yy.shape[0]}, "
                         f"{a.shape[0]} and {b.shape[0]}.")
     _check_finite_arrays("paired_bootstrap_ci", [yy, a, b])
+    order = content_order(yy, a, b)  # one order for both sides: the pairs stay pairs
+    yy, a, b = yy[order], a[order], b[order]
     estimate = _safe(fn, yy, a) - _safe(fn, yy, b)
     # The same seed gives the same resampled rows on both sides.
     draws = _resampled(fn, [yy, a], n_boot, seed) - _resampled(fn, [yy, b], n_boot, seed)
@@ -1019,8 +1024,11 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     _check_bootstrap_options(n_boot, 0.95)
     fns = _rank_metric_fns()
     clusters = inp.test_groups  # a split by account: whole accounts resampled
-    draws = _boot_rank(y, {"teacher": t, "student": s}, {k: g for k, (_, g) in fns.items()}, n_boot, inp.seed,
-                       clusters=clusters)
+    # Resampled in the rows' content order (_order): the same rows in another order drew other
+    # resamples, and every interval moved (a metamorphic review, 2026-12-07).
+    o = content_order(y, t, s, *(() if clusters is None else (clusters,)))
+    draws = _boot_rank(y[o], {"teacher": t[o], "student": s[o]}, {k: g for k, (_, g) in fns.items()}, n_boot,
+                       inp.seed, clusters=None if clusters is None else np.asarray(clusters)[o])
     level = 0.95
     per: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}, "difference": {}}
     skipped = 0
@@ -2381,7 +2389,8 @@ def build_accuracy(inp: TabularInputs, n_boot: int | None = None, bins: int = 20
     n_boot = default_n_boot(y.size) if n_boot is None else n_boot
     _check_bootstrap_options(n_boot, 0.95)
     stats = {"rmse": (_m.rmse, _rmse_w), "mae": (_m.mae, _mae_w), "r2": (_m.r2, _r2_w)}
-    draws = _boot_weighted(y, {"teacher": t, "student": s}, {k: w for k, (_, w) in stats.items()}, n_boot,
+    o = content_order(y, t, s)  # resamples of the rows, not of their positions (_order)
+    draws = _boot_weighted(y[o], {"teacher": t[o], "student": s[o]}, {k: w for k, (_, w) in stats.items()}, n_boot,
                            inp.seed)
     level = 0.95
     per: dict[str, dict[str, Any]] = {"teacher": {}, "student": {}, "difference": {}}
