@@ -413,6 +413,30 @@ def test_a_student_pruned_by_a_ready_plan_reproduces(teacher_dir: Path, german_c
     _planned_student_reproduces(teacher_dir, german_csv, tmp_path / "planned", 0.5)
 
 
+def test_a_run_whose_fine_tuning_was_capped_reproduces_with_low_rank_and_gradual_pruning(
+        teacher_dir: Path, german_csv: Path, tmp_path: Path) -> None:
+    """low_rank and gradual_pruning fine-tune, but recorded no training settings: a run capped at
+    5 epochs was rerun with the default epochs and found "NOT reproduced" (a recipe fuzz,
+    2026-12-07). A low_rank that factorises no layer is refused before it trains."""
+    from finlite.recipe.spec import Recipe
+
+    for i, later in enumerate(("{method: low_rank, rank: 2}", "{method: gradual_pruning, sparsity: 0.5, steps: 2}")):
+        recipe = Recipe.from_yaml(f"steps:\n  - {{method: distillation, hidden: [16, 8]}}\n  - {later}\n", "r.yaml")
+        out = tmp_path / f"capped{i}"
+        finlite.compress(teacher_dir, german_csv, recipe=recipe, config=QUICK, fine_tune=QUICK, out=out, timing=False,
+                         progress=False)
+        steps = json.loads((out / "manifest.json").read_text())["steps"]
+        assert steps[1]["fine_tune"]["epochs"] == 5
+        result = reproduce(out, german_csv)
+        assert result.matched and result.weights_match, [m for m in result.metrics if not m.match][:5]
+    whole = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [16, 8]}\n  - {method: low_rank, rank: 1000000}\n",
+                             "r.yaml")
+    with pytest.raises(ConfigError, match=r"low_rank with rank 1000000 factorises no layer of this model.*layers are "
+                                          r"16x\d+, 8x16, 1x8\. Use a rank of at most \d+"):
+        finlite.compress(teacher_dir, german_csv, recipe=whole, config=QUICK, fine_tune=QUICK, timing=False,
+                         progress=False)
+
+
 def test_runs_that_measure_time_are_not_deterministic() -> None:
     from finlite.jobs.reproduce import _timed
 

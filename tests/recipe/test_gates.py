@@ -271,11 +271,22 @@ def test_a_forecaster_runs_through_the_runner_and_its_rmse_gate_decides(
 def test_a_regression_recipe_refuses_classification_gates(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
     data, teacher = forecaster
     recipe = Recipe.from_dict({"steps": [{"method": "dynamic_int8"}], "gates": {"auc": {"max_drop": 0.01}}})
-    with pytest.raises(ConfigError, match=r"The gate 'auc' in recipe \(unnamed\) does not apply to a regression model"
+    with pytest.raises(ConfigError, match=r"The gate 'auc' in the recipe \(gates\) does not apply to a regression model"
                                           r".* 'auc' judges binary.* models: this recipe is made for another kind of "
                                           r"model than this teacher\. Gates for regression: r2, directional_accuracy"):
         run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
                    teacher_bytes=weights_nbytes(teacher))
+    # Read from a file, the gate is named at its file and line (it was "recipe (unnamed)": a
+    # recipe fuzz, 2026-12-07).
+    read = Recipe.from_yaml("steps:\n  - {method: dynamic_int8}\ngates:\n  auc: {max_drop: 0.01}\n", "r.yaml")
+    with pytest.raises(ConfigError, match=r"The gate 'auc' in r\.yaml, line 3 \(gates\) does not apply"):
+        run_recipe(read, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,
+                   teacher_bytes=weights_nbytes(teacher))
+    with pytest.raises(ConfigError, match=r"max_drop 2; .* from 0 \(no worse at all\) to 1: 2 is more than auc can "
+                                          r"move, so the gate would pass any student\.$"):
+        Recipe.from_yaml("steps:\n  - {method: distillation}\ngates:\n  auc: {max_drop: 2}\n", "r.yaml")
+    with pytest.raises(ConfigError, match=r"^r\.yaml, line 1 \(top level\) must be a mapping"):
+        Recipe.from_yaml("- a\n- b\n", "r.yaml")
 
 
 # -- market forecasts: direction agreement and the Diebold–Mariano gate --------------------------

@@ -86,6 +86,28 @@ def test_recipe_round_trips_through_yaml() -> None:
     # A layer named 0 (YAML's number) reached difflib and raised a traceback, exit 1 (a review, 2026-12-04 evening).
     ("steps:\n  - {method: distillation, hidden: [8]}\n  - {method: magnitude_pruning, layer_sparsity: {0: 0.5}}\n",
      r"r\.yaml, line 3 \(steps\[1\]\.layer_sparsity\).*keyed by a layer's name as text.*Got 0 instead"),
+    # Steps whose work a later one discards, recorded as kept, and settings that do nothing (a
+    # recipe fuzz, 2026-12-07: each ran as the plain step, or kept a step it had undone).
+    ("steps:\n  - {method: magnitude_pruning, sparsity: 0.5}\n  - {method: distillation, hidden: [8]}\n",
+     r"Step 'distillation' at r\.yaml, line 3 \(steps\[1\]\) comes after 'magnitude_pruning' \(step 1\): a "
+     r"distillation trains a new student from the teacher.*Make it the recipe's first step"),
+    ("steps:\n  - {method: distillation, hidden: [32]}\n  - {method: regression_distillation}\n",
+     r"Step 'regression_distillation' at r\.yaml, line 3 \(steps\[1\]\) comes after 'distillation'"),
+    ("steps:\n  - {method: distillation}\n  - {method: magnitude_pruning, sparsity: 0.5}\n  - {method: low_rank}\n",
+     r"Step 'low_rank' at r\.yaml, line 4 \(steps\[2\]\) comes after 'magnitude_pruning' \(step 2\), which prunes "
+     r"single weights.*prune whole neurons \(granularity: neuron\)"),
+    ("steps:\n  - {method: distillation, transfer_noise: 0.5}\n",
+     r"\(steps\[0\]\.transfer_noise\): transfer_noise 0\.5 sets the noise of a transfer set, and transfer is 'none'"),
+    ("steps:\n  - {method: distillation, monotone_weight: 5}\n",
+     r"\(steps\[0\]\.monotone_weight\).*no column is declared monotone"),
+    ("steps:\n  - {method: distillation, student: logistic, large_hidden: [128]}\n",
+     r"\(steps\[0\]\.large_hidden\).*the student is 'logistic', which has no hidden layer"),
+    ("steps:\n  - {method: regression_distillation, loss: mse, delta: 5}\n",
+     r"\(steps\[0\]\.delta\): delta 5 is Huber's threshold, and the loss is 'mse'"),
+    ("steps:\n  - {method: distillation}\n  - {method: low_rank, rank: 2, energy: 0.5}\n",
+     r"\(steps\[1\]\.energy\).*rank 2 fixes it"),
+    ("steps:\n  - {method: distillation}\n  - {method: dynamic_int8, train: {epochs: 30}}\n",
+     r"\(steps\[1\]\.train\): dynamic_int8 does not train"),
 ])
 def test_bad_recipes_name_the_place_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -397,12 +419,17 @@ def test_low_rank_drops_the_plan_it_replaced_and_fp16_stores_what_was_judged(tea
     scorecard scored otherwise than the one the gates judged (a review, 2026-12-03)."""
     import finlite
 
-    recipe = Recipe.from_yaml("""\
+    pruned_then_factorised = """\
 steps:
   - {method: distillation, hidden: [16]}
   - {method: magnitude_pruning, sparsity: 0.7}
   - {method: low_rank, rank: 4}
-""")
+"""
+    # A recipe file may no longer factorise after weight pruning (the record said "pruned" of dense
+    # factors: a recipe fuzz, 2026-12-07); one an artifact recorded still runs, and drops the plan.
+    with pytest.raises(ConfigError, match=r"Step 'low_rank' .* comes after 'magnitude_pruning'"):
+        Recipe.from_yaml(pruned_then_factorised)
+    recipe = Recipe.from_yaml(pruned_then_factorised, "recipe.yaml", recorded=True)
     outcome = compress_with_recipe(teacher_dir, german_csv, recipe, config=FAST, fine_tune=FAST, timing=False,
                                    progress=False, out=tmp_path / "lr")
     assert outcome.plan is None and not (tmp_path / "lr" / "pruning_plan.json").exists()

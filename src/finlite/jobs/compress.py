@@ -1434,8 +1434,13 @@ def _student_level(student: FinliteModel, base: DistillData) -> dict[str, float]
 def _training_of(step: Step, record: StepRecord, setup: _Setup) -> dict[str, Any]:
     """The settings a step trained with, for the manifest (nothing for a step that did not train)."""
     info = record.info
-    if "best_epoch" not in info:
+    if "best_epoch" not in info and not info.get("rounds"):
+        # Gradual pruning fine-tunes each round (its rounds hold the best epochs); a step without
+        # either did not train. Without this record, reproduce reran a run capped by --epochs with
+        # the default epochs and found it "NOT reproduced" (a recipe fuzz, 2026-12-07).
         return {}
+    if "best_epoch" not in info:
+        return {"fine_tune": step.train_config(setup.fine_tune).to_dict()}
     if "student" in info:  # a student trained from scratch: a distillation
         used = step.train_config(setup.train)
         rows = setup.rows + int(info.get("synthetic_rows") or 0)

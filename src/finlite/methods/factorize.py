@@ -117,11 +117,23 @@ def _apply_low_rank(method: LowRankFactorization, state: StepState, ctx: StepCon
     """Factorise, then fine-tune by the recipe's distillation (the factors start from the SVD)."""
     model = state.need_model(method)
     fact = factorize(model, method)
+    if all(layer["rank"] is None for layer in fact.layers):
+        # Kept with every layer whole, the step was recorded as a low-rank model that it is not
+        # (rank: 1000000, or energy: 1; a recipe fuzz, 2026-12-07): refused before its training.
+        useful = max(((o * i - 1) // (o + i) for o, i in (layer["shape"] for layer in fact.layers)), default=0)
+        setting = f"rank {method.rank}" if method.rank is not None else f"energy {method.energy:g}"
+        raise ConfigError(f"low_rank with {setting} factorises no layer of this model: a layer is factorised only "
+                          "where its rank saves parameters (rank x (inputs + outputs) < inputs x outputs), and its "
+                          f"layers are {', '.join('x'.join(map(str, layer['shape'])) for layer in fact.layers)}. "
+                          + (f"Use a rank of at most {useful}, or a lower energy (e.g. 0.9)." if useful >= 1 else
+                             "Its layers are too small to factorise: drop the step."))
     tuned = distill(ctx.tuning_data, fact.model, _fine_tuning_loss(ctx), train=ctx.fine_tuning(train),
                     monotone_index=ctx.monotone_index)
     # The factors replace the layers a pruning plan described (and fine-tuning fills their zeros):
     # a plan kept here said "70 % sparse" of a factorised model with 3 zeros in 960 weights.
-    return StepState(tuned.model, {}, None, dict(state.extra_files)), {"layers": fact.layers}
+    # best_epoch: the step fine-tuned, so the manifest records its training (reproduce reruns it).
+    return StepState(tuned.model, {}, None, dict(state.extra_files)), {"layers": fact.layers,
+                                                                       "best_epoch": tuned.training.best_epoch}
 
 
 register_handler(LowRankFactorization)(_apply_low_rank)

@@ -155,7 +155,9 @@ class Gate:
                     raise ConfigError(
                         f"The gate {self.metric!r} has {key} {limit:g}; it is how much worse than the teacher the "
                         f"student may be, from 0 (no worse at all){'' if math.isinf(high - low) else f' to {high - low:g}'}"
-                        f". A negative allowance would ask the student to beat its teacher.", param="gates")
+                        + (". A negative allowance would ask the student to beat its teacher." if limit < 0 else
+                           f": {limit:g} is more than {self.metric} can move, so the gate would pass any student."),
+                        param="gates")
             elif not low <= limit <= high:
                 hint = (f" Write a fraction: {limit / 100:g} for {limit:g} %." if (low, high) == (0.0, 1.0) and 1 < limit <= 100
                         else "")

@@ -264,7 +264,9 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
             recipe of one pruning step (``finlite compress --plan``).
     """
     task = get_task(data.task)
-    where = f"recipe {recipe.name or '(unnamed)'}"
+    # The file and line when the recipe was read from one (a recipe fuzz, 2026-12-07: "recipe
+    # (unnamed)" named neither).
+    where = recipe.gates_at or f"recipe {recipe.name or '(unnamed)'}"
     task.check_gates([gate.metric for gate in recipe.gates], where)
     for gate in recipe.gates:  # the loader checked the limits against every task; this task decides
         for limit in gate.to_dict():

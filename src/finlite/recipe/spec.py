@@ -269,7 +269,7 @@ class _Where:
     def __call__(self, *path: Any) -> str:
         dotted = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
         line = self.lines.get(tuple(path))
-        return f"{self.source}, line {line} ({dotted})" if line else f"{self.source} ({dotted or 'top level'})"
+        return f"{self.source}, line {line} ({dotted or 'top level'})" if line else f"{self.source} ({dotted or 'top level'})"
 
 
 def _at_key(exc: ConfigError, where: _Where, path: tuple[Any, ...], keys: Mapping[str, Any]) -> ConfigError:
@@ -309,6 +309,10 @@ def _inert_settings_dropped(data: Any) -> Any:
 #: saved with float32 tensors under a manifest saying float16), or refuse only after the steps
 #: before it had trained.
 QUANTIZATION_METHODS = ("dynamic_int8", "static_int8", "qat", "fp16")
+#: Steps that store the weights in another form without training: a ``train:`` on one does nothing.
+UNTRAINED_METHODS = ("dynamic_int8", "static_int8", "fp16")
+#: Steps that train a new student from the teacher, whatever the steps before them made.
+STUDENT_METHODS = ("distillation", "regression_distillation", "hint_distillation")
 
 
 #: Most training epochs a recipe may ask for in all (each step's epochs, times its rounds for
@@ -345,6 +349,25 @@ def inert_settings(params: Mapping[str, Any]) -> dict[str, str]:
             and params.get("calibration", "percentile") != "percentile"):
         found["percentile"] = (f"{params['percentile']!r} sets the percentile of calibration: percentile, not of "
                                f"{params.get('calibration')!r}. Drop percentile, or set calibration: percentile")
+    # More settings a step ignores (a recipe fuzz, 2026-12-07: each ran as the plain step).
+    if name in STUDENT_METHODS:
+        if params.get("transfer", "none") == "none" and params.get("transfer_noise", 0.1) != 0.1:
+            found["transfer_noise"] = (f"{params['transfer_noise']!r} sets the noise of a transfer set, and transfer is "
+                                       "'none'. Set transfer: perturb (with transfer_size), or drop transfer_noise")
+        if params.get("student", "mlp") == "logistic":
+            for key, default in (("hidden", [16]), ("large_hidden", None)):
+                if key in params and params[key] != default and list(params[key] or []) != list(default or []):
+                    found[key] = (f"{params[key]!r} sets an MLP student's widths, and the student is 'logistic', "
+                                  f"which has no hidden layer. Drop {key}, or set student: mlp")
+    if name == "distillation" and not params.get("monotone") and params.get("monotone_weight", 1.0) != 1.0:
+        found["monotone_weight"] = (f"{params['monotone_weight']!r} weighs the monotone penalty, and no column is "
+                                    "declared monotone. Declare them (monotone: {column: 1}), or drop monotone_weight")
+    if name == "regression_distillation" and params.get("loss", "mse") != "huber" and params.get("delta", 1.0) != 1.0:
+        found["delta"] = (f"{params['delta']!r} is Huber's threshold, and the loss is {params.get('loss', 'mse')!r}. "
+                          "Set loss: huber, or drop delta")
+    if name == "low_rank" and params.get("rank") is not None and params.get("energy", 0.9) != 0.9:
+        found["energy"] = (f"{params['energy']!r} chooses each layer's rank, and rank {params['rank']!r} fixes it. "
+                           "Drop one of them")
     return found
 
 
@@ -364,8 +387,24 @@ FINAL_METHODS = ("scorecard", "integer_weights")
 def _check_step_order(steps: list[Step], where: _Where, *, recorded: bool = False) -> None:
     """Refuse, before any step runs, a step after a quantization step (naming both), and one after
     a step that makes a scorecard or integer weights (a recorded recipe may hold ``fp16`` after
-    one: earlier versions ran it)."""
+    one: earlier versions ran it). Refuse too a step whose work a later one discards while the
+    record would still call it kept (a recipe fuzz, 2026-12-07; a recorded recipe keeps its order):
+    a distillation after any step (it trains a fresh student from the teacher: a pruning before it
+    was recorded as kept, 50 % sparse, on a dense student), and a low-rank step after pruning of
+    single weights (its dense factors bring the pruned weights back)."""
     for i, step in enumerate(steps):
+        if step.name in STUDENT_METHODS and i > 0 and not recorded:
+            raise ConfigError(f"Step {step.name!r} at {where('steps', i)} comes after {steps[i - 1].name!r} (step "
+                              f"{i}): a distillation trains a new student from the teacher, so what the steps before "
+                              "it made would be discarded while the record called them kept. Make it the recipe's "
+                              "first step (to try other students, use 'finlite search').")
+        pruned = [k for k in range(i) if getattr(steps[k].method, "granularity", None) == "weight"]
+        if step.name == "low_rank" and pruned and not recorded:
+            first = pruned[0]
+            raise ConfigError(f"Step 'low_rank' at {where('steps', i)} comes after {steps[first].name!r} (step "
+                              f"{first + 1}), which prunes single weights: low rank replaces each layer by dense "
+                              "factors, so the pruned weights would come back while the record called them pruned. "
+                              "Put low_rank before the pruning, or prune whole neurons (granularity: neuron).")
         if step.name in FINAL_METHODS and i + 1 < len(steps) and not recorded:
             later = steps[i + 1]
             made = "a scorecard (a points table)" if step.name == "scorecard" else "integer weights"
@@ -425,6 +464,9 @@ class Recipe:
     gates: list[Gate] = field(default_factory=list)
     name: str = ""
     description: str = ""
+    #: Where its gates were read, for messages about them once the task is known ("r.yaml, line 5
+    #: (gates)"); not part of the recipe (neither compared nor written).
+    gates_at: str = field(default="", compare=False, repr=False)
 
     # -- reading --
     @classmethod
@@ -471,6 +513,10 @@ class Recipe:
             train = {} if train is None or train == [] else train  # 0 or "" is refused below, not read as none
             if not isinstance(train, Mapping):
                 raise ConfigError(f"{where('steps', i, 'train')} must be a mapping such as {{epochs: 30}}.")
+            if train and params["method"] in UNTRAINED_METHODS and not recorded:
+                raise ConfigError(f"{where('steps', i, 'train')}: {params['method']} does not train (it converts the "
+                                  "weights as they are), so its training settings would do nothing. Drop train, or "
+                                  "use qat for int8 that trains.")
             for key in train:
                 if key not in TRAIN_KEYS:
                     raise ConfigError(f"Unknown training setting {key!r} at {where('steps', i, 'train', key)}."
@@ -521,7 +567,7 @@ class Recipe:
                 raise ConfigError(f"{where(key)} is {len(data[key]):,} characters; at most {most:,} are allowed. "
                                   "Shorten it.")
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
-                   description=str(data.get("description") or ""))
+                   description=str(data.get("description") or ""), gates_at=where("gates") if gates else "")
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "the recipe", *, recorded: bool = False) -> Recipe:
