@@ -799,7 +799,7 @@ def train(
                                       "calendar days of a 7-day market).")] = 1,
     window: Annotated[int, typer.Option(help="With --task forecast: rows of history (lags) each forecast reads.")] = 30,
     id_column: Annotated[str | None, typer.Option(help="With --task forecast: asset id column of a long table of several assets (each asset's history kept apart).")] = None,
-    volume_column: Annotated[str | None, typer.Option(help="With --task forecast: volume column (its log change becomes a feature).")] = None,
+    volume_column: Annotated[str | None, typer.Option(help="With --task forecast: volume column (the change of log(1 + volume) becomes a feature: the log change for volumes in shares or contracts).")] = None,
     extra_column: Annotated[list[str] | None, typer.Option("--extra-column", help="With --task forecast: another numeric series to use (repeatable), e.g. another index or price; its log change is the feature, so it must stay above zero.")] = None,
     folds: Annotated[int, typer.Option(help="With --task forecast: walk-forward folds over the development period (the last one is train/validation).")] = 3,
     walk: Annotated[str, typer.Option(help="With --task forecast: 'expanding' (training grows) or 'rolling' (a fixed training window) folds.")] = "expanding",

@@ -303,6 +303,28 @@ def test_a_volume_of_zero_is_said_with_its_date() -> None:
                                                        "p.csv").notes)
 
 
+def test_a_small_volume_is_said_to_make_the_volume_change_another_feature() -> None:
+    """The volume change is the change of log(1 + volume): a volume quoted in billions (a median of
+    0.35) made it a third smaller and moved a return model's forecasts, where every other feature is
+    free of units (a metamorphic review, 2026-12-07). Reading such a file says so; shares do not."""
+    from finlite.data.market import compute_features, feature_names, read_prices
+
+    spec = MarketSpec(window=5, volume_column="volume")
+    frame = prices_frame(n=60)
+    billions = frame.assign(volume=frame["volume"] * 1e-9)
+    notes = read_prices(billions, spec, "p.csv").notes
+    assert any(n.startswith("'volume' has a median volume of 5.") and "log(1 + volume)" in n for n in notes), notes
+    assert not any("median volume" in n for n in read_prices(frame, spec, "p.csv").notes)
+    # The feature itself, against an independent computation of both forms.
+    j = feature_names(spec).index("volume_change")
+    for data in (frame, billions):
+        got = compute_features(read_prices(data, spec, "p.csv"), spec)[:, j]
+        v = data["volume"].to_numpy()
+        known = np.isfinite(got[1:])  # the rows before the longest feature's window are NaN
+        assert known.sum() >= 30
+        np.testing.assert_allclose(got[1:][known], np.diff(np.log1p(v))[known], rtol=1e-12, atol=1e-15)
+
+
 def test_a_price_beyond_what_the_model_can_take_is_refused_and_near_constant_features_get_scale_one() -> None:
     frame = prices_frame(n=120)
     frame.loc[99, "close"], frame.loc[100, "close"] = 1e-30, 1e300  # both valid prices; their ratio overflows

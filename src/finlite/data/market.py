@@ -11,8 +11,9 @@ One flow, with no lookahead by construction:
    (fixed windows summed by one compiled loop, not running sums, so the value at ``t`` is the same
    whatever came before its window and whatever comes after it): the log return, rolling volatility (5, 21),
    moving-average gaps ``log(P / SMA)`` (5, 21), momentum ``log(P_t / P_{t-k})`` (5, 21), an
-   RSI-like share of gains over 14 returns (centred, in [-0.5, 0.5]), the volume change, the log
-   change of each extra column, and the day of week (sin, cos).
+   RSI-like share of gains over 14 returns (centred, in [-0.5, 0.5]), the volume change (of
+   ``log(1 + volume)``: :func:`small_volume_note`), the log change of each extra column, and the
+   day of week (sin, cos).
 3. The target at ``t`` looks ``h`` rows ahead (see :data:`OBJECTIVES`); the last ``h`` rows of an
    asset have none (NaN) but can still be forecast.
 4. :class:`MarketPreprocessor` holds the spec and the per-feature mean / std fitted on the
@@ -133,7 +134,8 @@ class MarketSpec:
             model learns the log change, see :func:`to_price_level`).
         horizon: forecast horizon h in rows (trading days), >= 1.
         window: rows of features in each model input (the last ``window`` rows up to t).
-        volume_column: a volume column (>= 0) whose log change becomes a feature.
+        volume_column: a volume column (>= 0) whose change of ``log(1 + volume)`` becomes a
+            feature (the log change for volumes well above 1; see :func:`small_volume_note`).
         extra_columns: further positive numeric series (indices, other prices) whose log change
             becomes a feature each.
         date_order: how text dates are read: None infers it from the whole date column (what
@@ -1356,6 +1358,9 @@ def _read_prices(table: Table, spec: MarketSpec, source: str | None, skip_short:
         price_table.notes.append(zone)
     if spec.volume_column is not None and spec.volume_column in result.columns:
         volumes = result[spec.volume_column].to_numpy(dtype=np.float64)
+        traded = volumes[volumes > 0.0]
+        if traded.size and float(np.median(traded)) < SMALL_VOLUME:
+            price_table.notes.append(small_volume_note(spec.volume_column, float(np.median(traded))))
         volume_zero = np.flatnonzero(volumes == 0.0)
         if volume_zero.size and volume_zero.size < volumes.size:  # all zero: a constant, noted as one
             # A 0 is read as a day without trading: the volume-change feature then falls by the log of the
@@ -2449,6 +2454,24 @@ def history_notes(dates: Sequence[Any], market: MarketPreprocessor,
             if zero.size and zero.size < numbers.size:  # all zero: a constant, as read_prices says
                 notes.append(volume_zero_note(column, zero.size, days[order][zero[0]], None))
     return notes
+
+
+#: Median volume below which reading a file notes that the volume change is not the log change:
+#: log(1 + v) moves by the log change within 0.1 % from a volume of 1,000.
+SMALL_VOLUME = 1_000.0
+
+
+def small_volume_note(column: str, median: float) -> str:
+    """The note of a volume column whose median (of its non-zero values) is below
+    :data:`SMALL_VOLUME`: the volume-change feature is the change of ``log(1 + volume)`` (finite on
+    a day of 0 volume), which is the log change only for volumes well above 1. A volume quoted in
+    billions (a median of 0.35) made it a third smaller and moved a return model's forecasts (a
+    metamorphic review, 2026-12-07), so the same market in other units gave another model."""
+    return (f"{column!r} has a median volume of {median:.4g}: the volume-change feature is the change of "
+            "log(1 + volume), the log change only for volumes well above 1, so with volumes this small (in "
+            "thousands, millions or billions?) it reads smaller changes, and a model trained on these units forecasts "
+            "otherwise than one trained on shares or contracts. Give the volume in units if you can (and the same "
+            "units when scoring).")
 
 
 def volume_zero_note(column: str, rows: int, first: np.datetime64, asset: str | None) -> str:
