@@ -172,6 +172,27 @@ def test_prepare_splits_by_group_and_keeps_the_column_out(german: pd.DataFrame) 
         prepare(book, target="creditability", split=SplitConfig(group_column="creditability"))
 
 
+def test_test_rows_that_copy_training_rows_are_warned_of(german: pd.DataFrame) -> None:
+    """A table appended twice put copies of one applicant on both sides of the split: the test
+    metrics measured remembered rows and nothing said so (a metamorphic review, 2026-12-07)."""
+    twice = pd.concat([german, german], ignore_index=True)
+    data = prepare(twice, target="creditability")
+    [note] = [n for n in data.split_notes() if "copy a training row" in n]
+    test, train = data.frame.iloc[data.split.test], data.frame.iloc[data.split.train]
+    # Independent: test rows whose feature values (all columns but the label) appear among training rows'.
+    features = [c for c in german.columns if c != "creditability"]
+    seen = set(map(tuple, train[features].astype(str).to_numpy()))
+    copies = sum(tuple(row) in seen for row in test[features].astype(str).to_numpy())
+    assert copies > 100
+    assert note.startswith(f"{copies:,} of the test split's {len(test):,} rows ({copies / len(test):.1%}) copy a "
+                           "training row in every column the model reads (1,000 rows of the table repeat another row, "
+                           "label included)")
+    assert not any("copy a training row" in n for n in prepare(german, target="creditability").split_notes())
+    # A few copies (under 1 % of the test rows) are not worth a warning.
+    few = pd.concat([german, german.iloc[:20]], ignore_index=True)
+    assert not any("copy a training row" in n for n in prepare(few, target="creditability").split_notes())
+
+
 def test_a_split_by_row_of_a_panel_is_warned_of(german: pd.DataFrame) -> None:
     book = panel(german)
     rng = np.random.default_rng(1)
