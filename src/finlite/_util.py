@@ -198,6 +198,20 @@ def source_date_epoch() -> datetime | None:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+#: Relative slack with which a value computed in floating point counts as *at* a documented
+#: threshold: 16/30 over 20/30 is 0.7999999999999999, a Gini falling from 0.8 to 0.6 falls by
+#: 0.2499999999999999, and the rules say "at 0.8", "by 25 % or more" (a boundary audit,
+#: 2026-12-07). Far below any difference a decision could rest on.
+AT_LIMIT_SLACK = 1e-9
+
+
+def reaches(value: float, limit: float) -> bool:
+    """Whether ``value`` is at or beyond ``limit`` (``>=``), a value within :data:`AT_LIMIT_SLACK`
+    (relative) below it counting as at it. False for NaN: a caller that must not pass a value it
+    cannot judge says so itself."""
+    return value >= limit - AT_LIMIT_SLACK * abs(limit)
+
+
 def percent(share: float) -> str:
     """A share as a percentage: one decimal from 1 %, two significant digits below it, so a fraud
     flag rate of 0.017 % reads "0.017%" and 0.01 % reads "0.01%", not "0.0%"; never in scientific

@@ -470,6 +470,23 @@ def test_explanations_show_the_deployed_reasons_beside_shaps(data: PreparedData)
     assert any("Deployed reasons" in note for note in section.notes)
 
 
+def test_the_examples_give_a_model_reasons_only_where_it_declines(data: PreparedData) -> None:
+    """The deployed student's reasons were shown for rows it approves: reasons serve and score
+    never give (a reason-code audit, 2026-12-07). A dash stands where a model does not decline."""
+    teacher, student = _logistic(data.preprocessor.n_features, seed=3), _logistic(data.preprocessor.n_features, seed=4)
+    section = build_explanations(_inputs(data, teacher, student, cutoff=0.5))
+    examples = section.tables[1]
+    assert "a dash where that model does not decline" in examples.caption
+    approved = {"teacher": 0, "student": 0}
+    for row in examples.rows:
+        teacher_declines, student_declines = row[1] >= 0.5, row[2] >= 0.5
+        assert (row[3] == "—") != teacher_declines and (row[4] == "—") != student_declines
+        assert (row[5] == "—") != student_declines
+        approved["teacher"] += not teacher_declines
+        approved["student"] += not student_declines
+    assert approved["teacher"] + approved["student"] > 0, "no example row that one model approves: the test saw nothing"
+
+
 def test_reasons_citing_a_protected_attribute_are_counted(data: PreparedData) -> None:
     """A fair-lending review (2026-12-05): the section showed the teacher citing age_in_years without
     a word. The citations are counted per model over the applicants it declines, checked against

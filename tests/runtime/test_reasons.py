@@ -431,6 +431,13 @@ def test_a_field_that_barely_moved_the_score_is_no_reason() -> None:
     tie = ReasonModel([("a", [0]), ("b", [1])], [0.0, 0.0],
                       lambda x: 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ np.array([0.95, 0.05])))))
     assert [w["field"] for w in tie.reasons(np.ones((1, 2), dtype=np.float32))[0]] == ["a", "b"]
+    # Two contributions that read alike (to the 6 places given) are listed in field order: they
+    # were ranked unrounded, so "b 0.310941" came before "a 0.310941" on float noise (a reason-code
+    # audit, 2026-12-07). Here b's weight is larger by 2e-8, under the rounding.
+    near = ReasonModel([("a", [0]), ("b", [1])], [0.0, 0.0],
+                       lambda x: 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ np.array([0.31094066, 0.31094068])))))
+    [first, second] = near.reasons(np.ones((1, 2), dtype=np.float32))[0]
+    assert first["contribution"] == second["contribution"] and [first["field"], second["field"]] == ["a", "b"]
 
 
 def test_reasons_keep_the_floor_their_export_recorded(exported_dir: Path, german: pd.DataFrame, german_csv: Path,

@@ -596,12 +596,19 @@ def build_explanations(inp: TabularInputs) -> Section:
                         Series("student", [float(i) for i in range(len(columns))], [cs.get(c, 0) / n for c in columns],
                                "bar")],
                 x_ticks=list(columns))
+    # A model's reasons only where that model declines the row: the deployed student's were shown
+    # for rows it approves, reasons serve and score never give (a reason-code audit, 2026-12-07).
+    def given(reasons: list[str], declines: bool) -> str:
+        return "; ".join(reasons) if declines else "—"
+
     examples = Table(id="reason_examples", caption=f"The first {min(_EXAMPLES, n)} explained {w.declined} {w.rows} "
-                     f"(by {inp.id_name}) and their top-{TOP} reasons",
+                     f"(by {inp.id_name}) and their top-{TOP} reasons (a dash where that model does not {w.decline} "
+                     f"the {w.row})",
                      columns=[inp.id_name, "teacher_score", "student_score", "teacher_reasons", "student_reasons",
                               "deployed_reasons"],
                      rows=[[_cell(inp.ids[i]), float(teacher_scores[i]), float(student_scores[i]),
-                            "; ".join(t_reasons[k]), "; ".join(s_reasons[k]), "; ".join(d_reasons[k])]
+                            given(t_reasons[k], bool(t_flag[i])), given(s_reasons[k], bool(s_flag[i])),
+                            given(d_reasons[k], bool(s_flag[i]))]
                            for k, i in enumerate(pick[:_EXAMPLES])])
     notes = [f"Teacher: {t_method}; student: {s_method}. Contributions are to the log-odds of the positive class "
              f"({inp.positive}); a column's one-hot, missing-indicator and encoded parts are summed into it, and only "

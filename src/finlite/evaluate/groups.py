@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from finlite._protected import likely_geography, likely_vintage, split_band_edges
+from finlite._util import reaches
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError, FinliteError
 from finlite.evaluate._order import content_order
@@ -967,8 +968,10 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     four_fifths = {
         "rule": FOUR_FIFTHS, "teacher": t_d["ratio"], "student": s_d["ratio"], "change": ratio_change,
         "worsening_ci": ratio_ci,
-        "passes": {"teacher": None if t_d["ratio"] is None else t_d["ratio"] >= FOUR_FIFTHS,
-                   "student": None if s_d["ratio"] is None else s_d["ratio"] >= FOUR_FIFTHS},
+        # At 0.8 passes, as the rule says, whatever the last bit of the ratio of two rounded rates
+        # (16/30 over 20/30 was 0.7999999999999999, and failed: a boundary audit, 2026-12-07).
+        "passes": {"teacher": None if t_d["ratio"] is None else reaches(t_d["ratio"], FOUR_FIFTHS),
+                   "student": None if s_d["ratio"] is None else reaches(s_d["ratio"], FOUR_FIFTHS)},
         "widened": ratio_low is not None and ratio_low > WIDEN_WARN,
     }
     words = DecisionWords.of(inp.domain)
@@ -1021,7 +1024,7 @@ def _fairness_column(inp: TabularInputs, groups: _Groups, cutoff: float) -> dict
     top = {m: max((r for r, ok in zip(rates["approval_rate"], eligible["approval_rate"], strict=True)
                    if ok and r is not None), default=0.0) for m, rates in models}
     small_below = [label for i, label in enumerate(groups.labels) if real[i] and not eligible["approval_rate"][i] and any(
-        rates["approval_rate"][i] is not None and rates["approval_rate"][i] < FOUR_FIFTHS * top[m]
+        rates["approval_rate"][i] is not None and not reaches(rates["approval_rate"][i], FOUR_FIFTHS * top[m])
         for m, rates in models)]
     model_input = groups.column in set(inp.numeric) | set(inp.categorical)
     ranking = _group_auc(inp, groups, cutoff)

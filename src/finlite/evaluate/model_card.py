@@ -287,8 +287,11 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
                 "cannot judge it. Back-test the PDs against each later period's defaults (report --holdout, "
                 "evaluate)."]
     mine = record.get("student") if isinstance(record, Mapping) else None
-    needed = ("p_value", "factor", "mean_predicted", "observed_rate", "positives", "rows")
-    if not isinstance(mine, Mapping) or not all(isinstance(mine.get(k), (int, float)) for k in needed):
+    needed = ("p_value", "mean_predicted", "observed_rate", "positives", "rows")
+    # The factor is None where the mean prediction is 0 (a student that predicts 0 everywhere):
+    # the section FAILs, and the card was silent (a boundary audit, 2026-12-07).
+    if (not isinstance(mine, Mapping) or not all(isinstance(mine.get(k), (int, float)) for k in needed)
+            or not (mine.get("factor") is None or isinstance(mine.get("factor"), (int, float)))):
         return []
     periods = section.metrics.get("by_period") if section is not None else None
     theirs = periods.get("student") if isinstance(periods, Mapping) else None
@@ -327,9 +330,10 @@ def _mean_miscalibration(by_id: Mapping[str, Section]) -> list[str]:
                 f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: a factor of "
                 f"{mine['factor']:.2f}, Jeffreys test p {mine['p_value']:.2g}): conservative, as a PD back-test reads "
                 "it, so no failure; the capital and provisions they drive are overstated: review the calibration."]
+    factor = "no factor (it predicts 0)" if mine["factor"] is None else f"a factor of {mine['factor']:.2f} {way} it"
     return [f"- **The student's mean prediction is off the observed rate** ({mine['mean_predicted']:.2%} against "
-            f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: a factor of "
-            f"{mine['factor']:.2f} {way} it, Jeffreys test p {mine['p_value']:.2g}). Every probability it gives is "
+            f"{mine['observed_rate']:.2%}, {int(mine['positives']):,} of {int(mine['rows']):,} rows: {factor}, "
+            f"Jeffreys test p {mine['p_value']:.2g}). Every probability it gives is "
             "off on average: recalibrate it (on a hold-out) before using the scores as probabilities (of default, "
             "of fraud)."]
 

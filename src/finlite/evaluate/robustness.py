@@ -340,7 +340,7 @@ def build_robustness(inp: TabularInputs) -> Section:
         for k, e in perturbations.items()) + "."
     threshold = (f"FAIL when, under a perturbation, the student flips more decisions than the teacher by more than "
                  f"{FLIP_FAIL} of the flagged rows (and by at least {FLIP_MIN_ROWS} rows), or its AUC falls more "
-                 f"than {AUC_FAIL} further than the teacher's; WARN at {FLIP_WARN} of the flagged rows / {AUC_WARN}, "
+                 f"than {AUC_FAIL} further than the teacher's; WARN by more than {FLIP_WARN} of the flagged rows / {AUC_WARN}, "
                  f"or when the student ignores an input the teacher reads (shuffled among {SENSITIVITY_ROWS:,} test "
                  f"rows at most, the teacher's P moves by {IGNORED_TEACHER} or more on average, and by at least "
                  f"{IGNORED_SHARE:.0%} of what its strongest input moves it, and the student's by less than "

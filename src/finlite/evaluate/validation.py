@@ -32,7 +32,7 @@ import pandas as pd
 
 from finlite._keys import CSV_MISSING, MISSING
 from finlite._limits import CATEGORY_MIN_ROWS, PSI_MIN_ROWS, THIN_CLASS_ROWS
-from finlite._util import natural_key, spreadsheet_safe
+from finlite._util import natural_key, reaches, spreadsheet_safe
 from finlite.data.preprocess import stability_edges
 from finlite.data.schema import numeric_column
 from finlite.errors import ConfigError, DataError
@@ -1052,7 +1052,9 @@ def build_discrimination(inp: TabularInputs, n_boot: int | None = None) -> Secti
     d_auc = per["difference"]["auc"]
     lo, hi = d_auc["lower"], d_auc["upper"]
     # PASS needs the data to rule a material loss out, not merely fail to prove one (R2 item 4).
-    status = ("WARN" if unestimable else "FAIL" if lo > 0.02 else "WARN" if hi >= 0.02 or lo > 0 else "PASS")
+    # An interval that could not be drawn (NaN: no usable resample) is no evidence of a PASS.
+    status = ("WARN" if unestimable or not (lo == lo and hi == hi) else "FAIL" if lo > 0.02 else
+              "WARN" if hi >= 0.02 or lo > 0 else "PASS")
     summary = (f"Student AUC {_fmt(per['student']['auc']['estimate'])} vs teacher "
                f"{_fmt(per['teacher']['auc']['estimate'])}; teacher − student = {_fmt(d_auc['estimate'])} "
                + (f"(no interval: the test rows hold {int(y.sum()):,} positive and {int(y.size - y.sum()):,} other "
@@ -1192,8 +1194,8 @@ def _since_validation(inp: TabularInputs, per: Mapping[str, Mapping[str, Any]]) 
     if mine is None:
         return None, "", None, {}
     decline, beyond = mine["gini_relative_decline"], mine["beyond_noise"]
-    status = ("FAIL" if beyond and decline is not None and decline >= GINI_DECLINE_FAIL else
-              "WARN" if beyond and decline is not None and decline >= GINI_DECLINE_WARN else "PASS")
+    status = ("FAIL" if beyond and decline is not None and reaches(decline, GINI_DECLINE_FAIL) else
+              "WARN" if beyond and decline is not None and reaches(decline, GINI_DECLINE_WARN) else "PASS")
     said = (f" Since validation (its own test split), the student's AUC went {_fmt(mine['validated_auc'])} → "
             f"{_fmt(mine['auc'])} (Gini {_fmt(mine['validated_gini'])} → {_fmt(mine['gini'])}, "
             + (f"{decline:.0%} lower" if decline is not None and decline >= 0 else
@@ -1280,10 +1282,20 @@ def calibration_status(record: Mapping[str, Any]) -> str:
     """PASS, WARN or FAIL for a :func:`calibration_in_the_large` record: WARN from a factor of
     :data:`HOLDOUT_CITL_WARN`, FAIL from :data:`HOLDOUT_CITL_FAIL`, each only where the Jeffreys test
     rejects the mean prediction at 1 % (two-sided)."""
-    if record["p_value"] >= 0.01:
-        return "PASS"
+    p_value = float(record["p_value"])
     factor = math.inf if record["factor"] is None else float(record["factor"])
-    return "FAIL" if factor >= HOLDOUT_CITL_FAIL else "WARN" if factor >= HOLDOUT_CITL_WARN else "PASS"
+    if p_value != p_value or factor != factor:  # nothing to judge by: never a silent PASS
+        return "WARN"
+    if p_value >= 0.01:
+        return "PASS"
+    return _factor_status(factor)
+
+
+def _factor_status(factor: float) -> str:
+    """FAIL from a factor of :data:`HOLDOUT_CITL_FAIL`, WARN from :data:`HOLDOUT_CITL_WARN`, each
+    *at* the factor as the docs say it (:func:`~finlite._util.reaches`): 300 defaults in 1,000 rows
+    against a PD of 0.2 is a factor of 1.4999999999999998 in floating point, and read WARN."""
+    return "FAIL" if reaches(factor, HOLDOUT_CITL_FAIL) else "WARN" if reaches(factor, HOLDOUT_CITL_WARN) else "PASS"
 
 
 #: finlite's generic PD master scale: each grade's upper PD bound (the last is 1), from 5 basis
@@ -1554,7 +1566,7 @@ def _too_low_status(p_under: float | None, observed: float, predicted: float) ->
     if p_under is None or p_under >= 0.01 or observed <= predicted:
         return "PASS"
     factor = math.inf if predicted <= 0 else observed / predicted
-    return "FAIL" if factor >= HOLDOUT_CITL_FAIL else "WARN" if factor >= HOLDOUT_CITL_WARN else "PASS"
+    return _factor_status(factor)
 
 
 def period_backtest(y: Any, p: Any, periods: Any, labels: Sequence[Any],

@@ -91,7 +91,7 @@ def fidelity_warning(report: dict[str, Any], gates: bool) -> str | None:
     if not drop >= WARN_AUC_DROP:
         return None
     return (f"WARNING: the student's test AUC {report['student']['auc']:.4f} is {drop:.4f} below its teacher's "
-            f"{report['teacher']['auc']:.4f} (more than {WARN_AUC_DROP}); it does not make the teacher's decisions "
+            f"{report['teacher']['auc']:.4f} ({WARN_AUC_DROP} or more); it does not make the teacher's decisions "
             "and no gate stopped it. Do not deploy it: use a wider student (--student-width, e.g. 128,64), more "
             "epochs, or a preset with gates (--preset balanced), which writes no student that fails them on the "
             "validation split (only the record of what it tried).")

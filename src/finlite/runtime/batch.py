@@ -214,13 +214,13 @@ class ScoreLimits:
                 out.append(f"the scores' PSI {_UNJUDGED} --max-psi {self.max_psi:g} ({rows:,} rows; it "
                            f"needs {PSI_MIN_ROWS} rows and the training scores' bins: a student's report, or, for a "
                            "teacher, an export by this finlite)")
-            elif psi > self.max_psi:
+            elif not psi <= self.max_psi:  # a NaN breaches: a PSI that cannot be read is no pass
                 out.append(f"the scores' PSI {psi:.3f} is above --max-psi {self.max_psi:g}")
         if self.max_csi is not None:
             if not csi:
                 out.append(f"the fields' CSI {_UNJUDGED} --max-csi {self.max_csi:g} ({rows:,} rows; it needs "
                            f"{PSI_MIN_ROWS} and an artifact exported with its fields' bins)")
-            over = {f: v for f, v in csi.items() if v > self.max_csi}
+            over = {f: v for f, v in csi.items() if not v <= self.max_csi}  # NaN breaches too
             if over:
                 out.append(f"field CSI above --max-csi {self.max_csi:g}: "
                            + ", ".join(f"{f} {v:.3f}" for f, v in sorted(over.items(), key=lambda kv: -kv[1])))

@@ -278,8 +278,12 @@ class ReasonModel:
         if codes is not None:
             codes.check_fields(self.fields, "this model")
             contrib, names = contrib @ codes.grouping, codes.codes
-        order = np.argsort(-contrib, axis=1, kind="stable")[:, :top].tolist()
-        values = np.round(contrib, 6).tolist()
+        # Ranked by the values as given (rounded to 6 places), so that two contributions that read
+        # alike are listed in field order as documented; ranked unrounded, 0.31094068 came before
+        # 0.31094065 and both read 0.310941 (a reason-code audit, 2026-12-07).
+        rounded = np.round(contrib, 6)
+        order = np.argsort(-rounded, axis=1, kind="stable")[:, :top].tolist()
+        values = rounded.tolist()
         # The materiality floor of each row: a share of its positive contributions, capped at its
         # largest so that one always stays (rounded as the values are, so the two compare alike).
         floors = np.round(material_floors(contrib, self.min_share), 6).tolist()
