@@ -273,7 +273,8 @@ def log_loss(y: np.ndarray, p: np.ndarray, eps: float = 1e-15) -> float:
 def average_precision(y: np.ndarray, p: np.ndarray) -> float:
     """Area under the precision-recall curve as average precision: Σ (R_k − R_{k−1}) · P_k.
 
-    Tied scores are one threshold. With rare positives (fraud) this says more than AUC.
+    Tied scores are one threshold. With rare positives (fraud) this says more than AUC. NaN when
+    no row is positive (there is no recall to average over): undefined, as scikit-learn warns.
     """
     y_arr, p_arr = _check(y, p)
     positives = y_arr.sum()
@@ -293,7 +294,8 @@ def recall_at_fpr(y: np.ndarray, p: np.ndarray, fpr: float = 0.001) -> float:
     """Share of positives caught when at most ``fpr`` of negatives are flagged.
 
     The threshold is the highest that keeps the false-positive rate within ``fpr``; a fraud
-    team asks exactly this ("how much fraud do we stop at one false alarm per thousand?").
+    team asks exactly this ("how much fraud do we stop at one false alarm per thousand?"). NaN
+    when the rows hold one class only (no positive to catch, or no negative to bound the rate).
     """
     y_arr, p_arr = _check(y, p)
     neg = np.sort(p_arr[y_arr == 0])[::-1]
