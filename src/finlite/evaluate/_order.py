@@ -8,6 +8,12 @@ review, 2026-12-07): a validator who re-runs the report on a re-sorted extract m
 report. Drawing in the order these functions give (a sort by the rows' content) makes every
 seeded number a function of the rows, not of their order. Rows equal in every value tie; they
 are interchangeable to any statistic, so which of them draws first changes nothing.
+
+What the rows are sorted by first matters too: the raw cells are written in units, types and
+names a bank may change without changing the data (an amount in cents, ages as floats, a column
+renamed), and a sort by their hashes moved a robustness verdict FAIL to WARN with every score
+the same (a units review, 2026-12-07). The callers sort by the labels and the models' scores
+first, which those changes leave alone, and by the cells only among rows whose scores tie.
 """
 
 from __future__ import annotations
@@ -43,11 +49,12 @@ def content_order(*arrays: Any) -> np.ndarray:
 
 
 def frame_order(frame: pd.DataFrame, *arrays: Any) -> np.ndarray:
-    """:func:`content_order` of a DataFrame's rows (its columns taken in the order of their names,
-    so a file with its columns reordered sorts alike) and of ``arrays`` beside it (the labels)."""
-    keys = [pd.util.hash_pandas_object(frame[name], index=False).to_numpy()
-            for name in sorted(frame.columns, key=str)]
-    keys += [key for array in arrays for key in _keys(array)]
+    """:func:`content_order` of ``arrays`` (the labels, the models' scores: sorted by them first)
+    and then of a DataFrame's rows beside them, which break the ties (its columns taken in the
+    order of their names, so a file with its columns reordered sorts alike)."""
+    keys = [key for array in arrays for key in _keys(array)]
+    keys += [pd.util.hash_pandas_object(frame[name], index=False).to_numpy()
+             for name in sorted(frame.columns, key=str)]
     if not keys:
         return np.arange(len(frame))
     return np.lexsort(keys[::-1])

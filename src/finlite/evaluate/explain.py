@@ -526,7 +526,8 @@ def build_explanations(inp: TabularInputs) -> Section:
     if len(declined) > EXPLAINED_ROWS:
         # Drawn from the declined rows in their content order (_order), so the same rows in another
         # order explain the same applicants (then listed in the file's order).
-        listed = frame_order(inp.test_frame.iloc[declined], np.asarray(inp.y_test)[declined])
+        listed = frame_order(inp.test_frame.iloc[declined], np.asarray(inp.y_test)[declined],
+                             teacher_scores[declined], student_scores[declined])
         pick = np.sort(declined[listed][rng.choice(len(declined), EXPLAINED_ROWS, replace=False)])
     else:
         pick = declined

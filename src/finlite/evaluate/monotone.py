@@ -165,14 +165,14 @@ def _column_values(frame: pd.DataFrame, column: str, inp: TabularInputs, source:
     return numeric_column(frame[column], column, source, money=money)
 
 
-def _sample(frame: pd.DataFrame, cap: int, rng: np.random.Generator) -> np.ndarray:
+def _sample(frame: pd.DataFrame, cap: int, rng: np.random.Generator, *scores: np.ndarray) -> np.ndarray:
     """At most ``cap`` of ``frame``'s rows (positions, in the file's order), drawn from the rows in
-    their content order (:mod:`finlite.evaluate._order`): the same rows in another order give the
-    same sample."""
+    their content order (:mod:`finlite.evaluate._order`: by the models' ``scores`` first): the same
+    rows in another order give the same sample."""
     n = len(frame)
     if n <= cap:
         return np.arange(n)
-    return np.sort(frame_order(frame)[rng.choice(n, cap, replace=False)])
+    return np.sort(frame_order(frame, *scores)[rng.choice(n, cap, replace=False)])
 
 
 def build_monotonicity(inp: TabularInputs) -> Section:
@@ -197,8 +197,9 @@ def build_monotonicity(inp: TabularInputs) -> Section:
             raise ConfigError(f"--monotone gives column {column!r} the sign {sign!r}; use + (1) or - (-1).",
                               param="monotone")
     rng = np.random.default_rng(inp.seed)
-    shift_pick = _sample(inp.test_frame, SHIFT_ROWS, rng)
-    grid_pick = _sample(inp.test_frame, GRID_ROWS, rng)
+    scores = (np.asarray(inp.teacher.scores_test), np.asarray(inp.student.scores_test))
+    shift_pick = _sample(inp.test_frame, SHIFT_ROWS, rng, *scores)
+    grid_pick = _sample(inp.test_frame, GRID_ROWS, rng, *scores)
     shift_frame = inp.test_frame.iloc[shift_pick].reset_index(drop=True)
     grid_frame = inp.test_frame.iloc[grid_pick].reset_index(drop=True)
     models = (("teacher", inp.teacher), ("student", inp.student))

@@ -225,7 +225,7 @@ def build_robustness(inp: TabularInputs) -> Section:
     # The rows in their content order (_order), then every draw by position: the noise, the unseen
     # values and the input check drew by the file's row order, and the same test rows shuffled
     # turned PASS into WARN (a metamorphic review, 2026-12-07).
-    rows = frame_order(inp.test_frame, y)
+    rows = frame_order(inp.test_frame, y, inp.teacher.scores_test, inp.student.scores_test)
     notes: list[str] = []
     if len(rows) > MAX_ROWS:
         rows = rows[np.sort(np.random.default_rng([inp.seed, 0]).choice(len(rows), size=MAX_ROWS, replace=False))]
