@@ -2595,7 +2595,7 @@ def score(
     reasons: Annotated[int, typer.Option(help="Adverse-action reasons: add columns reason_1 .. reason_N naming, for each row decided 1, the fields that pushed its score up the most, each at least 5 % of that push (0 to 64; columns beyond a row's reasons stay empty; 4 is the US practice), and a column 'incomplete' listing the row's blanks no reason can state. Costs 2 x fields + 1 model rows per decided row. Classifiers exported by this finlite.")] = 0,
     reason_codes: ReasonCodesOption = None,
     no_impute: NoImpute = False,
-    max_psi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when the scores' PSI against the training rows is above this (strictly: the report FAILs a PSI of 0.25 or more, so 0.2499 stops a run where the report would); also when it cannot be judged (under 100 rows).")] = None,
+    max_psi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when the scores' PSI against the training rows is above this (strictly above; the report's stability section FAILs a PSI of 0.25 or more); also when it cannot be judged (under 100 rows).")] = None,
     max_csi: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any field's CSI against the training rows is above this.")] = None,
     max_blank_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any field is blank, where training never saw it blank (scored on the median or the unseen category), in more than this share of the rows (0 to 1): a lost feed.")] = None,
     max_outside_share: Annotated[float | None, typer.Option(help="Write nothing and exit 1 when any numeric field lies beyond every training value in more than this share of the rows (0 to 1): a change of units.")] = None,

@@ -202,6 +202,9 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
                           # camelCase with the account's word inside the name (a review, 2026-12-07).
                           PrimaryCustomerNo=np.repeat(rng.permutation(n // 5) + 10_000, 5),
                           CustomerID=np.repeat(rng.permutation(n // 8) + 20_000, 8),
+                          # ... but not a code or a flag named so: RegionId, StateID, hasKey (a review).
+                          RegionId=rng.integers(1, 6, n), StateID=rng.choice(list("ABCDEFG"), n),
+                          hasKey=rng.random(n) < 0.5,
                           # Counts named so stay numbers; amounts and turnover named with a date word stay too.
                           txn_no=rng.integers(0, 40, n), card_no=rng.integers(1, 5, n),
                           principal_paid_to_date=rng.integers(20_000, 60_000, n),
@@ -224,8 +227,10 @@ def test_dates_written_as_numbers_in_a_column_named_a_date_are_dropped_as_dates(
                "customer_number to use it" for n in schema.notes)
     assert {"txn_no", "card_no", "principal_paid_to_date", "loan_amount_at_booking_date", "dt_turnover"} <= \
         set(schema.numeric)
+    assert not {"RegionId", "StateID", "hasKey"} & set(schema.drop)
     # German credit's own columns stay (duration_in_month: 4 to 72 months; number_of_existing_credits...).
-    assert len(schema.numeric) == 7 + 5 and len(schema.categorical) == 13
+    mine = {"RegionId", "StateID", "hasKey"}
+    assert len(set(schema.numeric) - mine) == 7 + 5 and len(set(schema.categorical) - mine) == 13
     # Named numeric, a column is read as asked; numbers outside a date's forms, or a name that says no date, stay.
     assert "application_date" in infer_schema(frame, "creditability", numeric=["application_date"]).numeric
     kept = infer_schema(german.assign(application_date=rng.integers(1, 400, n), credit_month=rng.integers(42_000, 43_000, n),

@@ -948,3 +948,23 @@ def test_segments_where_nothing_could_be_judged_warn_not_pass() -> None:
     section = build_segments(_inputs(frame, y, t, t.copy(), categorical=["region"]))
     assert section.summary.endswith("nothing was judged.") and section.status == "WARN"
     assert "when no segment could be judged (missing evidence, not a pass)" in section.threshold
+
+
+def test_a_ratio_of_exactly_four_fifths_passes_and_an_empty_band_is_no_error() -> None:
+    """Approval rates of 16/30 and 20/30 are a ratio of 0.8, computed as 0.7999999999999999, and
+    failed the four-fifths rule ("0.800 ... below 0.8"; a boundary audit, 2026-12-07). And a
+    protected band without test rows crashed the section once its rows were ordered (a review)."""
+    n = 30
+    frame = pd.DataFrame({"sex": ["F"] * n + ["M"] * n})
+    y = np.tile([0.0, 1.0], n)
+    # 14 of the women and 10 of the men flagged (decided 1): approval 16/30 and 20/30.
+    t = np.r_[np.where(np.arange(n) < 14, 0.9, 0.1), np.where(np.arange(n) < 10, 0.9, 0.1)]
+    section = build_fairness(_inputs(frame, y, t, t.copy(), protected=["sex"]))
+    rule = section.metrics["four_fifths"]
+    assert rule["student"] == pytest.approx(0.8) and rule["student"] < 0.8  # one bit short, as computed
+    assert rule["passes"] == {"teacher": True, "student": True}
+    ages = pd.DataFrame({"age": np.linspace(18, 90, 900).round()})
+    rng = np.random.default_rng(0)
+    yy, tt = (rng.random(900) < 0.3).astype(float), rng.random(900)
+    banded = build_fairness(_inputs(ages, yy, tt, tt.copy(), numeric=["age"], protected=["age:25/62/120"]))
+    assert banded.status in ("PASS", "WARN", "FAIL")

@@ -435,6 +435,12 @@ def test_a_run_whose_fine_tuning_was_capped_reproduces_with_low_rank_and_gradual
                                           r"16x\d+, 8x16, 1x8\. Use a rank of at most \d+"):
         finlite.compress(teacher_dir, german_csv, recipe=whole, config=QUICK, fine_tune=QUICK, timing=False,
                          progress=False)
+    # An artifact's recorded recipe runs as an earlier finlite ran it (reproduce): not refused.
+    recorded = Recipe.from_yaml("steps:\n  - {method: distillation, hidden: [16, 8]}\n  - {method: low_rank, rank: "
+                                "1000000}\n", "recipe.yaml", recorded=True)
+    outcome = finlite.compress(teacher_dir, german_csv, recipe=recorded, config=QUICK, fine_tune=QUICK, timing=False,
+                               progress=False)
+    assert [r.status for r in outcome.result.records] == ["kept", "kept"]
 
 
 def test_runs_that_measure_time_are_not_deterministic() -> None:

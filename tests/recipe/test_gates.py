@@ -271,7 +271,7 @@ def test_a_forecaster_runs_through_the_runner_and_its_rmse_gate_decides(
 def test_a_regression_recipe_refuses_classification_gates(forecaster: tuple[SplitArrays, SequenceModel]) -> None:
     data, teacher = forecaster
     recipe = Recipe.from_dict({"steps": [{"method": "dynamic_int8"}], "gates": {"auc": {"max_drop": 0.01}}})
-    with pytest.raises(ConfigError, match=r"The gate 'auc' in the recipe \(gates\) does not apply to a regression model"
+    with pytest.raises(ConfigError, match=r"The gate 'auc' in recipe \(unnamed\) does not apply to a regression model"
                                           r".* 'auc' judges binary.* models: this recipe is made for another kind of "
                                           r"model than this teacher\. Gates for regression: r2, directional_accuracy"):
         run_recipe(recipe, data, teacher, cutoff=None, seed=0, train=QUICK, fine_tune=QUICK,

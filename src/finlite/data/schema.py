@@ -503,24 +503,29 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
     return None
 
 
-def _words_spaced(name: str) -> str:
-    """``name`` with a space where camelCase turns ("PrimaryCustomerNo" -> "Primary Customer No",
-    "CustomerID" -> "Customer ID"), so that the identifier patterns read it as they read
-    snake_case (a review, 2026-12-07: only a name that began with the account's word matched)."""
-    return re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+#: An account's, a customer's or a loan's number or id written in camelCase, read with a space
+#: where the case turns ("PrimaryCustomerNo", "CustomerID"): only with an account's word before
+#: it, since "RegionId", "StateID" or "hasKey" so read are codes and flags, not identifiers (a
+#: review, 2026-12-07).
+_CAMEL_ACCOUNT = re.compile(r"(^|\s)(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|"
+                            r"applicant|application|reference|ref|case|transaction|txn)\s?(number|no|nr|id|uuid)$",
+                            re.IGNORECASE)
 
 
 def identifier_name(name: str) -> bool:
     """Whether ``name`` is named like an identifier (``id``, ``customer_id``, ``key``, ``uuid``,
-    ``PrimaryCustomerNo``)."""
-    return _ID_NAME.search(_words_spaced(name)) is not None
+    ``PrimaryCustomerNo``, ``CustomerID``)."""
+    return _ID_NAME.search(name) is not None or \
+        _CAMEL_ACCOUNT.search(re.sub(r"([a-z])([A-Z])", r"\1 \2", name)) is not None
 
 
 def _id_reason(name: str, series: pd.Series) -> str | None:
     """Why ``series`` is an identifier (a note), or None when it is not one."""
+    if pd.api.types.is_bool_dtype(series):
+        return None  # true/false is a flag, whatever its name ("has_key")
     if identifier_name(name):
-        number = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if number and not re.search(_ID_WORD, _words_spaced(name), re.IGNORECASE) \
+        number = pd.api.types.is_numeric_dtype(series)
+        if number and not re.search(_ID_WORD, name, re.IGNORECASE) \
                 and series.nunique() < min(_NUMBER_ID_VALUES, max(len(series) // 2, 2)):
             return None  # card_no of 1 to 5: a count, not an account's number
         keep = "--numeric" if number else "--categorical"

@@ -165,14 +165,12 @@ def _column_values(frame: pd.DataFrame, column: str, inp: TabularInputs, source:
     return numeric_column(frame[column], column, source, money=money)
 
 
-def _sample(frame: pd.DataFrame, cap: int, rng: np.random.Generator, *scores: np.ndarray) -> np.ndarray:
-    """At most ``cap`` of ``frame``'s rows (positions, in the file's order), drawn from the rows in
-    their content order (:mod:`finlite.evaluate._order`: by the models' ``scores`` first): the same
+def _sample(order: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``cap`` rows (positions, in the file's order), drawn from the rows in their content
+    ``order`` (:func:`finlite.evaluate._order.frame_order`, by the models' scores first): the same
     rows in another order give the same sample."""
-    n = len(frame)
-    if n <= cap:
-        return np.arange(n)
-    return np.sort(frame_order(frame, *scores)[rng.choice(n, cap, replace=False)])
+    n = len(order)
+    return np.sort(order[rng.choice(n, cap, replace=False)]) if n > cap else np.arange(n)
 
 
 def build_monotonicity(inp: TabularInputs) -> Section:
@@ -197,9 +195,11 @@ def build_monotonicity(inp: TabularInputs) -> Section:
             raise ConfigError(f"--monotone gives column {column!r} the sign {sign!r}; use + (1) or - (-1).",
                               param="monotone")
     rng = np.random.default_rng(inp.seed)
-    scores = (np.asarray(inp.teacher.scores_test), np.asarray(inp.student.scores_test))
-    shift_pick = _sample(inp.test_frame, SHIFT_ROWS, rng, *scores)
-    grid_pick = _sample(inp.test_frame, GRID_ROWS, rng, *scores)
+    n = len(inp.test_frame)
+    order = (frame_order(inp.test_frame, np.asarray(inp.teacher.scores_test), np.asarray(inp.student.scores_test))
+             if n > min(SHIFT_ROWS, GRID_ROWS) else np.arange(n))
+    shift_pick = _sample(order, SHIFT_ROWS, rng)
+    grid_pick = _sample(order, GRID_ROWS, rng)
     shift_frame = inp.test_frame.iloc[shift_pick].reset_index(drop=True)
     grid_frame = inp.test_frame.iloc[grid_pick].reset_index(drop=True)
     models = (("teacher", inp.teacher), ("student", inp.student))

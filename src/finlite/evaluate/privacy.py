@@ -174,8 +174,6 @@ def _views(result: dict[str, Any]) -> list[dict[str, Any]]:
 def _status(results: dict[str, dict[str, Any]]) -> str:
     student = results["student"]
     teacher = results.get("teacher")
-    if any(not math.isfinite(float(v["attack_auc"])) for r in results.values() if r for v in _views(r)):
-        return "WARN"  # an attack that could not be measured is no evidence of a PASS
     if any(_leaks(v, FAIL_AUC) for v in _views(student)):
         return "FAIL"
     if any(_leaks(v, WARN_AUC) for v in _views(student)):

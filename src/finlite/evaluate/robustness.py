@@ -145,7 +145,8 @@ def _unseen_categories(inp: TabularInputs, frame: pd.DataFrame, rng: np.random.G
 
 def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, who: str, what: str,
             rows: np.ndarray | None = None) -> np.ndarray:
-    """Each row's score of ``frame``, refusing a non-finite one; ``rows``: each frame row's test row."""
+    """Each row's score of ``frame``, refusing a non-finite one; ``rows``: each frame row's position
+    among the test rows (the section scores them in their content order), named 1-based."""
     p = np.asarray(score(frame), dtype=np.float64).ravel()
     if p.shape != (len(frame),):
         raise DataError(f"The {who} scored {p.size} values for {len(frame)} perturbed rows ({what}).")
@@ -153,7 +154,7 @@ def _scores(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, wh
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ScoreError(f"The {who} gave a non-finite score on {int(bad.sum())} row(s) with {what} (first: test row "
-                         f"{first if rows is None else int(rows[first])}); no decision can be made from it.")
+                         f"{(first if rows is None else int(rows[first])) + 1}); no decision can be made from it.")
     return p
 
 
@@ -170,8 +171,8 @@ IGNORED_SHARE = 0.25
 IGNORED_STUDENT = 1e-6
 
 
-def _ignored_inputs(inp: TabularInputs, frame: pd.DataFrame,
-                    models: dict[str, Any]) -> tuple[dict[str, dict[str, float]], list[str]]:
+def _ignored_inputs(inp: TabularInputs, frame: pd.DataFrame, models: dict[str, Any],
+                    rows: np.ndarray) -> tuple[dict[str, dict[str, float]], list[str]]:
     """How much each input column moves each model's scores when it is shuffled among the test rows
     (mean |ΔP|), and the columns the student ignores where the teacher reads them: a LightGBM
     teacher's default student had lost every weight from 6 of its 11 numeric inputs to pruning, so
@@ -179,8 +180,9 @@ def _ignored_inputs(inp: TabularInputs, frame: pd.DataFrame,
     analyst's walk-through, 2026-12-07)."""
     rng = np.random.default_rng([inp.seed, 3])
     if len(frame) > SENSITIVITY_ROWS:
-        frame = frame.iloc[np.sort(rng.choice(len(frame), size=SENSITIVITY_ROWS, replace=False))]
-    base = {who: _scores(model.score_frame, frame, who, "the input check") for who, model in models.items()}
+        picked = np.sort(rng.choice(len(frame), size=SENSITIVITY_ROWS, replace=False))
+        frame, rows = frame.iloc[picked], rows[picked]
+    base = {who: _scores(model.score_frame, frame, who, "the input check", rows) for who, model in models.items()}
     moved: dict[str, dict[str, float]] = {}
     for column in [*inp.numeric, *inp.categorical]:
         if column not in frame.columns:
@@ -188,7 +190,7 @@ def _ignored_inputs(inp: TabularInputs, frame: pd.DataFrame,
         shuffled = frame.copy()
         shuffled[column] = frame[column].to_numpy()[rng.permutation(len(frame))]
         moved[column] = {who: float(np.mean(np.abs(_scores(model.score_frame, shuffled, who,
-                                                           f"{column!r} shuffled") - base[who])))
+                                                           f"{column!r} shuffled", rows) - base[who])))
                          for who, model in models.items()}
     strongest = max((m["teacher"] for m in moved.values()), default=0.0)
     floor = max(IGNORED_TEACHER, IGNORED_SHARE * strongest)
@@ -208,7 +210,7 @@ def build_robustness(inp: TabularInputs) -> Section:
     flags, clean or perturbed), each model's ``flip_share_of_flagged`` and their difference
     ``flip_excess_flagged``. Status: FAIL when, under some perturbation, the student flips more than
     the teacher by over 0.10 of the flagged rows (and by at least FLIP_MIN_ROWS rows) or its AUC
-    falls more than 0.03 more; WARN at 0.05 / 0.01; PASS otherwise.
+    falls more than 0.03 more; WARN by more than 0.05 / 0.01; PASS otherwise.
 
     Raises:
         ConfigError: a task other than binary, or no cut-off.
@@ -280,7 +282,7 @@ def build_robustness(inp: TabularInputs) -> Section:
                         "perturb in the test data.")
     if clean_auc["teacher"] is None:
         notes.append("The test rows hold one class only: AUC is null; the status follows the flip rates.")
-    moved, ignored = _ignored_inputs(inp, frame, models)
+    moved, ignored = _ignored_inputs(inp, frame, models, rows)
     if ignored:
         notes.append(f"The student ignores {len(ignored)} input(s) the teacher reads: "
                      + ", ".join(f"{c} (shuffled among the test rows, the teacher's P moves by "

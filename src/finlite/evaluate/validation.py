@@ -478,9 +478,9 @@ def bootstrap_ci(fn: Callable[..., Any], *arrays: Any, n_boot: int = 1000, seed:
     if len({a.shape[0] for a in arrs}) != 1 or arrs[0].shape[0] == 0:
         raise DataError(f"bootstrap_ci needs equally long, non-empty arrays; got lengths {[a.shape[0] for a in arrs]}.")
     _check_finite_arrays("bootstrap_ci", arrs)
+    estimate = _safe(fn, *arrs)  # on the rows as given: a caller's fn may read their order
     order = content_order(*arrs)  # resamples of the rows, not of their positions (_order)
-    arrs = [a[order] for a in arrs]
-    return _summarise(_safe(fn, *arrs), _resampled(fn, arrs, n_boot, seed), level)
+    return _summarise(estimate, _resampled(fn, [a[order] for a in arrs], n_boot, seed), level)
 
 
 def paired_bootstrap_ci(fn: Callable[[Any, Any], Any], y: Any, p_a: Any, p_b: Any, *, n_boot: int = 1000,
@@ -497,9 +497,9 @@ def paired_bootstrap_ci(fn: Callable[[Any, Any], Any], y: Any, p_a: Any, p_b: An
         raise DataError(f"paired_bootstrap_ci needs equally long, non-empty arrays; got {yy.shape[0]}, "
                         f"{a.shape[0]} and {b.shape[0]}.")
     _check_finite_arrays("paired_bootstrap_ci", [yy, a, b])
+    estimate = _safe(fn, yy, a) - _safe(fn, yy, b)  # on the rows as given
     order = content_order(yy, a, b)  # one order for both sides: the pairs stay pairs
     yy, a, b = yy[order], a[order], b[order]
-    estimate = _safe(fn, yy, a) - _safe(fn, yy, b)
     # The same seed gives the same resampled rows on both sides.
     draws = _resampled(fn, [yy, a], n_boot, seed) - _resampled(fn, [yy, b], n_boot, seed)
     return _summarise(estimate, draws, level)

@@ -136,6 +136,8 @@ class StepContext:
     monotone_index: dict[str, int] | None = None
     transfer_cache: dict[tuple[Any, ...], DistillData] = field(default_factory=dict)
     ready_plan: PruningPlan | None = None
+    #: The recipe is an artifact's recorded one (reproduce): it runs as it ran then.
+    recorded: bool = False
 
     def __post_init__(self) -> None:
         if self.tuning is None:

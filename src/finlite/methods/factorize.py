@@ -117,7 +117,7 @@ def _apply_low_rank(method: LowRankFactorization, state: StepState, ctx: StepCon
     """Factorise, then fine-tune by the recipe's distillation (the factors start from the SVD)."""
     model = state.need_model(method)
     fact = factorize(model, method)
-    if all(layer["rank"] is None for layer in fact.layers):
+    if all(layer["rank"] is None for layer in fact.layers) and not ctx.recorded:  # a recorded run ran it so
         # Kept with every layer whole, the step was recorded as a low-rank model that it is not
         # (rank: 1000000, or energy: 1; a recipe fuzz, 2026-12-07): refused before its training.
         useful = max(((o * i - 1) // (o + i) for o, i in (layer["shape"] for layer in fact.layers)), default=0)
@@ -125,7 +125,9 @@ def _apply_low_rank(method: LowRankFactorization, state: StepState, ctx: StepCon
         raise ConfigError(f"low_rank with {setting} factorises no layer of this model: a layer is factorised only "
                           "where its rank saves parameters (rank x (inputs + outputs) < inputs x outputs), and its "
                           f"layers are {', '.join('x'.join(map(str, layer['shape'])) for layer in fact.layers)}. "
-                          + (f"Use a rank of at most {useful}, or a lower energy (e.g. 0.9)." if useful >= 1 else
+                          + ((f"Use a rank of at most {useful}." if method.rank is not None else
+                              f"Use a lower energy than {method.energy:g}, or a rank of at most {useful}.")
+                             if useful >= 1 else
                              "Its layers are too small to factorise: drop the step."))
     tuned = distill(ctx.tuning_data, fact.model, _fine_tuning_loss(ctx), train=ctx.fine_tuning(train),
                     monotone_index=ctx.monotone_index)

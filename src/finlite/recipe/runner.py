@@ -324,7 +324,7 @@ def run_recipe(recipe: Recipe, data: SplitArrays, teacher: FinliteModel, *, cuto
     teacher_fn = lambda x: teacher_logits(teacher, x)  # noqa: E731
     base = base if base is not None else distill_data(data, teacher_fn, train_logits=train_logits)
     ctx = StepContext(data=data, base=base, teacher=teacher, teacher_fn=teacher_fn, seed=seed, train=train,
-                      fine_tune=fine_tune, ready_plan=plan, cutoff=cutoff)
+                      fine_tune=fine_tune, ready_plan=plan, cutoff=cutoff, recorded=recipe.recorded)
     if start_distillation is not None:
         ctx.keep(start_distillation)
     timing = timing or recipe.needs_latency

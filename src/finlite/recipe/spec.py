@@ -467,6 +467,9 @@ class Recipe:
     #: Where its gates were read, for messages about them once the task is known ("r.yaml, line 5
     #: (gates)"); not part of the recipe (neither compared nor written).
     gates_at: str = field(default="", compare=False, repr=False)
+    #: Read from an artifact's recipe.yaml (``recorded=True``): it runs as an earlier finlite ran
+    #: it, refusals added since aside (``reproduce``).
+    recorded: bool = field(default=False, compare=False, repr=False)
 
     # -- reading --
     @classmethod
@@ -567,7 +570,8 @@ class Recipe:
                 raise ConfigError(f"{where(key)} is {len(data[key]):,} characters; at most {most:,} are allowed. "
                                   "Shorten it.")
         return cls(steps=steps, gates=gates, name=str(data.get("name") or ""),
-                   description=str(data.get("description") or ""), gates_at=where("gates") if gates else "")
+                   description=str(data.get("description") or ""),
+                   gates_at=where("gates") if gates and lines else "", recorded=recorded)
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "the recipe", *, recorded: bool = False) -> Recipe:
