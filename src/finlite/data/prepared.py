@@ -44,11 +44,12 @@ SHARED_ACCOUNT_MAX_ROWS = 120
 #: An out-of-time split whose test positive rate is more than this many times the training's (or
 #: less than its inverse) is warned of: the cut-off was set on another population.
 RATE_SHIFT_WARN = 1.5
-#: Test rows that copy a training row in every column the model reads, from this share of the
-#: test split (and :data:`COPIED_TEST_MIN_ROWS` rows) on, are warned of: the model is judged on
-#: rows it was fitted on.
+#: Test rows that copy a training row in every column of the table, from this share of the test
+#: split (and :data:`COPIED_TEST_MIN_ROWS` rows) on, are warned of, where the model reads at least
+#: :data:`COPIED_MIN_INPUTS` columns (with one or two, distinct applications share their values).
 COPIED_TEST_SHARE = 0.01
 COPIED_TEST_MIN_ROWS = 10
+COPIED_MIN_INPUTS = 5
 
 
 @dataclass
@@ -279,28 +280,29 @@ def _thin_group_notes(frame: pd.DataFrame, split: Split, config: SplitConfig, sc
 
 def _copied_row_notes(frame: pd.DataFrame, split: Split, schema: Schema) -> list[str]:
     """A warning when :data:`COPIED_TEST_SHARE` of the test split's rows (and at least
-    :data:`COPIED_TEST_MIN_ROWS`) copy a training row in every column the model reads: a table
-    appended twice, or a join that fanned out, puts copies of one application on both sides of
-    the split, and the test metrics then measure what the model remembers (and their intervals
-    count each copy as a new applicant). Nothing said so (a metamorphic review, 2026-12-07: 100
-    copies of 300 rows took a DeLong p-value from 0.32 to 1e-23). Rows are compared by a 64-bit
-    hash of their values (pandas' ``hash_pandas_object``)."""
+    :data:`COPIED_TEST_MIN_ROWS`) copy a training row in every column of the table, label, ids and
+    dates included: a table appended twice, or a join that fanned out, puts copies of one
+    application on both sides of the split, and the test metrics then measure what the model
+    remembers (and their intervals count each copy as a new applicant). Nothing said so (a
+    metamorphic review, 2026-12-07: 100 copies of 300 rows took a DeLong p-value from 0.32 to
+    1e-23). Only where the model reads :data:`COPIED_MIN_INPUTS` columns or more: with one or two,
+    distinct applications share their values (a balance of 0). Rows are compared by a 64-bit hash
+    of their values (pandas' ``hash_pandas_object``)."""
     inputs = [c for c in (*schema.numeric, *schema.categorical) if c in frame.columns]
     train_rows, test_rows = np.asarray(split.train), np.asarray(split.test)
-    if not inputs or not len(test_rows) or not len(train_rows):
+    if len(inputs) < COPIED_MIN_INPUTS or not len(test_rows) or not len(train_rows):
         return []
-    hashes = pd.util.hash_pandas_object(frame[inputs], index=False).to_numpy()
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     copied = np.isin(hashes[test_rows], hashes[train_rows])
     count = int(copied.sum())
     if count < COPIED_TEST_MIN_ROWS or count < COPIED_TEST_SHARE * len(test_rows):
         return []
-    with_label = pd.util.hash_pandas_object(frame[[*inputs, schema.target]], index=False)
-    repeats = int(with_label.duplicated().sum())
+    repeats = int(pd.Series(hashes).duplicated().sum())
     return [f"{count:,} of the test split's {len(test_rows):,} rows ({count / len(test_rows):.1%}) copy a training "
-            f"row in every column the model reads ({repeats:,} rows of the table repeat another row, label "
-            "included): the test metrics then measure rows the model was fitted on, and their intervals count each "
-            "copy as a new applicant. A table appended twice or a join that fanned out makes such copies; remove "
-            "them (drop_duplicates) unless they are distinct applications with the same answers."]
+            f"row in every column of the table ({repeats:,} rows of the table repeat another row): the test metrics "
+            "then measure rows the model was fitted on, and their intervals count each copy as a new applicant. A "
+            "table appended twice or a join that fanned out makes such copies; remove them (drop_duplicates) unless "
+            "they are distinct applications."]
 
 
 def _shared_account_notes(frame: pd.DataFrame, split: Split, schema: Schema) -> list[str]:
