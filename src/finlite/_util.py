@@ -452,6 +452,11 @@ def _file_head(path: Path) -> bytes | None:
         return None
 
 
+#: What a file named .gz that is not gzip-compressed is told, wherever it is read.
+NOT_GZIP = ("is named .gz but is not gzip-compressed; name it .csv if it is plain CSV text, or compress it (gzip "
+            "FILE.csv makes FILE.csv.gz)")
+
+
 def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     """What a file named as CSV holds instead of CSV text, from its first 4 KiB, or None: Arrow read
     a gzip or Parquet file as rows of garbage ("line 2 has 2 field(s)") and a zip or a binary file
@@ -465,8 +470,7 @@ def not_csv_text(path: Path, *, nul_in_header_only: bool = False) -> str | None:
     gz = path.name.lower().endswith(".gz")
     if gz and not head.startswith(b"\x1f\x8b"):
         # "could not be read: Not a gzipped file (b'st')" named no fix (a file fuzz, 2026-12-07).
-        return ("the file is named .gz but is not gzip-compressed; name it .csv if it is plain CSV text, or compress "
-                "it (gzip FILE.csv makes FILE.csv.gz)")
+        return "the file " + NOT_GZIP
     if head.startswith(b"\x1f\x8b") and not gz:
         # Not ".tsv.gz": finlite reads no such name (the advice led to another refusal: a walk-through).
         return ("the file is gzip-compressed; name it .csv.gz, which finlite reads as such (a tab-separated one: "
@@ -654,8 +658,7 @@ class _BoundedReader(io.RawIOBase):
             if isinstance(exc, OSError) and exc.filename:
                 raise
             if self.count == 0 and isinstance(exc, OSError) and "Not a gzipped file" in str(exc):
-                raise DataError(f"Data file {str(self.path)!r} is named .gz but is not gzip-compressed; name it .csv "
-                                "if it is plain CSV text, or compress it (gzip FILE.csv makes FILE.csv.gz).") from exc
+                raise DataError(f"Data file {str(self.path)!r} {NOT_GZIP}.") from exc
             raise DataError(f"Data file {str(self.path)!r} is not a complete gzip stream ({exc or type(exc).__name__}): "
                             "it was cut short or damaged. Copy it again, or write the table uncompressed or as "
                             "Parquet.") from exc

@@ -36,9 +36,10 @@ _POSITIVE_WORDS = ("bad", "default", "defaulted", "yes", "y", "true", "fraud", "
 # (account_number, CustomerNo, loan_nr: trained as numbers before, a file fuzz, 2026-12-07; not
 # number_of_existing_credits, nor a bare "number").
 _ID_WORD = r"(^|[_\s.-])(id|uuid|key)$|^(id|uuid)([_\s.-]|$)"
-_ID_NAME = re.compile(_ID_WORD + r"|(^|[_\s.-])(account|acct|customer|cust|client|loan|contract|policy|card|member|"
-                                 r"borrower|applicant|application|reference|ref|case|transaction|txn)[_\s.-]?"
-                                 r"(number|no|nr)$", re.IGNORECASE)
+#: Words that name whose row it is, before a number's word (account_number, loan_nr).
+_ACCOUNT_WORD = (r"(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|applicant|application|"
+                 r"reference|ref|case|transaction|txn)")
+_ID_NAME = re.compile(_ID_WORD + r"|(^|[_\s.-])" + _ACCOUNT_WORD + r"[_\s.-]?(number|no|nr)$", re.IGNORECASE)
 #: Distinct values a number column named like an account's number needs to be taken for one (a
 #: count, txn_no of 0 to 40, repeats: a review, 2026-12-07): a panel's accounts repeat per month.
 _NUMBER_ID_VALUES = 100
@@ -507,9 +508,7 @@ def _numeric_date_note(name: str, series: pd.Series) -> str | None:
 #: where the case turns ("PrimaryCustomerNo", "CustomerID"): only with an account's word before
 #: it, since "RegionId", "StateID" or "hasKey" so read are codes and flags, not identifiers (a
 #: review, 2026-12-07).
-_CAMEL_ACCOUNT = re.compile(r"(^|\s)(account|acct|customer|cust|client|loan|contract|policy|card|member|borrower|"
-                            r"applicant|application|reference|ref|case|transaction|txn)\s?(number|no|nr|id|uuid)$",
-                            re.IGNORECASE)
+_CAMEL_ACCOUNT = re.compile(r"(^|\s)" + _ACCOUNT_WORD + r"\s?(number|no|nr|id|uuid)$", re.IGNORECASE)
 
 
 def identifier_name(name: str) -> bool:
@@ -1189,8 +1188,9 @@ def infer_schema(
             continue
         # Dates before identifiers: a loan book's approval dates take a thousand distinct values,
         # and were noted as "an identifier" with --categorical as the hint (a review, 2026-12-03).
-        is_date = not identifier_name(name) and looks_like_dates(series)
-        if not is_date and not identifier_name(name):
+        named_id = identifier_name(name)
+        is_date = not named_id and looks_like_dates(series)
+        if not is_date and not named_id:
             amount = _foreign_amount(series)
             if amount is not None:
                 foreign.append((name, amount))

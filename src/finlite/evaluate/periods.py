@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from finlite.data.schema import compact_dates
 from finlite.errors import DataError
 
 __all__ = ["PERIOD_FREQS", "overlap_note", "read_periods", "time_note"]
@@ -49,7 +50,7 @@ def time_note(column: str, names: Sequence[Any]) -> str | None:
         return None
     numbers = all(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names)
     if numbers:
-        timely = any(1900 <= float(n) <= 2100 for n in names) or _compact_dates(names) is not None
+        timely = any(1900 <= float(n) <= 2100 for n in names) or compact_dates(names) is not None
     else:
         timely = any(re.search(r"(?:19|20)\d\d", str(n)) for n in names)
     if timely:
@@ -60,14 +61,6 @@ def time_note(column: str, names: Sequence[Any]) -> str | None:
             "dates with --period-freq); to compare segments, use report --segments.")
 
 
-def _compact_dates(names: Sequence[Any]) -> pd.Series | None:
-    """The periods as dates where every name is a month or a day written as digits alone
-    (:func:`finlite.data.schema.compact_dates`), None otherwise."""
-    from finlite.data.schema import compact_dates
-
-    return compact_dates(names)
-
-
 def _sub_annual(names: Sequence[Any]) -> str | None:
     """"months", "quarters" or "periods under a year apart" where every period name reads as a
     date (text, a date, or a month written as digits, 202301; not a year) and the median gap
@@ -75,7 +68,7 @@ def _sub_annual(names: Sequence[Any]) -> str | None:
     that they read as no time (a review, 2026-12-07)."""
     if len(names) < 2:
         return None
-    dates = _compact_dates(names)
+    dates = compact_dates(names)
     if dates is None:
         if any(isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in names):
             return None

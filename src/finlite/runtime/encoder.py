@@ -82,7 +82,6 @@ class RecordErrors(DataError):
         self.errors = errors
 
 
-
 #: What a category field may refuse beyond NOT_ONE_VALUE (:func:`_refused_category`): one isinstance
 #: on the record path before a call, as a numeric code (SBA's Zip) reaches it in every record.
 _REFUSABLE = (Decimal, *DATE_TYPES)
@@ -106,6 +105,7 @@ def _not_a_category(value: Any) -> str:
         return (f"expected a category (text or number), got a date or time ({type(value).__name__}), and no "
                 "training value of this field reads as one; send the value as in training")
     return f"expected a category (text or number), got {type(value).__name__}"
+
 
 class Encoder:
     """The fitted encoding of one artifact, from its ``preprocessor.json`` content."""
